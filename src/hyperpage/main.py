@@ -15,6 +15,8 @@ from hyperpage.errors import install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
 from hyperpage.middleware import ObservabilityMiddleware
+from hyperpage.sync.gauges import refresh_sync_gauges
+from hyperpage.sync.service import start_background_sync, stop_background_sync
 
 log = get_logger(__name__)
 
@@ -26,12 +28,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = await start_background_sync(app) if settings.scheduler_enabled else None
         lifecycle.mark_started()
         log.info("started", version=__version__, environment=settings.hyperpage_env.value,
-                 database=settings.db_engine)
+                 database=settings.db_engine, scheduler=scheduler is not None)
         try:
             yield
         finally:
+            if scheduler is not None:
+                await stop_background_sync(app, grace=settings.hyperpage_shutdown_grace_seconds / 2)
             await app.state.engine.dispose()
             log.info("stopped")
 
@@ -45,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = []
+    app.state.scrape_hooks = [refresh_sync_gauges]
     install_error_handlers(app)
     include_routers(app)
     app.add_middleware(ObservabilityMiddleware)
