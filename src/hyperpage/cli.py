@@ -9,6 +9,9 @@ import typer
 from hyperpage import __version__
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
+from hyperpage.sync.cli import app as sync_app
+from hyperpage.sync.cli import worker
+from hyperpage.tools.cli import app as tools_app
 
 app = typer.Typer(
     name="hyperpage",
@@ -17,6 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(sync_app, name="sync")
+app.add_typer(tools_app, name="tools")
+app.command("worker")(worker)
 
 
 def _version(value: bool) -> None:
