@@ -242,8 +242,22 @@ def _client_error(method: str, url: str, response: httpx.Response) -> ToolError:
         kind = AuthFailed
     elif status == 404:
         kind = NotFound
-    return kind(f"{method} {url}: {response.reason_phrase or 'request refused'}", status_code=status,
-                body=response.text)
+    detail = _upstream_message(response) or response.reason_phrase or "request refused"
+    return kind(f"{method} {url}: {detail}", status_code=status, body=response.text)
+
+
+def _upstream_message(response: httpx.Response) -> str | None:
+    """GitHub/GitLab `message`, Jira `errorMessages`: what the upstream says is wrong (redacted later)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    message = body.get("message") or body.get("error") or body.get("errorMessages")
+    if isinstance(message, list):
+        message = "; ".join(str(m) for m in message)
+    return str(message)[:200] if message else None
 
 
 def parse_retry_after(value: str, now: float) -> float:
