@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from hyperpage import __version__
@@ -38,8 +38,8 @@ async def readyz(engine: EngineDep) -> Response:
         elif not db.at_head:
             reason = f"schema at {db.revision or 'none'}, expected {db.head}: run `hyperpage db upgrade`"
     if reason:
-        return ORJSONResponse(error_body("not_ready", reason), status_code=503, headers=NO_STORE)
-    return ORJSONResponse({"status": "ready"}, headers=NO_STORE)
+        return JSONResponse(error_body("not_ready", reason), status_code=503, headers=NO_STORE)
+    return JSONResponse({"status": "ready"}, headers=NO_STORE)
 
 
 @router.get(
@@ -47,7 +47,7 @@ async def readyz(engine: EngineDep) -> Response:
     summary="Detailed health: version, environment, uptime, database and schema",
     responses={503: {"description": "Unhealthy: same body with status unhealthy"}},
 )
-async def health(settings: SettingsDep, engine: EngineDep) -> ORJSONResponse:
+async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     db = await check_database(engine)
     database: dict[str, Any] = {
         "status": "up" if db.reachable else "down",
@@ -67,7 +67,7 @@ async def health(settings: SettingsDep, engine: EngineDep) -> ORJSONResponse:
         "database": database,
         "schema": {"revision": db.revision, "head": db.head, "at_head": db.at_head},
     }
-    return ORJSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
+    return JSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
 
 
 @router.get("/api/metrics", summary="Prometheus metrics (text exposition format)")
