@@ -45,7 +45,8 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path) -> None:
     db = tmp_path / "h.db"
     schema.upgrade(f"sqlite:///{db}")
     server = ServerProcess(
-        env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_DRAIN_SECONDS": "1", "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "8"},
+        env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_DRAIN_SECONDS": "1",
+             "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "8"},
         args=[sys.executable, "-m", "tests.apps.slow_app"],
     ).start(tmp_path / "serve.log")
     try:
