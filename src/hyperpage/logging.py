@@ -16,9 +16,9 @@ _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^
 _known_secrets: set[str] = set()
 
 
-def register_secret(value: str | None) -> None:
+def register_secret(value: object) -> None:
     """Remember a secret value so that it is masked wherever it appears in a log line."""
-    if value and len(value) >= 4:
+    if isinstance(value, str) and len(value) >= 4:  # shorter strings would mask ordinary words
         _known_secrets.add(value)
 
 
@@ -50,6 +50,7 @@ def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib (uvicorn, alembic) logs through one renderer: console or JSON."""
     for secret in settings.secret_values():
         register_secret(secret)
+    register_secret(settings.sqlalchemy_url.password)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -82,6 +83,8 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "alembic"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Alembic announces its plugins at INFO on every import; keep its migration lines only.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests with more context
 
 
