@@ -23,6 +23,8 @@ SECONDARY_DOCS = (
 )
 LINK_ORDER = ("prev", "next", "last", "first")
 ANONYMOUS = "anonymous"
+# GET /rate_limit neither costs quota nor is refused when the quota is gone; its headers show core.
+FREE = "free"
 
 
 class GitHubService(Service):
@@ -67,13 +69,18 @@ class GitHubService(Service):
         }
 
     def rate_headers(self, ident: Identity, resource: str) -> dict[str, str]:
+        resource = "core" if resource == FREE else resource
         return self._headers(self.up.quota.bucket("github", ident.token, resource).as_dict(), resource)
 
     def charge(self, ident: Identity, resource: str) -> None:
+        if resource == FREE:
+            return
         self.up.quota.charge("github", ident.token, resource)
         self.up.stats.charged["github"] += 1
 
     def quota_response(self, ident: Identity, resource: str) -> Response | None:
+        if resource == FREE:
+            return None
         if self.up.quota.bucket("github", ident.token, resource).remaining > 0:
             return None
         response = self.problem(
@@ -307,6 +314,6 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/repos/{owner}/{repo}/issues/{number:int}", issue),
         svc.route("/repos/{owner}/{repo}/actions/runs", runs),
         svc.route("/search/issues", search, resource="search"),
-        svc.route("/rate_limit", rate_limit),
+        svc.route("/rate_limit", rate_limit, resource=FREE),
         svc.route("/{rest:path}", not_found, methods=("GET", "POST", "PATCH", "PUT", "DELETE")),
     ]
