@@ -50,7 +50,8 @@ async def fake(upstream: FakeUpstream) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def follow(client: httpx.AsyncClient, url: str, headers: dict[str, str], **params: object) -> list[httpx.Response]:
+async def follow(client: httpx.AsyncClient, url: str, headers: dict[str, str],
+                 **params: object) -> list[httpx.Response]:
     """Every page by following rel="next", as a correct client does."""
     pages = [await client.get(url, headers=headers, params=params)]
     while (nxt := pages[-1].links.get("next")) is not None:
