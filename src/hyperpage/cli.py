@@ -9,6 +9,7 @@ import typer
 from hyperpage import __version__
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
+from hyperpage.demo.cli import app as demo_app
 from hyperpage.sync.cli import app as sync_app
 from hyperpage.sync.cli import worker
 from hyperpage.tools.cli import app as tools_app
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(sync_app, name="sync")
 app.add_typer(tools_app, name="tools")
 app.command("worker")(worker)
+app.add_typer(demo_app, name="demo")
 
 
 def _version(value: bool) -> None:
