@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,12 +44,13 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(db_url: str, transport: httpx.AsyncBaseTransport, **overrides: Any) -> AsyncIterator[Harness]:
+async def harness(db_url: str, transport: httpx.AsyncBaseTransport, *, real_sleep: bool = False,
+                  **overrides: Any) -> AsyncIterator[Harness]:
     settings = make_settings(db_url, **overrides)
     engine = create_engine(settings)
     sessionmaker = make_sessionmaker(engine)
     sleep = SleepRecorder()
-    pool = ClientPool(settings, transport=transport, sleep=sleep)
+    pool = ClientPool(settings, transport=transport, sleep=asyncio.sleep if real_sleep else sleep)
     scheduler = Scheduler(settings=settings, sessionmaker=sessionmaker, pool=pool)
     try:
         yield Harness(scheduler, sessionmaker, sleep)

@@ -15,11 +15,14 @@ from hyperpage.tools.jira import mappers
 from hyperpage.tools.jira.client import SLUG, connection_specs, make_client
 from hyperpage.tools.jira.pager import search
 
-_ORDER_BY = re.compile(r"\s+ORDER\s+BY\s+.*$", re.IGNORECASE | re.DOTALL)
+_ORDER_BY = re.compile(r"(^|\s+)ORDER\s+BY\s+.*$", re.IGNORECASE | re.DOTALL)
+# Jira Cloud refuses unbounded queries on /search/jql; a scope with no condition means "every project".
+EVERYTHING = "created >= \"1970-01-01\""
 
 
 def build_jql(scope: str, ctx: JobContext) -> str:
-    jql = f"({_ORDER_BY.sub('', scope)})"
+    condition = _ORDER_BY.sub("", scope).strip() or EVERYTHING
+    jql = f"({condition})"
     if not ctx.full and ctx.high_water_mark:
         minutes = math.ceil((ctx.now - ctx.high_water_mark).total_seconds() / 60) + 1
         jql += f" AND updated >= -{minutes}m"
