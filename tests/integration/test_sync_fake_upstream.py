@@ -122,3 +122,19 @@ async def test_original_payload_shapes(db_url: str, upstream: FakeUpstream) -> N
         assert len(jira) == len(upstream.world.jira_issues)
         assert {i.status_category for i in jira} <= {"TODO", "IN_PROGRESS", "DONE"} and len(
             {i.status_category for i in jira}) > 1
+
+
+async def test_steady_state_cycle_is_conditional_and_free(db_url: str, upstream: FakeUpstream) -> None:
+    repos = ",".join(r.full_name for r in upstream.world.repos)
+    async with harness(db_url, transport(upstream), **github(upstream, repos)) as h:
+        first = await h.scheduler.run_cycle(tool="github")
+        assert all(r.ok for r in first) and sum(r.items for r in first) > 0
+        # The first incremental cycle moves issues and runs from the full URL to a `since` URL (one full
+        # response each; pull requests, having no `since`, already answer 304). From then on: only 304s.
+        second = await h.scheduler.run_cycle(tool="github")
+        assert all(r.not_modified == 1 for r in second if r.resource == "pull_requests")
+        quota = upstream.quota_of("github", DEMO_GITHUB_TOKEN)["remaining"]
+        steady = [r for r in await h.scheduler.run_cycle(tool="github") if r.resource != "rate_limits"]
+        assert {r.resource for r in steady} == {"pull_requests", "pipelines", "issues"}  # discovery not due
+        assert all(r.ok and r.requests == r.not_modified == 1 and r.items == 0 for r in steady), steady
+        assert upstream.quota_of("github", DEMO_GITHUB_TOKEN)["remaining"] == quota

@@ -154,6 +154,16 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def stable_since(moment: datetime) -> datetime:
+    """The incremental window's start, floored to the UTC day.
+
+    A conditional request only saves quota when its URL is the same as the one the stored ETag came from;
+    a `since` that moved with every high-water mark would change the URL after each change and cost a
+    full response per list per cycle. Floored to the day it stays put, so an unchanged list answers 304;
+    the overlap re-reads at most a day of updates, and upserts make that harmless."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def split_list(raw: str | Sequence[str] | None) -> tuple[str, ...]:
     """`a, b ,c` or a YAML list -> ('a', 'b', 'c')."""
     if raw is None:

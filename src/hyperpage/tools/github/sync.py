@@ -22,6 +22,7 @@ from hyperpage.tools.base import (
     JobResult,
     ToolDefinition,
     map_items,
+    stable_since,
 )
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.github import mappers
@@ -74,7 +75,8 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
 
 async def sync_workflow_runs(ctx: JobContext) -> JobResult:
     window_start = ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)
-    since = window_start if ctx.full or ctx.high_water_mark is None else max(ctx.high_water_mark, window_start)
+    since = stable_since(window_start if ctx.full or ctx.high_water_mark is None
+                         else max(ctx.high_water_mark, window_start))
     params = {"created": f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
     oldest_unfinished = newest = None
     async for page in pages(ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs"):
@@ -93,7 +95,7 @@ async def sync_workflow_runs(ctx: JobContext) -> JobResult:
 async def sync_issues(ctx: JobContext) -> JobResult:
     params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
     if not ctx.full and ctx.high_water_mark:
-        params["since"] = ctx.high_water_mark.strftime("%Y-%m-%dT%H:%M:%SZ")
+        params["since"] = stable_since(ctx.high_water_mark).strftime("%Y-%m-%dT%H:%M:%SZ")
     async for page in pages(ctx, f"/repos/{ctx.scope}/issues", params):
         only_issues = [item for item in page if "pull_request" not in item]  # the list includes PRs
         rows = map_items(mappers.issue, only_issues, connection_id=ctx.connection_id,

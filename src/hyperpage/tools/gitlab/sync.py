@@ -19,6 +19,7 @@ from hyperpage.tools.base import (
     JobResult,
     ToolDefinition,
     map_items,
+    stable_since,
 )
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.gitlab import mappers
@@ -53,7 +54,8 @@ async def discover(ctx: JobContext) -> JobResult:
 def _window(ctx: JobContext) -> dict[str, Any]:
     params: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
     if not ctx.full and ctx.high_water_mark:
-        params["updated_after"] = _iso(ctx.high_water_mark - timedelta(seconds=1))  # strictly-after filter
+        # updated_after is strictly after: one second back keeps the boundary item
+        params["updated_after"] = _iso(stable_since(ctx.high_water_mark) - timedelta(seconds=1))
     return params
 
 
@@ -73,7 +75,7 @@ async def sync_pipelines(ctx: JobContext) -> JobResult:
     project = ctx.repository_external_id
     params = _window(ctx)
     if ctx.full or not ctx.high_water_mark:
-        params["updated_after"] = _iso(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days))
+        params["updated_after"] = _iso(stable_since(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)))
     async for page in pages(ctx, f"/projects/{project}/pipelines", params):
         detailed = [await _with_times(ctx, project, item) for item in page]
         rows = map_items(mappers.pipeline, detailed, connection_id=ctx.connection_id,
