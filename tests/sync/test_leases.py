@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -77,3 +78,28 @@ async def test_expired_lease_is_taken_over_and_the_dead_run_closed(db_url: str) 
                                   stats=RequestStats(), result=None, full=True, error="late")
         [state] = await h.all(SyncState, SyncState.id == job.id)
         assert state.lease_owner == "w2"
+
+
+async def test_leases_are_renewed_while_a_run_is_still_going(db_url: str) -> None:
+    gate = asyncio.Event()
+    mock = MockGitHub({"acme/web": 2})
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/pulls"):
+            await gate.wait()
+        return mock.handle(request)
+
+    settings = {**SETTINGS, "github_repos": "acme/web", "sync_lease_seconds": 0.6}
+    async with harness(db_url, httpx.MockTransport(slow), **settings) as h:
+        cycle = asyncio.create_task(h.scheduler.run_cycle(tool="github", resource="pull_requests"))
+        for _ in range(100):
+            states = await h.all(SyncState, SyncState.resource == "pull_requests", SyncState.lease_owner.is_not(None))
+            if states:
+                break
+            await asyncio.sleep(0.05)
+        first = states[0].lease_expires_at
+        await asyncio.sleep(0.9)  # longer than the lease: only renewal keeps it ours
+        [state] = await h.all(SyncState, SyncState.id == states[0].id)
+        assert state.lease_owner == h.scheduler.worker and state.lease_expires_at > first
+        gate.set()
+        assert all(r.ok for r in await cycle)

@@ -63,6 +63,7 @@ class Scheduler:
         self.clock = clock
         self.worker = worker_id()
         self.running: dict[int, asyncio.Task[RunReport]] = {}
+        self.leased: set[int] = set()  # jobs whose lease this process must keep renewing
         self._stopping = asyncio.Event()
         self._prepared = False
 
@@ -107,18 +108,23 @@ class Scheduler:
             await self.prepare()
         done: list[int] = []
         reports: list[RunReport] = []
-        while True:
-            async with self.sessionmaker() as session:
-                batch = await leases.claim_due(
-                    session, worker=self.worker, now=self.clock(), lease_seconds=self.settings.sync_lease_seconds,
-                    limit=self.settings.sync_concurrent_jobs, force=True, tool=tool, resource=resource, exclude=done)
-            if not batch:
-                return reports
-            done.extend(job.id for job in batch)
-            for report in await asyncio.gather(*(self.run_job(job) for job in batch)):
-                reports.append(report)
-                if on_report:
-                    on_report(report)
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while True:
+                async with self.sessionmaker() as session:
+                    batch = await leases.claim_due(
+                        session, worker=self.worker, now=self.clock(), limit=self.settings.sync_concurrent_jobs,
+                        lease_seconds=self.settings.sync_lease_seconds, force=True, tool=tool, resource=resource,
+                        exclude=done)
+                if not batch:
+                    return reports
+                done.extend(job.id for job in batch)
+                for report in await asyncio.gather(*(self.run_job(job) for job in batch)):
+                    reports.append(report)
+                    if on_report:
+                        on_report(report)
+        finally:
+            heartbeat.cancel()
 
     async def _claim_and_start(self, limit: int) -> None:
         try:
@@ -140,7 +146,7 @@ class Scheduler:
             try:
                 async with self.sessionmaker() as session:
                     until = self.clock() + timedelta(seconds=self.settings.sync_lease_seconds)
-                    await leases.renew(session, worker=self.worker, job_ids=list(self.running), until=until)
+                    await leases.renew(session, worker=self.worker, job_ids=list(self.leased), until=until)
             except Exception:
                 log.exception("sync_lease_renew_failed")
 
@@ -152,8 +158,13 @@ class Scheduler:
         started = time.perf_counter()
         full = (job.high_water_mark is None or job.last_full_sync_at is None
                 or now - job.last_full_sync_at >= timedelta(seconds=self.settings.sync_full_resync_seconds))
-        async with session_scope(self.sessionmaker) as session:
-            run_id = await runs.start_run(session, job=job, worker=self.worker, now=now)
+        self.leased.add(job.id)
+        try:
+            async with session_scope(self.sessionmaker) as session:
+                run_id = await runs.start_run(session, job=job, worker=self.worker, now=now)
+        except BaseException:
+            self.leased.discard(job.id)
+            raise
         error: str | None = None
         retry_after: timedelta | None = None
         result: JobResult | None = None
@@ -188,7 +199,10 @@ class Scheduler:
         finally:
             duration = time.perf_counter() - started
             stats = ctx.stats if ctx else None
-            await self._finish(job, run_id, client, stats, result, full, error, retry_after, duration)
+            try:
+                await self._finish(job, run_id, client, stats, result, full, error, retry_after, duration)
+            finally:
+                self.leased.discard(job.id)
         return RunReport(job.tool, job.connection, job.resource, job.scope, error is None,
                          stats.requests if stats else 0, stats.not_modified if stats else 0,
                          result.items_upserted if result and not error else 0, duration, error)
