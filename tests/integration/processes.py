@@ -51,7 +51,7 @@ class FakeUpstreamProcess:
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:  # uvicorn waits for a response a fault is still holding back
             self.proc.kill()
             self.proc.wait(timeout=5)

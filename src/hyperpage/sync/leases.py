@@ -69,8 +69,10 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
     )
     rows = (await session.execute(stmt)).all()
     expires = now + timedelta(seconds=lease_seconds)
-    claimed = []
+    claimed: list[ClaimedJob] = []
     for state, tool_slug, conn_name, repo_id, repo_external in rows:
+        if any(job.id == state.id for job in claimed):
+            continue  # two repository rows with one name (a repository re-created upstream): claim once
         if state.lease_owner is not None:  # its worker died mid-run: close that run's record
             await session.execute(
                 update(SyncRun).where(SyncRun.sync_state_id == state.id, SyncRun.status == "RUNNING")
