@@ -9,16 +9,16 @@ import asyncio
 import time
 
 import httpx
+from tests.demo.conftest import GH, GL, JIRA
 
 from hyperpage.demo import FakeUpstream, FakeUpstreamConfig
 from hyperpage.demo.generate import build_world
 from hyperpage.demo.server import RunningFakeUpstream
-from tests.demo.conftest import GH, GL, JIRA
 
 REQUESTS = 300
 
 
-def timed(build) -> float:  # noqa: ANN001
+def timed(build) -> float:
     started = time.perf_counter()
     build()
     return time.perf_counter() - started
