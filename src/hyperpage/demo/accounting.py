@@ -87,6 +87,17 @@ class RequestStats:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, str, int]] = Counter()
         self.charged: Counter[str] = Counter()
+        self.in_flight: Counter[tuple[str, str]] = Counter()
+        self.max_in_flight: Counter[tuple[str, str]] = Counter()
+
+    def enter(self, service: str, token: str) -> int:
+        key = (service, token_key(token))
+        self.in_flight[key] += 1
+        self.max_in_flight[key] = max(self.max_in_flight[key], self.in_flight[key])
+        return self.in_flight[key]
+
+    def leave(self, service: str, token: str) -> None:
+        self.in_flight[(service, token_key(token))] -= 1
 
     def record(self, service: str, route: str, method: str, status: int) -> None:
         self.requests[(service, route, method, status)] += 1
@@ -108,13 +119,18 @@ class RequestStats:
             {"service": s, "route": r, "method": m, "status": st, "count": n}
             for (s, r, m, st), n in sorted(self.requests.items())
         ]
+        peaks: dict[str, dict[str, int]] = {}
+        for (service, label), peak in sorted(self.max_in_flight.items()):
+            peaks.setdefault(service, {})[label] = peak
         return {
             "requests": rows,
             "total": sum(self.requests.values()),
             "not_modified": self.count(status=304),
             "quota_charged": dict(self.charged),
+            "max_in_flight": peaks,
         }
 
     def clear(self) -> None:
         self.requests.clear()
         self.charged.clear()
+        self.max_in_flight.clear()

@@ -68,6 +68,12 @@ class FakeUpstreamConfig:
     gitlab_window_seconds: int = 60
     # GitLab's throttle (Rack::Attack) counts every request, 304s included; GitHub does not charge 304s.
     gitlab_charges_304: bool = True
+    # Seconds every API answer is held back (0 = none). A real upstream takes 100-500 ms; with latency,
+    # overlapping requests become visible, so the per-token in-flight maximum in /_fake/stats shows whether a
+    # client caps its concurrency.
+    latency_seconds: float = 0.0
+    # GitHub refuses more than this many concurrent requests per token with a secondary-limit 403.
+    github_max_concurrent: int = 100
     # Above this many items GitLab stops counting: no X-Total, X-Total-Pages or rel="last".
     gitlab_count_limit: int = 10_000
 

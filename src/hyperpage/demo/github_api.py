@@ -92,29 +92,32 @@ class GitHubService(Service):
         response.headers.update(self.rate_headers(ident, resource))
         return response
 
+    def concurrency_response(self, ident: Identity, resource: str, depth: int) -> Response | None:
+        if depth <= self.up.config.github_max_concurrent:
+            return None
+        return self.secondary_limit(ident, resource, 403, {"retry-after": "60"})
+
+    def secondary_limit(self, ident: Identity, resource: str, status: int, extra: dict[str, str]) -> Response:
+        message = (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+            f"If you reach out to GitHub Support for help, please include the request ID {self.up.request_id()}."
+        )
+        headers = {**self.rate_headers(ident, resource), **extra}
+        return self.json(
+            {"message": message, "documentation_url": SECONDARY_DOCS, "status": str(status)}, status, headers
+        )
+
     def fault_response(self, fault: Fault, ident: Identity, resource: str) -> Response:
-        headers = self.rate_headers(ident, resource)
         if fault.kind in ("rate_limit", "secondary_rate_limit"):
             status = 429 if fault.kind == "rate_limit" else fault.status
             if fault.kind == "secondary_rate_limit" and fault.mode == "remaining_zero":
-                reset = int(self.up.clock()) + fault.retry_after
-                headers.update(
-                    {
-                        "x-ratelimit-remaining": "0",
-                        "x-ratelimit-reset": str(reset),
-                        "x-ratelimit-used": headers["x-ratelimit-limit"],
-                    }
-                )
+                limit = str(self.up.quota.bucket("github", ident.token, "core" if resource == FREE else resource).limit)
+                reset = str(int(self.up.clock()) + fault.retry_after)
+                extra = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, "x-ratelimit-used": limit}
             else:
-                headers["retry-after"] = str(fault.retry_after)
-            message = (
-                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-                f"If you reach out to GitHub Support for help, please include the request ID "
-                f"{self.up.request_id()}."
-            )
-            return self.json(
-                {"message": message, "documentation_url": SECONDARY_DOCS, "status": str(status)}, status, headers
-            )
+                extra = {"retry-after": str(fault.retry_after)}
+            return self.secondary_limit(ident, resource, status, extra)
+        headers = self.rate_headers(ident, resource)
         if fault.status == 500:
             return self.json({"message": "Server Error", "documentation_url": DOCS, "status": "500"}, 500, headers)
         # GitHub's 502/503 come from the edge as HTML, not JSON.

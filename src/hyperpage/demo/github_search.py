@@ -120,6 +120,8 @@ def search_issues(svc: GitHubService, request: Request, ident: Identity) -> Repl
     items.sort(key=lambda i: (getattr(i, key_attr), i.id), reverse=request.query_params.get("order", "desc") != "asc")
     reachable = items[:SEARCH_CAP]
     page = page_of(request, len(reachable), 30)
+    if (page.number - 1) * page.per_page >= SEARCH_CAP:
+        raise HttpProblem(422, "Only the first 1000 search results are available")
     shapes = svc.shapes(request)
     out = [{**shapes.issue(i), "score": 1.0} for i in page.slice(reachable)]
     link = link_header(request, Page(page.number, page.per_page, len(reachable)), ("prev", "next", "last", "first"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 from hyperpage.demo import names
@@ -12,6 +13,7 @@ from hyperpage.demo.world import GhIssue, Org, Person, PullRequest, Repo, Workfl
 LABEL_COLORS = dict(names.LABELS)
 
 
+@functools.lru_cache(maxsize=65536)
 def node_id(prefix: str, ident: int) -> str:
     return prefix + base64.b64encode(f"fake:{ident}".encode()).decode().rstrip("=")
 
@@ -21,10 +23,19 @@ class GitHubShapes:
         self.api = api  # e.g. http://127.0.0.1:8000/github
         self.web = web  # where html_url points (the fake's own web pages)
         self.people = people
+        # One instance serves one request: caching the nested user and repository objects (a PR page
+        # repeats them hundreds of times) cannot serve stale data.
+        self._users: dict[int, dict[str, Any]] = {}
+        self._repos: dict[int, dict[str, Any]] = {}
 
     def user(self, index: int | None) -> dict[str, Any] | None:
         if index is None:
             return None
+        if index not in self._users:
+            self._users[index] = self._user(index)
+        return self._users[index]
+
+    def _user(self, index: int) -> dict[str, Any]:
         p = self.people[index]
         url = f"{self.api}/users/{p.login}"
         return {
@@ -85,6 +96,13 @@ class GitHubShapes:
         }
 
     def repo(self, repo: Repo, open_issues: int = 0) -> dict[str, Any]:
+        if open_issues:
+            return self._repo(repo, open_issues)
+        if repo.id not in self._repos:
+            self._repos[repo.id] = self._repo(repo, 0)
+        return self._repos[repo.id]
+
+    def _repo(self, repo: Repo, open_issues: int) -> dict[str, Any]:
         url = f"{self.api}/repos/{repo.full_name}"
         return {
             "id": repo.id,

@@ -201,6 +201,14 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
         items = mr_filters(request, [m for m in up.world.mrs if m.project is found])
         return svc.listing(request, items, svc.shapes(request).merge_request)
 
+    def project_mr(request: Request, ident: Identity) -> Reply:
+        found = svc.find_project(request)
+        iid = int(request.path_params["iid"])
+        mr = next((m for m in up.world.mrs if m.project is found and m.iid == iid), None)
+        if mr is None:
+            raise HttpProblem(404, "Not found")
+        return Reply(svc.shapes(request).merge_request(mr), last_modified=mr.updated_at)
+
     def all_mrs(request: Request, ident: Identity) -> Reply:
         items = mr_filters(request, scoped(request, ident, list(up.world.mrs), "author", "assignees"))
         return svc.listing(request, items, svc.shapes(request).merge_request)
@@ -244,6 +252,7 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
         svc.route("/groups/{gid:path}/projects", group_projects),
         svc.route("/merge_requests", all_mrs),
         svc.route("/issues", all_issues),
+        svc.route("/projects/{id:path}/merge_requests/{iid:int}", project_mr),
         svc.route("/projects/{id:path}/merge_requests", project_mrs),
         svc.route("/projects/{id:path}/pipelines/{pid:int}", pipeline),
         svc.route("/projects/{id:path}/pipelines", pipelines),

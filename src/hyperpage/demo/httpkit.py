@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -124,11 +125,13 @@ def parse_time(raw: str | None, name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=65536)
 def iso_z(moment: datetime | None) -> str | None:
     """GitHub style: 2026-11-01T08:30:00Z."""
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=65536)
 def iso_ms(moment: datetime | None) -> str | None:
     """GitLab style: 2026-11-01T08:30:00.000Z."""
     return (

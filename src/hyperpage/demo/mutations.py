@@ -88,6 +88,12 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         pr = _pull(up, params)
         pr.title = str(params.get("title", pr.title))
         pr.draft = bool(params.get("draft", pr.draft))
+        if "requested_reviewers" in params:
+            logins = {p.login: p.index for p in up.world.people}
+            unknown = [r for r in params["requested_reviewers"] if r not in logins]
+            if unknown:
+                raise MutationError(f"unknown users {unknown}")
+            pr.requested_reviewers = [logins[r] for r in params["requested_reviewers"]]
         if params.get("merge"):
             pr.state, pr.merged_at, pr.closed_at, pr.merged_by, pr.mergeable_state = "closed", now, now, 0, "unknown"
         elif "state" in params:

@@ -53,6 +53,10 @@ class Service:
         """A response when the quota is exhausted, else None."""
         return None
 
+    def concurrency_response(self, ident: Identity, resource: str, depth: int) -> Response | None:
+        """A response when this token has too many requests in flight, else None."""
+        return None
+
     def charge(self, ident: Identity, resource: str) -> None:
         return None
 
@@ -94,17 +98,30 @@ class Service:
             ident = self.authenticate(request)
             if isinstance(ident, Response):
                 return ident
-            fault = self.up.faults.take(self.name, sub_path, request.method)
-        if fault is not None and fault.kind == "timeout":
-            # Held back, then answered normally: a client with a shorter timeout sees a timeout.
-            await asyncio.sleep(fault.delay)
-        elif fault is not None and fault.kind != "malformed_json":
+            depth = self.up.stats.enter(self.name, ident.token)
+        try:
             with self.up.lock:
-                response = self.fault_response(fault, ident, resource)
-                response.headers.update(self.common_headers())
-                return response
-        with self.up.lock:
-            return self.answer(request, handler, ident, resource, fault)
+                refused = self.concurrency_response(ident, resource, depth)
+                if refused is not None:
+                    refused.headers.update(self.common_headers())
+                    return refused
+                fault = self.up.faults.take(self.name, sub_path, request.method)
+            # A timeout fault holds the answer back, then sends it normally: a client with a shorter
+            # timeout sees a timeout.
+            delay = self.up.config.latency_seconds + (
+                fault.delay if fault is not None and fault.kind == "timeout" else 0
+            )
+            if delay > 0:
+                await asyncio.sleep(delay)
+            with self.up.lock:
+                if fault is not None and fault.kind not in ("timeout", "malformed_json"):
+                    response = self.fault_response(fault, ident, resource)
+                    response.headers.update(self.common_headers())
+                    return response
+                return self.answer(request, handler, ident, resource, fault)
+        finally:
+            with self.up.lock:
+                self.up.stats.leave(self.name, ident.token)
 
     def answer(
         self, request: Request, handler: Handler, ident: Identity, resource: str, fault: Fault | None
