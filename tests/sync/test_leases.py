@@ -6,7 +6,6 @@ import asyncio
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from hyperpage.db.base import utcnow
@@ -21,8 +20,6 @@ REPOS = {f"acme/repo{i}": 3 for i in range(6)}
 SETTINGS = {"enable_github": True, "github_token": "ghp_lease7test8token", "github_repos": ",".join(REPOS)}
 
 
-@pytest.mark.postgres_only
-@pytest.mark.parametrize("db_engine_name", ["postgresql"])
 async def test_two_schedulers_run_each_job_once_per_interval(db_url: str) -> None:
     mock = MockGitHub(REPOS)
     fast = {**SETTINGS, "sync_tick_seconds": 0.05, "sync_pull_requests_interval_seconds": 3600,

@@ -2,8 +2,9 @@
 
 PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` picks due jobs no other worker is claiming, and the lease
 (owner + expiry) written in the same transaction keeps them ours until the run ends or the lease expires.
-A killed worker's lease simply runs out and the job is claimed again. SQLite ignores FOR UPDATE; it runs
-one process (the in-process scheduler), and the leases are still recorded so the two engines behave alike.
+A killed worker's lease simply runs out and the job is claimed again. SQLite ignores FOR UPDATE; there the
+lease is taken with a compare-and-set UPDATE under SQLite's single writer lock, so several processes
+(`serve --workers N`) still never share a job.
 """
 
 from __future__ import annotations
@@ -73,12 +74,21 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
     for state, tool_slug, conn_name, repo_id, repo_external in rows:
         if any(job.id == state.id for job in claimed):
             continue  # two repository rows with one name (a repository re-created upstream): claim once
+        # Compare-and-set: only if the job is still free and not run meanwhile. PostgreSQL's row lock already
+        # guarantees that; on SQLite it is what keeps two processes (serve --workers) from sharing a job.
+        won = await session.execute(
+            update(SyncState)
+            .where(SyncState.id == state.id, free, SyncState.next_run_at == state.next_run_at)
+            .values(lease_owner=worker, lease_expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount != 1:
+            continue
         if state.lease_owner is not None:  # its worker died mid-run: close that run's record
             await session.execute(
                 update(SyncRun).where(SyncRun.sync_state_id == state.id, SyncRun.status == "RUNNING")
                 .values(status="FAILED", finished_at=now, error=f"lease of {state.lease_owner} expired")
             )
-        state.lease_owner, state.lease_expires_at = worker, expires
         claimed.append(ClaimedJob(
             id=state.id, connection_id=state.connection_id, tool=tool_slug, connection=conn_name,
             resource=state.resource, scope=state.scope, repository_id=repo_id,
