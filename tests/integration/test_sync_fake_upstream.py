@@ -46,8 +46,12 @@ async def test_250_prs_over_3_pages_then_304s_without_quota_then_a_change(db_url
     async with harness(db_url, transport(upstream), **github(upstream, big)) as h:
         [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
                     if r.resource == "pull_requests"]
-        assert report.ok and report.requests == 3 and report.items == 250
+        open_prs = [p for p in upstream.world.pulls if p.repo.full_name == big and p.state == "open"]
+        # 3 list pages, plus one detail request per open pull request for its merge state
+        assert report.ok and report.requests == 3 + len(open_prs) and report.items == 250
         assert await h.count(PullRequest) == 250
+        merge_states = {p.merge_state for p in await h.all(PullRequest, PullRequest.state == "OPEN")}
+        assert None not in merge_states and merge_states <= {p.mergeable_state for p in open_prs}
 
         quota = upstream.quota_of("github", DEMO_GITHUB_TOKEN)["remaining"]
         reports = await h.scheduler.run_cycle(tool="github", resource="pull_requests")

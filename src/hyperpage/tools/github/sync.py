@@ -6,12 +6,13 @@ Economy: list endpoints are asked sorted by update with the stored ETag, so an u
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline, PipelineStatus
-from hyperpage.reviews.models import PullRequest
+from hyperpage.reviews.models import PullRequest, ReviewState
 from hyperpage.tools.base import (
     ISSUES,
     PIPELINES,
@@ -63,6 +64,8 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
         rows = map_items(mappers.pull_request, page, connection_id=ctx.connection_id,
                          repository_id=ctx.repository_id, now=ctx.now)
         fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
+        if ctx.settings.sync_github_merge_state:
+            await _add_merge_states(ctx, fresh)
         await ctx.write(PullRequest.__table__, fresh)
         for row in fresh:
             ctx.advance(row["updated_at"])
@@ -71,6 +74,21 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
     if ctx.result.high_water_mark is None:
         ctx.result.high_water_mark = ctx.high_water_mark
     return ctx.result
+
+
+async def _add_merge_states(ctx: JobContext, rows: list[dict[str, Any]]) -> None:
+    """`mergeable_state` (clean, dirty, blocked, behind, unstable, draft, unknown) is only in the single-PR
+    payload. Only open pull requests that changed since the last run reach here, so the steady state
+    costs nothing; the per-token semaphore bounds the burst."""
+
+    async def one(row: dict[str, Any]) -> None:
+        try:
+            detail = await ctx.get_json(f"/repos/{ctx.scope}/pulls/{row['number']}", dict)
+        except NotFound:  # closed and deleted meanwhile; the next run sees it
+            return
+        row["merge_state"] = detail.get("mergeable_state")
+
+    await asyncio.gather(*(one(row) for row in rows if row["state"] == ReviewState.OPEN))
 
 
 async def sync_workflow_runs(ctx: JobContext) -> JobResult:
