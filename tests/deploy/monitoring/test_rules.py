@@ -137,3 +137,11 @@ def test_metric_name_extraction() -> None:
     expr = ('histogram_quantile(0.95, sum by (le, job) (rate(a_bucket{job="x", route!~"/b|c"}[5m])))'
             ' / on (job) group_left b_total offset 1h > 1e3 and time() - c_seconds{le="0.5"} @ end()')
     assert support.metric_names(expr) == {"a_bucket", "b_total", "c_seconds"}
+
+
+def test_runbook_index_lists_every_alert_with_its_severity_and_for() -> None:
+    rows = re.findall(r"^\| \[(\w+)\]\(\1\.md\) \| (\w+) \| [^|]+ \| (\w+) \|$",
+                      (support.RUNBOOKS_DIR / "README.md").read_text(), flags=re.MULTILINE)
+    documented = {name: (severity, duration) for name, severity, duration in rows}
+    assert documented == {rule["alert"]: (rule["labels"]["severity"], rule["for"])
+                          for rule in support.alert_rules()}
