@@ -35,7 +35,10 @@ SYNC = {
     "hyperpage_rate_limit_remaining": "gauge",
     "hyperpage_rate_limit_reset_timestamp_seconds": "gauge",
     "hyperpage_circuit_breaker_open": "gauge",
-    # business gauges: DB-derived, counted from the synced data
+}
+
+# Issue 7 part 1 (metrics): business gauges, DB-derived, exported by the web pods at scrape.
+BUSINESS = {
     "hyperpage_open_reviews": "gauge",
     "hyperpage_failing_pipelines": "gauge",
     "hyperpage_stale_connections": "gauge",
@@ -47,7 +50,7 @@ BACKUP = {
     "hyperpage_backup_last_size_bytes": "gauge",
 }
 
-PENDING_BY_ISSUE = {3: SYNC, 8: BACKUP}
+PENDING_BY_ISSUE = {3: SYNC, 7: BUSINESS, 8: BACKUP}
 
 # Metrics every Prometheus target or the standard exporters provide.
 STANDARD = {
@@ -85,5 +88,5 @@ def exported_names(metrics: dict[str, str]) -> set[str]:
     return names
 
 
-APP_METRICS = {**CORE, **SYNC, **BACKUP}
+APP_METRICS = {**CORE, **SYNC, **BUSINESS, **BACKUP}
 ALLOWED_SOURCE_NAMES = exported_names(APP_METRICS) | STANDARD | POSTGRES_EXPORTER

@@ -103,3 +103,10 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_observability_doc_states_the_panel_counts() -> None:
+    text = (support.REPO_ROOT / "docs/observability.md").read_text()
+    for dashboard in DASHBOARDS.values():
+        panels = [p for p in support.dashboard_panels(dashboard) if p["type"] != "row"]
+        assert f"| `{dashboard['uid']}` | {len(panels)} |" in text, dashboard["uid"]
