@@ -12,7 +12,11 @@ RUN python3 -m venv /opt/hyperpage
 COPY requirements/constraints.txt requirements/constraints.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN /opt/hyperpage/bin/pip install --no-compile -c requirements/constraints.txt . \
+# Behind a TLS-inspecting proxy, `make image` passes the host's CA bundle as the build secret "pip-ca";
+# a secret mount never lands in a layer.
+RUN --mount=type=secret,id=pip-ca \
+    if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
+ && /opt/hyperpage/bin/pip install --no-compile -c requirements/constraints.txt . \
  && /opt/hyperpage/bin/python -m compileall -q /opt/hyperpage/lib
 
 # ---- runtime ----

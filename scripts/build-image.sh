@@ -11,6 +11,11 @@ image=${IMAGE:-hyperpage:${version}}
 base=$(awk '/^FROM /{print $2; exit}' Dockerfile)
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 build_args=(--build-arg "VERSION=${version}" --build-arg "REVISION=${revision}")
+# The CA bundle pip trusts here (a TLS-inspecting proxy may sign PyPI's certificate) goes in as a secret.
+ca_bundle=${PIP_CERT:-${SSL_CERT_FILE:-}}
+if [ -n "$ca_bundle" ] && [ -s "$ca_bundle" ]; then
+  build_args+=(--secret "id=pip-ca,src=${ca_bundle}")
+fi
 
 apt_mirror() {
   # The machine's own Debian mirror, so the base comes from where apt already installs packages.
@@ -42,18 +47,22 @@ make_base_with_debootstrap() {
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   docker build "${build_args[@]}" -t "$image" .
   docker run --rm "$image" --version
+  docker run --rm --entrypoint pg_dump "$image" --version
 elif command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then
   podman build "${build_args[@]}" -t "$image" .
   podman run --rm "$image" --version
+  podman run --rm --entrypoint pg_dump "$image" --version
 elif command -v buildah >/dev/null 2>&1; then
   if ! buildah inspect --type image "$base" >/dev/null 2>&1; then
     buildah pull --quiet "$base" >/dev/null 2>&1 || make_base_with_debootstrap
   fi
   # The default isolation needs cgroup access that containers and CI runners often lack.
-  buildah bud --isolation chroot --pull=never --layers "${build_args[@]}" -t "$image" .
+  # Docker format: the OCI image config has no HEALTHCHECK field.
+  buildah bud --isolation chroot --pull=never --layers --format docker "${build_args[@]}" -t "$image" .
   ctr=$(buildah from --pull=never "$image")
   trap 'buildah rm "$ctr" >/dev/null' EXIT
   buildah run --isolation chroot "$ctr" -- hyperpage --version
+  buildah run --isolation chroot "$ctr" -- pg_dump --version
 else
   echo "error: no container builder found (docker, podman or buildah)." >&2
   echo "       On Debian: apt-get install -y --no-install-recommends buildah debootstrap crun" >&2
