@@ -35,17 +35,20 @@ def _hidden_ancestors(path: Path) -> list[tuple[Path, str]]:
 
 def _script(stage: Path, secrets: dict[str, str], command: list[str], env: dict[str, str], uid: int) -> str:
     lines = ["set -eu", "mount --make-rprivate /"]
-    interpreters = {Path(sys.executable), Path(sys.base_prefix)}
-    for index, (directory, child) in enumerate(sorted({h for p in interpreters for h in _hidden_ancestors(p)})):
-        keep = stage / f"bind{index}"
-        keep.mkdir()
-        lines += [
-            f"mount --bind {directory / child} {keep}",
-            f"mount -t tmpfs -o mode=755,size=1m tmpfs {directory}",
-            f"mkdir {directory / child}",
-            f"mount --move {keep} {directory / child}",
-            f"mount -o remount,ro {directory}",
-        ]
+    # The interpreter, the venv and the source tree (an editable install) must all stay reachable.
+    needed = {Path(sys.executable), Path(sys.base_prefix), Path(__file__)}
+    hidden: dict[Path, set[str]] = {}
+    for directory, child in (h for p in needed for h in _hidden_ancestors(p)):
+        hidden.setdefault(directory, set()).add(child)
+    for directory, children in sorted(hidden.items()):
+        keeps = {child: stage / f"bind-{len(lines)}-{child}" for child in sorted(children)}
+        for child, keep in keeps.items():
+            keep.mkdir()
+            lines.append(f"mount --bind {directory / child} {keep}")
+        lines.append(f"mount -t tmpfs -o mode=755,size=1m tmpfs {directory}")
+        for child, keep in keeps.items():
+            lines += [f"mkdir {directory / child}", f"mount --move {keep} {directory / child}"]
+        lines.append(f"mount -o remount,ro {directory}")
     bases = []
     for directory in sorted({os.path.realpath(Path(p).parent) for p in secrets}):
         resolved = Path(directory)
