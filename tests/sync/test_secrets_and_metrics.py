@@ -77,3 +77,14 @@ async def test_metrics_expose_sync_counters_and_db_gauges(db_url: str) -> None:
         'hyperpage_circuit_breaker_open{connection="default",tool="github"} 0.0',
     ):
         assert line in text, line
+
+
+async def test_a_job_that_never_succeeded_reports_last_success_zero(db_url: str) -> None:
+    mock = MockGitHub({"acme/web": 1})
+    async with harness(db_url, mock.transport, **SETTINGS) as h:
+        await h.scheduler.prepare()  # jobs exist, none has run
+    app = create_app(make_settings(db_url, hyperpage_scheduler=False, **SETTINGS))
+    async with app.router.lifespan_context(app), _http(app) as http:
+        text = (await http.get("/api/metrics")).text
+    assert ('hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="repositories",'
+            'tool="github"} 0.0') in text

@@ -19,12 +19,14 @@ _QUOTA_GAUGES = (metrics.RATE_LIMIT_LIMIT, metrics.RATE_LIMIT_REMAINING, metrics
 
 async def refresh_sync_gauges(app: Any) -> None:
     """Scrape hook: per (tool, connection, resource) the oldest last success (the laggiest repository is
-    what an alert should see), the interval, and the latest rate-limit sample."""
+    what an alert should see; 0 while any job has never succeeded), the interval, and the latest
+    rate-limit sample."""
     try:
         async with app.state.sessionmaker() as session:
             jobs = (await session.execute(
                 select(Connection.tool, Connection.name, SyncState.resource,
-                       func.min(SyncState.last_success_at), func.max(SyncState.interval_seconds))
+                       func.min(SyncState.last_success_at), func.max(SyncState.interval_seconds),
+                       func.count() - func.count(SyncState.last_success_at))
                 .join(Connection, Connection.id == SyncState.connection_id)
                 .where(Connection.enabled.is_(True))
                 .group_by(Connection.tool, Connection.name, SyncState.resource)
@@ -48,9 +50,11 @@ async def refresh_sync_gauges(app: Any) -> None:
         return
     for gauge in (*_JOB_GAUGES, *_QUOTA_GAUGES):
         gauge.clear()
-    for tool, name, resource, last_success, interval in jobs:
-        if last_success is not None:
-            metrics.SYNC_LAST_SUCCESS.labels(tool, name, resource).set(last_success.timestamp())
+    for tool, name, resource, last_success, interval, never in jobs:
+        # A job that never succeeded reports 0, so "time() - last success" calls it stale (the alert rule
+        # relies on that) instead of the series being absent.
+        oldest = 0.0 if never or last_success is None else last_success.timestamp()
+        metrics.SYNC_LAST_SUCCESS.labels(tool, name, resource).set(oldest)
         metrics.SYNC_INTERVAL.labels(tool, name, resource).set(interval)
     for tool, name, resource, limit, remaining, reset_at in quotas:
         metrics.RATE_LIMIT_LIMIT.labels(tool, name, resource).set(limit)
