@@ -27,7 +27,7 @@ from hyperpage.sync import leases, runs
 from hyperpage.sync.connections import register_connections, register_repositories
 from hyperpage.tools.base import REPOSITORIES, ConnectionSpec, JobContext, JobResult, ToolDefinition
 from hyperpage.tools.errors import RateLimited, ToolError
-from hyperpage.tools.http import ClientPool, RequestStats, UpstreamClient
+from hyperpage.tools.http import RETRY_REASONS, ClientPool, RequestStats, UpstreamClient
 from hyperpage.tools.registry import DEFAULT_TOOLS, configured_connections
 
 log = get_logger(__name__)
@@ -72,7 +72,19 @@ class Scheduler:
         async with session_scope(self.sessionmaker) as session:
             await register_connections(session=session, settings=self.settings, specs=list(self.specs.values()),
                                        tools=list(self.tools.values()), now=self.clock())
+        self._zero_counters()
         self._prepared = True
+
+    def _zero_counters(self) -> None:
+        """Create the counters of configured tools at 0, so rate() and increase() see their first event."""
+        for slug in {tool for tool, _name in self.specs}:
+            for resource in self.tools[slug].resources:
+                metrics.UPSTREAM_NOT_MODIFIED.labels(slug, resource)
+                metrics.SYNC_ITEMS_UPSERTED.labels(slug, resource)
+                for outcome in ("success", "failure"):
+                    metrics.SYNC_RUNS.labels(slug, resource, outcome)
+            for reason in RETRY_REASONS:
+                metrics.UPSTREAM_RETRIES.labels(slug, reason)
 
     async def run_forever(self) -> None:
         """Claim and run due jobs until stop(); at most `sync_concurrent_jobs` at once."""

@@ -42,6 +42,7 @@ from hyperpage.tools.errors import (
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 RATE_LIMIT_RETRIES = 2
+RETRY_REASONS = ("server_error", "timeout", "connection", "rate_limit", "secondary_rate_limit")
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 

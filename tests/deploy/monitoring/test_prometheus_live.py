@@ -19,14 +19,17 @@ import pytest
 import yaml
 
 from hyperpage.db import schema
+from hyperpage.demo.config import DEMO_GITHUB_TOKEN
 from tests.deploy.monitoring import support
 from tests.deploy.monitoring.contract import (
     CORE,
     PENDING_BY_ISSUE,
     POSTGRES_EXPORTER,
     STANDARD,
+    SYNC,
     exported_names,
 )
+from tests.integration.processes import FakeUpstreamProcess
 from tests.pg import PgCluster
 from tests.serverproc import ServerProcess, wait_until
 from tests.tooling import free_port, require_tool
@@ -84,11 +87,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     exporter_bin = require_tool("prometheus-postgres-exporter", hint="Debian package prometheus-postgres-exporter")
     work = tmp_path_factory.mktemp("prometheus-live")
     cluster = PgCluster.start()
-    exporter = prometheus = app = None
+    exporter = prometheus = app = upstream = None
     try:
         db = work / "hyperpage.db"
         schema.upgrade(f"sqlite:///{db}")
-        app = ServerProcess(env={"DATABASE_URL": f"sqlite:///{db}"}).start(work / "serve.log")
+        # The in-process sync (SQLite) pulls from the fake upstream, so the sync metrics are real too.
+        upstream = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "3")
+        app = ServerProcess(env={
+            "DATABASE_URL": f"sqlite:///{db}", "ENABLE_GITHUB": "true", "GITHUB_TOKEN": DEMO_GITHUB_TOKEN,
+            "GITHUB_API_URL": f"{upstream.base}/github", "SYNC_TICK_SECONDS": "0.2",
+        }).start(work / "serve.log")
 
         exporter_port = free_port()
         exporter = subprocess.Popen(
@@ -116,6 +124,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         url = f"http://127.0.0.1:{port}"
 
         assert app.wait_status("/readyz", 200, timeout=30), app.logs()
+        # every sync job has succeeded once, so no stale-sync alert is even pending
+        assert wait_until(lambda: _sync_done(app), timeout=60), app.logs()
         assert wait_until(lambda: _ready(f"{url}/-/ready"), timeout=30), (work / "prometheus.log").read_text()
         _drive_traffic(app)
         # two scrapes after the traffic so rate() has a pair of samples, and every rule evaluated since
@@ -130,7 +140,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _stop(exporter)
         if app is not None:
             app.stop()
+        if upstream is not None:
+            upstream.stop()
         cluster.destroy()
+
+
+def _sync_done(app: ServerProcess) -> bool:
+    response = app.get("/api/metrics")
+    if response is None:
+        return False
+    lines = [line for line in response.text.splitlines()
+             if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")]
+    return len(lines) >= 5 and all(not line.endswith(" 0.0") for line in lines)
 
 
 def _drive_traffic(app: ServerProcess) -> None:
@@ -168,7 +189,7 @@ def test_referenced_metrics_exist_unless_their_feature_is_still_pending(stack: S
     recorded = {rule["record"] for rule in support.recording_rules()}
     referenced = set().union(*(support.metric_names(expr) for _, expr in _expression_queries())) - recorded
     pending = {name: issue for issue, metrics in PENDING_BY_ISSUE.items() for name in exported_names(metrics)}
-    available = exported_names(CORE) | STANDARD | POSTGRES_EXPORTER
+    available = exported_names(CORE) | exported_names(SYNC) | STANDARD | POSTGRES_EXPORTER
 
     def exists(name: str) -> bool:
         return bool(_query(stack.prometheus, f"count({{__name__={name!r}}})".replace("'", '"'))["data"]["result"])
