@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the Grafana dashboards in deploy/monitoring/dashboards/ from the panel lists below.
+"""Build the Grafana dashboards in deploy/k8s/components/monitoring/dashboards/ from the panel lists below.
 
 Written as code so every panel shares one datasource, one set of template variables (datasource,
 namespace, pod) and one layout; the JSON files are the artefact Grafana's sidecar loads.
@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dashboard_panels import DASHBOARDS
 
-OUT_DIR = Path(__file__).resolve().parent / "dashboards"
+# Written under the Kustomize component: configMapGenerator only reads files in or below its root.
+OUT_DIR = Path(__file__).resolve().parents[1] / "k8s" / "components" / "monitoring" / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 GRID_WIDTH = 24
 

@@ -14,7 +14,7 @@ from tests.tooling import REPO_ROOT
 MONITORING_DIR = REPO_ROOT / "deploy/monitoring"
 RULES_DIR = MONITORING_DIR / "rules"
 PROMTOOL_TESTS_DIR = MONITORING_DIR / "tests"
-DASHBOARDS_DIR = MONITORING_DIR / "dashboards"
+DASHBOARDS_DIR = MONITORING_DIR.parent / "k8s" / "components" / "monitoring" / "dashboards"
 ALERTMANAGER_CONFIG = MONITORING_DIR / "alertmanager/alertmanager.yml"
 PROMETHEUSRULE = REPO_ROOT / "deploy/k8s/components/monitoring/hyperpage-prometheusrule.yaml"
 RUNBOOKS_DIR = REPO_ROOT / "docs/runbooks"
