@@ -127,11 +127,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # every sync job has succeeded once, so no stale-sync alert is even pending
         assert wait_until(lambda: _sync_done(app), timeout=60), app.logs()
         assert wait_until(lambda: _ready(f"{url}/-/ready"), timeout=30), (work / "prometheus.log").read_text()
-        _drive_traffic(app)
-        # two scrapes after the traffic so rate() has a pair of samples, and every rule evaluated since
         up = 'count(up{job=~"hyperpage|postgres-exporter"} == 1) == 2'
         assert wait_until(lambda: bool(_query(url, up)["data"]["result"]), timeout=30), \
             (work / "prometheus.log").read_text() + app.logs()
+        # Traffic in two rounds with a scrape between them: a counter's first sample already holds the
+        # whole first round, so rate() only sees requests made after Prometheus has seen the series.
+        _drive_traffic(app)
+        seen = 'hyperpage_http_requests_total{route="/openapi.json"}'
+        assert wait_until(lambda: bool(_query(url, seen)["data"]["result"]), timeout=30)
+        _drive_traffic(app)
+        grown = f'{seen} > {_query(url, seen)["data"]["result"][0]["value"][1]}'
+        assert wait_until(lambda: bool(_query(url, grown)["data"]["result"]), timeout=30)
         time.sleep(3)
         assert wait_until(lambda: _rules_evaluated(url), timeout=30), (work / "prometheus.log").read_text()
         yield Stack(prometheus=url, app=app)
