@@ -75,9 +75,9 @@ def build_big_generic(path: Path, rows: int) -> None:
     """A plain file with one large table, for the kill -9 and resume test."""
     conn = sqlite3.connect(path)
     conn.executescript("""
-        CREATE TABLE small (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE a_small (id INTEGER PRIMARY KEY, name TEXT);
         CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT, amount REAL, at DATETIME, flag BOOLEAN);""")
-    conn.executemany("INSERT INTO small VALUES (?, ?)", [(i, f"s{i}") for i in range(100)])
+    conn.executemany("INSERT INTO a_small VALUES (?, ?)", [(i, f"s{i}") for i in range(100)])
     base = datetime(2024, 1, 1)
     conn.executemany("INSERT INTO big VALUES (?, ?, ?, ?, ?)",
                      ((i, f"label {i} " * 3, i / 7, (base + timedelta(seconds=i)).isoformat(" "), i % 2)
