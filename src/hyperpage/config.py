@@ -148,6 +148,8 @@ def _read_secret_file(variable: str, path: str) -> str:
 
 
 def _parse_db_url(raw: str) -> URL:
+    if raw.startswith("postgres://"):  # Heroku-style alias
+        raw = "postgresql://" + raw.removeprefix("postgres://")
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -161,7 +163,7 @@ def _parse_db_url(raw: str) -> URL:
 
 def async_url(raw: str) -> URL:
     """Normalise any sqlite/postgres URL to the async driver the app uses."""
-    url = _parse_db_url(raw.replace("postgres://", "postgresql://", 1))
+    url = _parse_db_url(raw)
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite+aiosqlite")
     query = dict(url.query)
@@ -172,7 +174,7 @@ def async_url(raw: str) -> URL:
 
 def sync_url(raw: str | URL) -> URL:
     """The same database with a synchronous driver (psycopg 3 or pysqlite), for tools such as pg COPY."""
-    url = raw if isinstance(raw, URL) else _parse_db_url(str(raw).replace("postgres://", "postgresql://", 1))
+    url = raw if isinstance(raw, URL) else _parse_db_url(str(raw))
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
     query = dict(url.query)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyperpage.logging import get_logger
@@ -75,23 +75,23 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> ORJSONResponse:
-        return ORJSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         message, details = _validation_message(exc)
-        return ORJSONResponse(error_body("invalid_request", message, details), status_code=422)
+        return JSONResponse(error_body("invalid_request", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return ORJSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", "-")
         log.exception("unhandled_error", path=request.url.path, request_id=request_id)
         message = f"internal error; quote request id {request_id} to the operator"
-        return ORJSONResponse(error_body("internal_error", message), status_code=500)
+        return JSONResponse(error_body("internal_error", message), status_code=500)

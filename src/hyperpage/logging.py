@@ -16,9 +16,9 @@ _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^
 _known_secrets: set[str] = set()
 
 
-def register_secret(value: str | None) -> None:
+def register_secret(value: object) -> None:
     """Remember a secret value so that it is masked wherever it appears in a log line."""
-    if value and len(value) >= 4:
+    if isinstance(value, str) and len(value) >= 4:  # shorter strings would mask ordinary words
         _known_secrets.add(value)
 
 
@@ -49,6 +49,7 @@ def redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> di
 def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib (uvicorn, alembic) logs through one renderer: console or JSON."""
     register_secret(settings.database_url.get_secret_value())
+    register_secret(settings.sqlalchemy_url.password)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -81,6 +82,8 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "alembic"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Alembic announces its plugins at INFO on every import; keep its migration lines only.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests with more context
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from hyperpage import __version__
 from hyperpage.api.deps import EngineDep, SettingsDep
@@ -38,8 +39,8 @@ async def readyz(engine: EngineDep) -> Response:
         elif not db.at_head:
             reason = f"schema at {db.revision or 'none'}, expected {db.head}: run `hyperpage db upgrade`"
     if reason:
-        return ORJSONResponse(error_body("not_ready", reason), status_code=503, headers=NO_STORE)
-    return ORJSONResponse({"status": "ready"}, headers=NO_STORE)
+        return JSONResponse(error_body("not_ready", reason), status_code=503, headers=NO_STORE)
+    return JSONResponse({"status": "ready"}, headers=NO_STORE)
 
 
 @router.get(
@@ -47,7 +48,7 @@ async def readyz(engine: EngineDep) -> Response:
     summary="Detailed health: version, environment, uptime, database and schema",
     responses={503: {"description": "Unhealthy: same body with status unhealthy"}},
 )
-async def health(settings: SettingsDep, engine: EngineDep) -> ORJSONResponse:
+async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     db = await check_database(engine)
     database: dict[str, Any] = {
         "status": "up" if db.reachable else "down",
@@ -67,7 +68,7 @@ async def health(settings: SettingsDep, engine: EngineDep) -> ORJSONResponse:
         "database": database,
         "schema": {"revision": db.revision, "head": db.head, "at_head": db.at_head},
     }
-    return ORJSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
+    return JSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
 
 
 @router.get("/api/metrics", summary="Prometheus metrics (text exposition format)")
@@ -76,7 +77,7 @@ async def prometheus_metrics(request: Request, engine: EngineDep) -> Response:
     record_pool_metrics(engine)
     hooks = getattr(request.app.state, "scrape_hooks", ())
     await asyncio.gather(*(hook(request.app) for hook in hooks))
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+    return Response(_exposition(), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
 
 
 def _lifecycle_reason() -> str | None:
@@ -85,3 +86,12 @@ def _lifecycle_reason() -> str | None:
     if not lifecycle.started:
         return "starting"
     return None
+
+
+def _exposition() -> bytes:
+    """One process's registry, or every worker's merged when running under the supervisor."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
