@@ -65,6 +65,22 @@ def source_rows(source: Endpoint, table: Table, conn: Any = None) -> Iterator[li
             yield batch
 
 
+def fast_path(source: Endpoint, table: Table) -> bool:
+    return source.kind == "sqlite" and not table.not_null_pk and all(c.copy_sql for c in table.columns)
+
+
+def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
+    """Whole COPY text-format lines built by SQLite itself: no per-value Python work at all."""
+    line = " || char(9) || ".join(f"coalesce({c.copy_sql}, '\\N')" for c in table.columns)
+    conn = open_source(source)
+    try:
+        cur = conn.execute(f"SELECT {line} FROM {quote_ident(table.source)}")
+        while batch := cur.fetchmany(BATCH):
+            yield [r[0] for r in batch]
+    finally:
+        conn.close()
+
+
 def converted(table: Table, batch: list[tuple[Any, ...]],
               rejects: list[tuple[Any, str, list[Any]]]) -> Iterator[tuple[Any, ...]]:
     """Apply the plan's converters; a value that does not fit sends its whole row to `rejects`."""
@@ -95,17 +111,24 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
     rejects: list[tuple[Any, str, list[Any]]] = []
     done = 0
     with psycopg.connect(target.dsn, autocommit=True) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")  # naive timestamps from SQLite are UTC
         pg.execute(f"UPDATE {ledger.SCHEMA}.tables SET status = 'copying' WHERE name = %s", (table.target,))
         pg.autocommit = False
         with pg.transaction():
             pg.execute(f"TRUNCATE {quote_ident(table.target)}")
             pg.execute(f"DELETE FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,))
             with pg.cursor() as cur, cur.copy(f"COPY {quote_ident(table.target)} ({cols}) FROM STDIN") as cp:
-                for batch in source_rows(source, table):
-                    for out in converted(table, batch, rejects):
-                        cp.write_row(out)
-                    done += len(batch)
-                    _report(table.target, done)
+                if fast_path(source, table):
+                    for lines in copy_lines(source, table):
+                        cp.write("\n".join(lines) + "\n")
+                        done += len(lines)
+                        _report(table.target, done)
+                else:
+                    for batch in source_rows(source, table):
+                        for out in converted(table, batch, rejects):
+                            cp.write_row(out)
+                        done += len(batch)
+                        _report(table.target, done)
             with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
                                 "VALUES (%s, %s, %s, %s)",

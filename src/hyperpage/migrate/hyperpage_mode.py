@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 
 from hyperpage.db.base import TZDateTime
 from hyperpage.db.models import Base
-from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, fk_order, quote_ident
+from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, fk_order, quote_ident
 from hyperpage.migrate.typing_rules import to_bool
 
 ALEMBIC_TABLE = "alembic_version"
@@ -79,7 +79,9 @@ def build_hyperpage_plan(source: Endpoint) -> Plan:
             conv = (FORWARD if forward else BACKWARD).get(kind)
             columns.append(Column(source=c.name, target=c.name, pg_type=PG_TYPES[kind], kind=kind,
                                   select=quote_ident(c.name), convert=conv, not_null=not c.nullable,
-                                  decision=f"model type {type(c.type).__name__}"))
+                                  decision=f"model type {type(c.type).__name__}",
+                                  # naive UTC text goes to COPY as is: the copy session's time zone is UTC
+                                  copy_sql=copy_field(PG_TYPES[kind], quote_ident(c.name)) if forward else None))
         pk = list(st.primary_key.columns)
         identity = pk[0].name if len(pk) == 1 and _kind(pk[0].type) == "int" else None
         deps = {fk.column.table.name for fk in st.foreign_keys if fk.column.table.name != st.name}

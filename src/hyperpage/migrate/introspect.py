@@ -7,8 +7,8 @@ import sqlite3
 from typing import Any
 
 from hyperpage.migrate import ddl
-from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, quote_ident, shorten
-from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_date
+from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, quote_ident, shorten
+from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_bool, to_date
 
 SCAN_CHUNK = 20_000
 
@@ -160,13 +160,15 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
                 select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
                 convert=d.convert, not_null=bool(r[3]), default=r[4], identity=identity,
                 decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
+                copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
             ))
         key = ("rowid" if not without_rowid
                else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL")
         table = Table(source=name, target=names[name], columns=columns, key=key,
                       rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],
                       identity=next((c.target for c in columns if c.identity), None),
-                      not_null_pk=[c for c in pk if not rowid_alias])
+                      not_null_pk=[c[0] for c, p in zip(cols, profiles, strict=True)
+                                   if c[0] in pk and p.n_null and not rowid_alias])
         table.depends_on = {names[r[2]] for r in conn.execute(f"PRAGMA foreign_key_list({quote_ident(name)})")
                             if r[2] in names and r[2] != name}
         plan.tables.append(table)

@@ -40,6 +40,9 @@ class Column:
     default: str | None = None
     identity: bool = False
     decision: str = ""  # why this type was chosen, for the plan and the report
+    # SQLite expression giving the value as a field of COPY's text format, when no Python conversion is
+    # needed: then SQLite builds whole COPY lines in C and Python only forwards them (copy.py's fast path)
+    copy_sql: str | None = None
 
 
 @dataclass
@@ -67,6 +70,21 @@ class Plan:
 
     def table(self, target: str) -> Table:
         return next(t for t in self.tables if t.target == target)
+
+
+def copy_field(pg_type: str, expr: str) -> str | None:
+    """SQLite expression rendering `expr` for a PostgreSQL COPY text-format field of type `pg_type`."""
+    if pg_type in ("bigint", "integer", "smallint", "boolean", "numeric"):  # booleans: 0/1/t/f/true/false
+        return f"CAST({expr} AS TEXT)"
+    if pg_type == "double precision":
+        return f"printf('%!.17g', {expr})"  # 17 significant digits round-trip every double exactly
+    if pg_type == "bytea":
+        return f"'\\\\x' || hex({expr})"
+    if pg_type in ("text", "jsonb", "timestamptz"):
+        # COPY text format escapes: backslash first, then tab, newline, carriage return
+        return (f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "
+                f"'\\n'), char(13), '\\r')")
+    return None
 
 
 def quote_ident(name: str) -> str:

@@ -64,6 +64,7 @@ class Report:
     rejects: int = 0
     rejects_file: str | None = None
     seconds: float = 0.0
+    copy_seconds: float = 0.0  # schema, copy and post-load DDL, before verification
     copied_rows: int = 0
 
     @property
@@ -73,6 +74,7 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "target": self.target, "mode": self.mode, "verified": self.verified,
                 "rejected_rows": self.rejects, "rejects_file": self.rejects_file, "seconds": round(self.seconds, 3),
+                "copy_seconds": round(self.copy_seconds, 3),
                 "copied_rows": self.copied_rows, "tables": [t.as_dict() for t in self.tables],
                 "foreign_key_problems": self.fk_problems, "sequence_problems": self.sequence_problems,
                 "warnings": self.warnings}
@@ -92,8 +94,9 @@ class Report:
         for w in self.warnings:
             console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
         if self.copied_rows and self.seconds:
-            console.print(f"copied {self.copied_rows:,} rows in {self.seconds:.1f} s "
-                          f"({self.copied_rows / self.seconds:,.0f} rows/s)")
+            copy = self.copy_seconds or self.seconds
+            console.print(f"copied {self.copied_rows:,} rows in {copy:.1f} s ({self.copied_rows / copy:,.0f} rows/s),"
+                          f" verified in {self.seconds - copy:.1f} s")
         if self.rejects:
             console.print(f"[red]{self.rejects} rows rejected[/red], written to {self.rejects_file}")
         console.print("[green]verified: every table matches[/green]" if self.verified

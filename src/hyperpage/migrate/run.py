@@ -73,7 +73,9 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
         warnings: list[str] = []
     else:
         copied, rejected, warnings = _to_postgres(source, target, plan, opts)
+    copy_seconds = time.monotonic() - started
     report = check(source, target, plan, opts)
+    report.copy_seconds = copy_seconds
     report.seconds = time.monotonic() - started
     report.copied_rows = copied
     report.warnings = warnings + report.warnings

@@ -30,8 +30,14 @@ def _bool(v: Any) -> bool:
 
 def _ts(v: Any) -> str:
     if isinstance(v, str):
+        if len(v) == 26 and v[10] == " " and v[19] == ".":  # SQLAlchemy's naive UTC text: no parsing needed
+            return f"{v[:10]}T{v[11:]}+00:00"
         v = datetime.fromisoformat(v)
-    return (v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)).isoformat()
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=UTC)
+    elif v.utcoffset():
+        v = v.astimezone(UTC)
+    return v.isoformat(timespec="microseconds")
 
 
 def _json(v: Any) -> str:
@@ -100,7 +106,7 @@ def check_table(source: Endpoint, target: Endpoint, table: Table) -> TableCheck:
     cols = ", ".join(quote_ident(c.target) for c in table.columns)
     sql = f"SELECT {cols} FROM {quote_ident(table.target)}"
     if target.kind == "postgresql":
-        with psycopg.connect(target.dsn) as pg, pg.cursor(name="hyperpage_verify") as cur:
+        with psycopg.connect(target.dsn, options="-c TimeZone=UTC") as pg, pg.cursor(name="hyperpage_verify") as cur:
             cur.itersize = 5000
             cur.execute(sql)
             tgt_n, tgt_sum = _fold(table, cur)
