@@ -30,7 +30,7 @@ def progress_bars() -> Progress:
 
 
 def print_plan(plan: Plan, target: str) -> None:
-    out = Console()
+    out = Console() if Console().is_terminal else Console(width=200)  # a piped plan keeps whole lines
     out.print(f"[bold]Plan[/bold]: {plan.mode} mode, {plan.source} -> {target}")
     grid = RichTable("table (source -> target)", "rows", "column", "type", "decision", show_lines=False)
     for t in plan.tables:
