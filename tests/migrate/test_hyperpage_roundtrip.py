@@ -54,8 +54,9 @@ async def test_round_trip_keeps_every_row_and_the_app_runs(tmp_path: Path, targe
     build_hyperpage(source)
     before = sha256(source)
     forward = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{source}", "--to", target_url,
-                            "--no-progress", "--report", str(tmp_path / "forward.json"))
+                            "--report", str(tmp_path / "forward.json"))  # with the progress bars
     assert forward.returncode == 0, forward.stderr
+    assert "rows/s" in forward.stderr and "copy pull_requests" in forward.stderr
     assert sha256(source) == before
 
     back = tmp_path / "back.db"

@@ -20,7 +20,7 @@ import psycopg
 
 from hyperpage.migrate import ledger
 from hyperpage.migrate.introspect import open_source
-from hyperpage.migrate.plan import Endpoint, Reject, Table, quote_ident
+from hyperpage.migrate.plan import Endpoint, MigrationError, Reject, Table, quote_ident
 
 BATCH = 5000
 _progress: Any = None  # the queue a worker process reports (table, rows) to
@@ -38,7 +38,7 @@ def _init_worker(queue: Any) -> None:
     _progress = queue
 
 
-def _report(table: str, n: int) -> None:
+def report_progress(table: str, n: int) -> None:
     if _progress is not None:
         _progress.put((table, n))
 
@@ -122,13 +122,13 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
                     for lines in copy_lines(source, table):
                         cp.write("\n".join(lines) + "\n")
                         done += len(lines)
-                        _report(table.target, done)
+                        report_progress(table.target, done)
                 else:
                     for batch in source_rows(source, table):
                         for out in converted(table, batch, rejects):
                             cp.write_row(out)
                         done += len(batch)
-                        _report(table.target, done)
+                        report_progress(table.target, done)
             with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
                                 "VALUES (%s, %s, %s, %s)",
@@ -148,9 +148,9 @@ def copy_to_sqlite(source: Endpoint, conn: sqlite3.Connection, table: Table) -> 
         conn.executemany(f"INSERT INTO {quote_ident(table.target)} ({cols}) VALUES ({marks})",
                          converted(table, batch, rejects))
         done += len(batch)
-        _report(table.target, done)
+        report_progress(table.target, done)
     if rejects:
-        raise RuntimeError(f"{table.target}: {len(rejects)} rows do not fit SQLite: {rejects[0][1]}")
+        raise MigrationError(f"{table.target}: {len(rejects)} rows do not fit SQLite: {rejects[0][1]}")
     return TableResult(table.target, done, 0)
 
 

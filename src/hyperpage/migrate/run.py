@@ -89,8 +89,9 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
 def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
     report = Report(source=source.display, target=target.display, mode=plan.mode)
-    jobs = [(source, target, t) for t in plan.tables]
-    report.tables = sorted(_with_progress(verify.check_table, jobs, plan, opts, "verify"), key=lambda c: c.table)
+    biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
+    jobs = [(side, end, t) for t in biggest_first for side, end in (("source", source), ("target", target))]
+    report.tables = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
     report.fk_problems = verify.fk_problems(target)
     report.sequence_problems = verify.sequence_problems(target)
     report.rejects = sum(t.rejected for t in report.tables)
@@ -101,7 +102,8 @@ def _with_progress(fn, jobs, plan: Plan, opts: Options, verb: str) -> list:  # t
     if not opts.progress:
         return run_parallel(fn, jobs, opts.workers, lambda *_: None)
     with progress_bars() as bars:
-        tasks = {job[2].target: bars.add_task(f"{verb} {job[2].target}", total=job[2].rows or 1) for job in jobs}
+        tables = {job[2].target: job[2] for job in jobs}
+        tasks = {name: bars.add_task(f"{verb} {name}", total=t.rows or 1) for name, t in tables.items()}
         results = run_parallel(fn, jobs, opts.workers, lambda t, n: bars.update(tasks[t], completed=n))
         for task in tasks.values():
             bars.update(task, completed=bars.tasks[task].total)

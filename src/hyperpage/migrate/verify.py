@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from hyperpage.migrate.copy import converted, source_rows
+from hyperpage.migrate.copy import converted, report_progress, source_rows
 from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, Table, quote_ident
 
@@ -94,29 +94,41 @@ def _fold(table: Table, rows: Any) -> tuple[int, int]:
     return n, total % MOD
 
 
-def check_table(source: Endpoint, target: Endpoint, table: Table) -> TableCheck:
-    """Source values go through the plan's converters (rejected rows are counted apart), target values as read."""
-    rejects: list[Any] = []
-    src_n = 0
-    src_sum = 0
-    for batch in source_rows(source, table):
-        src_n += len(batch)
-        _, s = _fold(table, converted(table, batch, rejects))
-        src_sum = (src_sum + s) % MOD
+def fold_side(side: str, endpoint: Endpoint, table: Table) -> tuple[str, str, int, int, int]:
+    """(table, side, rows, checksum, rejected) for one side; both sides of a table run in parallel processes.
+
+    Source values go through the plan's converters (rejected rows are counted apart), target values as read.
+    """
+    if side == "source":
+        rejects: list[Any] = []
+        n = total = 0
+        for batch in source_rows(endpoint, table):
+            n += len(batch)
+            _, s = _fold(table, converted(table, batch, rejects))
+            total = (total + s) % MOD
+            report_progress(table.target, n)
+        return table.target, side, n, total, len(rejects)
     cols = ", ".join(quote_ident(c.target) for c in table.columns)
     sql = f"SELECT {cols} FROM {quote_ident(table.target)}"
-    if target.kind == "postgresql":
-        with psycopg.connect(target.dsn, options="-c TimeZone=UTC") as pg, pg.cursor(name="hyperpage_verify") as cur:
+    if endpoint.kind == "postgresql":
+        with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC") as pg, pg.cursor(name="hyperpage_verify") as cur:
             cur.itersize = 5000
             cur.execute(sql)
-            tgt_n, tgt_sum = _fold(table, cur)
+            n, total = _fold(table, cur)
     else:
-        conn = sqlite3.connect(target.sqlite_uri(), uri=True)
+        conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True)
         try:
-            tgt_n, tgt_sum = _fold(table, conn.execute(sql))
+            n, total = _fold(table, conn.execute(sql))
         finally:
             conn.close()
-    return TableCheck(table.target, src_n, len(rejects), tgt_n, f"{src_sum:032x}", f"{tgt_sum:032x}")
+    return table.target, side, n, total, 0
+
+
+def combine(results: list[tuple[str, str, int, int, int]]) -> list[TableCheck]:
+    sides = {(t, side): (n, total, rej) for t, side, n, total, rej in results}
+    return [TableCheck(t, sides[t, "source"][0], sides[t, "source"][2], sides[t, "target"][0],
+                       f"{sides[t, 'source'][1]:032x}", f"{sides[t, 'target'][1]:032x}")
+            for t in sorted({t for t, _ in sides})]
 
 
 def fk_problems(target: Endpoint) -> list[str]:
