@@ -36,3 +36,12 @@ DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond 
 
 BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"])
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+
+# Business gauges, refreshed from the database by scrape hooks of the feature services.
+OPEN_REVIEWS = Gauge("hyperpage_open_reviews", "Pull/merge requests in state OPEN.")
+FAILING_PIPELINES = Gauge(
+    "hyperpage_failing_pipelines", "Branches (repository, ref, workflow) whose latest finished run failed."
+)
+STALE_CONNECTIONS = Gauge(
+    "hyperpage_stale_connections", "Connections whose last successful sync is older than twice their interval."
+)
