@@ -103,7 +103,7 @@ async def add_issue(session: AsyncSession, *, connection: Connection, repository
     updated = fields.pop("updated_at", BASE_TIME + timedelta(minutes=n))
     values: dict[str, Any] = {
         "external_id": f"issue-{n}", "key": f"PROJ-{n}", "title": f"Issue {n}", "status_category": "TODO",
-        "original_status": "To Do", "assignee": "bob", "reporter": "alice", "priority": "Medium",
+        "original_status": "To Do", "assignee": "bob", "reporter": "rita", "priority": "Medium",
         "issue_type": "Task", "labels": [], "web_url": f"https://example.test/browse/PROJ-{n}",
         "created_at": updated - timedelta(days=1), "updated_at": updated, "synced_at": updated,
     }

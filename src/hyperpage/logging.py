@@ -50,6 +50,9 @@ def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib (uvicorn, alembic) logs through one renderer: console or JSON."""
     register_secret(settings.database_url.get_secret_value())
     register_secret(settings.sqlalchemy_url.password)
+    for secret in (settings.hyperpage_admin_token, settings.redis_url):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
