@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hyperpage.api import health
+from hyperpage.compat import views as compat_views
 from hyperpage.issues import views as issues_views
 from hyperpage.pipelines import service as pipelines_service
 from hyperpage.pipelines import views as pipelines_views
@@ -18,7 +19,7 @@ from hyperpage.status import views as status_views
 def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
-                   status_views.router):
+                   status_views.router, compat_views.router):
         app.include_router(router)
     app.state.scrape_hooks.extend(
         [reviews_service.scrape_gauges, pipelines_service.scrape_gauges, status_service.scrape_gauges]
