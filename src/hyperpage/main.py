@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hyperpage import __version__
+from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.router import include_routers
+from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.session import create_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
@@ -48,5 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scrape_hooks = []
     install_error_handlers(app)
     include_routers(app)
+    # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)
     return app
