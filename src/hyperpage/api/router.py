@@ -14,6 +14,7 @@ from hyperpage.reviews import service as reviews_service
 from hyperpage.reviews import views as reviews_views
 from hyperpage.status import service as status_service
 from hyperpage.status import views as status_views
+from hyperpage.web import views as web_views
 
 
 def include_routers(app: FastAPI) -> None:
@@ -21,6 +22,7 @@ def include_routers(app: FastAPI) -> None:
     for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
                    status_views.router, compat_views.router):
         app.include_router(router)
+    web_views.install(app)
     app.state.scrape_hooks.extend(
         [reviews_service.scrape_gauges, pipelines_service.scrape_gauges, status_service.scrape_gauges]
     )
