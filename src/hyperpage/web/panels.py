@@ -26,7 +26,8 @@ PAGE_SIZE = 10
 # URL parameter -> (panel, field of the panel's query). The URL is the whole view state, so it can be shared.
 PARAMS = {
     "q": (None, "q"),
-    "rs": ("reviews", "state"), "rr": ("reviews", "reviewer"), "rsort": ("reviews", "sort"), "rc": ("reviews", "cursor"),
+    "rs": ("reviews", "state"), "rr": ("reviews", "reviewer"), "rsort": ("reviews", "sort"),
+    "rc": ("reviews", "cursor"),
     "pf": ("pipelines", "result"), "psort": ("pipelines", "sort"), "pc": ("pipelines", "cursor"),
     "ist": ("issues", "status_category"), "ia": ("issues", "assignee"), "isort": ("issues", "sort"),
     "ic": ("issues", "cursor"),
