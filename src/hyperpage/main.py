@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A team's code reviews, CI/CD runs, tickets and upstream API rate limits in one JSON API.",
         debug=settings.hyperpage_debug,
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by hyperpage.web from vendored files (no CDN, no inline script)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings)

@@ -52,6 +52,12 @@ async def setup_page(request: Request, settings: SettingsDep) -> Response:
     return _render(request, "setup.html", {"setup": tool_setup(settings), "first_run": False})
 
 
+@router.get("/docs", response_class=HTMLResponse)
+async def api_docs(request: Request) -> Response:
+    """Swagger UI served from our own static files (FastAPI's default pulls it from a CDN with inline script)."""
+    return templates.TemplateResponse(request, "docs.html", {}, headers=PAGE_HEADERS)
+
+
 @router.post("/ui/theme")
 async def set_theme(request: Request, settings: SettingsDep, theme: Annotated[str, Form()],
                     next_url: Annotated[str, Form(alias="next")] = "/") -> Response:
