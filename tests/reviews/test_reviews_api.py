@@ -132,6 +132,7 @@ async def test_bad_input_is_a_4xx_in_the_one_error_shape(client, db_url) -> None
         "sort=title": (422, "sort"),
         "colour=red": (422, "colour"),
         "updated_since=yesterday": (422, "updated_since"),
+        "updated_since=0.5": (422, "updated_since"),
     }
     for qs, (status, word) in cases.items():
         resp = await client.get(f"/api/v1/reviews?{qs}")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from hyperpage.api.caching import NOT_MODIFIED_DOC
 from hyperpage.api.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -44,6 +44,7 @@ LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _err("The request body is not valid JSON."),
     401: _err("Missing or wrong admin token (`Authorization: Bearer <HYPERPAGE_ADMIN_TOKEN>`)."),
     403: _err("Admin actions are disabled: HYPERPAGE_ADMIN_TOKEN is not configured."),
     404: _err("No such tool or sync job."),
@@ -74,6 +75,17 @@ class ListQuery(BaseModel):
     cursor: str | None = Field(
         None, max_length=500, description="Opaque `next_cursor` from the previous page of the same query."
     )
+
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        # pydantic would also take "0.5" as a Unix timestamp; the documented format is ISO 8601 only
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected an ISO 8601 date-time such as 2026-11-01T12:00:00Z") from None
+        return value
 
     def since_utc(self) -> datetime | None:
         if self.updated_since is None:

@@ -59,7 +59,7 @@ class SyncJobsReport(BaseModel):
 class ToolUpdate(BaseModel):
     """Admin change of a tool's runtime settings; omitted fields keep their value."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}  # 0 is not false: admin input is taken literally
 
     enabled: bool | None = Field(None, description="Turn the tool's sync and panels on or off.")
     interval_seconds: int | None = Field(None, ge=30, le=86_400, description="Sync interval override (30-86400 s).")
@@ -68,7 +68,7 @@ class ToolUpdate(BaseModel):
 class SyncTrigger(BaseModel):
     """Which jobs to run now; no field = every job."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}
 
     tool: Tool | None = None
     connection: int | None = Field(None, ge=1)
