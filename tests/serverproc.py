@@ -45,7 +45,7 @@ class ServerProcess:
     def start(self, log_path: Path) -> ServerProcess:
         self.log_path = log_path
         env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port), **self.env}
-        self.proc = subprocess.Popen(  # noqa: S603 - our own command
+        self.proc = subprocess.Popen(
             [*self.args], env=env, cwd=REPO_ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
         )
         return self

@@ -19,7 +19,7 @@ def test_every_setting_is_documented() -> None:
     assert not missing, f"settings missing from docs/configuration.md: {missing}"
 
 
-def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001 - typer's click
+def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
     for name, cmd in group.commands.items():
         path = (*prefix, name)
