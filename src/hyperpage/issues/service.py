@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.api.paging import SortSpec, apply_keyset, decode_cursor, page_of
@@ -26,14 +27,16 @@ async def list_issues(session: AsyncSession, *, query: IssueQuery) -> IssuePage:
     sort = SORTS[query.sort]
     cursor = decode_cursor(query.cursor, sort)
     stmt = (
-        select(Issue, Connection.tool, Connection.name, Repository.full_name)
+        # plain columns, not ORM entities: a page is read-only, and identity-mapped objects cost ~3x more
+        select(*Issue.__table__.c, Connection.tool.label("tool"), Connection.name.label("connection_name"),
+               Repository.full_name.label("repository_name"))
         .join(Connection, Connection.id == Issue.connection_id)
         .outerjoin(Repository, Repository.id == Issue.repository_id)
         .where(*_conditions(dialect_of(session), query))
     )
     rows = (await session.execute(apply_keyset(stmt, sort, cursor, query.limit))).all()
-    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (getattr(r[0], sort.column.key), r[0].id))
-    return IssuePage(items=[_out(*row) for row in kept], next_cursor=next_cursor, limit=query.limit)
+    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (r._mapping[sort.column.key], r.id))
+    return IssuePage(items=[_out(row) for row in kept], next_cursor=next_cursor, limit=query.limit)
 
 
 def _conditions(dialect: str, query: IssueQuery) -> list[Any]:
@@ -59,8 +62,10 @@ def _conditions(dialect: str, query: IssueQuery) -> list[Any]:
     return conds
 
 
-def _out(i: Issue, tool: str, connection: str, repository: str | None) -> IssueOut:
-    return IssueOut(
+def _out(i: Row[Any]) -> IssueOut:
+    # the row comes from our own schema: model_construct skips re-validating what the database guarantees
+    tool, connection, repository = i.tool, i.connection_name, i.repository_name
+    return IssueOut.model_construct(
         id=i.id, tool=tool, connection=connection, connection_id=i.connection_id, repository=repository, key=i.key,
         title=i.title, status_category=StatusCategory(i.status_category), original_status=i.original_status,
         assignee=i.assignee, reporter=i.reporter, priority=i.priority, issue_type=i.issue_type,

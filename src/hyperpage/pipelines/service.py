@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
@@ -28,14 +29,16 @@ async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> Pipe
     sort = SORTS[query.sort]
     cursor = decode_cursor(query.cursor, sort)
     stmt = (
-        select(Pipeline, Connection.tool, Connection.name, Repository.full_name)
+        # plain columns, not ORM entities: a page is read-only, and identity-mapped objects cost ~3x more
+        select(*Pipeline.__table__.c, Connection.tool.label("tool"), Connection.name.label("connection_name"),
+               Repository.full_name.label("repository_name"))
         .join(Connection, Connection.id == Pipeline.connection_id)
         .outerjoin(Repository, Repository.id == Pipeline.repository_id)
         .where(*_conditions(query))
     )
     rows = (await session.execute(apply_keyset(stmt, sort, cursor, query.limit))).all()
-    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (getattr(r[0], sort.column.key), r[0].id))
-    return PipelinePage(items=[_out(*row) for row in kept], next_cursor=next_cursor, limit=query.limit)
+    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (r._mapping[sort.column.key], r.id))
+    return PipelinePage(items=[_out(row) for row in kept], next_cursor=next_cursor, limit=query.limit)
 
 
 def _conditions(query: PipelineQuery) -> list[Any]:
@@ -61,8 +64,10 @@ def _conditions(query: PipelineQuery) -> list[Any]:
     return conds
 
 
-def _out(p: Pipeline, tool: str, connection: str, repository: str | None) -> PipelineOut:
-    return PipelineOut(
+def _out(p: Row[Any]) -> PipelineOut:
+    # the row comes from our own schema: model_construct skips re-validating what the database guarantees
+    tool, connection, repository = p.tool, p.connection_name, p.repository_name
+    return PipelineOut.model_construct(
         id=p.id, tool=tool, connection=connection, connection_id=p.connection_id, repository=repository,
         name=p.name, status=PipelineStatus(p.status), result=PipelineResult(p.result) if p.result else None,
         original_status=p.original_status, original_result=p.original_result, ref=p.ref, sha=p.sha, event=p.event,
