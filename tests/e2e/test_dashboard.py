@@ -117,3 +117,24 @@ def test_pages_read_without_javascript(servers, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "no-js.png"), full_page=True)
     context.close()
+
+
+def test_auto_refresh_runs_every_30_s_and_slows_down_in_a_hidden_tab(servers, watched: Watched) -> None:
+    page = watched.page
+    refreshes: list[str] = []
+    page.on("request", lambda req: refreshes.append(req.url) if req.headers.get("hx-request") else None)
+    page.clock.install()
+    page.goto(servers["data"].base_url + "/?pf=1")
+    page.wait_for_load_state("networkidle")
+    page.clock.run_for(31_000)
+    page.wait_for_load_state("networkidle")
+    assert len(refreshes) == 1 and refreshes[0].endswith("/?pf=1")  # refreshes the same filtered view
+    assert _rows(page, "pipelines") == 2
+    page.evaluate("Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+                  "document.dispatchEvent(new Event('visibilitychange'))")
+    page.clock.run_for(120_000)
+    assert len(refreshes) == 1  # hidden: nothing within two minutes
+    page.clock.run_for(61_000)
+    page.wait_for_load_state("networkidle")
+    assert len(refreshes) == 2  # ...but it still refreshes, at the slower pace
+    watched.assert_clean()

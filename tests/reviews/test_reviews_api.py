@@ -148,3 +148,8 @@ async def test_a_cursor_from_another_sort_is_refused(client, db_url) -> None:
     resp = await client.get("/api/v1/reviews", params={"limit": 1, "sort": "created_at",
                                                        "cursor": page["next_cursor"]})
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_cursor"
+
+
+async def test_open_reviews_gauge_counts_open_reviews(client, db_url) -> None:
+    await _seed(db_url)
+    assert "hyperpage_open_reviews 2.0" in (await client.get("/api/metrics")).text
