@@ -58,3 +58,23 @@ async def test_theme_is_remembered_in_a_cookie_and_redirects_stay_local(client, 
     assert 'data-theme="dark"' in page.text
     away = await client.post("/ui/theme", data={"theme": "light", "next": "//evil.example/"})
     assert away.headers["location"] == "/"
+
+
+def test_sync_errors_are_explained_in_plain_words() -> None:
+    from hyperpage.web.plain_errors import plain_error
+
+    assert "refused the token" in plain_error("401: Bad credentials")
+    assert "permission" in plain_error("403: Resource not accessible by integration")
+    assert "Rate limited" in plain_error("429: API rate limit exceeded")
+    assert "HTTP 502" in plain_error("502: Bad Gateway")
+    assert "did not answer in time" in plain_error("ReadTimeout after 3 retries")
+    assert "worker log" in plain_error("internal error: KeyError: 'id'")
+    assert plain_error("something unheard of") is None and plain_error(None) is None
+
+
+async def test_overview_shows_the_plain_sentence_and_the_upstream_words(client, db_url) -> None:
+    async with f.db_session(db_url) as s:
+        gh = await f.add_connection(s, tool="github", name="gh")
+        await f.add_sync_state(s, connection=gh, last_error="401: Bad credentials", last_error_at=f.now())
+    page = (await client.get("/")).text
+    assert "The upstream refused the token" in page and "upstream said: 401: Bad credentials" in page

@@ -12,11 +12,13 @@ from fastapi.templating import Jinja2Templates
 
 from hyperpage.api.deps import SessionDep, SettingsDep
 from hyperpage.web import panels
+from hyperpage.web.plain_errors import plain_error
 from hyperpage.web.setup_check import tool_setup
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["ago"] = panels.ago
+templates.env.globals["plain_error"] = plain_error
 router = APIRouter(include_in_schema=False)
 THEMES = ("system", "light", "dark")
 THEME_COOKIE = "hp_theme"
