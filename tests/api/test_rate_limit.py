@@ -109,3 +109,10 @@ def test_two_server_processes_sharing_redis_share_the_count(redis_url, tmp_path)
     finally:
         for server in servers:
             server.stop()
+
+
+async def test_an_unreachable_redis_lets_requests_through(db_url) -> None:
+    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    async with app.router.lifespan_context(app), _client(app) as http:
+        resp = await http.get("/api/v1/tools")
+        assert resp.status_code == 200 and "ratelimit-limit" not in resp.headers
