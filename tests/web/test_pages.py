@@ -45,6 +45,8 @@ async def test_overview_renders_panels_filters_and_freshness(client, db_url) -> 
     assert "Lint" not in filtered and "Build" in filtered
     searched = (await client.get("/", params={"q": "docs"})).text
     assert "Broken docs" in searched and "Other change" not in searched
+    assert "Fix &lt;script&gt;" not in (await client.get("/", params={"tool": "jira"})).text
+    assert "Fix &lt;script&gt;" in (await client.get("/", params={"tool": "github"})).text
     bad = await client.get("/", params={"rs": "PENDING"})
     assert bad.status_code == 400 and "rs" in bad.text
 

@@ -25,7 +25,7 @@ from hyperpage.status.schemas import SyncJobOut, ToolsReport
 PAGE_SIZE = 10
 # URL parameter -> (panel, field of the panel's query). The URL is the whole view state, so it can be shared.
 PARAMS = {
-    "q": (None, "q"),
+    "q": (None, "q"), "tool": (None, "tool"),
     "rs": ("reviews", "state"), "rr": ("reviews", "reviewer"), "rsort": ("reviews", "sort"),
     "rc": ("reviews", "cursor"),
     "pf": ("pipelines", "result"), "psort": ("pipelines", "sort"), "pc": ("pipelines", "cursor"),
@@ -84,8 +84,9 @@ def parse_state(params: Mapping[str, str]) -> dict[str, str]:
 
 def _query(model: type, panel: str, state: dict[str, str]) -> Any:
     values: dict[str, Any] = {"limit": PAGE_SIZE}
-    if state.get("q"):
-        values["q"] = state["q"]
+    for shared in ("q", "tool"):
+        if state.get(shared):
+            values[shared] = state[shared]
     for name, (owner, field_name) in PARAMS.items():
         if owner == panel and name in state:
             values[field_name] = "FAILURE" if name == "pf" else state[name]
@@ -123,7 +124,7 @@ async def build_overview(session: AsyncSession, *, params: Mapping[str, str],
     review_q = _query(ReviewQuery, "reviews", state)
     pipeline_q = _query(PipelineQuery, "pipelines", state)
     issue_q = _query(IssueQuery, "issues", state)
-    limits = await rate_limits.report(session, query=RateLimitQuery(hours=24))
+    limits = await rate_limits.report(session, query=RateLimitQuery(hours=24, tool=issue_q.tool))
     jobs = await status.list_jobs(session, now=moment)
     view = Overview(
         state=state,
