@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from hyperpage.api.admin import AdminDep
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
@@ -35,5 +37,6 @@ async def trigger(session: SessionDep, _admin: AdminDep, target: SyncTrigger | N
 
 @router.patch("/tools/{tool}", response_model=ToolOut, responses=ADMIN_RESPONSES,
               summary="Admin: enable/disable a tool or override its sync interval")
-async def update_tool(tool: Tool, change: ToolUpdate, session: SessionDep, _admin: AdminDep) -> ToolOut:
+async def update_tool(tool: Annotated[Tool, Path(description="github, gitlab or jira.")], change: ToolUpdate,
+                      session: SessionDep, _admin: AdminDep) -> ToolOut:
     return await service.update_tool(session, tool=tool, change=change)
