@@ -31,8 +31,8 @@ def _matches(header: str | None, etag: str) -> bool:
 
 def data_response(request: Request, payload: BaseModel | dict[str, Any], *, status_code: int = 200) -> Response:
     """Serialise once, tag the bytes, and answer 304 when the client already holds them."""
-    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    body = orjson.dumps(data)
+    # pydantic-core writes JSON straight from the models: no intermediate dicts for a 50-row page
+    body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else orjson.dumps(payload)
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": DATA_CACHE_CONTROL, "Vary": "Authorization"}
     if status_code == 200 and _matches(request.headers.get("if-none-match"), etag):
