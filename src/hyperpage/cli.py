@@ -9,6 +9,7 @@ import typer
 from hyperpage import __version__
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
+from hyperpage.demo.cli import app as demo_app
 
 app = typer.Typer(
     name="hyperpage",
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
 
 
 def _version(value: bool) -> None:
