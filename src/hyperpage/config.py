@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from enum import StrEnum
@@ -52,7 +53,8 @@ PROFILES: dict[Environment, dict[str, Any]] = {
 DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
-FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token")
+FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
+                "redis_url")
 
 _PLACEHOLDER = re.compile(
     r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
@@ -80,6 +82,9 @@ class Settings(BaseSettings):
     hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
     hyperpage_rate_limit_per_hour: int = Field(10_000, ge=1)
     hyperpage_secure_cookies: bool = False
+    hyperpage_admin_token: SecretStr | None = None
+    hyperpage_trusted_proxies: str = ""
+    redis_url: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
@@ -163,6 +168,41 @@ class Settings(BaseSettings):
             raise ValueError("the password is a placeholder; set the real one")
         return value
 
+    @field_validator("hyperpage_admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        raw = value.get_secret_value()
+        if is_placeholder(raw):
+            raise ValueError("the admin token is a placeholder; set a real random value")
+        if len(raw) < 16:
+            raise ValueError("the admin token must be at least 16 characters (use a random value)")
+        return value
+
+    @field_validator("hyperpage_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in _split_csv(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:6379/0, rediss://... or unix:///path")
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split_csv(self.hyperpage_trusted_proxies))
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.hyperpage_env is Environment.PRODUCTION and self.db_engine != "postgresql":
@@ -199,7 +239,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret value, so logging can mask them."""
-        fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token)
+        fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token,
+                  self.hyperpage_admin_token, self.redis_url)
         return [f.get_secret_value() for f in fields if f is not None]
 
     @property
@@ -210,6 +251,10 @@ class Settings(BaseSettings):
     @property
     def db_engine(self) -> str:
         return "sqlite" if self.sqlalchemy_url.get_backend_name() == "sqlite" else "postgresql"
+
+
+def _split_csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _read_secret_file(variable: str, path: str) -> str:

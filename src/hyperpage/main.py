@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hyperpage import __version__
+from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.router import include_routers
+from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.session import create_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A team's code reviews, CI/CD runs, tickets and upstream API rate limits in one JSON API.",
         debug=settings.hyperpage_debug,
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by hyperpage.web from vendored files (no CDN, no inline script)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings)
@@ -53,5 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scrape_hooks = [refresh_sync_gauges]
     install_error_handlers(app)
     include_routers(app)
+    # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)
     return app

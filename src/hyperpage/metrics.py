@@ -80,3 +80,12 @@ RATE_LIMIT_RESET = Gauge(
     "hyperpage_rate_limit_reset_timestamp_seconds", "Unix time the upstream quota resets (latest sample).",
     ["tool", "connection", "resource"],
 )
+
+# Business gauges, refreshed from the database by scrape hooks of the feature services.
+OPEN_REVIEWS = Gauge("hyperpage_open_reviews", "Pull/merge requests in state OPEN.")
+FAILING_PIPELINES = Gauge(
+    "hyperpage_failing_pipelines", "Branches (repository, ref, workflow) whose latest finished run failed."
+)
+STALE_CONNECTIONS = Gauge(
+    "hyperpage_stale_connections", "Connections whose last successful sync is older than twice their interval."
+)
