@@ -2,6 +2,7 @@
 # checkov (IaC scanner) in its own venv, .tools/checkov-venv: its many pinned dependencies would clash with
 # the app's. Any feature's tests find it through tests.tooling.require_tool("checkov").
 set -euo pipefail
+# shellcheck source=scripts/deps/lib.sh
 . "$(dirname "$0")/lib.sh"
 CHECKOV_VERSION="3.3.30"
 venv="$(cd "$(dirname "$0")/../.." && pwd)/.tools/checkov-venv"

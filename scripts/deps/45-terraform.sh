@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tools for the Terraform checks and scripts/deploy-terraform.sh: shellcheck (apt), and a loud check that the
-# machine image still ships terraform and its offline provider mirror, which no registry here can supply.
+# Tools for the Terraform checks and scripts/deploy-terraform.sh: shellcheck and curl (apt), and a loud check that
+# the machine image still ships terraform (with its offline provider mirror), which no registry here supplies.
 set -euo pipefail
+# shellcheck source=scripts/deps/lib.sh
 . "$(dirname "$0")/lib.sh"
 apt_install shellcheck curl
 if ! command -v terraform >/dev/null 2>&1; then
