@@ -1,4 +1,4 @@
-"""fmt, init from the offline mirror, validate, `terraform test` with a mocked provider, checkov, shellcheck."""
+"""fmt, init from the offline mirror, validate, `terraform test` (mocked provider), checkov, shellcheck."""
 
 from __future__ import annotations
 
