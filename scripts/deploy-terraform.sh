@@ -248,6 +248,13 @@ validate_deployment() {
   kubectl -n "$NAMESPACE" port-forward "svc/$APP_NAME" "$HEALTH_LOCAL_PORT:$APP_PORT" >"$WORK_DIR/port-forward.log" 2>&1 &
   PF_PID=$!
   local body="$WORK_DIR/health.json" code="" attempt
+  # Curl only once kubectl says it forwards: otherwise another process on the local port could answer.
+  for attempt in $(seq 1 30); do
+    grep -q '^Forwarding from' "$WORK_DIR/port-forward.log" 2>/dev/null && break
+    kill -0 "$PF_PID" 2>/dev/null || die "port-forward to svc/$APP_NAME exited: $(cat "$WORK_DIR/port-forward.log")"
+    sleep 1
+  done
+  grep -q '^Forwarding from' "$WORK_DIR/port-forward.log" || die "port-forward to svc/$APP_NAME did not start in 30 s"
   for attempt in $(seq 1 30); do
     code="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "http://127.0.0.1:$HEALTH_LOCAL_PORT/api/health" 2>/dev/null)" || code=""
     [ -n "$code" ] && [ "$code" != "000" ] && break
