@@ -1,0 +1,57 @@
+"""The `hyperpage` command: one typer app; feature groups live in <feature>/cli.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hyperpage import __version__
+from hyperpage.clikit import settings_or_exit
+from hyperpage.db.cli import app as db_app
+
+app = typer.Typer(
+    name="hyperpage",
+    help="Hyperpage: code reviews, CI/CD, tickets and API rate limits in one portal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hyperpage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Hyperpage command-line interface."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [HYPERPAGE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [HYPERPAGE_PORT].")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes [HYPERPAGE_WORKERS].")] = None,
+    migrate: Annotated[bool, typer.Option("--migrate", help="Upgrade the schema first (one-machine use).")] = False,
+) -> None:
+    """Serve the API and the portal (port 3000 by default) until SIGTERM, then drain and exit."""
+    from hyperpage import server
+    from hyperpage.db import schema
+    from hyperpage.logging import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    if migrate:
+        schema.upgrade(settings.sqlalchemy_url)
+    code = server.run(server.build_config(settings, host=host, port=port, workers=workers), settings)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,216 @@
+"""The one settings class, read once from the environment (and `*_FILE` secret files)."""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+# Defaults per HYPERPAGE_ENV, from the seed's multi-environment table. Any of them can still be set explicitly.
+PROFILES: dict[Environment, dict[str, Any]] = {
+    Environment.DEVELOPMENT: {
+        "hyperpage_debug": True,
+        "hyperpage_host": "127.0.0.1",
+        "log_level": "INFO",
+        "log_format": "console",
+        "hyperpage_rate_limit_per_hour": 10_000,
+        "hyperpage_secure_cookies": False,
+    },
+    Environment.STAGING: {
+        "hyperpage_debug": False,
+        "hyperpage_host": "0.0.0.0",
+        "log_level": "INFO",
+        "log_format": "json",
+        "hyperpage_rate_limit_per_hour": 5_000,
+        "hyperpage_secure_cookies": True,
+    },
+    Environment.PRODUCTION: {
+        "hyperpage_debug": False,
+        "hyperpage_host": "0.0.0.0",
+        "log_level": "WARNING",
+        "log_format": "json",
+        "hyperpage_rate_limit_per_hour": 1_000,
+        "hyperpage_secure_cookies": True,
+    },
+}
+
+DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
+
+# Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
+FILE_SECRETS = ("database_url",)
+
+_PLACEHOLDER = re.compile(
+    r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """Tell whether a secret looks like a value copied from an example file."""
+    return bool(value) and bool(_PLACEHOLDER.search(value.strip()))
+
+
+class Settings(BaseSettings):
+    """Every setting of Hyperpage; the environment variable is the upper-cased field name."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, case_sensitive=False, extra="ignore", validate_default=True, frozen=True
+    )
+
+    hyperpage_env: Environment = Environment.DEVELOPMENT
+    hyperpage_debug: bool = False
+    hyperpage_host: str = "127.0.0.1"
+    hyperpage_port: int = Field(3000, ge=1, le=65535)
+    hyperpage_workers: int = Field(1, ge=1, le=64)
+    hyperpage_shutdown_grace_seconds: float = Field(25.0, gt=0, le=600)
+    hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
+    hyperpage_rate_limit_per_hour: int = Field(10_000, ge=1)
+    hyperpage_secure_cookies: bool = False
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    database_url: SecretStr = SecretStr(DEFAULT_SQLITE_URL)
+    db_pool_size: int = Field(5, ge=1, le=200)
+    db_max_overflow: int = Field(5, ge=0, le=200)
+    db_pool_timeout: float = Field(5.0, gt=0, le=300)
+    db_statement_timeout: float = Field(10.0, ge=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile_and_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k.lower(): v for k, v in data.items()}
+        for name in FILE_SECRETS:
+            path = os.environ.get(f"{name.upper()}_FILE")
+            if path and name not in data:
+                data[name] = _read_secret_file(f"{name.upper()}_FILE", path)
+        try:
+            env = Environment(str(data.get("hyperpage_env", Environment.DEVELOPMENT)).lower())
+        except ValueError:
+            return data  # the field validator reports the bad value, naming HYPERPAGE_ENV
+        data["hyperpage_env"] = env
+        for key, value in PROFILES[env].items():
+            data.setdefault(key, value)
+        if env is Environment.PRODUCTION and "database_url" not in data:
+            raise ValueError("DATABASE_URL: required in production (a PostgreSQL URL; SQLite is single-writer)")
+        return data
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr) -> SecretStr:
+        url = _parse_db_url(value.get_secret_value())
+        if url.password and is_placeholder(url.password):
+            raise ValueError("the password is a placeholder; set the real one")
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.hyperpage_env is Environment.PRODUCTION and self.db_engine != "postgresql":
+            raise ValueError("DATABASE_URL: production needs PostgreSQL (SQLite is single-writer)")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The async SQLAlchemy URL (aiosqlite or asyncpg driver)."""
+        return async_url(self.database_url.get_secret_value())
+
+    @property
+    def db_engine(self) -> str:
+        return "sqlite" if self.sqlalchemy_url.get_backend_name() == "sqlite" else "postgresql"
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+
+
+def _parse_db_url(raw: str) -> URL:
+    if raw.startswith("postgres://"):  # Heroku-style alias
+        raw = "postgresql://" + raw.removeprefix("postgres://")
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError("not a database URL (expected sqlite:///path.db or postgresql://...)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {url.get_backend_name()!r} (use sqlite or postgresql)")
+    if url.get_backend_name() == "postgresql" and not url.database:
+        raise ValueError("a PostgreSQL URL needs a database name")
+    return url
+
+
+def async_url(raw: str) -> URL:
+    """Normalise any sqlite/postgres URL to the async driver the app uses."""
+    url = _parse_db_url(raw)
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    query = dict(url.query)
+    if "sslmode" in query:  # asyncpg spells libpq's sslmode as ssl
+        query["ssl"] = query.pop("sslmode")
+    return url.set(drivername="postgresql+asyncpg", query=query)
+
+
+def sync_url(raw: str | URL) -> URL:
+    """The same database with a synchronous driver (psycopg 3 or pysqlite), for tools such as pg COPY."""
+    url = raw if isinstance(raw, URL) else _parse_db_url(str(raw))
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite")
+    query = dict(url.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(drivername="postgresql+psycopg", query=query)
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line naming the variable."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn a pydantic error into one line that names the environment variable."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "__root__"]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if loc:
+            parts.append(f"{loc[0].upper()}: {msg}")
+        else:
+            parts.append(msg)
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise ConfigError with a one-line message naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,63 @@
+"""`hyperpage db ...`: schema upgrade, downgrade, current revision and the at-head check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from hyperpage.clikit import fail, settings_or_exit
+from hyperpage.db import schema
+from hyperpage.logging import configure_logging, redact_text
+
+app = typer.Typer(help="Database schema: upgrade, downgrade, current, check.", no_args_is_help=True)
+
+
+def _url() -> str:
+    settings = settings_or_exit()
+    configure_logging(settings)
+    return settings.database_url.get_secret_value()
+
+
+@app.command()
+def upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the database to answer first.")] = 0.0,
+) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    url = _url()
+    try:
+        if wait:
+            schema.wait_for_database(url, wait)
+        schema.upgrade(url, revision)
+    except OperationalError as exc:
+        raise fail(f"database unreachable: {redact_text(str(exc.orig or exc)).splitlines()[0]}") from None
+    typer.echo(f"schema at {schema.current_revision(url)}")
+
+
+@app.command()
+def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")] = "-1") -> None:
+    """Revert migrations down to REVISION (default: one step)."""
+    url = _url()
+    schema.downgrade(url, revision)
+    typer.echo(f"schema at {schema.current_revision(url) or 'base (empty)'}")
+
+
+@app.command()
+def current() -> None:
+    """Print the database's schema revision and the head this version ships."""
+    status = schema.status(_url())
+    typer.echo(f"current: {status.current or 'none'}\nhead:    {status.head}")
+
+
+@app.command()
+def check() -> None:
+    """Exit 0 when the schema is at head, 1 when it is behind or ahead (for Jobs and init containers)."""
+    try:
+        status = schema.status(_url())
+    except OperationalError as exc:
+        raise fail(f"database unreachable: {redact_text(str(exc.orig or exc)).splitlines()[0]}") from None
+    if not status.at_head:
+        raise fail(f"schema at {status.current or 'none'}, head is {status.head}: run `hyperpage db upgrade`")
+    typer.echo(f"schema at head ({status.head})")

@@ -1,0 +1,24 @@
+"""Imports every model so that Base.metadata is complete (Alembic and the migration tools read it)."""
+
+from hyperpage.db.app_state import AppState
+from hyperpage.db.base import Base
+from hyperpage.issues.models import Issue
+from hyperpage.pipelines.models import Pipeline
+from hyperpage.rate_limits.models import RateLimitSample
+from hyperpage.reviews.models import PullRequest
+from hyperpage.sync.models import SyncRun, SyncState
+from hyperpage.tools.models import Connection, Repository, ToolConfig
+
+__all__ = [
+    "AppState",
+    "Base",
+    "Connection",
+    "Issue",
+    "Pipeline",
+    "PullRequest",
+    "RateLimitSample",
+    "Repository",
+    "SyncRun",
+    "SyncState",
+    "ToolConfig",
+]

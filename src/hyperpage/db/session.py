@@ -1,0 +1,100 @@
+"""Async engines for SQLite (aiosqlite, WAL) and PostgreSQL (asyncpg), sessions, and query timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from hyperpage import metrics
+from hyperpage.config import Settings, async_url
+
+
+def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncEngine:
+    """Build the engine for the configured database with a bounded pool."""
+    target = async_url(str(url)) if isinstance(url, str) else (url or settings.sqlalchemy_url)
+    kwargs: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_pre_ping": True,
+    }
+    if target.get_backend_name() == "sqlite":
+        ensure_sqlite_dir(target)
+        kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0)}
+        engine = create_async_engine(target, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings))
+    else:
+        server_settings = {"application_name": "hyperpage"}
+        if settings.db_statement_timeout:
+            server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
+        kwargs["connect_args"] = {"server_settings": server_settings, "timeout": settings.db_pool_timeout}
+        kwargs["pool_recycle"] = 1800
+        engine = create_async_engine(target, **kwargs)
+    _time_queries(engine)
+    return engine
+
+
+def ensure_sqlite_dir(url: URL) -> None:
+    """Create the folder of a SQLite file (./data/ by default) so a first run just works."""
+    if url.get_backend_name() != "sqlite":
+        return
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(settings: Settings):
+    busy_ms = int(max(settings.db_statement_timeout, 1.0) * 1000)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets the web server read while the in-process sync writes; NORMAL is durable in WAL mode.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def _time_queries(engine: AsyncEngine) -> None:
+    def before(conn: Any, _cursor: Any, _stmt: str, _params: Any, _context: Any, _many: bool) -> None:
+        conn.info.setdefault("query_start", []).append(time.perf_counter())
+
+    def after(conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+        started = conn.info["query_start"].pop()
+        metrics.DB_QUERY_DURATION.labels(_operation(statement)).observe(time.perf_counter() - started)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+
+
+_OPERATIONS = ("select", "insert", "update", "delete")
+
+
+def _operation(statement: str) -> str:
+    head = statement.lstrip()[:6].lower()
+    return head if head in _OPERATIONS else "other"
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A unit of work: commit on success, roll back on error."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,43 @@
+"""Every Prometheus metric of Hyperpage, in one place so names stay consistent.
+
+Naming follows Prometheus conventions: `hyperpage_` prefix, base units, `_total` on counters. Label values
+come from bounded sets (route templates, tool slugs, connection names), never from raw paths or user input.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from hyperpage import __version__
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "hyperpage_http_requests", "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "hyperpage_http_request_duration_seconds", "Time to answer an HTTP request.",
+    ["method", "route"], buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge("hyperpage_http_requests_in_flight", "HTTP requests being answered now.",
+                       multiprocess_mode="livesum")
+
+DB_UP = Gauge("hyperpage_db_up", "1 when the last database ping (made on each scrape) succeeded.",
+              multiprocess_mode="livemostrecent")
+DB_QUERY_DURATION = Histogram(
+    "hyperpage_db_query_duration_seconds", "Time the database took to run a statement.",
+    ["operation"], buckets=LATENCY_BUCKETS,
+)
+# With several workers each process reports its own pool; "livesum" adds the live ones up.
+POOL = {"multiprocess_mode": "livesum"}
+DB_POOL_SIZE = Gauge("hyperpage_db_pool_size", "Connections the pool may hold (pool size plus overflow).", **POOL)
+DB_POOL_IN_USE = Gauge("hyperpage_db_pool_in_use", "Pool connections checked out now.", **POOL)
+DB_POOL_IDLE = Gauge("hyperpage_db_pool_idle", "Pool connections open and idle now.", **POOL)
+DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond the pool size now.", **POOL)
+
+BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"],
+                   multiprocess_mode="livemax")
+BUILD_INFO.labels(__version__, platform.python_version()).set(1)

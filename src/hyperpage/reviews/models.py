@@ -1,0 +1,51 @@
+"""GitHub pull requests and GitLab merge requests in one table and one state model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hyperpage.db.base import Base, BigId
+
+
+class ReviewState(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    MERGED = "MERGED"
+
+
+class PullRequest(Base):
+    __tablename__ = "pull_requests"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "external_id"),
+        CheckConstraint("state IN ('OPEN', 'CLOSED', 'MERGED')", name="state"),
+        Index("ix_pull_requests_updated_at_id", "updated_at", "id"),
+        Index("ix_pull_requests_state_updated_at", "state", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    repository_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL"), index=True
+    )
+    external_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    original_state: Mapped[str] = mapped_column(String(32))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str | None] = mapped_column(String(200), index=True)
+    requested_reviewers: Mapped[list[str]] = mapped_column(default=list)
+    labels: Mapped[list[str]] = mapped_column(default=list)
+    source_branch: Mapped[str | None] = mapped_column(String(255))
+    target_branch: Mapped[str | None] = mapped_column(String(255))
+    merge_state: Mapped[str | None] = mapped_column(String(32))
+    web_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    merged_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    synced_at: Mapped[datetime] = mapped_column()

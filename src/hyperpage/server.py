@@ -1,0 +1,95 @@
+"""Run the ASGI app under uvicorn with a drain phase: SIGTERM fails readiness first, then stops serving."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from types import FrameType
+
+import uvicorn
+
+from hyperpage.config import Settings
+from hyperpage.lifecycle import lifecycle
+from hyperpage.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server that keeps answering (with /readyz at 503) for the drain period after SIGTERM.
+
+    uvicorn alone closes its listener at once, so a load balancer that has not yet seen the pod leave
+    gets connection errors. Here the first SIGTERM/SIGINT starts draining; after `drain_seconds` the
+    listener closes and in-flight requests get the rest of the grace period. A second signal exits now.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, drain_seconds: float) -> None:
+        super().__init__(config)
+        self.drain_seconds = drain_seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if lifecycle.draining:
+            self.should_exit = True
+            self.force_exit = True
+            return
+        lifecycle.begin_drain()
+        log.warning("shutdown_requested", signal=signal.Signals(sig).name, drain_seconds=self.drain_seconds)
+        if self.drain_seconds <= 0:
+            self.should_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if lifecycle.draining and lifecycle.seconds_draining() >= self.drain_seconds:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", host: str | None = None,
+                 port: int | None = None, workers: int | None = None) -> uvicorn.Config:
+    grace_after_drain = max(settings.hyperpage_shutdown_grace_seconds - settings.hyperpage_drain_seconds, 1.0)
+    return uvicorn.Config(
+        app,
+        factory=True,
+        host=host or settings.hyperpage_host,
+        port=port or settings.hyperpage_port,
+        workers=workers or settings.hyperpage_workers,
+        access_log=False,
+        log_config=None,  # our logging setup routes uvicorn's records
+        proxy_headers=False,  # trusted proxies are handled by the app's own setting
+        server_header=False,
+        timeout_graceful_shutdown=int(grace_after_drain),
+        timeout_keep_alive=5,
+    )
+
+
+def run(config: uvicorn.Config, settings: Settings) -> int:
+    """Serve until a signal and return the exit code; several workers run under our supervisor."""
+    if config.workers > 1:
+        from hyperpage.supervisor import Supervisor
+
+        return Supervisor(config, settings, app_ref=str(config.app)).run()
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run()
+    return 0
+
+
+def _child_main(argv: list[str]) -> None:
+    """Entry point of one supervised worker: serve the inherited socket `--fd N`."""
+    import argparse
+
+    from hyperpage.config import get_settings
+    from hyperpage.logging import configure_logging
+
+    parser = argparse.ArgumentParser(prog="hyperpage.server")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--app", default="hyperpage.main:create_app")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings)
+    config = build_config(settings, app=args.app, workers=1)
+    sock = socket.socket(fileno=args.fd)  # the listening socket bound once by the supervisor
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child_main(sys.argv[1:])
