@@ -7,6 +7,7 @@ The infrastructure half against a real terraform and moto lives in test_moto_app
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -246,3 +247,13 @@ def test_dry_run_touches_neither_aws_nor_a_cluster(tmp_path: Path, health: Healt
                  "port-forward svc/hyperpage-web", "wait job/hyperpage-migrate"):
         assert any(step in line for line in skipped), f"{step} not listed as skipped"
     assert not (deployment.root / "deploy/terraform/.terraform").exists(), "dry run left init state behind"
+
+
+async def test_health_check_reads_the_real_apps_answer(stubbed: Deployment, health: HealthServer, client) -> None:
+    # Contract with src/hyperpage/api/health.py: the script must accept what the app really answers.
+    answer = await client.get("/api/health")
+    health.status, health.body = answer.status_code, answer.json()
+    proc = await asyncio.to_thread(stubbed.run, "--auto-approve", "production")
+    assert answer.status_code == 200
+    assert proc.returncode == 0, proc.stderr
+    assert "/api/health: healthy, PostgreSQL up" in proc.stdout
