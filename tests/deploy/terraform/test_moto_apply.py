@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.terraform.harness import MOTO_ACCOUNT, MotoServer, moto_override, run
-from tests.deploy.terraform.test_deploy_script import Deployment, HealthServer, make_deployment
+from tests.deploy.terraform.scripted import Deployment, HealthServer, make_deployment
 from tests.tooling import REPO_ROOT, require_tool
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
