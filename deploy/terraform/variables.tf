@@ -101,6 +101,17 @@ variable "single_nat_gateway" {
   default     = false
 }
 
+variable "interface_endpoints" {
+  description = "AWS services reached through interface VPC endpoints instead of NAT (each costs about $7/month per zone)."
+  type        = list(string)
+  default     = ["ecr.api", "ecr.dkr", "logs", "sts"]
+
+  validation {
+    condition     = alltrue([for s in var.interface_endpoints : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)?$", s))])
+    error_message = "interface_endpoints holds service names such as ecr.api or logs."
+  }
+}
+
 variable "flow_log_retention_days" {
   description = "Days to keep VPC flow logs and EKS control-plane logs in CloudWatch."
   type        = number

@@ -131,6 +131,7 @@ resource "aws_route_table_association" "database" {
 #### VPC endpoints ####
 
 # Image pulls, logs and S3 backups stay inside the VPC: cheaper than NAT data processing and not on the internet.
+# The S3 gateway endpoint is free; interface endpoints are billed per zone-hour, so development goes without.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${var.region}.s3"
@@ -140,7 +141,7 @@ resource "aws_vpc_endpoint" "s3" {
 }
 
 resource "aws_vpc_endpoint" "interface" {
-  for_each            = toset(["ecr.api", "ecr.dkr", "logs", "sts"])
+  for_each            = toset(var.interface_endpoints)
   vpc_id              = aws_vpc.this.id
   service_name        = "com.amazonaws.${var.region}.${each.key}"
   vpc_endpoint_type   = "Interface"

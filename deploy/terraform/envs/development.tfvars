@@ -3,6 +3,9 @@ environment        = "development"
 region             = "us-east-1"
 single_nat_gateway = true
 
+# Little traffic here: image pulls and logs through the NAT gateway cost less than four interface endpoints.
+interface_endpoints = []
+
 # Documentation range (RFC 5737); replace with the office/VPN and CI egress addresses.
 cluster_public_access_cidrs = ["203.0.113.0/24"]
 

@@ -18,6 +18,11 @@ run "development" {
   }
 
   assert {
+    condition     = length(aws_vpc_endpoint.interface) == 0 && length(aws_vpc_endpoint.s3.route_table_ids) == 4
+    error_message = "development has no interface endpoints but keeps the free S3 gateway endpoint."
+  }
+
+  assert {
     condition     = aws_s3_bucket.backups.force_destroy && aws_kms_key.this.deletion_window_in_days == 7
     error_message = "development can be torn down completely."
   }

@@ -14,6 +14,11 @@ run "production" {
   }
 
   assert {
+    condition     = toset(keys(aws_vpc_endpoint.interface)) == toset(["ecr.api", "ecr.dkr", "logs", "sts"])
+    error_message = "production reaches ECR, CloudWatch Logs and STS through interface endpoints."
+  }
+
+  assert {
     condition     = length(aws_subnet.public) == 3 && length(aws_subnet.private) == 3 && length(aws_subnet.database) == 3
     error_message = "production spans three zones with public, private and database subnets."
   }
