@@ -57,14 +57,16 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     policies = PolicySet(rendered.namespace, rendered.of_kind("NetworkPolicy"))
     all_pods = pods(rendered)
     web, migrate, stranger = all_pods["hyperpage-web"], all_pods["hyperpage-migrate"], all_pods["stranger"]
+    worker = all_pods["hyperpage-worker"]
     db, db_port = database_pod(rendered, all_pods)
     istio = bool(rendered.of_kind("PeerAuthentication"))
     front = GATEWAY if rendered.of_kind("Gateway") else INGRESS_NGINX
     scraped = bool(rendered.of_kind("ServiceMonitor"))
 
-    needed = [(app, KUBE_DNS, 53, "UDP") for app in (web, migrate)]
+    needed = [(app, KUBE_DNS, 53, "UDP") for app in (web, migrate, worker)]
     needed += [(web, db, db_port, "TCP"), (migrate, db, db_port, "TCP"), (front, web, 3000, "TCP")]
-    needed += [(PROMETHEUS, web, 3000, "TCP")] if scraped else []
+    needed += [(worker, db, db_port, "TCP"), (worker, INTERNET, 443, "TCP")]
+    needed += [(PROMETHEUS, web, 3000, "TCP"), (PROMETHEUS, worker, 3001, "TCP")] if scraped else []
     needed += [(web, ISTIOD, 15012, "TCP")] if istio else []
     if "hyperpage-postgres-exporter" in all_pods:
         exporter = all_pods["hyperpage-postgres-exporter"]
@@ -79,16 +81,25 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
         (stranger, web, 3000), (OTHER_NAMESPACE, web, 3000), (INTERNET, web, 3000), (web, stranger, 3000),
         (INGRESS_NGINX, db, db_port), (stranger, db, db_port), (OTHER_NAMESPACE, db, db_port),
         (web, db, 22), (PROMETHEUS, web, 22), (migrate, web, 3000),
+        (worker, CLOUD_METADATA, 80), (worker, CLOUD_METADATA, 443), (worker, INTERNET, 80),
+        (stranger, worker, 3001), (web, worker, 3001), (OTHER_NAMESPACE, worker, 3001), (INTERNET, worker, 3001),
+        (INGRESS_NGINX, worker, 3001), (GATEWAY, worker, 3001), (PROMETHEUS, worker, 22), (worker, web, 3000),
     ]
     blocked += [(INGRESS_NGINX, web, 3000)] if istio else []
-    blocked += [] if scraped else [(PROMETHEUS, web, 3000)]
+    blocked += [] if scraped else [(PROMETHEUS, web, 3000), (PROMETHEUS, worker, 3001)]
+
+    if "hyperpage-redis" in all_pods:
+        redis = all_pods["hyperpage-redis"]
+        needed += [(web, redis, 6379, "TCP")]
+        blocked += [(worker, redis, 6379), (migrate, redis, 6379), (stranger, redis, 6379),
+                    (OTHER_NAMESPACE, redis, 6379), (redis, INTERNET, 443), (redis, db, db_port), (web, redis, 22)]
 
     for src, dst, port, proto in needed:
         assert policies.allows(src, dst, port, proto), f"blocked but needed: {src.name} -> {dst.name}:{port}"
     used = set(policies.used_rules)
     for src, dst, port in blocked:
         assert not policies.allows(src, dst, port), f"allowed but not needed: {src.name} -> {dst.name}:{port}"
-    for app in (web, migrate):
+    for app in (web, migrate, worker):
         unused = policies.rules_selecting(app) - used
         assert not unused, f"{app.name}: rules no connection of the app uses: {sorted(unused)}"
 
@@ -114,7 +125,7 @@ def test_migration_hook_runs_after_config_and_database_and_before_the_rollout(na
         if service["metadata"]["name"] == "hyperpage-postgres":
             assert wave(service) < wave(job)
     for deployment in rendered.of_kind("Deployment"):
-        if deployment["metadata"]["name"] == "hyperpage-web":
+        if deployment["metadata"]["name"] in ("hyperpage-web", "hyperpage-worker"):
             assert wave(deployment) > wave(job)
 
 
