@@ -7,6 +7,7 @@ come from bounded sets (route templates, tool slugs, connection names), never fr
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -41,6 +42,40 @@ DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond 
 BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"],
                    multiprocess_mode="livemax")
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+
+
+def memory_limit_bytes(cgroup: Path = Path("/sys/fs/cgroup"), meminfo: Path = Path("/proc/meminfo")) -> int:
+    """The container's memory limit: cgroup v2 memory.max, else v1 memory.limit_in_bytes, capped at the
+    host's total memory (v2 says "max" and v1 a near-2^63 number when there is no limit)."""
+    host = _host_memory_bytes(meminfo)
+    for path in (cgroup / "memory.max", cgroup / "memory" / "memory.limit_in_bytes"):
+        try:
+            raw = path.read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit():
+            return min(int(raw), host) if host else int(raw)
+        return host  # "max": no limit
+    return host
+
+
+def _host_memory_bytes(meminfo: Path) -> int:
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024  # reported in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+# The memory alerts compare process_resident_memory_bytes with this, so they follow each environment's
+# limit (1Gi in the base, 8Gi in production) instead of a number written into the rules. Read once: a
+# container's limit cannot change without a restart.
+MEMORY_LIMIT = Gauge("hyperpage_memory_limit_bytes",
+                     "Memory limit of this container (cgroup), or the host's total memory without one.",
+                     multiprocess_mode="livemax")
+MEMORY_LIMIT.set(memory_limit_bytes())
 
 # Upstream sync. tool/resource/connection values come from the registry and the configured connections.
 UPSTREAM_REQUESTS = Counter(

@@ -19,6 +19,8 @@ CORE = {
     "hyperpage_db_pool_overflow": "gauge",
     "hyperpage_db_query_duration_seconds": "histogram",
     "hyperpage_build_info": "gauge",
+    # The container's memory limit (cgroup), read at start-up: the memory alerts divide by it.
+    "hyperpage_memory_limit_bytes": "gauge",
 }
 
 # Issue 3 (sync): exported by the worker, except the DB-derived gauges the web pods export at scrape.
