@@ -101,3 +101,13 @@ def test_prometheus_scrapes_the_worker_as_the_rules_expect(name: str) -> None:
     for other in rendered.of_kind("PodMonitor"):
         if other is not monitor:
             assert not selects(other["spec"]["selector"], template["metadata"]["labels"])
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("ServiceMonitor")])
+def test_prometheus_labels_the_web_pods_with_the_job_the_rules_select(name: str) -> None:
+    monitor = overlay(name).get("ServiceMonitor", "hyperpage-web")
+    [endpoint] = monitor["spec"]["endpoints"]
+    jobs = [r["replacement"] for r in endpoint.get("relabelings", []) if r.get("targetLabel") == "job"]
+    assert jobs == ["hyperpage"]
+    selectors = {m for e in rule_expressions(overlay(name)) for m in re.findall(r'job="([^"]+)"', e)}
+    assert "hyperpage" in selectors
