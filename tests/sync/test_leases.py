@@ -100,3 +100,26 @@ async def test_leases_are_renewed_while_a_run_is_still_going(db_url: str) -> Non
         assert state.lease_owner == h.scheduler.worker and state.lease_expires_at > first
         gate.set()
         assert all(r.ok for r in await cycle)
+
+
+async def test_admin_overrides_in_tool_configs_switch_a_tool_off_and_change_its_interval(db_url: str) -> None:
+    from hyperpage.tools.models import ToolConfig
+
+    mock = MockGitHub({"acme/web": 2})
+    async with harness(db_url, mock.transport, **SETTINGS) as h:
+        await h.scheduler.prepare()
+        now = utcnow()
+        async with session_scope(h.sessionmaker) as session:
+            session.add(ToolConfig(tool="github", enabled=False, interval_seconds=None, config={}, updated_at=now))
+        async with h.sessionmaker() as session:
+            assert await leases.claim_due(session, worker="w", now=now, lease_seconds=30, limit=10) == []
+        async with session_scope(h.sessionmaker) as session:
+            row = await session.get(ToolConfig, "github")
+            row.enabled, row.interval_seconds = True, 900
+        async with h.sessionmaker() as session:
+            claimed = await leases.claim_due(session, worker="w", now=now, lease_seconds=30, limit=10)
+        assert claimed
+        by_resource = {job.resource: job.interval_seconds for job in claimed}
+        assert by_resource["rate_limits"] == 900
+        assert all(interval == 900 for resource, interval in by_resource.items() if resource != "repositories")
+        assert by_resource.get("repositories", 0) != 900  # discovery keeps its own interval

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.sync.models import SyncRun, SyncState
 from hyperpage.tools.base import REPOSITORIES
-from hyperpage.tools.models import Connection, Repository
+from hyperpage.tools.models import Connection, Repository, ToolConfig
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
                     exclude: Sequence[int] = ()) -> list[ClaimedJob]:
     """Lease up to `limit` due jobs (all matching ones when `force`) and commit; discovery jobs first."""
     free = or_(SyncState.lease_expires_at.is_(None), SyncState.lease_expires_at < now)
-    conditions = [Connection.enabled.is_(True), free]
+    # An admin may switch a whole tool off (tool_configs.enabled) without touching the configuration.
+    conditions = [Connection.enabled.is_(True), free, or_(ToolConfig.enabled.is_(None), ToolConfig.enabled.is_(True))]
     due = SyncState.next_run_at <= now
     if force:
         # A forced cycle re-runs discovery only when it is due or never succeeded: listing repositories
@@ -59,8 +60,10 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
     if exclude:
         conditions.append(SyncState.id.not_in(list(exclude)))
     stmt = (
-        select(SyncState, Connection.tool, Connection.name, Repository.id, Repository.external_id)
+        select(SyncState, Connection.tool, Connection.name, Repository.id, Repository.external_id,
+               ToolConfig.interval_seconds)
         .join(Connection, Connection.id == SyncState.connection_id)
+        .outerjoin(ToolConfig, ToolConfig.tool == Connection.tool)
         .outerjoin(Repository, and_(Repository.connection_id == SyncState.connection_id,
                                     Repository.full_name == SyncState.scope, SyncState.scope != ""))
         .where(*conditions)
@@ -71,7 +74,7 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
     rows = (await session.execute(stmt)).all()
     expires = now + timedelta(seconds=lease_seconds)
     claimed: list[ClaimedJob] = []
-    for state, tool_slug, conn_name, repo_id, repo_external in rows:
+    for state, tool_slug, conn_name, repo_id, repo_external, override_interval in rows:
         if any(job.id == state.id for job in claimed):
             continue  # two repository rows with one name (a repository re-created upstream): claim once
         # Compare-and-set: only if the job is still free and not run meanwhile. PostgreSQL's row lock already
@@ -94,10 +97,17 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
             resource=state.resource, scope=state.scope, repository_id=repo_id,
             repository_external_id=repo_external, etag=state.etag, last_modified=state.last_modified,
             high_water_mark=state.high_water_mark, last_full_sync_at=state.last_full_sync_at,
-            interval_seconds=state.interval_seconds, next_run_at=state.next_run_at, claimed_at=now,
+            interval_seconds=_interval(state, override_interval), next_run_at=state.next_run_at, claimed_at=now,
         ))
     await session.commit()
     return claimed
+
+
+def _interval(state: SyncState, override: int | None) -> int:
+    """The admin's per-tool interval (tool_configs) wins over the settings, except for repository discovery."""
+    if override and state.resource != REPOSITORIES:
+        return override
+    return state.interval_seconds
 
 
 async def renew(session: AsyncSession, *, worker: str, job_ids: Sequence[int], until: datetime) -> None:
