@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from hyperpage import __version__
+from hyperpage.backup.cli import app as backup_app
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(backup_app, name="backup")
 
 
 def _version(value: bool) -> None:

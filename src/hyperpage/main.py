@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from hyperpage import __version__
 from hyperpage.api.router import include_routers
+from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.session import create_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = []
+    app.state.scrape_hooks = [backup_scrape_hook]
     install_error_handlers(app)
     include_routers(app)
     app.add_middleware(ObservabilityMiddleware)

@@ -36,3 +36,10 @@ DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond 
 
 BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"])
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+
+# Set on each scrape from the app_state row written by `hyperpage backup create` (0 until a first backup),
+# for the alert "backup older than 26 h".
+BACKUP_LAST_SUCCESS = Gauge(
+    "hyperpage_backup_last_success_timestamp_seconds", "Unix time at which the last successful backup finished."
+)
+BACKUP_LAST_SIZE = Gauge("hyperpage_backup_last_size_bytes", "Size of the last successful backup's data file.")
