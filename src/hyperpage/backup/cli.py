@@ -47,6 +47,7 @@ def _work_dir(settings: Settings) -> Path | None:
 @contextmanager
 def _failing(prefix: str) -> Iterator[None]:
     """Turn any failure into one redacted line on stderr and exit code 1 (the CronJob sees it)."""
+    from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,7 +58,7 @@ def _failing(prefix: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise fail(f"{prefix}database error: {redact_text(detail)}") from None
-    except (OSError, BotoCoreError, ClientError) as exc:
+    except (OSError, Boto3Error, BotoCoreError, ClientError) as exc:
         raise fail(f"{prefix}{type(exc).__name__}: {redact_text(str(exc)).splitlines()[0]}") from None
 
 
