@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -89,10 +90,8 @@ class PgCluster:
     def destroy(self) -> None:
         if self._owned_dir is None:
             return
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by the test
             self.stop_server("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self._owned_dir, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:

@@ -51,7 +51,8 @@ def serve(
     configure_logging(settings)
     if migrate:
         schema.upgrade(settings.sqlalchemy_url)
-    server.run(server.build_config(settings, host=host, port=port, workers=workers), settings)
+    code = server.run(server.build_config(settings, host=host, port=port, workers=workers), settings)
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

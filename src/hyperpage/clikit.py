@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from hyperpage.config import ConfigError, Settings, get_settings
@@ -14,11 +12,11 @@ def settings_or_exit() -> Settings:
     try:
         return get_settings()
     except ConfigError as exc:
-        print(f"hyperpage: configuration error: {exc}", file=sys.stderr)
+        typer.echo(f"hyperpage: configuration error: {exc}", err=True)
         raise typer.Exit(code=2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error line and return the Exit to raise."""
-    print(f"hyperpage: {message}", file=sys.stderr)
+    typer.echo(f"hyperpage: {message}", err=True)
     return typer.Exit(code=code)

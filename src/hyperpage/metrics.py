@@ -22,19 +22,24 @@ HTTP_DURATION = Histogram(
     "hyperpage_http_request_duration_seconds", "Time to answer an HTTP request.",
     ["method", "route"], buckets=LATENCY_BUCKETS,
 )
-HTTP_IN_FLIGHT = Gauge("hyperpage_http_requests_in_flight", "HTTP requests being answered now.")
+HTTP_IN_FLIGHT = Gauge("hyperpage_http_requests_in_flight", "HTTP requests being answered now.",
+                       multiprocess_mode="livesum")
 
-DB_UP = Gauge("hyperpage_db_up", "1 when the last database ping (made on each scrape) succeeded.")
+DB_UP = Gauge("hyperpage_db_up", "1 when the last database ping (made on each scrape) succeeded.",
+              multiprocess_mode="livemostrecent")
 DB_QUERY_DURATION = Histogram(
     "hyperpage_db_query_duration_seconds", "Time the database took to run a statement.",
     ["operation"], buckets=LATENCY_BUCKETS,
 )
-DB_POOL_SIZE = Gauge("hyperpage_db_pool_size", "Connections the pool may hold (pool size plus overflow).")
-DB_POOL_IN_USE = Gauge("hyperpage_db_pool_in_use", "Pool connections checked out now.")
-DB_POOL_IDLE = Gauge("hyperpage_db_pool_idle", "Pool connections open and idle now.")
-DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond the pool size now.")
+# With several workers each process reports its own pool; "livesum" adds the live ones up.
+POOL = {"multiprocess_mode": "livesum"}
+DB_POOL_SIZE = Gauge("hyperpage_db_pool_size", "Connections the pool may hold (pool size plus overflow).", **POOL)
+DB_POOL_IN_USE = Gauge("hyperpage_db_pool_in_use", "Pool connections checked out now.", **POOL)
+DB_POOL_IDLE = Gauge("hyperpage_db_pool_idle", "Pool connections open and idle now.", **POOL)
+DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond the pool size now.", **POOL)
 
-BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"])
+BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"],
+                   multiprocess_mode="livemax")
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 
 # Set on each scrape from the app_state row written by `hyperpage backup create` (0 until a first backup),

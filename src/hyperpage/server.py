@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import signal
+import socket
 from types import FrameType
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from hyperpage.config import Settings
 from hyperpage.lifecycle import lifecycle
@@ -61,11 +61,35 @@ def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", 
     )
 
 
-def run(config: uvicorn.Config, settings: Settings) -> None:
-    """Serve until a signal; with several workers, a supervisor restarts and stops them."""
-    server = DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds)
+def run(config: uvicorn.Config, settings: Settings) -> int:
+    """Serve until a signal and return the exit code; several workers run under our supervisor."""
     if config.workers > 1:
-        sock = config.bind_socket()
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
-    else:
-        server.run()
+        from hyperpage.supervisor import Supervisor
+
+        return Supervisor(config, settings, app_ref=str(config.app)).run()
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run()
+    return 0
+
+
+def _child_main(argv: list[str]) -> None:
+    """Entry point of one supervised worker: serve the inherited socket `--fd N`."""
+    import argparse
+
+    from hyperpage.config import get_settings
+    from hyperpage.logging import configure_logging
+
+    parser = argparse.ArgumentParser(prog="hyperpage.server")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--app", default="hyperpage.main:create_app")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings)
+    config = build_config(settings, app=args.app, workers=1)
+    sock = socket.socket(fileno=args.fd)  # the listening socket bound once by the supervisor
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child_main(sys.argv[1:])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from hyperpage import __version__
 from hyperpage.api.deps import EngineDep, SettingsDep
@@ -76,7 +77,7 @@ async def prometheus_metrics(request: Request, engine: EngineDep) -> Response:
     record_pool_metrics(engine)
     hooks = getattr(request.app.state, "scrape_hooks", ())
     await asyncio.gather(*(hook(request.app) for hook in hooks))
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+    return Response(_exposition(), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
 
 
 def _lifecycle_reason() -> str | None:
@@ -85,3 +86,12 @@ def _lifecycle_reason() -> str | None:
     if not lifecycle.started:
         return "starting"
     return None
+
+
+def _exposition() -> bytes:
+    """One process's registry, or every worker's merged when running under the supervisor."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)

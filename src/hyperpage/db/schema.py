@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hyperpage.config import sync_url
@@ -32,8 +33,9 @@ def alembic_config(url: str | URL) -> Config:
     return cfg
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
-    """The newest migration shipped with this version of Hyperpage."""
+    """The newest migration shipped with this version of Hyperpage (parsed once: the files do not change)."""
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert head is not None, "no migrations found"
     return head
@@ -72,8 +74,24 @@ def status(url: str | URL) -> SchemaStatus:
 
 
 async def async_current_revision(conn: AsyncConnection) -> str | None:
-    """Current revision through the app's async connection (used by the readiness probe)."""
-    return await conn.run_sync(lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
+    """Current revision through the app's async connection (the readiness probe runs this often)."""
+    try:
+        rows = (await conn.execute(_VERSION_QUERY)).scalars().all()
+    except DBAPIError as exc:
+        if _is_missing_table(exc):
+            return None
+        raise
+    if len(rows) > 1:
+        raise RuntimeError(f"several Alembic heads in the database: {sorted(rows)}")
+    return rows[0] if rows else None
+
+
+_VERSION_QUERY = text("SELECT version_num FROM alembic_version")
+
+
+def _is_missing_table(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "no such table" in message or "does not exist" in message
 
 
 def wait_for_database(url: str | URL, timeout: float) -> None:
