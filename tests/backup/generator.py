@@ -23,7 +23,7 @@ _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?\"?(\w+)\"?\s+IN\s*\((.*)\)\s*$", re.
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _allowed_values(table: Table) -> dict[str, list[str]]:
+def allowed_values(table: Table) -> dict[str, list[str]]:
     allowed: dict[str, list[str]] = {}
     for constraint in table.constraints:
         if isinstance(constraint, CheckConstraint):
@@ -64,7 +64,7 @@ def fill(url: str, *, rows: int = 200, seed: int = 7) -> dict[str, int]:
     try:
         with engine.begin() as conn:
             for table in Base.metadata.sorted_tables:
-                allowed = _allowed_values(table)
+                allowed = allowed_values(table)
                 # A primary key limited to a fixed set (tool_configs.tool) allows one row per value.
                 limited = [len(allowed[c.name]) for c in table.primary_key.columns if c.name in allowed]
                 table_rows = min([rows, *limited])

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, pool, text
 from hyperpage import __version__
 from hyperpage.backup import pgtools
 from hyperpage.backup.destinations import BackupError, Destination
-from hyperpage.backup.manifest import Manifest, TableSummary, file_sha256, table_summaries
+from hyperpage.backup.manifest import Manifest, TableSummary, checksum_method, file_sha256, table_summaries
 from hyperpage.config import sync_url
 
 # data file, file format, schema revision, table summaries, server version
@@ -53,7 +53,7 @@ def create_backup(*, database_url: str, destination: Destination, compression_le
             id=backup_id, engine=engine, file=data.name, file_format=file_format, size=size, sha256=sha,
             compression_level=compression_level, app_version=__version__, schema_revision=revision,
             started_at=started.isoformat(), finished_at=datetime.now(UTC).isoformat(), tables=tables,
-            server_version=version,
+            server_version=version, checksum_method=checksum_method(engine),
         )
         destination.put(data, data.name)
     destination.put_text(manifest.manifest_name, manifest.to_json())

@@ -1,9 +1,13 @@
 """The manifest written beside each backup, and the canonical per-table checksums it records.
 
-A table's checksum does not depend on row order or on the engine's storage details: each row becomes a
-canonical JSON document (columns by name, timestamps as UTC ISO-8601, JSON with sorted keys), is hashed with
-SHA-256, and the first 16 bytes of the row hashes are summed modulo 2**128. A sum, unlike XOR, does not let two
-identical rows cancel out. The same data gives the same checksum whichever order pg_restore wrote it in.
+A table's checksum does not depend on row order: every row is hashed on its own and the row hashes are
+summed (a sum, unlike XOR, does not let two identical rows cancel out), so the same data gives the same
+checksum whichever order pg_restore or the SQLite backup wrote it in.
+- PostgreSQL, inside the database (a 1 GB table takes seconds, not minutes in Python): md5 of the row's
+  `row_to_json` text with TimeZone UTC (jsonb keeps its keys sorted), as two 64-bit halves summed.
+- SQLite, in Python: SHA-256 of a canonical JSON document (columns by name, timestamps as UTC ISO-8601, JSON
+  with sorted keys), first 16 bytes summed modulo 2**128.
+The manifest's checksum_method says which; verification always recomputes with the same method.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, text
 from sqlalchemy.engine import Connection
 
 from hyperpage.backup.destinations import MANIFEST_SUFFIX, BackupError
@@ -47,6 +51,7 @@ class Manifest:
     finished_at: str
     tables: dict[str, TableSummary] = field(default_factory=dict)
     server_version: str | None = None
+    checksum_method: str = "canonical-json-sha256-sum"
     format: int = MANIFEST_FORMAT
 
     @property
@@ -103,8 +108,22 @@ def row_digest(row: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.sha256(doc.encode()).digest()[:16], "big")
 
 
+_PG_SUMMARY = """
+SELECT count(*),
+       coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0),
+       coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)
+FROM (SELECT md5(row_to_json(t)::text) AS h FROM {table} AS t) AS rows
+"""
+
+
+def checksum_method(dialect: str) -> str:
+    return "pg-row_to_json-md5-sum" if dialect == "postgresql" else "canonical-json-sha256-sum"
+
+
 def table_summaries(conn: Connection, *, batch: int = 5000) -> dict[str, TableSummary]:
     """Row count and canonical checksum of every table, read through conn (its snapshot)."""
+    if conn.dialect.name == "postgresql":
+        return _pg_summaries(conn)
     meta = MetaData()
     meta.reflect(conn)
     result: dict[str, TableSummary] = {}
@@ -115,6 +134,18 @@ def table_summaries(conn: Connection, *, batch: int = 5000) -> dict[str, TableSu
             total = (total + row_digest(dict(row))) % _MOD
             rows += 1
         result[table.name] = TableSummary(rows=rows, checksum=f"{total:032x}")
+    return result
+
+
+def _pg_summaries(conn: Connection) -> dict[str, TableSummary]:
+    conn.execute(text("SET LOCAL TimeZone = 'UTC'"))  # timestamptz text depends on it
+    names = conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")).scalars().all()
+    result: dict[str, TableSummary] = {}
+    for name in names:
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        rows, high, low = conn.execute(text(_PG_SUMMARY.format(table=quoted))).one()
+        result[name] = TableSummary(rows=rows, checksum=f"{int(high) % 2**64:016x}{int(low) % 2**64:016x}")
     return result
 
 
