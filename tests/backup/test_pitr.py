@@ -33,7 +33,8 @@ def test_restore_to_a_point_in_time_brings_back_exactly_the_rows_before_it(archi
     assert "error" not in info.lower()
     with archived.connect() as conn:
         _write(conn, "after-backup", 50)
-        time.sleep(0.3)
+        # pgBackRest stores a backup's stop time in whole seconds; T must be past it to choose this backup.
+        time.sleep(1.5)
         target = conn.execute("SELECT clock_timestamp()::text").fetchone()[0]  # T, in the server's clock
         time.sleep(0.3)
         _write(conn, "after-target", 50)

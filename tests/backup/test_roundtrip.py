@@ -1,10 +1,15 @@
-"""Create -> verify -> restore on real PostgreSQL and SQLite, through the CLI, with the data compared."""
+"""Create -> verify -> restore on real PostgreSQL and SQLite, through the CLI, with the data compared; the last
+successful backup reaching /api/metrics through app_state (for the "backup older than 26 h" alert)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, delete, insert, pool, select, text
 from typer.testing import CliRunner
@@ -19,8 +24,10 @@ from hyperpage.cli import app
 from hyperpage.config import get_settings, sync_url
 from hyperpage.db import schema
 from hyperpage.db.models import Base
+from hyperpage.main import create_app
 from tests.backup.conftest import summaries
 from tests.backup.generator import fill
+from tests.conftest import make_settings
 from tests.pg import PgCluster
 
 runner = CliRunner()
@@ -152,3 +159,29 @@ def test_restore_writes_the_schema_revision_last(pg_cluster: PgCluster, pg_templ
     entries = [line for line in ordered_toc(listing).splitlines() if line and not line.startswith(";")]
     assert "TABLE DATA" in entries[-1] and "alembic_version" in entries[-1]
     assert sum("TABLE DATA" in line for line in entries) == len(manifest.tables)
+
+
+async def _scrape(db_url: str) -> dict[str, float]:
+    web = create_app(make_settings(db_url))
+    async with web.router.lifespan_context(web):
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            text = (await http.get("/api/metrics")).text
+    found = re.findall(r"^(hyperpage_backup_\w+) (\S+)$", text, re.MULTILINE)
+    return {name: float(value) for name, value in found}
+
+
+async def test_backup_create_feeds_the_last_success_gauges(db_url: str, local_dest: LocalDestination,
+                                                           cli_env: None) -> None:
+    assert await _scrape(db_url) == {"hyperpage_backup_last_success_timestamp_seconds": 0.0,
+                                      "hyperpage_backup_last_size_bytes": 0.0}
+    get_settings.cache_clear()
+    # The CLI runs its own event loop, as it does in the CronJob: give it a thread.
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["backup", "create"],
+                                     env={"DATABASE_URL": db_url, "HYPERPAGE_BACKUP_DESTINATION": local_dest.url})
+    assert result.exit_code == 0, result.output
+    [manifest] = list_backups(local_dest)
+    assert await _scrape(db_url) == {
+        "hyperpage_backup_last_success_timestamp_seconds": datetime.fromisoformat(manifest.finished_at).timestamp(),
+        "hyperpage_backup_last_size_bytes": float(manifest.size),
+    }

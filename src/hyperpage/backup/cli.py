@@ -73,7 +73,8 @@ def create(destination: DestinationOpt = None) -> None:
         manifest = create_backup(database_url=settings.database_url.get_secret_value(), destination=dest,
                                  compression_level=settings.hyperpage_backup_compression_level,
                                  work_dir=_work_dir(settings))
-    asyncio.run(record_success(settings, manifest, dest.url))
+    with _failing(f"backup {manifest.id} is stored but could not be recorded for the metrics: "):
+        asyncio.run(record_success(settings, manifest, dest.url))
     typer.echo(f"{manifest.id}: {manifest.size} bytes, {len(manifest.tables)} tables, {manifest.total_rows} rows, "
                f"schema {manifest.schema_revision}, sha256 {manifest.sha256}")
 
