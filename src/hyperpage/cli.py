@@ -10,6 +10,7 @@ from hyperpage import __version__
 from hyperpage.backup.cli import app as backup_app
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
+from hyperpage.demo.cli import app as demo_app
 
 app = typer.Typer(
     name="hyperpage",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(backup_app, name="backup")
+app.add_typer(demo_app, name="demo")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,69 @@
+"""What the rendered manifests tell the app: its environment, its secret files, its database URL."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from hyperpage.config import FILE_SECRETS, Settings
+from tests.deploy.k8s.manifests import Rendered
+
+# Every environment variable the app reads: Settings fields, plus `<NAME>_FILE` for file-backed secrets.
+SETTINGS_ENV = frozenset(
+    {name.upper() for name in Settings.model_fields} | {f"{name.upper()}_FILE" for name in FILE_SECRETS}
+)
+# Stands in for the value AWS Secrets Manager holds, with characters that need URL quoting.
+SAMPLE_PASSWORD = "s3cret/with?chars&"
+
+
+def web_container(rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(pod template, web container)."""
+    template = rendered.get("Deployment", "hyperpage-web")["spec"]["template"]
+    [container] = [c for c in template["spec"]["containers"] if c["name"] == "web"]
+    return template, container
+
+
+def secret_keys(rendered: Rendered, name: str) -> dict[str, str]:
+    """Keys of the Secret NAME with their values (a sample for ExternalSecret templates)."""
+    secret = rendered.find("Secret", name)
+    if secret is not None:
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        return data | dict(secret.get("stringData") or {})
+    for external in rendered.of_kind("ExternalSecret"):
+        target = external["spec"].get("target", {})
+        if target.get("name", external["metadata"]["name"]) != name:
+            continue
+        template = (target.get("template") or {}).get("data")
+        if template is None:
+            return {item["secretKey"]: SAMPLE_PASSWORD for item in external["spec"]["data"]}
+        return {key: _render_template(value) for key, value in template.items()}
+    raise AssertionError(f"{rendered.name}: nothing provides the Secret {name}")
+
+
+def _render_template(value: str) -> str:
+    from urllib.parse import quote
+
+    value = re.sub(r"\{\{\s*\.password\s*\|\s*urlquery\s*\}\}", quote(SAMPLE_PASSWORD, safe=""), value)
+    value = re.sub(r"\{\{\s*\.password\s*\}\}", SAMPLE_PASSWORD, value)
+    assert "{{" not in value, f"unhandled template expression in {value!r}"
+    return value
+
+
+def secret_files(rendered: Rendered, template: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
+    """Every file the container sees from a Secret volume: path -> content."""
+    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        if "secret" in volume:
+            for key, value in secret_keys(rendered, volume["secret"]["secretName"]).items():
+                files[str(PurePosixPath(mount["mountPath"]) / key)] = value
+    return files
+
+
+def database_url(rendered: Rendered) -> str:
+    template, container = web_container(rendered)
+    path = rendered.app_env(container)["DATABASE_URL_FILE"]
+    return secret_files(rendered, template, container)[path]

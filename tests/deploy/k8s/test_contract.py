@@ -1,0 +1,151 @@
+"""Contract between the manifests and the real app: port, probes, settings, secrets, metrics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from hyperpage.config import Settings, load_settings
+from hyperpage.db import schema
+from hyperpage.main import create_app
+from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, secret_files, web_container
+from tests.deploy.k8s.manifests import OVERLAYS, container_port, overlay
+
+PROFILE = {"development": 10_000, "staging": 5_000, "production": 1_000}
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_ports_and_probes_point_at_the_app(name: str) -> None:
+    rendered = overlay(name)
+    template, container = web_container(rendered)
+    port = container_port(container, "http")
+    assert port == Settings.model_fields["hyperpage_port"].default
+    env = rendered.app_env(container)
+    assert int(env["HYPERPAGE_PORT"]) == port
+    assert env["HYPERPAGE_HOST"] == "0.0.0.0", "a container must listen on all interfaces"
+    assert {container_port(container, container[p]["httpGet"]["port"]) for p in PROBES} == {port}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    service = rendered.get("Service", "hyperpage-web")
+    assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    [service_port] = service["spec"]["ports"]
+    assert container_port(container, service_port["targetPort"]) == port
+    for ingress in rendered.of_kind("Ingress"):
+        backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+        assert (backend["name"], backend["port"]["name"]) == ("hyperpage-web", service_port["name"])
+    for virtual_service in rendered.of_kind("VirtualService"):
+        destination = virtual_service["spec"]["http"][0]["route"][0]["destination"]
+        assert (destination["host"], destination["port"]["number"]) == ("hyperpage-web", service_port["port"])
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_config_key_is_a_setting_the_app_reads(name: str) -> None:
+    rendered = overlay(name)
+    for workload, template in rendered.app_workloads():
+        for container in template["spec"]["containers"]:
+            dead = set(rendered.app_env(container)) - SETTINGS_ENV
+            assert not dead, f"{workload['metadata']['name']}: the app reads none of {sorted(dead)}"
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_secret_file_is_read_and_every_secret_file_setting_is_mounted(name: str) -> None:
+    rendered = overlay(name)
+    for workload, template in rendered.app_workloads():
+        for container in template["spec"]["containers"]:
+            env = rendered.app_env(container)
+            wanted = {value for key, value in env.items() if key.endswith("_FILE")}
+            mounted = set(secret_files(rendered, template, container))
+            assert mounted == wanted, f"{workload['metadata']['name']}: secret files {mounted}, read {wanted}"
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_rendered_environment_loads_as_the_right_profile(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = overlay(name)
+    template, container = web_container(rendered)
+    env = rendered.app_env(container)
+    secret = tmp_path / "database-url"
+    secret.write_text(database_url(rendered))
+    env["DATABASE_URL_FILE"] = str(secret)
+    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
+        monkeypatch.delenv(variable, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert settings.hyperpage_env.value == name
+    assert settings.hyperpage_rate_limit_per_hour == PROFILE[name]
+    assert settings.db_engine == "postgresql"
+    # The kubelet kills the pod at the grace period: preStop plus the app's whole shutdown must fit.
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = template["spec"]["terminationGracePeriodSeconds"]
+    assert pre_stop + settings.hyperpage_shutdown_grace_seconds < grace
+    assert settings.hyperpage_drain_seconds < settings.hyperpage_shutdown_grace_seconds
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
+    """Sample name -> label names, from the real app's /api/metrics after some traffic."""
+    import asyncio
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('metrics') / 'hyperpage.db'}"
+    schema.upgrade(url)
+
+    async def scrape() -> str:
+        app = create_app(load_settings(database_url=url, log_format="console"))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://pod") as client:
+                for path in ("/livez", "/readyz", "/api/health", "/api/health"):
+                    await client.get(path)
+                response = await client.get("/api/metrics")
+                assert response.status_code == 200
+                assert response.headers["content-type"].startswith("text/plain")
+                return response.text
+
+    samples: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(asyncio.run(scrape())):
+        for sample in family.samples:
+            samples.setdefault(sample.name, set()).update(sample.labels)
+    yield samples
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("ServiceMonitor")])
+def test_monitoring_names_only_metrics_the_app_exports(name: str, exported: dict[str, set[str]]) -> None:
+    rendered = overlay(name)
+    monitor = rendered.get("ServiceMonitor", "hyperpage-web")
+    assert [e["path"] for e in monitor["spec"]["endpoints"]] == ["/api/metrics"]
+    adapter = yaml.safe_load(rendered.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])
+    hpa_metrics = {
+        m["pods"]["metric"]["name"]
+        for m in rendered.get("HorizontalPodAutoscaler", "hyperpage-web")["spec"]["metrics"]
+        if m["type"] == "Pods"
+    }
+    served = set()
+    for rule in adapter["rules"]:
+        series = re.match(r"(\w+)\{", rule["seriesQuery"]).group(1)
+        assert series in exported, f"adapter rule reads {series}, which the app does not export"
+        assert re.search(rule["name"]["matches"], series)
+        for label in re.findall(r"(\w+)\s*(?:!~|=~|!=|=)\s*\"", rule["metricsQuery"]):
+            assert label in exported[series], f"{series} has no label {label}"
+        assert {"namespace", "pod"} == set(rule["resources"]["overrides"])
+        served.add(rule["name"]["as"])
+    assert hpa_metrics and hpa_metrics <= served, "the HPA asks for a metric no adapter rule serves"
+
+
+def test_probe_traffic_is_excluded_from_the_scaling_metric(exported: dict[str, set[str]]) -> None:
+    rendered = overlay("production")
+    adapter = yaml.safe_load(rendered.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])
+    excluded = re.search(r'route!~"([^"]+)"', adapter["rules"][0]["metricsQuery"]).group(1)
+    _, container = web_container(rendered)
+    probe_paths = {container[p]["httpGet"]["path"] for p in PROBES}
+    monitor_paths = {e["path"] for e in rendered.get("ServiceMonitor", "hyperpage-web")["spec"]["endpoints"]}
+    assert all(re.fullmatch(excluded, path) for path in probe_paths | monitor_paths)
+    assert "route" in exported["hyperpage_http_requests_total"]

@@ -1,0 +1,125 @@
+"""Run the rendered web pod's command as its pod spec says and drive it like the kubelet would.
+
+Per overlay: the web container starts (uid 1001, read-only root, only /tmp writable, the rendered env and
+secret files) against an empty PostgreSQL database; the startup probe passes while readiness stays 503
+until the migration Job's command has run; readiness and liveness then pass on their declared timings.
+Termination follows the kubelet: preStop sleep, SIGTERM, readiness must drop while requests in flight still
+succeed, and the process must exit 0 before terminationGracePeriodSeconds.
+
+Two values differ from the cluster, both loopback-only test rules: HYPERPAGE_HOST is 127.0.0.1 (not
+0.0.0.0) and HYPERPAGE_PORT is a free port; DATABASE_URL points at the test cluster instead of the
+in-cluster Service. test_contract.py checks the rendered values themselves.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.k8s.appview import secret_files, web_container
+from tests.deploy.k8s.kubelet import Load, PeriodicProbe, passes, probe_once, run_startup_probe
+from tests.deploy.k8s.manifests import OVERLAYS, overlay
+from tests.deploy.k8s.podsandbox import launch
+from tests.pg import PgCluster
+from tests.tooling import free_port
+
+
+def _pod_inputs(name: str, url: str, port: int) -> tuple[dict, dict, dict, dict, dict]:
+    rendered = overlay(name)
+    template, container = web_container(rendered)
+    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port)}
+    secrets = {path: url for path in secret_files(rendered, template, container)}
+    job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
+    [job_container] = job["spec"]["containers"]
+    job_env = rendered.app_env(job_container)
+    job_secrets = {path: url for path in secret_files(rendered, job, job_container)}
+    return template, container, env, secrets, {"container": job_container, "env": job_env, "secrets": job_secrets}
+
+
+def _status_of(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> None:
+    database = pg_cluster.create_database(prefix=f"pod_{name}")
+    url = pg_cluster.url(database)
+    port = free_port()
+    template, container, env, secrets, job = _pod_inputs(name, url, port)
+    pod = template["spec"]
+    web = launch(container["command"] + container["args"], env=env, secrets=secrets, stage=tmp_path / "web",
+                 log=tmp_path / "web.log")
+    readiness = liveness = load = None
+    try:
+        attempts = run_startup_probe(port, container["startupProbe"], alive=lambda: web.poll() is None)
+        status = _status_of(web.pid)
+        assert status["Uid"].split()[:2] == ["1001", "1001"] and status["Gid"].split()[0] == "1001"
+        assert status["NoNewPrivs"] == "1" and int(status["CapEff"], 16) == 0
+        assert attempts <= container["startupProbe"]["failureThreshold"]
+
+        readiness = PeriodicProbe(port, container["readinessProbe"]).start()
+        liveness = PeriodicProbe(port, container["livenessProbe"]).start()
+        # Empty database: alive but not ready, so no traffic reaches a pod whose schema is behind.
+        assert probe_once(port, container["readinessProbe"]) == 503
+        migrate = launch(job["container"]["command"] + job["container"]["args"], env=job["env"],
+                         secrets=job["secrets"], stage=tmp_path / "job", log=tmp_path / "job.log")
+        assert migrate.wait(timeout=120) == 0, (tmp_path / "job.log").read_text()
+        migrated = time.monotonic()
+
+        # Readiness turns on within its failureThreshold periods; liveness holds for a whole period.
+        period = container["readinessProbe"]["periodSeconds"]
+        deadline = migrated + period * (container["readinessProbe"]["failureThreshold"] + 1)
+        while readiness.first_pass_after(migrated) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert readiness.first_pass_after(migrated) is not None, "never became ready after the migration"
+        time.sleep(container["livenessProbe"]["periodSeconds"] + 0.5)
+        # The kubelet restarts the container only after failureThreshold misses in a row.
+        assert liveness.worst_failure_streak() < container["livenessProbe"]["failureThreshold"]
+        assert len(liveness.results) >= 2
+        liveness.stop()
+        readiness.stop()
+
+        # Termination, as the kubelet does it: preStop, then SIGTERM, then SIGKILL at the grace period.
+        load = Load(port, "/api/metrics").start()
+        terminating = time.monotonic()
+        pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        time.sleep(pre_stop)
+        web.send_signal(signal.SIGTERM)
+        sigterm = time.monotonic()
+        # Clients routed before the endpoint removal keep arriving for a while; none after the drain.
+        last_arrival = sigterm + float(env.get("HYPERPAGE_DRAIN_SECONDS", "5")) - 1.0
+        dropped = None
+        while web.poll() is None and time.monotonic() - terminating < pod["terminationGracePeriodSeconds"]:
+            status_code = probe_once(port, container["readinessProbe"])
+            if dropped is None and status_code is not None and not passes(status_code):
+                dropped = status_code
+            if time.monotonic() >= last_arrival:
+                load.stop()
+            time.sleep(0.2)
+        budget = pod["terminationGracePeriodSeconds"] - (time.monotonic() - terminating)
+        try:
+            code = web.wait(timeout=max(budget, 0.1))
+        except subprocess.TimeoutExpired:
+            pytest.fail("still running at terminationGracePeriodSeconds: the kubelet would SIGKILL it")
+        load.stop()
+        assert code == 0, (tmp_path / "web.log").read_text()[-3000:]
+        assert dropped == 503, "readiness did not drop after SIGTERM"
+        failures = [(round(t - sigterm, 2), outcome) for t, outcome in load.outcomes if outcome != "ok"]
+        assert not failures, f"requests failed (seconds after SIGTERM, outcome): {failures}"
+        served_while_draining = [t for t, outcome in load.outcomes if outcome == "ok" and t > sigterm]
+        assert served_while_draining, "the app stopped serving at SIGTERM instead of draining"
+    finally:
+        for probe in (readiness, liveness, load):
+            if probe is not None:
+                probe.stop()
+        if web.poll() is None:
+            web.kill()
+            web.wait()
+        pg_cluster.drop_database(database)
