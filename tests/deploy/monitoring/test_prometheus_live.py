@@ -8,6 +8,7 @@ asserts they are ABSENT today, so it fails (and the list must shrink) the day on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from tests.deploy.monitoring.contract import (
     exported_names,
 )
 from tests.pg import PgCluster
-from tests.serverproc import ServerProcess, wait_until
+from tests.serverproc import HYPERPAGE, ServerProcess, wait_until
 from tests.tooling import free_port, require_tool
 
 SCRAPE_INTERVAL = "1s"
@@ -89,6 +90,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         db = work / "hyperpage.db"
         schema.upgrade(f"sqlite:///{db}")
+        # A healthy installation has a recent backup (else HyperpageBackupTooOld rightly fires).
+        subprocess.run([HYPERPAGE, "backup", "create"], check=True, capture_output=True,
+                       env={**os.environ, "DATABASE_URL": f"sqlite:///{db}",
+                            "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}"})
         app = ServerProcess(env={"DATABASE_URL": f"sqlite:///{db}"}).start(work / "serve.log")
 
         exporter_port = free_port()
