@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# checkov: static policy checks of the rendered Kubernetes manifests, the Dockerfile and Terraform.
-# Its own venv: its dependencies are heavy and must not shape the app's pins.
+# checkov (IaC scanner) in its own venv, .tools/checkov-venv: its many pinned dependencies would clash with
+# the app's. Any feature's tests find it through tests.tooling.require_tool("checkov").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ ! -x .tools/checkov-venv/bin/checkov ]; then
-  python3 -m venv .tools/checkov-venv && .tools/checkov-venv/bin/pip install -q checkov
+# shellcheck source=scripts/deps/lib.sh
+. "$(dirname "$0")/lib.sh"
+CHECKOV_VERSION="3.3.30"
+venv="$(cd "$(dirname "$0")/../.." && pwd)/.tools/checkov-venv"
+if [ -x "$venv/bin/checkov" ] && [ "$("$venv/bin/checkov" --version 2>/dev/null)" = "$CHECKOV_VERSION" ]; then
+  exit 0
 fi
+echo "installing checkov $CHECKOV_VERSION into .tools/checkov-venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"

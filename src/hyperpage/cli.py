@@ -11,6 +11,9 @@ from hyperpage.backup.cli import app as backup_app
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
 from hyperpage.demo.cli import app as demo_app
+from hyperpage.sync.cli import app as sync_app
+from hyperpage.sync.cli import worker
+from hyperpage.tools.cli import app as tools_app
 
 app = typer.Typer(
     name="hyperpage",
@@ -19,6 +22,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(sync_app, name="sync")
+app.add_typer(tools_app, name="tools")
+app.command("worker")(worker)
 app.add_typer(backup_app, name="backup")
 app.add_typer(demo_app, name="demo")
 

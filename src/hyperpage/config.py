@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from enum import StrEnum
@@ -52,7 +53,9 @@ PROFILES: dict[Environment, dict[str, Any]] = {
 DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
-FILE_SECRETS = ("database_url", "hyperpage_backup_verify_database_url")
+FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
+                "redis_url",
+                "hyperpage_backup_verify_database_url")
 
 _PLACEHOLDER = re.compile(
     r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
@@ -80,6 +83,9 @@ class Settings(BaseSettings):
     hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
     hyperpage_rate_limit_per_hour: int = Field(10_000, ge=1)
     hyperpage_secure_cookies: bool = False
+    hyperpage_admin_token: SecretStr | None = None
+    hyperpage_trusted_proxies: str = ""
+    redis_url: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
@@ -89,6 +95,45 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(5, ge=0, le=200)
     db_pool_timeout: float = Field(5.0, gt=0, le=300)
     db_statement_timeout: float = Field(10.0, ge=0, le=3600)
+
+    # Upstream connections (names compatible with the original Hyperpage where they exist).
+    enable_github: bool = False
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_repos: str = ""
+    enable_gitlab: bool = False
+    gitlab_web_url: str = "https://gitlab.com"
+    gitlab_token: SecretStr | None = None
+    gitlab_projects: str = ""
+    enable_jira: bool = False
+    jira_web_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_deployment: Literal["cloud", "datacenter"] | None = None
+    jira_jql: str = ""
+    hyperpage_connections_file: Path | None = None
+
+    # Background sync: schedule, budgets, coordination.
+    hyperpage_scheduler: bool | None = None
+    hyperpage_worker_port: int = Field(3001, ge=1, le=65535)
+    sync_pull_requests_interval_seconds: int = Field(120, ge=1)
+    sync_pipelines_interval_seconds: int = Field(120, ge=1)
+    sync_issues_interval_seconds: int = Field(300, ge=1)
+    sync_rate_limits_interval_seconds: int = Field(60, ge=1)
+    sync_repositories_interval_seconds: int = Field(3600, ge=1)
+    sync_full_resync_seconds: int = Field(86_400, ge=60)
+    sync_pipelines_window_days: int = Field(30, ge=1, le=3650)
+    sync_github_merge_state: bool = True
+    sync_quota_reserve_percent: float = Field(5.0, ge=0, lt=100)
+    sync_concurrency_per_token: int = Field(4, ge=1, le=100)
+    sync_concurrent_jobs: int = Field(4, ge=1, le=100)
+    sync_lease_seconds: float = Field(300.0, gt=0, le=86_400)
+    sync_tick_seconds: float = Field(5.0, gt=0, le=3600)
+    sync_http_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    sync_max_retries: int = Field(3, ge=0, le=10)
+    sync_backoff_base_seconds: float = Field(1.0, gt=0, le=60)
+    sync_backoff_max_seconds: float = Field(30.0, gt=0, le=3600)
+    sync_max_wait_seconds: float = Field(60.0, ge=0, le=3600)
 
     hyperpage_backup_destination: str = "file://./data/backups"
     hyperpage_backup_s3_endpoint_url: str | None = None
@@ -133,6 +178,41 @@ class Settings(BaseSettings):
             raise ValueError("the password is a placeholder; set the real one")
         return value
 
+    @field_validator("hyperpage_admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        raw = value.get_secret_value()
+        if is_placeholder(raw):
+            raise ValueError("the admin token is a placeholder; set a real random value")
+        if len(raw) < 16:
+            raise ValueError("the admin token must be at least 16 characters (use a random value)")
+        return value
+
+    @field_validator("hyperpage_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in _split_csv(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:6379/0, rediss://... or unix:///path")
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split_csv(self.hyperpage_trusted_proxies))
+
     @field_validator("hyperpage_backup_destination")
     @classmethod
     def _check_backup_destination(cls, value: str) -> str:
@@ -161,6 +241,40 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL: production needs PostgreSQL (SQLite is single-writer)")
         return self
 
+    @model_validator(mode="after")
+    def _enabled_tools_have_credentials(self) -> Settings:
+        required = {
+            "enable_github": ("github_token",),
+            "enable_gitlab": ("gitlab_token",),
+            "enable_jira": ("jira_api_token", "jira_web_url"),
+        }
+        for flag, names in required.items():
+            if not getattr(self, flag):
+                continue
+            for name in names:
+                value = getattr(self, name)
+                raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+                if not raw:
+                    raise ValueError(f"{name.upper()}: required when {flag.upper()}=true")
+                if isinstance(value, SecretStr) and is_placeholder(raw):
+                    raise ValueError(f"{name.upper()}: looks like a placeholder; set the real token")
+        if self.jira_deployment == "cloud" and self.enable_jira and not self.jira_email:
+            raise ValueError("JIRA_EMAIL: required for Jira Cloud (email + API token)")
+        return self
+
+    @property
+    def scheduler_enabled(self) -> bool:
+        """Run the sync in-process under `serve`: on by default for SQLite only (single writer)."""
+        if self.hyperpage_scheduler is None:
+            return self.db_engine == "sqlite"
+        return self.hyperpage_scheduler
+
+    def secret_values(self) -> list[str]:
+        """Every secret value, so logging can mask them."""
+        fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token,
+                  self.hyperpage_admin_token, self.redis_url)
+        return [f.get_secret_value() for f in fields if f is not None]
+
     @property
     def sqlalchemy_url(self) -> URL:
         """The async SQLAlchemy URL (aiosqlite or asyncpg driver)."""
@@ -169,6 +283,10 @@ class Settings(BaseSettings):
     @property
     def db_engine(self) -> str:
         return "sqlite" if self.sqlalchemy_url.get_backend_name() == "sqlite" else "postgresql"
+
+
+def _split_csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _read_secret_file(variable: str, path: str) -> str:

@@ -48,7 +48,8 @@ def redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> di
 
 def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib (uvicorn, alembic) logs through one renderer: console or JSON."""
-    register_secret(settings.database_url.get_secret_value())
+    for secret in settings.secret_values():
+        register_secret(secret)
     register_secret(settings.sqlalchemy_url.password)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

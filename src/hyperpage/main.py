@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hyperpage import __version__
+from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.router import include_routers
+from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.session import create_engine, make_sessionmaker
@@ -16,6 +18,8 @@ from hyperpage.errors import install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
 from hyperpage.middleware import ObservabilityMiddleware
+from hyperpage.sync.gauges import refresh_sync_gauges
+from hyperpage.sync.service import start_background_sync, stop_background_sync
 
 log = get_logger(__name__)
 
@@ -27,12 +31,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = await start_background_sync(app) if settings.scheduler_enabled else None
         lifecycle.mark_started()
         log.info("started", version=__version__, environment=settings.hyperpage_env.value,
-                 database=settings.db_engine)
+                 database=settings.db_engine, scheduler=scheduler is not None)
         try:
             yield
         finally:
+            if scheduler is not None:
+                await stop_background_sync(app, grace=settings.hyperpage_shutdown_grace_seconds / 2)
             await app.state.engine.dispose()
             log.info("stopped")
 
@@ -42,12 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A team's code reviews, CI/CD runs, tickets and upstream API rate limits in one JSON API.",
         debug=settings.hyperpage_debug,
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by hyperpage.web from vendored files (no CDN, no inline script)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = [backup_scrape_hook]
+    app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
     install_error_handlers(app)
     include_routers(app)
+    # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)
     return app

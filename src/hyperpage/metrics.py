@@ -42,6 +42,54 @@ BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version."
                    multiprocess_mode="livemax")
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 
+# Upstream sync. tool/resource/connection values come from the registry and the configured connections.
+UPSTREAM_REQUESTS = Counter(
+    "hyperpage_upstream_requests", "Requests sent to upstream APIs, by status class (2xx, 3xx, 4xx, 5xx, error).",
+    ["tool", "resource", "status_class"],
+)
+UPSTREAM_NOT_MODIFIED = Counter(
+    "hyperpage_upstream_not_modified", "Conditional upstream requests answered 304 (no quota spent on GitHub).",
+    ["tool", "resource"],
+)
+UPSTREAM_RETRIES = Counter(
+    "hyperpage_upstream_retries", "Upstream requests retried, by reason (server_error, timeout, connection, "
+    "rate_limit, secondary_rate_limit).", ["tool", "reason"],
+)
+SYNC_RUNS = Counter("hyperpage_sync_runs", "Sync runs finished, by outcome (success, failure).",
+                    ["tool", "resource", "outcome"])
+SYNC_RUN_DURATION = Histogram(
+    "hyperpage_sync_run_duration_seconds", "Wall time of one sync run.", ["tool", "resource"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
+SYNC_ITEMS_UPSERTED = Counter("hyperpage_sync_items_upserted", "Rows written by sync runs.", ["tool", "resource"])
+CIRCUIT_BREAKER_OPEN = Gauge("hyperpage_circuit_breaker_open", "1 while a connection's circuit breaker is open.",
+                             ["tool", "connection"])
+
+# Refreshed from the database on each scrape (web app and worker alike), so any replica reports the same.
+SYNC_LAST_SUCCESS = Gauge(
+    "hyperpage_sync_last_success_timestamp_seconds", "Unix time of the last successful sync of a job.",
+    ["tool", "connection", "resource"],
+)
+SYNC_INTERVAL = Gauge("hyperpage_sync_interval_seconds", "Configured interval of a sync job.",
+                      ["tool", "connection", "resource"])
+RATE_LIMIT_LIMIT = Gauge("hyperpage_rate_limit_limit", "Upstream quota size from the latest sample.",
+                         ["tool", "connection", "resource"])
+RATE_LIMIT_REMAINING = Gauge("hyperpage_rate_limit_remaining", "Upstream quota left from the latest sample.",
+                             ["tool", "connection", "resource"])
+RATE_LIMIT_RESET = Gauge(
+    "hyperpage_rate_limit_reset_timestamp_seconds", "Unix time the upstream quota resets (latest sample).",
+    ["tool", "connection", "resource"],
+)
+
+# Business gauges, refreshed from the database by scrape hooks of the feature services.
+OPEN_REVIEWS = Gauge("hyperpage_open_reviews", "Pull/merge requests in state OPEN.")
+FAILING_PIPELINES = Gauge(
+    "hyperpage_failing_pipelines", "Branches (repository, ref, workflow) whose latest finished run failed."
+)
+STALE_CONNECTIONS = Gauge(
+    "hyperpage_stale_connections", "Connections whose last successful sync is older than twice their interval."
+)
+
 # Set on each scrape from the app_state row written by `hyperpage backup create` (0 until a first backup),
 # for the alert "backup older than 26 h".
 BACKUP_LAST_SUCCESS = Gauge(

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import structlog
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hyperpage import metrics
@@ -29,6 +30,12 @@ def route_template(scope: Scope) -> str:
         return str(path)
     if scope.get("path", "").startswith("/static/"):
         return "/static"
+    # Some routes (FastAPI's /openapi.json, /docs) answer without leaving the route in the scope.
+    app = scope.get("app")
+    for candidate in getattr(getattr(app, "router", None), "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL and getattr(candidate, "path", None):
+            return str(candidate.path)
     return "unmatched"
 
 

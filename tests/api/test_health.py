@@ -72,3 +72,9 @@ async def test_metrics_count_requests_by_route_template(client) -> None:
     assert "hyperpage_db_up 1.0" in text
     assert 'hyperpage_build_info{python_version=' in text
     assert "hyperpage_db_pool_size" in text and "process_resident_memory_bytes" in text
+
+
+async def test_framework_routes_are_labelled_by_their_path(client) -> None:
+    assert (await client.get("/openapi.json")).status_code == 200
+    text = (await client.get("/api/metrics")).text
+    assert 'hyperpage_http_requests_total{method="GET",route="/openapi.json",status="200"}' in text

@@ -1,11 +1,28 @@
-"""Every router of the app, in one place."""
+"""Every router of the app, and the scrape hooks of the feature services, in one place."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from hyperpage.api import health
+from hyperpage.compat import views as compat_views
+from hyperpage.issues import views as issues_views
+from hyperpage.pipelines import service as pipelines_service
+from hyperpage.pipelines import views as pipelines_views
+from hyperpage.rate_limits import views as rate_limits_views
+from hyperpage.reviews import service as reviews_service
+from hyperpage.reviews import views as reviews_views
+from hyperpage.status import service as status_service
+from hyperpage.status import views as status_views
+from hyperpage.web import views as web_views
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
+    for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
+                   status_views.router, compat_views.router):
+        app.include_router(router)
+    web_views.install(app)
+    app.state.scrape_hooks.extend(
+        [reviews_service.scrape_gauges, pipelines_service.scrape_gauges, status_service.scrape_gauges]
+    )

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from hyperpage.db import schema
+from hyperpage.demo.config import DEMO_GITHUB_TOKEN
 from tests.deploy.monitoring import support
 from tests.deploy.monitoring.contract import (
     CORE,
@@ -27,8 +28,10 @@ from tests.deploy.monitoring.contract import (
     PENDING_BY_ISSUE,
     POSTGRES_EXPORTER,
     STANDARD,
+    SYNC,
     exported_names,
 )
+from tests.integration.processes import FakeUpstreamProcess
 from tests.pg import PgCluster
 from tests.serverproc import HYPERPAGE, ServerProcess, wait_until
 from tests.tooling import free_port, require_tool
@@ -86,7 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     exporter_bin = require_tool("prometheus-postgres-exporter", hint="Debian package prometheus-postgres-exporter")
     work = tmp_path_factory.mktemp("prometheus-live")
     cluster = PgCluster.start()
-    exporter = prometheus = app = None
+    exporter = prometheus = app = upstream = None
     try:
         db = work / "hyperpage.db"
         schema.upgrade(f"sqlite:///{db}")
@@ -94,7 +97,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         subprocess.run([HYPERPAGE, "backup", "create"], check=True, capture_output=True,
                        env={**os.environ, "DATABASE_URL": f"sqlite:///{db}",
                             "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}"})
-        app = ServerProcess(env={"DATABASE_URL": f"sqlite:///{db}"}).start(work / "serve.log")
+        # The in-process sync (SQLite) pulls from the fake upstream, so the sync metrics are real too.
+        upstream = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "3")
+        app = ServerProcess(env={
+            "DATABASE_URL": f"sqlite:///{db}", "ENABLE_GITHUB": "true", "GITHUB_TOKEN": DEMO_GITHUB_TOKEN,
+            "GITHUB_API_URL": f"{upstream.base}/github", "SYNC_TICK_SECONDS": "0.2",
+        }).start(work / "serve.log")
 
         exporter_port = free_port()
         exporter = subprocess.Popen(
@@ -122,12 +130,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         url = f"http://127.0.0.1:{port}"
 
         assert app.wait_status("/readyz", 200, timeout=30), app.logs()
+        # every sync job has succeeded once, so no stale-sync alert is even pending
+        assert wait_until(lambda: _sync_done(app), timeout=60), app.logs()
         assert wait_until(lambda: _ready(f"{url}/-/ready"), timeout=30), (work / "prometheus.log").read_text()
-        _drive_traffic(app)
-        # two scrapes after the traffic so rate() has a pair of samples, and every rule evaluated since
         up = 'count(up{job=~"hyperpage|postgres-exporter"} == 1) == 2'
         assert wait_until(lambda: bool(_query(url, up)["data"]["result"]), timeout=30), \
             (work / "prometheus.log").read_text() + app.logs()
+        # Traffic in two rounds with a scrape between them: a counter's first sample already holds the
+        # whole first round, so rate() only sees requests made after Prometheus has seen the series.
+        _drive_traffic(app)
+        seen = 'hyperpage_http_requests_total{route="/openapi.json"}'
+        assert wait_until(lambda: bool(_query(url, seen)["data"]["result"]), timeout=30)
+        _drive_traffic(app)
+        grown = f'{seen} > {_query(url, seen)["data"]["result"][0]["value"][1]}'
+        assert wait_until(lambda: bool(_query(url, grown)["data"]["result"]), timeout=30)
         time.sleep(3)
         assert wait_until(lambda: _rules_evaluated(url), timeout=30), (work / "prometheus.log").read_text()
         yield Stack(prometheus=url, app=app)
@@ -136,7 +152,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _stop(exporter)
         if app is not None:
             app.stop()
+        if upstream is not None:
+            upstream.stop()
         cluster.destroy()
+
+
+def _sync_done(app: ServerProcess) -> bool:
+    response = app.get("/api/metrics")
+    if response is None:
+        return False
+    lines = [line for line in response.text.splitlines()
+             if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")]
+    return len(lines) >= 5 and all(not line.endswith(" 0.0") for line in lines)
 
 
 def _drive_traffic(app: ServerProcess) -> None:
@@ -174,7 +201,7 @@ def test_referenced_metrics_exist_unless_their_feature_is_still_pending(stack: S
     recorded = {rule["record"] for rule in support.recording_rules()}
     referenced = set().union(*(support.metric_names(expr) for _, expr in _expression_queries())) - recorded
     pending = {name: issue for issue, metrics in PENDING_BY_ISSUE.items() for name in exported_names(metrics)}
-    available = exported_names(CORE) | exported_names(LANDED) | STANDARD | POSTGRES_EXPORTER
+    available = exported_names(CORE) | exported_names(SYNC) | exported_names(LANDED) | STANDARD | POSTGRES_EXPORTER
 
     def exists(name: str) -> bool:
         return bool(_query(stack.prometheus, f"count({{__name__={name!r}}})".replace("'", '"'))["data"]["result"])

@@ -1,0 +1,75 @@
+"""Data API: GET /api/v1/reviews?limit=50 over 10,000 pull requests, SQLite and PostgreSQL, vs the ceiling.
+
+One uvicorn process per engine, wrk -t2 -c32 on the same 2 cores; the rate limiter stays on (memory storage)
+with a limit high enough never to trigger, so its cost is part of the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+from tests import factories as f
+from tests.pg import PgCluster
+
+from bench.bench_core import load
+from hyperpage.db import schema
+from hyperpage.reviews.models import PullRequest
+
+PULL_REQUESTS = 10_000
+PATHS = ["/api/v1/reviews?limit=50", "/api/v1/reviews?limit=50&state=OPEN&q=module",
+         "/api/v1/reviews?limit=50&reviewer=carol"]
+
+
+async def seed(db_url: str) -> None:
+    async with f.db_session(db_url) as s:
+        connections = [await f.add_connection(s, tool=t) for t in ("github", "gitlab")]
+        repos = [await f.add_repository(s, connection=connections[i % 2], full_name=f"acme/repo-{i}")
+                 for i in range(20)]
+        rows = []
+        for n in range(PULL_REQUESTS):
+            repo = repos[n % 20]
+            updated = f.BASE_TIME - timedelta(minutes=n)
+            rows.append({
+                "connection_id": repo.connection_id, "repository_id": repo.id, "external_id": f"pr-{n}",
+                "number": n, "title": f"Change {n} to module {n % 97}", "state": ("OPEN", "MERGED", "CLOSED")[n % 3],
+                "original_state": "open", "draft": n % 11 == 0, "author": f"user{n % 40}",
+                "requested_reviewers": ["carol"] if n % 7 == 0 else [f"user{n % 13}"], "labels": ["bench"],
+                "source_branch": f"feature/{n}", "target_branch": "main", "web_url": f"https://example.test/{n}",
+                "created_at": updated - timedelta(hours=2), "updated_at": updated, "synced_at": updated,
+            })
+        for start in range(0, len(rows), 1000):
+            await s.execute(insert(PullRequest), rows[start:start + 1000])
+
+
+def main(_args: list[str]) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-api-"))
+    cluster = PgCluster.start()
+    try:
+        urls = {"sqlite": f"sqlite:///{workdir / 'api.db'}",
+                "postgresql": cluster.url(cluster.create_database(prefix="bench_api"))}
+        # A pool as large as the useful concurrency and no overflow: an overflow connection is opened and closed
+        # per request (on SQLite a new aiosqlite thread plus the PRAGMAs), which measured 2-4x slower under wrk.
+        common = {"HYPERPAGE_RATE_LIMIT_PER_HOUR": "1000000000", "HYPERPAGE_SCHEDULER": "false",
+                  "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}
+        for url in urls.values():
+            schema.upgrade(url)
+            asyncio.run(seed(url))
+        ceiling_args = [sys.executable, "-c", "from hyperpage import server; from hyperpage.config import "
+                        "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)"]
+        ceiling = load({"DATABASE_URL": urls["sqlite"], **common}, workdir, ["/"], args=ceiling_args)["/"]
+        print(f"{PULL_REQUESTS} pull requests; 1 uvicorn process; wrk -t2 -c32 -d8s on the same 2 cores; "
+              f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)")
+        print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))
+        for name, url in urls.items():
+            results = load({"DATABASE_URL": url, **common}, workdir, PATHS)
+            for path, result in results.items():
+                print("  " + result.row(f"{name} {path.removeprefix('/api/v1/reviews?')}", ceiling))
+        print("targets: seed 100+ req/s per pod with P95 < 100 ms; aim here >= 1,000 req/s, P95 < 25 ms")
+    finally:
+        cluster.destroy()

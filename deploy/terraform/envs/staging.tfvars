@@ -1,0 +1,36 @@
+# Staging: production's shape (three node groups, same instance families) with one shared NAT gateway.
+environment        = "staging"
+region             = "us-east-1"
+single_nat_gateway = true
+
+cluster_public_access_cidrs = ["203.0.113.0/24"]
+
+flow_log_retention_days = 14
+backup_retention_days   = 14
+
+node_groups = {
+  main = {
+    instance_types = ["c5.large", "c5.xlarge", "c5a.xlarge"]
+    min_size       = 2
+    max_size       = 6
+    desired_size   = 2
+    labels         = { workload = "general" }
+  }
+  critical = {
+    instance_types = ["c5.2xlarge", "c5a.2xlarge"]
+    min_size       = 1
+    max_size       = 3
+    desired_size   = 1
+    labels         = { workload = "critical" }
+    taints         = [{ key = "critical", value = "true", effect = "NO_SCHEDULE" }]
+  }
+  spot = {
+    instance_types = ["c5.large", "c5a.large", "c6i.large", "m5.large"]
+    capacity_type  = "SPOT"
+    min_size       = 0
+    max_size       = 5
+    desired_size   = 0
+    labels         = { workload = "spot" }
+    taints         = [{ key = "spot", value = "true", effect = "NO_SCHEDULE" }]
+  }
+}

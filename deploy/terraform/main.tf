@@ -1,0 +1,71 @@
+# Hyperpage on AWS: a three-zone VPC, an EKS cluster with three managed node groups, IRSA roles, an encrypted
+# backup bucket and, optionally, RDS PostgreSQL. In-cluster objects belong to Kustomize/Argo CD, not here.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  name       = "${var.project}-${var.environment}"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  azs        = length(var.availability_zones) > 0 ? var.availability_zones : [for s in ["a", "b", "c"] : "${var.region}${s}"]
+
+  is_production = var.environment == "production"
+  nat_count     = var.single_nat_gateway ? 1 : length(local.azs)
+
+  cluster_name = local.name
+
+  common_tags = merge(var.extra_tags, {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+}
+
+#### Encryption key ####
+
+# One customer-managed key per environment encrypts Kubernetes secrets, logs, the backup bucket and RDS,
+# so revoking it (or auditing its use) covers every copy of the data.
+resource "aws_kms_key" "this" {
+  description             = "${local.name}: EKS secrets, logs, backups, RDS"
+  enable_key_rotation     = true
+  deletion_window_in_days = local.is_production ? 30 : 7
+  policy                  = data.aws_iam_policy_document.kms.json
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${local.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:This is a key policy: "*" means this key only, and the account root statement is the AWS default
+  #checkov:skip=CKV_AWS_111:Key policy: "*" is this key; without the root statement the key becomes unmanageable
+  #checkov:skip=CKV_AWS_356:Key policy: the resource of a key policy statement is always "*" (the key itself)
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # CloudWatch Logs encrypts flow logs and control-plane logs with this key, only for this account's groups.
+  statement {
+    sid       = "CloudWatchLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"]
+    }
+  }
+}

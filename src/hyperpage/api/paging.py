@@ -1,0 +1,96 @@
+"""Keyset pagination on (sort key, id) with an opaque cursor, shared by every list endpoint.
+
+A cursor carries the sort it was made for and the last row's (sort value, id). The next page starts strictly
+after that pair in the same order, so rows inserted meanwhile never make a row repeat or get skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, or_
+
+from hyperpage.errors import BadRequest
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """A sort option: `-updated_at` means newest first. Only non-null columns are offered as sort keys."""
+
+    name: str
+    column: ColumnElement[Any]
+    id_column: ColumnElement[Any]
+    descending: bool
+    kind: str  # "datetime" | "str" | "int": how the cursor value is encoded
+
+
+def apply_keyset(stmt: Select[Any], sort: SortSpec, cursor: tuple[Any, int] | None, limit: int) -> Select[Any]:
+    col, id_col = sort.column, sort.id_column
+    if cursor is not None:
+        value, last_id = cursor
+        if sort.descending:
+            stmt = stmt.where(or_(col < value, and_(col == value, id_col < last_id)))
+        else:
+            stmt = stmt.where(or_(col > value, and_(col == value, id_col > last_id)))
+    order = (col.desc(), id_col.desc()) if sort.descending else (col.asc(), id_col.asc())
+    return stmt.order_by(*order).limit(limit + 1)  # one extra row tells whether a next page exists
+
+
+def encode_cursor(sort: SortSpec, value: Any, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    raw = orjson.dumps({"s": sort.name, "v": value, "i": row_id})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None, sort: SortSpec) -> tuple[Any, int] | None:
+    """Parse a cursor made by encode_cursor for the same sort; anything else is a 400 saying what is wrong."""
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = orjson.loads(raw)
+        name, value, row_id = data["s"], data["v"], data["i"]
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        raise InvalidCursor("cursor: malformed; pass the next_cursor of a previous page unchanged") from None
+    if name != sort.name:
+        raise InvalidCursor(f"cursor: made for sort {name!r}, not {sort.name!r}; restart without a cursor")
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise InvalidCursor("cursor: malformed row id")
+    return _decode_value(sort.kind, value), row_id
+
+
+def _decode_value(kind: str, value: Any) -> Any:
+    try:
+        if kind == "datetime":
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "str" and isinstance(value, str):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise InvalidCursor("cursor: malformed sort value")
+
+
+def page_of(rows: list[Any], sort: SortSpec, limit: int, key: Any) -> tuple[list[Any], str | None]:
+    """Cut the extra row off and build the next cursor from the last row kept; `key(row)` -> (value, id)."""
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if not has_more or not rows:
+        return rows, None
+    value, row_id = key(rows[-1])
+    return rows, encode_cursor(sort, value, row_id)

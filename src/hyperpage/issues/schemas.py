@@ -1,0 +1,60 @@
+"""API shapes of tickets: Jira issues next to GitHub and GitLab issues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from hyperpage.api.params import ListQuery
+from hyperpage.issues.models import StatusCategory
+
+
+class IssueSort(StrEnum):
+    UPDATED_DESC = "-updated_at"
+    UPDATED_ASC = "updated_at"
+    CREATED_DESC = "-created_at"
+    CREATED_ASC = "created_at"
+
+
+class IssueQuery(ListQuery):
+    status_category: StatusCategory | None = Field(
+        None, description="TODO, IN_PROGRESS or DONE (case-insensitive)."
+    )
+    assignee: str | None = Field(None, min_length=1, max_length=200, description="Only issues assigned to this user.")
+    label: str | None = Field(None, min_length=1, max_length=200, description="Only issues carrying this label.")
+    sort: IssueSort = Field(IssueSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
+
+    @field_validator("status_category", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class IssueOut(BaseModel):
+    id: int
+    tool: str
+    connection: str = Field(description="Connection name.")
+    connection_id: int
+    repository: str | None = Field(description="Repository or project full name.")
+    key: str
+    title: str
+    status_category: StatusCategory
+    original_status: str
+    assignee: str | None
+    reporter: str | None
+    priority: str | None
+    issue_type: str | None
+    labels: list[str]
+    web_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    synced_at: datetime
+
+
+class IssuePage(BaseModel):
+    items: list[IssueOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    limit: int

@@ -1,0 +1,193 @@
+"""The data copy: one table per task, PostgreSQL COPY in one transaction per table, tables in parallel processes.
+
+A table is copied in a single transaction that also truncates it first and marks it done in the ledger: a
+killed run leaves either a finished table or an untouched one, never half of one, so `--resume` only has to
+redo the tables that are not marked done. Processes, not threads: the per-value conversion is Python and holds
+the GIL (bench/bench_migrate.py measures one worker against two).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from hyperpage.migrate import ledger
+from hyperpage.migrate.introspect import open_source
+from hyperpage.migrate.plan import Endpoint, MigrationError, Reject, Table, quote_ident
+
+BATCH = 5000
+_progress: Any = None  # the queue a worker process reports (table, rows) to
+
+
+@dataclass
+class TableResult:
+    table: str
+    rows: int
+    rejected: int
+
+
+def _init_worker(queue: Any) -> None:
+    global _progress
+    _progress = queue
+
+
+def report_progress(table: str, n: int) -> None:
+    if _progress is not None:
+        _progress.put((table, n))
+
+
+def source_rows(source: Endpoint, table: Table, conn: Any = None) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of (row key, *values) from either engine, streamed (server-side cursor on PostgreSQL)."""
+    cols = ", ".join(c.select for c in table.columns)
+    sql = f"SELECT {table.key}, {cols} FROM {quote_ident(table.source)}"
+    if source.kind == "sqlite":
+        own = conn is None
+        conn = conn or open_source(source)
+        try:
+            cur = conn.execute(sql)
+            while batch := cur.fetchmany(BATCH):
+                yield batch
+        finally:
+            if own:
+                conn.close()
+        return
+    with psycopg.connect(source.dsn, autocommit=False) as pg, pg.cursor(name="hyperpage_migrate") as cur:
+        cur.itersize = BATCH
+        cur.execute(sql)
+        while batch := cur.fetchmany(BATCH):
+            yield batch
+
+
+def fast_path(source: Endpoint, table: Table) -> bool:
+    return source.kind == "sqlite" and not table.not_null_pk and all(c.copy_sql for c in table.columns)
+
+
+def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
+    """Whole COPY text-format lines built by SQLite itself: no per-value Python work at all."""
+    line = " || char(9) || ".join(f"coalesce({c.copy_sql}, '\\N')" for c in table.columns)
+    conn = open_source(source)
+    try:
+        cur = conn.execute(f"SELECT {line} FROM {quote_ident(table.source)}")
+        while batch := cur.fetchmany(BATCH):
+            yield [r[0] for r in batch]
+    finally:
+        conn.close()
+
+
+def converted(table: Table, batch: list[tuple[Any, ...]],
+              rejects: list[tuple[Any, str, list[Any]]]) -> Iterator[tuple[Any, ...]]:
+    """Apply the plan's converters; a value that does not fit sends its whole row to `rejects`."""
+    convs: list[tuple[int, Callable[[Any], Any]]] = [(i + 1, c.convert) for i, c in enumerate(table.columns)
+                                                     if c.convert is not None]
+    pk_idx = [i + 1 for i, c in enumerate(table.columns) if c.source in table.not_null_pk]
+    for row in batch:
+        if not convs and not pk_idx:
+            yield row[1:]
+            continue
+        out = list(row)
+        try:
+            for i in pk_idx:
+                if out[i] is None:
+                    raise Reject(f"NULL in primary key column {table.columns[i - 1].source!r}")
+            for i, conv in convs:
+                if out[i] is not None:
+                    out[i] = conv(out[i])
+        except Reject as exc:
+            rejects.append((row[0], f"{table.source}: {exc}", list(row[1:])))
+            continue
+        yield tuple(out[1:])
+
+
+def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableResult:
+    assert target.dsn is not None
+    cols = ", ".join(quote_ident(c.target) for c in table.columns)
+    rejects: list[tuple[Any, str, list[Any]]] = []
+    done = 0
+    with psycopg.connect(target.dsn, autocommit=True) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")  # naive timestamps from SQLite are UTC
+        pg.execute(f"UPDATE {ledger.SCHEMA}.tables SET status = 'copying' WHERE name = %s", (table.target,))
+        pg.autocommit = False
+        with pg.transaction():
+            pg.execute(f"TRUNCATE {quote_ident(table.target)}")
+            pg.execute(f"DELETE FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,))
+            with pg.cursor() as cur, cur.copy(f"COPY {quote_ident(table.target)} ({cols}) FROM STDIN") as cp:
+                if fast_path(source, table):
+                    for lines in copy_lines(source, table):
+                        cp.write("\n".join(lines) + "\n")
+                        done += len(lines)
+                        report_progress(table.target, done)
+                else:
+                    for batch in source_rows(source, table):
+                        for out in converted(table, batch, rejects):
+                            cp.write_row(out)
+                        done += len(batch)
+                        report_progress(table.target, done)
+            with pg.cursor() as cur:
+                cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
+                                "VALUES (%s, %s, %s, %s)",
+                                [(table.target, str(k), r, ledger.dumps_row(v)) for k, r, v in rejects])
+            pg.execute(f"UPDATE {ledger.SCHEMA}.tables SET status = 'done', rows = %s, rejected = %s, "
+                       "finished_at = now() WHERE name = %s", (done - len(rejects), len(rejects), table.target))
+    return TableResult(table.target, done - len(rejects), len(rejects))
+
+
+def copy_to_sqlite(source: Endpoint, conn: sqlite3.Connection, table: Table) -> TableResult:
+    """The way back: plain INSERTs in one transaction (the whole file is renamed into place at the end)."""
+    marks = ", ".join("?" for _ in table.columns)
+    cols = ", ".join(quote_ident(c.target) for c in table.columns)
+    rejects: list[tuple[Any, str, list[Any]]] = []
+    done = 0
+    for batch in source_rows(source, table):
+        conn.executemany(f"INSERT INTO {quote_ident(table.target)} ({cols}) VALUES ({marks})",
+                         converted(table, batch, rejects))
+        done += len(batch)
+        report_progress(table.target, done)
+    if rejects:
+        raise MigrationError(f"{table.target}: {len(rejects)} rows do not fit SQLite: {rejects[0][1]}")
+    return TableResult(table.target, done, 0)
+
+
+def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int,
+                 on_progress: Callable[[str, int], None]) -> list[Any]:
+    """Run fn(*job) for each job in `workers` processes, forwarding progress reports as they come."""
+    if workers <= 1:
+        global _progress
+        results = []
+        for job in jobs:
+            _progress = _Direct(on_progress)
+            results.append(fn(*job))
+        _progress = None
+        return results
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding connections and threads
+    with ctx.Manager() as manager:
+        queue = manager.Queue()
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(queue,)) as pool:
+            futures = [pool.submit(fn, *job) for job in jobs]
+            pending = set(futures)
+            while pending:
+                while not queue.empty():
+                    on_progress(*queue.get())
+                finished = {f for f in pending if f.done()}
+                pending -= finished
+                if pending:
+                    with contextlib.suppress(Exception):  # queue.Empty from the manager proxy
+                        on_progress(*queue.get(timeout=0.2))
+            while not queue.empty():
+                on_progress(*queue.get())
+            return [f.result() for f in as_completed(futures)]
+
+
+class _Direct:
+    def __init__(self, cb: Callable[[str, int], None]) -> None:
+        self.cb = cb
+
+    def put(self, item: tuple[str, int]) -> None:
+        self.cb(*item)

@@ -1,0 +1,104 @@
+"""Hyperpage-database mode: the schema comes from our Alembic migrations, the types from our models.
+
+Forward (SQLite -> PostgreSQL) and back (PostgreSQL -> SQLite) use the same table and column list; only the
+converters differ. On SQLite, TZDateTime is naive UTC text, Boolean is 0/1 and JSON is text; on PostgreSQL they
+are timestamptz, boolean and jsonb.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+
+from hyperpage.db.base import TZDateTime
+from hyperpage.db.models import Base
+from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, fk_order, quote_ident
+from hyperpage.migrate.typing_rules import to_bool
+
+ALEMBIC_TABLE = "alembic_version"
+
+
+def sqlite_ts_to_pg(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise Reject(f"{value[:40]!r} is not a timestamp") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    raise Reject(f"{value!r} is not a timestamp")
+
+
+def pg_ts_to_sqlite(value: datetime) -> str:
+    # The exact text SQLAlchemy's SQLite DateTime writes, so the app reads it back unchanged.
+    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def pg_json_to_sqlite(value: Any) -> str:
+    return json.dumps(value)
+
+
+def sqlite_json_to_pg(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Reject(f"{type(value).__name__} value in a JSON column")
+    return value
+
+
+def _kind(col_type: Any) -> str:
+    if isinstance(col_type, TZDateTime):
+        return "ts"
+    if isinstance(col_type, Boolean):
+        return "bool"
+    if isinstance(col_type, JSON):
+        return "json"
+    if isinstance(col_type, Float):
+        return "float"
+    if isinstance(col_type, Integer):
+        return "int"
+    if isinstance(col_type, String | Text):
+        return "text"
+    raise TypeError(f"no migration rule for column type {col_type!r}: add one in hyperpage_mode.py")
+
+
+FORWARD = {"ts": sqlite_ts_to_pg, "bool": to_bool, "json": sqlite_json_to_pg}
+BACKWARD = {"ts": pg_ts_to_sqlite, "json": pg_json_to_sqlite}
+PG_TYPES = {"ts": "timestamptz", "bool": "boolean", "json": "jsonb", "float": "double precision", "int": "bigint",
+            "text": "text"}
+
+
+def build_hyperpage_plan(source: Endpoint) -> Plan:
+    """One Table per model table, parents first; the identity column is the integer primary key, if any."""
+    forward = source.kind == "sqlite"
+    tables = []
+    for st in Base.metadata.sorted_tables:
+        columns = []
+        for c in st.columns:
+            kind = _kind(c.type)
+            conv = (FORWARD if forward else BACKWARD).get(kind)
+            columns.append(Column(source=c.name, target=c.name, pg_type=PG_TYPES[kind], kind=kind,
+                                  select=quote_ident(c.name), convert=conv, not_null=not c.nullable,
+                                  decision=f"model type {type(c.type).__name__}",
+                                  # naive UTC text goes to COPY as is: the copy session's time zone is UTC
+                                  copy_sql=copy_field(PG_TYPES[kind], quote_ident(c.name)) if forward else None))
+        pk = list(st.primary_key.columns)
+        identity = pk[0].name if len(pk) == 1 and _kind(pk[0].type) == "int" else None
+        deps = {fk.column.table.name for fk in st.foreign_keys if fk.column.table.name != st.name}
+        tables.append(Table(source=st.name, target=st.name, columns=columns, depends_on=deps, identity=identity,
+                            key="rowid" if forward else quote_ident(pk[0].name)))
+    return Plan(mode="hyperpage", source=source.display, tables=fk_order(tables))
+
+
+def is_hyperpage_sqlite(conn: Any) -> str | None:
+    """The Alembic revision of a SQLite file written by Hyperpage, or None for any other file."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (ALEMBIC_TABLE,)).fetchone()
+    if row is None:
+        return None
+    rev = conn.execute(f"SELECT version_num FROM {ALEMBIC_TABLE}").fetchone()
+    return rev[0] if rev else None
+
+
+def count_rows(plan: Plan, conn: Any) -> None:
+    for t in plan.tables:
+        t.rows = conn.execute(f"SELECT count(*) FROM {quote_ident(t.source)}").fetchone()[0]

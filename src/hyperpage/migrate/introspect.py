@@ -1,0 +1,177 @@
+"""Read any SQLite file (read-only) and build a generic-mode plan: schema, value profiles, type decisions."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from hyperpage.migrate import ddl
+from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, quote_ident, shorten
+from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_bool, to_date
+
+SCAN_CHUNK = 20_000
+
+
+def open_source(endpoint: Endpoint) -> sqlite3.Connection:
+    assert endpoint.path is not None
+    if not endpoint.path.is_file():
+        raise FileNotFoundError(f"SQLite file not found: {endpoint.path}")
+    conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True, check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def user_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "ORDER BY name"
+    ).fetchall()
+    return [(name, sql or "") for name, sql in rows]
+
+
+def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, str]]) -> list[Profile]:
+    """One scan in SQLite for storage-class counts, then Python scans only of the columns that need them."""
+    parts = []
+    for name, _ in cols:
+        c = quote_ident(name)
+        parts += [f"sum(typeof({c})='integer')", f"sum(typeof({c})='real')", f"sum(typeof({c})='text')",
+                  f"sum(typeof({c})='blob')", f"sum({c} IS NULL)",
+                  f"min(CASE WHEN typeof({c})='integer' THEN {c} END)",
+                  f"max(CASE WHEN typeof({c})='integer' THEN {c} END)",
+                  f"sum(typeof({c})='text' AND instr(CAST({c} AS BLOB), x'00') > 0)"]
+    row = conn.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}").fetchone()
+    profiles = []
+    for i, (name, declared) in enumerate(cols):
+        v = [x or 0 for x in row[i * 8: i * 8 + 8]]
+        p = Profile(n_int=v[0], n_real=v[1], n_text=v[2], n_blob=v[3], n_null=v[4],
+                    min_int=row[i * 8 + 5], max_int=row[i * 8 + 6], nul_text=v[7])
+        if p.n_text or p.n_blob:
+            _scan_utf8(conn, table, name, p)
+        _scan_candidates(conn, table, name, declared.upper(), p)
+        profiles.append(p)
+    return profiles
+
+
+def _scan_utf8(conn: sqlite3.Connection, table: str, name: str, p: Profile) -> None:
+    # Joined with b"\n" a chunk decodes only if every value does (a newline is never a continuation byte).
+    cur = conn.execute(f"SELECT CAST({quote_ident(name)} AS BLOB), typeof({quote_ident(name)}) FROM "
+                       f"{quote_ident(table)} WHERE typeof({quote_ident(name)}) IN ('text', 'blob')")
+    while chunk := cur.fetchmany(SCAN_CHUNK):
+        try:
+            b"\n".join(v for v, _ in chunk).decode("utf-8")
+            continue
+        except UnicodeDecodeError:
+            pass
+        for value, storage in chunk:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                if storage == "text":
+                    p.bad_utf8 += 1
+                else:
+                    p.blob_not_utf8 += 1
+
+
+def _scan_candidates(conn: sqlite3.Connection, table: str, name: str, declared: str, p: Profile) -> None:
+    """Check every value of boolean, JSON and date/time candidates: one bad value keeps the wider type."""
+    is_bool = "BOOL" in declared or declared in ("BIT", "TINYINT(1)")
+    is_json = "JSON" in declared
+    is_date = declared.startswith("DATE") and "TIME" not in declared
+    is_ts = "TIMESTAMP" in declared or "DATETIME" in declared
+    if not (is_bool or is_json or is_date or is_ts):
+        return
+    p.bool_ok = p.json_ok = p.date_ok = p.ts_ok = True
+    if p.n_blob or p.bad_utf8 or p.nul_text:
+        p.bool_ok = p.json_ok = p.date_ok = p.ts_ok = False
+        p.json_problem = p.ts_problem = "holds blobs or undecodable text"
+        return
+    c = quote_ident(name)
+    if is_ts and p.n_int:
+        biggest = max(abs(p.min_int or 0), abs(p.max_int or 0))
+        p.epoch_divisor = 1_000_000 if biggest >= 10**14 else 1000 if biggest >= 10**11 else 1
+    cur = conn.execute(f"SELECT DISTINCT {c} FROM {quote_ident(table)} WHERE {c} IS NOT NULL")
+    bad = 0
+    while chunk := cur.fetchmany(SCAN_CHUNK):
+        for (value,) in chunk:
+            ok, problem = _check(value, is_bool, is_json, is_date, p.epoch_divisor)
+            if not ok:
+                bad += 1
+                if len(p.examples) < 3:
+                    p.examples.append(repr(value)[:40])
+                p.json_problem = p.json_problem or problem
+                p.ts_problem = p.ts_problem or problem
+    if bad:
+        p.bool_ok = p.json_ok = p.date_ok = p.ts_ok = False
+        p.ts_problem = f"{bad} distinct values do not parse, e.g. {', '.join(p.examples)}"
+        p.json_problem = f"{bad} distinct values are not jsonb-safe, e.g. {p.json_problem}"
+
+
+def _check(value: Any, is_bool: bool, is_json: bool, is_date: bool, divisor: int) -> tuple[bool, str]:
+    if is_bool:
+        ok = (isinstance(value, int) and value in (0, 1)) or (isinstance(value, str) and value.lower() in BOOL_TEXT)
+        return ok, "not a boolean"
+    if is_json:
+        problem = json_problem(value)
+        return not problem, problem
+    try:
+        to_date(value) if is_date else parse_ts(value, divisor)
+    except (Reject, ValueError, OverflowError) as exc:
+        return False, str(exc)
+    return True, ""
+
+
+def build_generic_plan(endpoint: Endpoint) -> Plan:
+    conn = open_source(endpoint)
+    try:
+        return _build(conn, endpoint)
+    finally:
+        conn.close()
+
+
+def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
+    plan = Plan(mode="generic", source=endpoint.display, tables=[])
+    used: set[str] = set()
+    names: dict[str, str] = {}
+    raw = user_tables(conn)
+    for name, _ in raw:
+        names[name] = shorten(name, used)
+    for obj_type, obj_name in conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
+    ):
+        plan.warnings.append(f"{obj_type} {obj_name!r} is not migrated (SQLite SQL): recreate it by hand")
+    for name, sql in raw:
+        info = conn.execute(f"PRAGMA table_xinfo({quote_ident(name)})").fetchall()
+        cols = [(r[1], r[2] or "") for r in info if r[6] in (0, 2, 3)]
+        pk = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+        without_rowid = bool(re.search(r"\)\s*WITHOUT\s+ROWID\s*;?\s*$", sql, re.I))
+        rowid_alias = (len(pk) == 1 and not without_rowid
+                       and next(d for c, d in cols if c == pk[0]).strip().upper() == "INTEGER")
+        profiles = profile_table(conn, name, cols)
+        col_used: set[str] = set()
+        columns = []
+        for (cname, declared), prof, r in zip(cols, profiles, [r for r in info if r[6] in (0, 2, 3)], strict=True):
+            d = decide(declared, prof)
+            if r[6]:
+                plan.warnings.append(f"{name}.{cname} is a generated column: copied as plain values")
+            identity = rowid_alias and cname == pk[0]
+            columns.append(Column(
+                source=cname, target=shorten(cname, col_used), pg_type=d.pg_type, kind=d.kind,
+                select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
+                convert=d.convert, not_null=bool(r[3]), default=r[4], identity=identity,
+                decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
+                copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
+            ))
+        key = ("rowid" if not without_rowid
+               else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL")
+        table = Table(source=name, target=names[name], columns=columns, key=key,
+                      rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],
+                      identity=next((c.target for c in columns if c.identity), None),
+                      not_null_pk=[c[0] for c, p in zip(cols, profiles, strict=True)
+                                   if c[0] in pk and p.n_null and not rowid_alias])
+        table.depends_on = {names[r[2]] for r in conn.execute(f"PRAGMA foreign_key_list({quote_ident(name)})")
+                            if r[2] in names and r[2] != name}
+        plan.tables.append(table)
+        ddl.generic_table_ddl(conn, plan, table, sql, pk, used)
+    ddl.generic_fk_ddl(conn, plan, names, used)
+    return plan

@@ -1,0 +1,160 @@
+"""The migration plan: what is copied where, with which types, in which order.
+
+A plan is built once (by introspect.py for any SQLite file, by hyperpage_mode.py for our own schema) and then
+drives the DDL, the copy, the verification and the report, so that all of them agree on every decision.
+Everything in it is picklable: worker processes receive their table's plan as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from sqlalchemy.engine import make_url
+
+PG_MAX_IDENT = 63
+Mode = Literal["hyperpage", "generic"]
+
+
+class Reject(Exception):
+    """A value that cannot be stored in its target column without loss; its row goes to the rejects file."""
+
+
+class MigrationError(Exception):
+    """The migration cannot go on; the message is one line for the operator."""
+
+
+@dataclass
+class Column:
+    source: str
+    target: str
+    pg_type: str
+    kind: str  # canonicalisation family: int float numeric bool text bytes json ts date
+    select: str  # expression read on the source side
+    convert: Callable[[Any], Any] | None = None
+    not_null: bool = False
+    default: str | None = None
+    identity: bool = False
+    decision: str = ""  # why this type was chosen, for the plan and the report
+    # SQLite expression giving the value as a field of COPY's text format, when no Python conversion is
+    # needed: then SQLite builds whole COPY lines in C and Python only forwards them (copy.py's fast path)
+    copy_sql: str | None = None
+
+
+@dataclass
+class Table:
+    source: str
+    target: str
+    columns: list[Column]
+    rows: int = 0
+    key: str = "rowid"  # source expression that identifies a row in the rejects file
+    depends_on: set[str] = field(default_factory=set)  # target names of referenced tables
+    identity: str | None = None  # column whose sequence is reset past its maximum
+    not_null_pk: list[str] = field(default_factory=list)  # source columns whose NULLs are rejected
+
+
+@dataclass
+class Plan:
+    mode: Mode
+    source: str  # display form, never with a password
+    tables: list[Table]
+    create: list[str] = field(default_factory=list)  # before the load
+    # keys, indexes, foreign keys, checks, defaults, sequence resets: (sql, optional); an optional step that
+    # PostgreSQL refuses (an untranslatable CHECK or default) becomes a warning instead of a failure
+    post_load: list[tuple[str, bool]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def table(self, target: str) -> Table:
+        return next(t for t in self.tables if t.target == target)
+
+
+def copy_field(pg_type: str, expr: str) -> str | None:
+    """SQLite expression rendering `expr` for a PostgreSQL COPY text-format field of type `pg_type`."""
+    if pg_type in ("bigint", "integer", "smallint", "boolean", "numeric"):  # booleans: 0/1/t/f/true/false
+        return f"CAST({expr} AS TEXT)"
+    if pg_type == "double precision":
+        return f"printf('%!.17g', {expr})"  # 17 significant digits round-trip every double exactly
+    if pg_type == "bytea":
+        return f"'\\\\x' || hex({expr})"
+    if pg_type in ("text", "jsonb", "timestamptz"):
+        # COPY text format escapes: backslash first, then tab, newline, carriage return
+        return (f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "
+                f"'\\n'), char(13), '\\r')")
+    return None
+
+
+def quote_ident(name: str) -> str:
+    """Always quote: keeps mixed case and reserved words exactly as they were in SQLite."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def shorten(name: str, used: set[str]) -> str:
+    """Fit a name into PostgreSQL's 63 bytes, deterministically and without colliding with `used`."""
+    candidate = name
+    if len(name.encode()) > PG_MAX_IDENT:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        head = name.encode()[: PG_MAX_IDENT - 9].decode("utf-8", "ignore")
+        candidate = f"{head}_{digest}"
+    n = 1
+    base = candidate
+    while candidate.lower() in used:
+        n += 1
+        suffix = f"_{n}"
+        candidate = base.encode()[: PG_MAX_IDENT - len(suffix)].decode("utf-8", "ignore") + suffix
+    used.add(candidate.lower())
+    return candidate
+
+
+def fk_order(tables: list[Table]) -> list[Table]:
+    """Parents before children (cycles and self-references are broken in name order)."""
+    by_name = {t.target: t for t in tables}
+    done: list[Table] = []
+    seen: set[str] = set()
+
+    def visit(t: Table, stack: set[str]) -> None:
+        if t.target in seen:
+            return
+        stack.add(t.target)
+        for dep in sorted(t.depends_on):
+            if dep in by_name and dep not in stack:
+                visit(by_name[dep], stack)
+        seen.add(t.target)
+        done.append(t)
+
+    for t in sorted(tables, key=lambda t: t.target):
+        visit(t, set())
+    return done
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A database named on the command line: a SQLite file or a PostgreSQL URL."""
+
+    kind: Literal["sqlite", "postgresql"]
+    path: Path | None = None
+    dsn: str | None = None  # libpq URL for psycopg (contains the password: never print it)
+    display: str = ""
+
+    @classmethod
+    def parse(cls, raw: str) -> Endpoint:
+        url = make_url(raw.replace("postgres://", "postgresql://", 1))
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            if not url.database:
+                raise MigrationError("a SQLite URL needs a file path: sqlite:///path/to/file.db")
+            return cls("sqlite", path=Path(url.database), display=f"sqlite:///{url.database}")
+        if backend == "postgresql":
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            return cls("postgresql", dsn=dsn, display=url.set(drivername="postgresql").render_as_string())
+        raise MigrationError(f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://")
+
+    def sqlite_uri(self) -> str:
+        """Read-only URI; `immutable` (no locks, no -shm) only when no write-ahead log holds pending pages."""
+        assert self.path is not None
+        wal = self.path.with_name(self.path.name + "-wal")
+        immutable = "&immutable=1" if not (wal.exists() and wal.stat().st_size > 0) else ""
+        return f"file:{quote(str(self.path.resolve()))}?mode=ro{immutable}"

@@ -1,0 +1,201 @@
+"""The migration, start to end: plan, prepare the target, copy, post-load DDL, verification, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from hyperpage.db import schema
+from hyperpage.migrate import ddl, ledger, verify
+from hyperpage.migrate.copy import copy_to_postgres, copy_to_sqlite, run_parallel
+from hyperpage.migrate.hyperpage_mode import ALEMBIC_TABLE, build_hyperpage_plan, count_rows, is_hyperpage_sqlite
+from hyperpage.migrate.introspect import build_generic_plan, open_source
+from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident
+from hyperpage.migrate.report import Report, progress_bars
+from hyperpage.migrate.rollback import SQLITE_MARKER, rollback
+
+
+@dataclass
+class Options:
+    mode: str = "auto"  # auto | hyperpage | generic
+    resume: bool = False
+    replace: bool = False
+    workers: int = 2
+    rejects_path: Path | None = None
+    report_path: Path | None = None
+    progress: bool = True
+
+
+def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
+    if source.kind == "postgresql":
+        with psycopg.connect(source.dsn) as pg:
+            rev = pg.execute("SELECT version_num FROM alembic_version").fetchone() if pg.execute(
+                "SELECT to_regclass('public.alembic_version')").fetchone()[0] else None
+            if rev is None or mode == "generic":
+                raise MigrationError("PostgreSQL -> SQLite is for Hyperpage databases only (no alembic_version)")
+            _require_head(rev[0])
+            plan = build_hyperpage_plan(source)
+            count_rows(plan, pg)
+        return plan
+    conn = open_source(source)
+    try:
+        rev = is_hyperpage_sqlite(conn)
+        chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
+        if chosen == "hyperpage":
+            if rev is None:
+                raise MigrationError("--mode hyperpage: the source has no alembic_version table")
+            _require_head(rev)
+            plan = build_hyperpage_plan(source)
+            count_rows(plan, conn)
+            return plan
+    finally:
+        conn.close()
+    return build_generic_plan(source)
+
+
+def _require_head(rev: str) -> None:
+    if rev != schema.head_revision():
+        raise MigrationError(f"the source schema is at revision {rev}, this version ships {schema.head_revision()}: "
+                             "upgrade a copy of the source with `hyperpage db upgrade` first")
+
+
+def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
+    started = time.monotonic()
+    if target.kind == "sqlite":
+        copied = _to_sqlite(source, target, plan, opts)
+        rejected: dict[str, int] = {}
+        warnings: list[str] = []
+    else:
+        copied, rejected, warnings = _to_postgres(source, target, plan, opts)
+    copy_seconds = time.monotonic() - started
+    report = check(source, target, plan, opts)
+    report.copy_seconds = copy_seconds
+    report.seconds = time.monotonic() - started
+    report.copied_rows = copied
+    report.warnings = warnings + report.warnings
+    for t in report.tables:  # the copy and an independent re-read must agree on what was rejected
+        if rejected.get(t.table, t.rejected) != t.rejected:
+            report.fk_problems.append(f"{t.table}: copy rejected {rejected[t.table]} rows, verification "
+                                      f"{t.rejected}")
+    return report
+
+
+def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
+    """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
+    report = Report(source=source.display, target=target.display, mode=plan.mode)
+    biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
+    jobs = [(side, end, t) for t in biggest_first for side, end in (("source", source), ("target", target))]
+    report.tables = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
+    report.fk_problems = verify.fk_problems(target)
+    report.sequence_problems = verify.sequence_problems(target)
+    report.rejects = sum(t.rejected for t in report.tables)
+    return report
+
+
+def _with_progress(fn, jobs, plan: Plan, opts: Options, verb: str) -> list:  # type: ignore[no-untyped-def]
+    if not opts.progress:
+        return run_parallel(fn, jobs, opts.workers, lambda *_: None)
+    with progress_bars() as bars:
+        tables = {job[2].target: job[2] for job in jobs}
+        tasks = {name: bars.add_task(f"{verb} {name}", total=t.rows or 1) for name, t in tables.items()}
+        results = run_parallel(fn, jobs, opts.workers, lambda t, n: bars.update(tasks[t], completed=n))
+        for task in tasks.values():
+            bars.update(task, completed=bars.tasks[task].total)
+        return results
+
+
+def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> tuple[int, dict[str, int],
+                                                                                        list[str]]:
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        has_ledger = ledger.exists(conn)
+        if has_ledger and opts.replace:
+            rollback(target)
+            has_ledger = False
+        if has_ledger:
+            if not opts.resume:
+                raise MigrationError("the target holds an earlier migration: add --resume to continue it, "
+                                     "--replace to start over, or run --rollback")
+            mode, src, status = ledger.run_info(conn)
+            if (mode, src) != (plan.mode, plan.source):
+                raise MigrationError(f"the earlier migration copied {src} ({mode} mode), not {plan.source}")
+            if status == "preparing":  # killed before the schema was complete: start over cleanly
+                rollback(target)
+                has_ledger = False
+        if not has_ledger:
+            ledger.assert_empty(conn)
+            _prepare(conn, target, plan)
+        states = ledger.table_states(conn)
+        todo = [t for t in plan.tables if states.get(t.target) != "done"]
+        _with_progress(copy_to_postgres, [(source, target, t) for t in todo], plan, opts, "copy")
+        for seq, sql, optional in ledger.pending_steps(conn):
+            try:
+                with conn.transaction():
+                    conn.execute(sql)
+                    ledger.mark_step(conn, seq, "done")
+            except psycopg.Error as exc:
+                message = str(exc).splitlines()[0]
+                if not optional:
+                    raise MigrationError(f"post-load step failed: {sql}: {message}") from None
+                ledger.mark_step(conn, seq, "skipped", message)
+        ledger.set_status(conn, "done")
+        rejected = ledger.rejected_counts(conn)
+        rows = ledger.rejects(conn)
+        if rows:
+            path = opts.rejects_path or Path("hyperpage-migration-rejects.jsonl")
+            with path.open("w") as fh:
+                for r in rows:
+                    fh.write(json.dumps(r) + "\n")
+            opts.rejects_path = path
+        copied = conn.execute(f"SELECT coalesce(sum(rows), 0) FROM {ledger.SCHEMA}.tables").fetchone()[0]
+        return int(copied), rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn)
+
+
+def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
+    objects = [("table", t.target) for t in plan.tables]
+    with conn.transaction():
+        ledger.create(conn, plan.mode, plan.source)
+        if plan.mode == "hyperpage":
+            objects.insert(0, ("table", ALEMBIC_TABLE))
+        ledger.record_objects(conn, objects)
+        for sql in plan.create:
+            conn.execute(sql)
+    steps = list(plan.post_load)
+    if plan.mode == "hyperpage":
+        schema.upgrade(target.dsn)
+        with conn.transaction():
+            steps = ddl.defer_hyperpage_constraints(conn)
+            steps += [(ddl.sequence_reset(t.target, t.identity), False) for t in plan.tables if t.identity]
+    with conn.transaction():
+        ledger.record_plan(conn, [t.target for t in plan.tables], steps, plan.warnings)
+        ledger.set_status(conn, "copying")
+
+
+def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> int:
+    """The way back, into a new file: built as FILE.partial and renamed only when complete."""
+    assert target.path is not None
+    if target.path.exists():
+        if not opts.replace:
+            raise MigrationError(f"{target.path} exists: choose a new file, or --replace one this tool wrote")
+        rollback(target)
+    partial = target.path.with_name(target.path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    schema.upgrade(f"sqlite:///{partial}")
+    conn = sqlite3.connect(partial)
+    try:
+        conn.execute(f"PRAGMA application_id = {SQLITE_MARKER}")
+        copied = 0
+        for table in plan.tables:
+            with conn:
+                copied += _with_progress(copy_to_sqlite, [(source, conn, table)], plan,
+                                         Options(workers=1, progress=opts.progress), "copy")[0].rows
+            conn.execute(f"ANALYZE {quote_ident(table.target)}")
+    finally:
+        conn.close()
+    os.replace(partial, target.path)
+    return copied

@@ -1,0 +1,61 @@
+"""API shapes of CI/CD runs (GitHub Actions workflow runs and GitLab pipelines)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from hyperpage.api.params import ListQuery
+from hyperpage.pipelines.models import PipelineResult, PipelineStatus
+
+
+class PipelineSort(StrEnum):
+    UPDATED_DESC = "-updated_at"
+    UPDATED_ASC = "updated_at"
+    CREATED_DESC = "-created_at"
+    CREATED_ASC = "created_at"
+
+
+class PipelineQuery(ListQuery):
+    status: PipelineStatus | None = Field(None, description="QUEUED, IN_PROGRESS or DONE (case-insensitive).")
+    result: PipelineResult | None = Field(
+        None, description="SUCCESS, FAILURE, CANCELLED or SKIPPED (case-insensitive). FAILURE = failing pipelines."
+    )
+    ref: str | None = Field(None, min_length=1, max_length=255, description="Only runs of this branch or tag.")
+    sort: PipelineSort = Field(PipelineSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
+
+    @field_validator("status", "result", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class PipelineOut(BaseModel):
+    id: int
+    tool: str
+    connection: str = Field(description="Connection name.")
+    connection_id: int
+    repository: str | None
+    name: str | None
+    status: PipelineStatus
+    result: PipelineResult | None
+    original_status: str
+    original_result: str | None
+    ref: str | None
+    sha: str | None
+    event: str | None
+    web_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    synced_at: datetime
+
+
+class PipelinePage(BaseModel):
+    items: list[PipelineOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    limit: int

@@ -1,0 +1,106 @@
+"""Queries over upstream quota samples. Every SQL statement about rate_limit_samples lives here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hyperpage.rate_limits.models import RateLimitSample
+from hyperpage.rate_limits.schemas import (
+    RateLimitQuery,
+    RateLimitReport,
+    RateLimitStatus,
+    UsagePoint,
+    UsageSeries,
+    level_for,
+    usage_percent,
+)
+from hyperpage.tools.models import Connection
+
+MAX_HISTORY_ROWS = 20_000  # ~5-minute samples of 14 series over a week; bounds one response
+
+
+async def current_status(session: AsyncSession, *, query: RateLimitQuery) -> list[RateLimitStatus]:
+    """The latest sample of every (connection, resource): the current quota picture."""
+    ranked = (
+        select(
+            RateLimitSample,
+            func.row_number().over(
+                partition_by=(RateLimitSample.connection_id, RateLimitSample.resource),
+                order_by=(RateLimitSample.observed_at.desc(), RateLimitSample.id.desc()),
+            ).label("rank"),
+        )
+        .join(Connection, Connection.id == RateLimitSample.connection_id)
+        .where(*_conditions(query))
+        .subquery()
+    )
+    stmt = (
+        select(ranked, Connection.name, Connection.tool)
+        .join(Connection, Connection.id == ranked.c.connection_id)
+        .where(ranked.c.rank == 1)
+        .order_by(Connection.tool, Connection.name, ranked.c.resource)
+    )
+    out = []
+    for row in (await session.execute(stmt)).mappings():
+        pct = usage_percent(row["limit"], row["remaining"])
+        out.append(RateLimitStatus(
+            connection_id=row["connection_id"], connection=row["name"], tool=row["tool"], resource=row["resource"],
+            limit=row["limit"], remaining=row["remaining"], used=max(0, row["limit"] - row["remaining"]),
+            usage_percent=pct, level=level_for(pct), reset_at=_aware(row["reset_at"]),
+            observed_at=_aware(row["observed_at"]),
+        ))
+    return out
+
+
+async def history(session: AsyncSession, *, query: RateLimitQuery, now: datetime | None = None) -> list[UsageSeries]:
+    """Samples of the last `hours`, one series per (connection, resource), oldest first."""
+    since = (now or datetime.now(UTC)) - timedelta(hours=query.hours)
+    stmt = (
+        select(RateLimitSample, Connection.name, Connection.tool)
+        .join(Connection, Connection.id == RateLimitSample.connection_id)
+        .where(RateLimitSample.observed_at >= since, *_conditions(query))
+        .order_by(RateLimitSample.observed_at.desc(), RateLimitSample.id.desc())
+        .limit(MAX_HISTORY_ROWS)
+    )
+    series: dict[tuple[int, str], UsageSeries] = {}
+    points: dict[tuple[int, str], list[UsagePoint]] = defaultdict(list)
+    for sample, name, tool in (await session.execute(stmt)).all():
+        key = (sample.connection_id, sample.resource)
+        if key not in series:
+            series[key] = UsageSeries(connection_id=sample.connection_id, connection=name, tool=tool,
+                                      resource=sample.resource, points=[])
+        points[key].append(UsagePoint(observed_at=sample.observed_at, limit=sample.limit,
+                                      remaining=sample.remaining,
+                                      usage_percent=usage_percent(sample.limit, sample.remaining)))
+    for key, item in series.items():
+        item.points = list(reversed(points[key]))
+    return sorted(series.values(), key=lambda s: (s.tool, s.connection, s.resource))
+
+
+async def report(session: AsyncSession, *, query: RateLimitQuery) -> RateLimitReport:
+    return RateLimitReport(current=await current_status(session, query=query),
+                           history=await history(session, query=query), window_hours=query.hours)
+
+
+def _conditions(query: RateLimitQuery) -> list[Any]:
+    conds: list[Any] = []
+    if query.tool:
+        conds.append(Connection.tool == query.tool.value)
+    if query.connection:
+        conds.append(RateLimitSample.connection_id == query.connection)
+    if query.resource:
+        conds.append(RateLimitSample.resource == query.resource)
+    return conds
+
+
+def _aware(value: Any) -> Any:
+    """Columns read through a subquery skip TZDateTime on SQLite; put the UTC zone back."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

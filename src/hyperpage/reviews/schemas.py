@@ -1,0 +1,66 @@
+"""API shapes of code reviews (GitHub pull requests and GitLab merge requests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from hyperpage.api.params import ListQuery
+from hyperpage.reviews.models import ReviewState
+
+
+class ReviewSort(StrEnum):
+    UPDATED_DESC = "-updated_at"
+    UPDATED_ASC = "updated_at"
+    CREATED_DESC = "-created_at"
+    CREATED_ASC = "created_at"
+
+
+class ReviewQuery(ListQuery):
+    state: ReviewState | None = Field(None, description="OPEN, CLOSED or MERGED (case-insensitive).")
+    author: str | None = Field(None, min_length=1, max_length=200, description="Only reviews opened by this user.")
+    reviewer: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="Only reviews where this user is a requested reviewer (\"needs my review\").",
+    )
+    label: str | None = Field(None, min_length=1, max_length=200, description="Only reviews carrying this label.")
+    draft: bool | None = Field(None, description="true: drafts only; false: ready for review only.")
+    sort: ReviewSort = Field(ReviewSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class ReviewOut(BaseModel):
+    id: int
+    tool: str
+    connection: str = Field(description="Connection name.")
+    connection_id: int
+    repository: str | None
+    number: int
+    key: str = Field(description="`#123` for GitHub, `!123` for GitLab.")
+    title: str
+    state: ReviewState
+    original_state: str
+    draft: bool
+    author: str | None
+    requested_reviewers: list[str]
+    labels: list[str]
+    source_branch: str | None
+    target_branch: str | None
+    web_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    merged_at: datetime | None
+    closed_at: datetime | None
+    synced_at: datetime
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    limit: int

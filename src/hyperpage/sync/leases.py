@@ -1,0 +1,110 @@
+"""Job leases in the database, so any number of workers run each job once at a time.
+
+PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` picks due jobs no other worker is claiming, and the lease
+(owner + expiry) written in the same transaction keeps them ours until the run ends or the lease expires.
+A killed worker's lease simply runs out and the job is claimed again. SQLite ignores FOR UPDATE; there the
+lease is taken with a compare-and-set UPDATE under SQLite's single writer lock, so several processes
+(`serve --workers N`) still never share a job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hyperpage.sync.models import SyncRun, SyncState
+from hyperpage.tools.base import REPOSITORIES
+from hyperpage.tools.models import Connection, Repository
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    connection_id: int
+    tool: str
+    connection: str
+    resource: str
+    scope: str
+    repository_id: int | None
+    repository_external_id: str | None
+    etag: str | None
+    last_modified: str | None
+    high_water_mark: datetime | None
+    last_full_sync_at: datetime | None
+    interval_seconds: int
+    next_run_at: datetime
+    claimed_at: datetime
+
+
+async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_seconds: float, limit: int,
+                    force: bool = False, tool: str | None = None, resource: str | None = None,
+                    exclude: Sequence[int] = ()) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs (all matching ones when `force`) and commit; discovery jobs first."""
+    free = or_(SyncState.lease_expires_at.is_(None), SyncState.lease_expires_at < now)
+    conditions = [Connection.enabled.is_(True), free]
+    due = SyncState.next_run_at <= now
+    if force:
+        # A forced cycle re-runs discovery only when it is due or never succeeded: listing repositories
+        # is not conditional, and a manual cycle should cost no more quota than a scheduled one.
+        due = or_(SyncState.resource != REPOSITORIES, due, SyncState.last_success_at.is_(None))
+    conditions.append(due)
+    if tool:
+        conditions.append(Connection.tool == tool)
+    if resource:
+        conditions.append(SyncState.resource.in_((resource, REPOSITORIES)))
+    if exclude:
+        conditions.append(SyncState.id.not_in(list(exclude)))
+    stmt = (
+        select(SyncState, Connection.tool, Connection.name, Repository.id, Repository.external_id)
+        .join(Connection, Connection.id == SyncState.connection_id)
+        .outerjoin(Repository, and_(Repository.connection_id == SyncState.connection_id,
+                                    Repository.full_name == SyncState.scope, SyncState.scope != ""))
+        .where(*conditions)
+        .order_by(case((SyncState.resource == REPOSITORIES, 0), else_=1), SyncState.next_run_at, SyncState.id)
+        .limit(limit)
+        .with_for_update(of=SyncState, skip_locked=True)
+    )
+    rows = (await session.execute(stmt)).all()
+    expires = now + timedelta(seconds=lease_seconds)
+    claimed: list[ClaimedJob] = []
+    for state, tool_slug, conn_name, repo_id, repo_external in rows:
+        if any(job.id == state.id for job in claimed):
+            continue  # two repository rows with one name (a repository re-created upstream): claim once
+        # Compare-and-set: only if the job is still free and not run meanwhile. PostgreSQL's row lock already
+        # guarantees that; on SQLite it is what keeps two processes (serve --workers) from sharing a job.
+        won = await session.execute(
+            update(SyncState)
+            .where(SyncState.id == state.id, free, SyncState.next_run_at == state.next_run_at)
+            .values(lease_owner=worker, lease_expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount != 1:
+            continue
+        if state.lease_owner is not None:  # its worker died mid-run: close that run's record
+            await session.execute(
+                update(SyncRun).where(SyncRun.sync_state_id == state.id, SyncRun.status == "RUNNING")
+                .values(status="FAILED", finished_at=now, error=f"lease of {state.lease_owner} expired")
+            )
+        claimed.append(ClaimedJob(
+            id=state.id, connection_id=state.connection_id, tool=tool_slug, connection=conn_name,
+            resource=state.resource, scope=state.scope, repository_id=repo_id,
+            repository_external_id=repo_external, etag=state.etag, last_modified=state.last_modified,
+            high_water_mark=state.high_water_mark, last_full_sync_at=state.last_full_sync_at,
+            interval_seconds=state.interval_seconds, next_run_at=state.next_run_at, claimed_at=now,
+        ))
+    await session.commit()
+    return claimed
+
+
+async def renew(session: AsyncSession, *, worker: str, job_ids: Sequence[int], until: datetime) -> None:
+    """Extend our leases while runs are still going (a run may outlast one lease period)."""
+    if job_ids:
+        await session.execute(
+            update(SyncState).where(SyncState.id.in_(list(job_ids)), SyncState.lease_owner == worker)
+            .values(lease_expires_at=until)
+        )
+        await session.commit()

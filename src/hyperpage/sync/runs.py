@@ -1,0 +1,92 @@
+"""Run records and job state: what a run did, where the next one starts, and when.
+
+The high-water mark and validators move only after a successful run; a failed run records its error and
+leaves every stored row in place (pages already written stay written).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hyperpage.issues.models import Issue
+from hyperpage.rate_limits.models import RateLimitSample
+from hyperpage.reviews.models import PullRequest
+from hyperpage.sync.leases import ClaimedJob
+from hyperpage.sync.models import SyncRun, SyncState
+from hyperpage.tools.base import ISSUES, PULL_REQUESTS, JobResult
+from hyperpage.tools.http import QuotaSample, RequestStats
+
+# Rows a full resync may prune when the upstream no longer lists them (deleted or moved out of scope).
+PRUNABLE = {PULL_REQUESTS: PullRequest, ISSUES: Issue}
+SAMPLE_EVERY = timedelta(seconds=60)
+
+
+async def start_run(session: AsyncSession, *, job: ClaimedJob, worker: str, now: datetime) -> int:
+    run = SyncRun(sync_state_id=job.id, worker=worker, status="RUNNING", started_at=now)
+    session.add(run)
+    await session.flush()
+    return run.id
+
+
+async def finish_run(session: AsyncSession, *, job: ClaimedJob, run_id: int, worker: str, now: datetime,
+                     duration: float, stats: RequestStats, result: JobResult | None, full: bool,
+                     error: str | None = None, retry_after: timedelta | None = None) -> None:
+    """Close the run record, update the job (cursor on success, error on failure) and release the lease."""
+    await session.execute(
+        update(SyncRun).where(SyncRun.id == run_id).values(
+            status="FAILED" if error else "SUCCESS", finished_at=now, duration_seconds=duration,
+            requests_made=stats.requests, not_modified=stats.not_modified,
+            items_upserted=result.items_upserted if result else 0, error=error,
+        )
+    )
+    next_run = job.claimed_at + timedelta(seconds=job.interval_seconds)
+    if retry_after is not None:
+        next_run = max(next_run, now + retry_after)
+    values: dict[str, Any] = {"next_run_at": max(next_run, now)}
+    if error is None and result is not None:
+        values |= {"etag": result.etag, "last_modified": result.last_modified,
+                   "high_water_mark": result.high_water_mark, "last_success_at": now, "consecutive_failures": 0}
+        if full:
+            values["last_full_sync_at"] = now
+    else:
+        values |= {"last_error": error, "last_error_at": now,
+                   "consecutive_failures": SyncState.consecutive_failures + 1}
+    # Only our own lease is released: if it expired and another worker took the job, that one owns it now.
+    await session.execute(update(SyncState).where(SyncState.id == job.id, SyncState.lease_owner == worker)
+                          .values(**values, lease_owner=None, lease_expires_at=None))
+
+
+async def prune_unseen(session: AsyncSession, *, job: ClaimedJob, seen: set[str]) -> int:
+    """After a successful full resync, drop rows of this scope that the upstream no longer lists."""
+    model = PRUNABLE.get(job.resource)
+    if model is None:
+        return 0
+    scope = [model.connection_id == job.connection_id]
+    if job.scope:
+        if job.repository_id is None:
+            return 0
+        scope.append(model.repository_id == job.repository_id)
+    stored = (await session.execute(select(model.id, model.external_id).where(*scope))).all()
+    gone = [row_id for row_id, external_id in stored if external_id not in seen]
+    for start in range(0, len(gone), 500):
+        await session.execute(delete(model).where(model.id.in_(gone[start:start + 500])))
+    return len(gone)
+
+
+async def record_samples(session: AsyncSession, *, connection_id: int, samples: dict[str, QuotaSample],
+                         written: dict[str, tuple[QuotaSample, datetime]], now: datetime) -> int:
+    """Store the connection's latest quota per resource: when it changed, or at most once a minute."""
+    count = 0
+    for resource, sample in list(samples.items()):
+        last = written.get(resource)
+        if last and last[0] == sample and now - last[1] < SAMPLE_EVERY:
+            continue
+        session.add(RateLimitSample(connection_id=connection_id, resource=resource, limit=sample.limit,
+                                    remaining=sample.remaining, reset_at=sample.reset_at, observed_at=now))
+        written[resource] = (sample, now)
+        count += 1
+    return count

@@ -1,0 +1,172 @@
+"""What every tool provides and what a sync job hands it: connection specs, the job context, the result."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hyperpage.config import Settings
+from hyperpage.db.session import session_scope
+from hyperpage.db.upsert import upsert
+from hyperpage.tools.errors import BadPayload
+from hyperpage.tools.http import ClientPool, RequestStats, UpstreamClient, decode_json
+
+PULL_REQUESTS = "pull_requests"
+PIPELINES = "pipelines"
+ISSUES = "issues"
+RATE_LIMITS = "rate_limits"
+REPOSITORIES = "repositories"
+RESOURCES = (REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS)
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """One configured upstream. `token` never leaves this object except in the Authorization header."""
+
+    tool: str
+    name: str
+    base_url: str  # the API root the client talks to
+    web_url: str  # what people open in a browser
+    token: SecretStr = field(repr=False)
+    email: str | None = None
+    deployment: str | None = None
+    scopes: tuple[str, ...] = ()  # owner/name, owner/*, group/project, group/* ; empty = "involves me"
+    jql: str | None = None
+
+    def public_scope(self) -> dict[str, Any]:
+        """What is stored in connections.scope: never a secret."""
+        scope: dict[str, Any] = {"scopes": list(self.scopes)}
+        if self.jql is not None:
+            scope["jql"] = self.jql
+        if self.deployment:
+            scope["deployment"] = self.deployment
+        return scope
+
+
+@dataclass
+class JobResult:
+    items_upserted: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    high_water_mark: datetime | None = None
+    not_modified: bool = False
+    discovered: list[dict[str, Any]] | None = None  # repository rows, for the repositories resource
+
+
+@dataclass
+class JobContext:
+    """Everything one run of (connection, resource, scope) needs. Tools write rows through `sessionmaker`."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    connection_id: int
+    spec: ConnectionSpec
+    client: UpstreamClient
+    resource: str
+    scope: str
+    repository_id: int | None
+    repository_external_id: str | None
+    etag: str | None
+    last_modified: str | None
+    high_water_mark: datetime | None
+    full: bool
+    now: datetime
+    stats: RequestStats = field(default_factory=RequestStats)
+    result: JobResult = field(default_factory=JobResult)
+    seen: set[str] = field(default_factory=set)  # external ids seen, for deletions after a full resync
+
+    async def send(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                   conditional: bool = False) -> httpx.Response:
+        """One request through the shared loop; `conditional` adds the stored ETag/Last-Modified."""
+        headers: dict[str, str] = {}
+        if conditional and not self.full:
+            if self.etag:
+                headers["If-None-Match"] = self.etag
+            if self.last_modified:
+                headers["If-Modified-Since"] = self.last_modified
+        return await self.client.request(method, url, resource=self.resource, stats=self.stats, params=params,
+                                         json=json, headers=headers)
+
+    async def get_json(self, url: str, expect: type, **params: Any) -> Any:
+        return decode_json(await self.send("GET", url, params=params or None), expect)
+
+    async def write(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Upsert one page of rows in its own transaction, so a later failure keeps what is stored."""
+        if not rows:
+            return
+        async with session_scope(self.sessionmaker) as session:
+            self.result.items_upserted += await upsert(session, table, rows)
+        self.seen.update(row["external_id"] for row in rows)
+
+    def advance(self, moment: datetime | None) -> None:
+        """Candidate high-water mark; stored only if the whole run succeeds."""
+        if moment and (self.result.high_water_mark is None or moment > self.result.high_water_mark):
+            self.result.high_water_mark = moment
+
+    def remember_validators(self, response: httpx.Response) -> None:
+        """Keep the first page's validators for the next run's conditional request."""
+        self.result.etag = response.headers.get("etag")
+        self.result.last_modified = response.headers.get("last-modified")
+
+
+Runner = Callable[[JobContext], Awaitable[JobResult]]
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    """A tool as the scheduler sees it. `scoped` resources run once per discovered repository/project."""
+
+    slug: str
+    resources: tuple[str, ...]
+    scoped: frozenset[str]
+    connection_specs: Callable[[Settings], Sequence[ConnectionSpec]]
+    make_client: Callable[[ConnectionSpec, ClientPool], UpstreamClient]
+    runners: dict[str, Runner]
+
+    async def run(self, ctx: JobContext) -> JobResult:
+        return await self.runners[ctx.resource](ctx)
+
+
+def map_items(mapper: Callable[..., dict[str, Any]], items: Sequence[Any], **kwargs: Any) -> list[dict[str, Any]]:
+    """Map upstream items to rows; an unexpected shape is BadPayload for this run, not a crash."""
+    rows = []
+    for item in items:
+        try:
+            rows.append(mapper(item, **kwargs))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadPayload(f"unexpected item shape ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return rows
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 from any of the three APIs (`Z`, `+00:00` or Jira's `+0000`) -> aware UTC."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def stable_since(moment: datetime) -> datetime:
+    """The incremental window's start, floored to the UTC day.
+
+    A conditional request only saves quota when its URL is the same as the one the stored ETag came from;
+    a `since` that moved with every high-water mark would change the URL after each change and cost a
+    full response per list per cycle. Floored to the day it stays put, so an unchanged list answers 304;
+    the overlap re-reads at most a day of updates, and upserts make that harmless."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def split_list(raw: str | Sequence[str] | None) -> tuple[str, ...]:
+    """`a, b ,c` or a YAML list -> ('a', 'b', 'c')."""
+    if raw is None:
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else raw
+    return tuple(item.strip() for item in items if item and item.strip())

@@ -1,0 +1,65 @@
+"""Extra connections from HYPERPAGE_CONNECTIONS_FILE (YAML). Tokens come from env variables or files only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr
+
+from hyperpage.config import ConfigError, Settings, is_placeholder
+from hyperpage.logging import register_secret
+
+VARIABLE = "HYPERPAGE_CONNECTIONS_FILE"
+
+
+def file_entries(settings: Settings, tool: str) -> list[dict[str, Any]]:
+    """The file's entries for one tool, each with a `_where` label for error messages."""
+    path = settings.hyperpage_connections_file
+    if path is None:
+        return []
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{VARIABLE}: cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{VARIABLE}: {path} is not valid YAML ({type(exc).__name__})") from None
+    entries = data.get("connections") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{VARIABLE}: {path} needs a top-level `connections:` list")
+    found = []
+    for index, entry in enumerate(entries):
+        where = f"{VARIABLE}: connections[{index}]"
+        if not isinstance(entry, dict) or not entry.get("tool") or not entry.get("name"):
+            raise ConfigError(f"{where}: each entry needs `tool` and `name`")
+        if entry["tool"] not in ("github", "gitlab", "jira"):
+            raise ConfigError(f"{where}: unknown tool {entry['tool']!r} (github, gitlab, jira)")
+        if "token" in entry:
+            raise ConfigError(f"{where}: put the token in `token_env` or `token_file`, never in the file")
+        if entry["tool"] == tool and entry.get("enabled", True):
+            found.append({**entry, "_where": f"{where} ({tool}/{entry['name']})"})
+    return found
+
+
+def entry_token(entry: dict[str, Any]) -> SecretStr:
+    """Read the token named by `token_env` or `token_file`; fail naming the entry, never the value."""
+    where = entry["_where"]
+    if entry.get("token_env"):
+        value = os.environ.get(str(entry["token_env"]), "").strip()
+        source = f"variable {entry['token_env']}"
+    elif entry.get("token_file"):
+        try:
+            value = Path(str(entry["token_file"])).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read token_file: {exc.strerror}") from None
+        source = f"file {entry['token_file']}"
+    else:
+        raise ConfigError(f"{where}: needs `token_env` or `token_file`")
+    if not value:
+        raise ConfigError(f"{where}: {source} is empty or unset")
+    if is_placeholder(value):
+        raise ConfigError(f"{where}: {source} holds a placeholder; set the real token")
+    register_secret(value)
+    return SecretStr(value)

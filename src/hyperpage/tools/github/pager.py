@@ -1,0 +1,36 @@
+"""Follow GitHub's `Link: <...>; rel="next"` to the last page; the first request is conditional.
+
+https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hyperpage.tools.base import JobContext
+from hyperpage.tools.errors import BadPayload
+from hyperpage.tools.http import decode_json
+
+PER_PAGE = 100
+
+
+async def pages(ctx: JobContext, path: str, params: dict[str, Any], *, items_key: str | None = None,
+                conditional: bool = True) -> AsyncIterator[list[Any]]:
+    """Yield each page's items. A 304 on the first page yields nothing and marks the run not-modified."""
+    response = await ctx.send("GET", path, params={**params, "per_page": PER_PAGE}, conditional=conditional)
+    if response.status_code == 304:
+        ctx.result.not_modified = True
+        ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
+        return
+    ctx.remember_validators(response)
+    while True:
+        body = decode_json(response, dict if items_key else list)
+        items = body.get(items_key) if items_key else body
+        if not isinstance(items, list):
+            raise BadPayload(f"{path}: `{items_key}` is not a list")
+        yield items
+        next_url = response.links.get("next", {}).get("url")
+        if not next_url:
+            return
+        response = await ctx.send("GET", next_url)

@@ -1,0 +1,149 @@
+"""GitHub resources: repositories, pull requests, Actions workflow runs, issues, rate limits.
+
+Economy: list endpoints are asked sorted by update with the stored ETag, so an unchanged repository costs one
+304 (free on GitHub). Pull requests have no `since` filter: paging stops at the high-water mark instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from hyperpage.issues.models import Issue
+from hyperpage.pipelines.models import Pipeline, PipelineStatus
+from hyperpage.reviews.models import PullRequest, ReviewState
+from hyperpage.tools.base import (
+    ISSUES,
+    PIPELINES,
+    PULL_REQUESTS,
+    RATE_LIMITS,
+    REPOSITORIES,
+    JobContext,
+    JobResult,
+    ToolDefinition,
+    map_items,
+    stable_since,
+)
+from hyperpage.tools.errors import NotFound
+from hyperpage.tools.github import mappers
+from hyperpage.tools.github.client import SLUG, connection_specs, make_client
+from hyperpage.tools.github.pager import pages
+from hyperpage.tools.http import QuotaSample, parse_reset
+
+AFFILIATION = "owner,collaborator,organization_member"
+
+
+async def discover(ctx: JobContext) -> JobResult:
+    """Repositories in scope: listed ones, every repo of `owner/*`, or by default those the token's user
+    owns, collaborates on or sees as an organisation member (the original's `/user/repos`)."""
+    found: dict[str, dict[str, Any]] = {}
+    if not ctx.spec.scopes:
+        async for page in pages(ctx, "/user/repos", {"affiliation": AFFILIATION}, conditional=False):
+            found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
+    for scope in ctx.spec.scopes:
+        owner, _, name = scope.partition("/")
+        if name == "*":
+            try:
+                async for page in pages(ctx, f"/orgs/{owner}/repos", {"type": "all"}, conditional=False):
+                    found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
+            except NotFound:  # a user account, not an organisation
+                async for page in pages(ctx, f"/users/{owner}/repos", {"type": "all"}, conditional=False):
+                    found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
+        else:
+            row = mappers.repository(await ctx.get_json(f"/repos/{owner}/{name}", dict))
+            found[row["external_id"]] = row
+    ctx.result.discovered = list(found.values())
+    return ctx.result
+
+
+async def sync_pull_requests(ctx: JobContext) -> JobResult:
+    params = {"state": "all", "sort": "updated", "direction": "desc"}
+    mark = None if ctx.full else ctx.high_water_mark
+    async for page in pages(ctx, f"/repos/{ctx.scope}/pulls", params):
+        rows = map_items(mappers.pull_request, page, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, now=ctx.now)
+        fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
+        if ctx.settings.sync_github_merge_state:
+            await _add_merge_states(ctx, fresh)
+        await ctx.write(PullRequest.__table__, fresh)
+        for row in fresh:
+            ctx.advance(row["updated_at"])
+        if len(fresh) < len(rows):
+            break  # sorted newest first: the rest is older than the high-water mark, already stored
+    if ctx.result.high_water_mark is None:
+        ctx.result.high_water_mark = ctx.high_water_mark
+    return ctx.result
+
+
+async def _add_merge_states(ctx: JobContext, rows: list[dict[str, Any]]) -> None:
+    """`mergeable_state` (clean, dirty, blocked, behind, unstable, draft, unknown) is only in the single-PR
+    payload. Only open pull requests that changed since the last run reach here, so the steady state
+    costs nothing; the per-token semaphore bounds the burst."""
+
+    async def one(row: dict[str, Any]) -> None:
+        try:
+            detail = await ctx.get_json(f"/repos/{ctx.scope}/pulls/{row['number']}", dict)
+        except NotFound:  # closed and deleted meanwhile; the next run sees it
+            return
+        row["merge_state"] = detail.get("mergeable_state")
+
+    await asyncio.gather(*(one(row) for row in rows if row["state"] == ReviewState.OPEN))
+
+
+async def sync_workflow_runs(ctx: JobContext) -> JobResult:
+    window_start = ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)
+    since = stable_since(window_start if ctx.full or ctx.high_water_mark is None
+                         else max(ctx.high_water_mark, window_start))
+    params = {"created": f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
+    oldest_unfinished = newest = None
+    async for page in pages(ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs"):
+        rows = map_items(mappers.workflow_run, page, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, now=ctx.now)
+        await ctx.write(Pipeline.__table__, rows)
+        for row in rows:
+            newest = max(newest or row["created_at"], row["created_at"])
+            if row["status"] != PipelineStatus.DONE:
+                oldest_unfinished = min(oldest_unfinished or row["created_at"], row["created_at"])
+    # Runs change status after creation; the next window starts at the oldest run still going.
+    ctx.result.high_water_mark = oldest_unfinished or newest or ctx.high_water_mark
+    return ctx.result
+
+
+async def sync_issues(ctx: JobContext) -> JobResult:
+    params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
+    if not ctx.full and ctx.high_water_mark:
+        params["since"] = stable_since(ctx.high_water_mark).strftime("%Y-%m-%dT%H:%M:%SZ")
+    async for page in pages(ctx, f"/repos/{ctx.scope}/issues", params):
+        only_issues = [item for item in page if "pull_request" not in item]  # the list includes PRs
+        rows = map_items(mappers.issue, only_issues, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, repo=ctx.scope, now=ctx.now)
+        await ctx.write(Issue.__table__, rows)
+        for row in rows:
+            ctx.advance(row["updated_at"])
+    if ctx.result.high_water_mark is None:
+        ctx.result.high_water_mark = ctx.high_water_mark
+    return ctx.result
+
+
+async def sync_rate_limits(ctx: JobContext) -> JobResult:
+    """`GET /rate_limit` does not count against the primary limit."""
+    body = await ctx.get_json("/rate_limit", dict)
+    resources = body.get("resources") or {}
+    for name in ("core", "search", "graphql"):
+        entry = resources.get(name)
+        if isinstance(entry, dict) and "limit" in entry:
+            ctx.client.samples[name] = QuotaSample(name, int(entry["limit"]), int(entry["remaining"]),
+                                                   parse_reset(str(entry.get("reset", ""))))
+    return ctx.result
+
+
+TOOL = ToolDefinition(
+    slug=SLUG,
+    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS),
+    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
+    connection_specs=connection_specs,
+    make_client=make_client,
+    runners={REPOSITORIES: discover, PULL_REQUESTS: sync_pull_requests, PIPELINES: sync_workflow_runs,
+             ISSUES: sync_issues, RATE_LIMITS: sync_rate_limits},
+)

@@ -1,0 +1,35 @@
+"""Follow GitLab's `Link rel="next"`, or `X-Next-Page` when a proxy strips Link; first request conditional.
+
+https://docs.gitlab.com/api/rest/#pagination (GitLab omits X-Total above 10,000 items, so it is not used.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hyperpage.tools.base import JobContext
+from hyperpage.tools.http import decode_json
+
+PER_PAGE = 100
+
+
+async def pages(ctx: JobContext, path: str, params: dict[str, Any], *,
+                conditional: bool = True) -> AsyncIterator[list[Any]]:
+    query = {**params, "per_page": PER_PAGE}
+    response = await ctx.send("GET", path, params=query, conditional=conditional)
+    if response.status_code == 304:
+        ctx.result.not_modified = True
+        ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
+        return
+    ctx.remember_validators(response)
+    while True:
+        yield decode_json(response, list)
+        next_url = response.links.get("next", {}).get("url")
+        if next_url:
+            response = await ctx.send("GET", next_url)
+            continue
+        next_page = response.headers.get("x-next-page", "").strip()
+        if not next_page:
+            return
+        response = await ctx.send("GET", path, params={**query, "page": next_page})

@@ -1,0 +1,123 @@
+"""GitLab resources: projects, merge requests, pipelines, issues. Quota comes from `RateLimit-*` headers
+on every response, so there is no separate rate-limit job (GitLab has no free quota endpoint)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from hyperpage.issues.models import Issue
+from hyperpage.pipelines.models import Pipeline, PipelineStatus
+from hyperpage.reviews.models import PullRequest
+from hyperpage.tools.base import (
+    ISSUES,
+    PIPELINES,
+    PULL_REQUESTS,
+    REPOSITORIES,
+    JobContext,
+    JobResult,
+    ToolDefinition,
+    map_items,
+    stable_since,
+)
+from hyperpage.tools.errors import NotFound
+from hyperpage.tools.gitlab import mappers
+from hyperpage.tools.gitlab.client import SLUG, connection_specs, make_client
+from hyperpage.tools.gitlab.pager import pages
+
+
+def _iso(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def discover(ctx: JobContext) -> JobResult:
+    """Projects in scope: listed ones, `group/*` (with subgroups), or by default the user's memberships."""
+    found: dict[str, dict[str, Any]] = {}
+
+    async def collect(path: str, params: dict[str, Any]) -> None:
+        async for page in pages(ctx, path, params, conditional=False):
+            found.update((p["external_id"], p) for p in map_items(mappers.project, page))
+
+    if not ctx.spec.scopes:
+        await collect("/projects", {"membership": "true", "archived": "false"})
+    for scope in ctx.spec.scopes:
+        if scope.endswith("/*"):
+            await collect(f"/groups/{quote(scope[:-2], safe='')}/projects", {"include_subgroups": "true"})
+        else:
+            row = mappers.project(await ctx.get_json(f"/projects/{quote(scope, safe='')}", dict))
+            found[row["external_id"]] = row
+    ctx.result.discovered = list(found.values())
+    return ctx.result
+
+
+def _window(ctx: JobContext) -> dict[str, Any]:
+    params: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
+    if not ctx.full and ctx.high_water_mark:
+        # updated_after is strictly after: one second back keeps the boundary item
+        params["updated_after"] = _iso(stable_since(ctx.high_water_mark) - timedelta(seconds=1))
+    return params
+
+
+async def sync_merge_requests(ctx: JobContext) -> JobResult:
+    path = f"/projects/{ctx.repository_external_id}/merge_requests"
+    async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
+        rows = map_items(mappers.merge_request, page, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, now=ctx.now)
+        await ctx.write(PullRequest.__table__, rows)
+        for row in rows:
+            ctx.advance(row["updated_at"])
+    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
+    return ctx.result
+
+
+async def sync_pipelines(ctx: JobContext) -> JobResult:
+    project = ctx.repository_external_id
+    params = _window(ctx)
+    if ctx.full or not ctx.high_water_mark:
+        params["updated_after"] = _iso(stable_since(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)))
+    async for page in pages(ctx, f"/projects/{project}/pipelines", params):
+        detailed = [await _with_times(ctx, project, item) for item in page]
+        rows = map_items(mappers.pipeline, detailed, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, now=ctx.now)
+        await ctx.write(Pipeline.__table__, rows)
+        for row in rows:
+            ctx.advance(row["updated_at"])
+    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
+    return ctx.result
+
+
+async def _with_times(ctx: JobContext, project: str | None, item: Any) -> Any:
+    """The list omits started_at/finished_at/duration; only changed pipelines reach here, so fetch those."""
+    if not isinstance(item, dict) or "finished_at" in item or "id" not in item:
+        return item
+    status = mappers._PIPELINE.get(str(item.get("status")), (PipelineStatus.QUEUED, None))[0]
+    if status is PipelineStatus.QUEUED:
+        return item
+    try:
+        return {**item, **await ctx.get_json(f"/projects/{project}/pipelines/{item['id']}", dict)}
+    except NotFound:
+        return item
+
+
+async def sync_issues(ctx: JobContext) -> JobResult:
+    path = f"/projects/{ctx.repository_external_id}/issues"
+    async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
+        rows = map_items(mappers.issue, page, connection_id=ctx.connection_id,
+                         repository_id=ctx.repository_id, now=ctx.now)
+        await ctx.write(Issue.__table__, rows)
+        for row in rows:
+            ctx.advance(row["updated_at"])
+    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
+    return ctx.result
+
+
+TOOL = ToolDefinition(
+    slug=SLUG,
+    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES),
+    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
+    connection_specs=connection_specs,
+    make_client=make_client,
+    runners={REPOSITORIES: discover, PULL_REQUESTS: sync_merge_requests, PIPELINES: sync_pipelines,
+             ISSUES: sync_issues},
+)

@@ -1,0 +1,50 @@
+"""Jira issues by JQL, incrementally with `updated >= -Nm`.
+
+A relative window is used because JQL dates are read in the token user's time zone; minutes relative to
+now are the same everywhere. The window overlaps the last run by a minute; upserts make that harmless.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from hyperpage.issues.models import Issue
+from hyperpage.tools.base import ISSUES, JobContext, JobResult, ToolDefinition, map_items
+from hyperpage.tools.jira import mappers
+from hyperpage.tools.jira.client import SLUG, connection_specs, make_client
+from hyperpage.tools.jira.pager import search
+
+_ORDER_BY = re.compile(r"(^|\s+)ORDER\s+BY\s+.*$", re.IGNORECASE | re.DOTALL)
+# Jira Cloud refuses unbounded queries on /search/jql; a scope with no condition means "every project".
+EVERYTHING = "created >= \"1970-01-01\""
+
+
+def build_jql(scope: str, ctx: JobContext) -> str:
+    condition = _ORDER_BY.sub("", scope).strip() or EVERYTHING
+    jql = f"({condition})"
+    if not ctx.full and ctx.high_water_mark:
+        minutes = math.ceil((ctx.now - ctx.high_water_mark).total_seconds() / 60) + 1
+        jql += f" AND updated >= -{minutes}m"
+    return f"{jql} ORDER BY updated ASC"
+
+
+async def sync_issues(ctx: JobContext) -> JobResult:
+    async for page in search(ctx, build_jql(ctx.spec.jql or "", ctx), mappers.FIELDS):
+        rows = map_items(mappers.issue, page, connection_id=ctx.connection_id, web_url=ctx.spec.web_url,
+                         now=ctx.now)
+        await ctx.write(Issue.__table__, rows)
+        for row in rows:
+            ctx.advance(row["updated_at"])
+    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
+    return ctx.result
+
+
+TOOL = ToolDefinition(
+    slug=SLUG,
+    resources=(ISSUES,),
+    scoped=frozenset(),
+    connection_specs=connection_specs,
+    make_client=make_client,
+    runners={ISSUES: sync_issues},
+)

@@ -1,0 +1,118 @@
+"""The API's own per-client rate limit: profile limits, headers, exemptions, trusted proxies, shared Redis."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hyperpage.db import schema
+from hyperpage.main import create_app
+from tests.conftest import make_settings
+from tests.serverproc import ServerProcess, wait_until
+from tests.tooling import free_port, require_tool
+
+
+def _client(app, peer: str = "203.0.113.7") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.mark.parametrize("db_engine_name", ["postgresql"])  # production requires PostgreSQL
+async def test_the_1001st_request_in_an_hour_in_production_gets_429(db_url) -> None:
+    settings = make_settings(db_url, hyperpage_env="production")
+    assert settings.hyperpage_rate_limit_per_hour == 1000
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), _client(app) as http:
+        for n in range(1000):
+            resp = await http.get("/openapi.json")
+            assert resp.status_code == 200, n
+        assert resp.headers["ratelimit-limit"] == "1000" and resp.headers["ratelimit-remaining"] == "0"
+        over = await http.get("/openapi.json")
+        assert over.status_code == 429
+        assert 0 < int(over.headers["retry-after"]) <= 3600
+        assert int(over.headers["ratelimit-reset"]) <= 3600 and over.headers["ratelimit-remaining"] == "0"
+        assert over.json()["error"]["code"] == "rate_limited"
+        assert over.headers["x-content-type-options"] == "nosniff"  # 429s carry the security headers too
+        # probes and metrics are exempt; another client has its own budget
+        for path in ("/livez", "/readyz", "/api/health", "/api/metrics"):
+            assert (await http.get(path)).status_code == 200, path
+        async with _client(app, peer="198.51.100.9") as other:
+            assert (await other.get("/openapi.json")).status_code == 200
+
+
+async def test_forwarded_for_counts_only_from_trusted_proxies(db_url) -> None:
+    settings = make_settings(db_url, hyperpage_rate_limit_per_hour=2, hyperpage_trusted_proxies="10.0.0.0/8")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with _client(app, peer="10.1.2.3") as proxy:
+            for _ in range(2):
+                assert (await proxy.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.1"})).status_code == 200
+            blocked = await proxy.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.1"})
+            assert blocked.status_code == 429
+            # a spoofed left-most entry does not buy a fresh budget: the proxy-appended hop is the client
+            spoof = await proxy.get("/openapi.json", headers={"X-Forwarded-For": "6.6.6.6, 192.0.2.1"})
+            assert spoof.status_code == 429
+            assert (await proxy.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.2"})).status_code == 200
+        async with _client(app, peer="203.0.113.50") as direct:  # untrusted peer: its XFF is ignored
+            for _ in range(2):
+                await direct.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.77"})
+            assert (await direct.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.78"})).status_code == 429
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
+    port = free_port()
+    proc = subprocess.Popen(  # our own test server, loopback only
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=port)
+        assert wait_until(lambda: _ping(client), timeout=10), "redis-server did not start"
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _ping(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+def test_two_server_processes_sharing_redis_share_the_count(redis_url, tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    schema.upgrade(db)
+    env = {"DATABASE_URL": db, "REDIS_URL": redis_url, "HYPERPAGE_RATE_LIMIT_PER_HOUR": "6",
+           "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "WARNING"}
+    servers = [ServerProcess(env=env).start(tmp_path / f"serve-{i}.log") for i in range(2)]
+    try:
+        for server in servers:
+            assert server.wait_status("/livez", 200), server.logs()
+        a, b = (httpx.Client(base_url=s.base_url, timeout=5) for s in servers)
+        remaining = []
+        for http in (a, b, a, b, a, b):
+            resp = http.get("/api/v1/tools")
+            assert resp.status_code == 200, resp.text
+            remaining.append(int(resp.headers["ratelimit-remaining"]))
+        assert remaining == [5, 4, 3, 2, 1, 0]  # one count across both processes
+        assert a.get("/api/v1/tools").status_code == 429
+        assert b.get("/api/v1/tools").status_code == 429
+        assert b.get("/livez").status_code == 200
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def test_an_unreachable_redis_lets_requests_through(db_url) -> None:
+    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    async with app.router.lifespan_context(app), _client(app) as http:
+        resp = await http.get("/api/v1/tools")
+        assert resp.status_code == 200 and "ratelimit-limit" not in resp.headers

@@ -1,0 +1,102 @@
+"""Leases: N schedulers on one database run each job once per interval; an expired lease is taken over."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import func, select
+
+from hyperpage.db.base import utcnow
+from hyperpage.db.session import session_scope
+from hyperpage.sync import leases, runs
+from hyperpage.sync.models import SyncRun, SyncState
+from hyperpage.tools.http import RequestStats
+from tests.sync.harness import harness
+from tests.tools.mock_github import MockGitHub
+
+REPOS = {f"acme/repo{i}": 3 for i in range(6)}
+SETTINGS = {"enable_github": True, "github_token": "ghp_lease7test8token", "github_repos": ",".join(REPOS)}
+
+
+async def test_two_schedulers_run_each_job_once_per_interval(db_url: str) -> None:
+    mock = MockGitHub(REPOS)
+    fast = {**SETTINGS, "sync_tick_seconds": 0.05, "sync_pull_requests_interval_seconds": 3600,
+            "sync_pipelines_interval_seconds": 3600, "sync_issues_interval_seconds": 3600,
+            "sync_rate_limits_interval_seconds": 3600, "sync_concurrent_jobs": 3}
+    async with harness(db_url, mock.transport, **fast) as a, harness(db_url, mock.transport, **fast) as b:
+        await a.scheduler.prepare()
+        tasks = [asyncio.create_task(s.run_forever()) for s in (a.scheduler, b.scheduler)]
+        expected = 1 + 1 + len(REPOS) * 3  # discovery + rate limits + 3 resources per repository
+        for _ in range(400):
+            if await a.count(SyncRun, SyncRun.status != "RUNNING") >= expected:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # several more ticks: nothing is due again within the interval
+        for s in (a.scheduler, b.scheduler):
+            await s.stop(grace=5)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        async with a.sessionmaker() as session:
+            per_job = (await session.execute(
+                select(SyncRun.sync_state_id, func.count()).group_by(SyncRun.sync_state_id))).all()
+            workers = set((await session.scalars(select(SyncRun.worker))).all())
+        assert len(per_job) == expected and {count for _, count in per_job} == {1}
+        assert len(workers) == 2  # both did work
+        pulls = [c for c in mock.calls if c.url.path.endswith("/pulls")]
+        assert sorted(c.url.path for c in pulls) == sorted(f"/repos/{r}/pulls" for r in REPOS)
+
+
+async def test_expired_lease_is_taken_over_and_the_dead_run_closed(db_url: str) -> None:
+    mock = MockGitHub({"acme/web": 2})
+    async with harness(db_url, mock.transport, **SETTINGS, sync_lease_seconds=30) as h:
+        await h.scheduler.prepare()
+        now = utcnow()
+        async with h.sessionmaker() as session:
+            [job] = await leases.claim_due(session, worker="dead-worker", now=now, lease_seconds=30, limit=1)
+        async with session_scope(h.sessionmaker) as session:
+            await runs.start_run(session, job=job, worker="dead-worker", now=now)
+        async with h.sessionmaker() as session:
+            before_expiry = await leases.claim_due(session, worker="w2", now=now + timedelta(seconds=29),
+                                                   lease_seconds=30, limit=10, resource="repositories")
+        assert before_expiry == []
+        later = now + timedelta(seconds=31)
+        async with h.sessionmaker() as session:
+            [taken] = await leases.claim_due(session, worker="w2", now=later, lease_seconds=30, limit=10,
+                                             resource="repositories")
+        assert taken.id == job.id
+        [dead] = await h.all(SyncRun)
+        assert dead.status == "FAILED" and "dead-worker" in dead.error
+        # the dead worker waking up late must not release the new owner's lease
+        async with session_scope(h.sessionmaker) as session:
+            await runs.finish_run(session, job=job, run_id=dead.id, worker="dead-worker", now=later, duration=1,
+                                  stats=RequestStats(), result=None, full=True, error="late")
+        [state] = await h.all(SyncState, SyncState.id == job.id)
+        assert state.lease_owner == "w2"
+
+
+async def test_leases_are_renewed_while_a_run_is_still_going(db_url: str) -> None:
+    gate = asyncio.Event()
+    mock = MockGitHub({"acme/web": 2})
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/pulls"):
+            await gate.wait()
+        return mock.handle(request)
+
+    settings = {**SETTINGS, "github_repos": "acme/web", "sync_lease_seconds": 0.6}
+    async with harness(db_url, httpx.MockTransport(slow), **settings) as h:
+        cycle = asyncio.create_task(h.scheduler.run_cycle(tool="github", resource="pull_requests"))
+        for _ in range(100):
+            states = await h.all(SyncState, SyncState.resource == "pull_requests", SyncState.lease_owner.is_not(None))
+            if states:
+                break
+            await asyncio.sleep(0.05)
+        first = states[0].lease_expires_at
+        await asyncio.sleep(0.9)  # longer than the lease: only renewal keeps it ours
+        [state] = await h.all(SyncState, SyncState.id == states[0].id)
+        assert state.lease_owner == h.scheduler.worker and state.lease_expires_at > first
+        gate.set()
+        assert all(r.ok for r in await cycle)
