@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from hyperpage import __version__
+from hyperpage.backup.cli import app as backup_app
 from hyperpage.clikit import settings_or_exit
 from hyperpage.db.cli import app as db_app
 from hyperpage.demo.cli import app as demo_app
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(sync_app, name="sync")
 app.add_typer(tools_app, name="tools")
 app.command("worker")(worker)
+app.add_typer(backup_app, name="backup")
 app.add_typer(demo_app, name="demo")
 
 

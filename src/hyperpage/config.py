@@ -54,7 +54,8 @@ DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
 FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
-                "redis_url")
+                "redis_url",
+                "hyperpage_backup_verify_database_url")
 
 _PLACEHOLDER = re.compile(
     r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
@@ -134,6 +135,15 @@ class Settings(BaseSettings):
     sync_backoff_max_seconds: float = Field(30.0, gt=0, le=3600)
     sync_max_wait_seconds: float = Field(60.0, ge=0, le=3600)
 
+    hyperpage_backup_destination: str = "file://./data/backups"
+    hyperpage_backup_s3_endpoint_url: str | None = None
+    hyperpage_backup_s3_region: str | None = None
+    hyperpage_backup_keep_days: int | None = Field(7, ge=0, le=3650)
+    hyperpage_backup_keep_copies: int | None = Field(None, ge=1, le=10_000)
+    hyperpage_backup_compression_level: int = Field(6, ge=0, le=9)
+    hyperpage_backup_work_dir: Path | None = None
+    hyperpage_backup_verify_database_url: SecretStr | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _apply_profile_and_files(cls, data: Any) -> Any:
@@ -202,6 +212,28 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(part, strict=False) for part in _split_csv(self.hyperpage_trusted_proxies))
+
+    @field_validator("hyperpage_backup_destination")
+    @classmethod
+    def _check_backup_destination(cls, value: str) -> str:
+        if not (value.startswith("file://") and len(value) > len("file://")) and not re.match(r"^s3://[^/]+", value):
+            raise ValueError("expected file:///directory or s3://bucket/prefix")
+        return value
+
+    @field_validator("hyperpage_backup_s3_endpoint_url")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/]+", value):
+            raise ValueError("expected an http(s):// URL of an S3-compatible endpoint")
+        return value or None
+
+    @field_validator("hyperpage_backup_verify_database_url")
+    @classmethod
+    def _check_verify_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            _parse_db_url(value.get_secret_value())
+            return value
+        return None
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

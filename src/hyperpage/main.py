@@ -11,6 +11,7 @@ from hyperpage import __version__
 from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.router import include_routers
 from hyperpage.api.security import SecurityHeadersMiddleware
+from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.session import create_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = [refresh_sync_gauges]
+    app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
     install_error_handlers(app)
     include_routers(app)
     # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers

@@ -124,3 +124,10 @@ FAILING_PIPELINES = Gauge(
 STALE_CONNECTIONS = Gauge(
     "hyperpage_stale_connections", "Connections whose last successful sync is older than twice their interval."
 )
+
+# Set on each scrape from the app_state row written by `hyperpage backup create` (0 until a first backup),
+# for the alert "backup older than 26 h".
+BACKUP_LAST_SUCCESS = Gauge(
+    "hyperpage_backup_last_success_timestamp_seconds", "Unix time at which the last successful backup finished."
+)
+BACKUP_LAST_SIZE = Gauge("hyperpage_backup_last_size_bytes", "Size of the last successful backup's data file.")

@@ -46,7 +46,7 @@ BUSINESS = {
     "hyperpage_stale_connections": "gauge",
 }
 
-# Issue 8 (backup): DB-derived from the backup command's record, exported by the web pods.
+# Issue 8 (backup, landed): DB-derived from the backup command's record, exported by the web pods.
 BACKUP = {
     "hyperpage_backup_last_success_timestamp_seconds": "gauge",
     "hyperpage_backup_last_size_bytes": "gauge",
@@ -55,7 +55,10 @@ BACKUP = {
 # The portal (issue 4) exports the business gauges and the sync (issue 3) its metrics: no longer pending.
 CORE = {**CORE, **BUSINESS}
 
-PENDING_BY_ISSUE = {8: BACKUP}
+# Backups (issue 8) export theirs too.
+LANDED = {**BACKUP}
+
+PENDING_BY_ISSUE: dict[int, dict[str, str]] = {}
 
 # Metrics every Prometheus target or the standard exporters provide.
 STANDARD = {

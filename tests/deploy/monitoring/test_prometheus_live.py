@@ -8,6 +8,7 @@ asserts they are ABSENT today, so it fails (and the list must shrink) the day on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from hyperpage.demo.config import DEMO_GITHUB_TOKEN
 from tests.deploy.monitoring import support
 from tests.deploy.monitoring.contract import (
     CORE,
+    LANDED,
     PENDING_BY_ISSUE,
     POSTGRES_EXPORTER,
     STANDARD,
@@ -31,7 +33,7 @@ from tests.deploy.monitoring.contract import (
 )
 from tests.integration.processes import FakeUpstreamProcess
 from tests.pg import PgCluster
-from tests.serverproc import ServerProcess, wait_until
+from tests.serverproc import HYPERPAGE, ServerProcess, wait_until
 from tests.tooling import free_port, require_tool
 
 SCRAPE_INTERVAL = "1s"
@@ -91,6 +93,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         db = work / "hyperpage.db"
         schema.upgrade(f"sqlite:///{db}")
+        # A healthy installation has a recent backup (else HyperpageBackupTooOld rightly fires).
+        subprocess.run([HYPERPAGE, "backup", "create"], check=True, capture_output=True,
+                       env={**os.environ, "DATABASE_URL": f"sqlite:///{db}",
+                            "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}"})
         # The in-process sync (SQLite) pulls from the fake upstream, so the sync metrics are real too.
         upstream = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "3")
         app = ServerProcess(env={
@@ -195,7 +201,7 @@ def test_referenced_metrics_exist_unless_their_feature_is_still_pending(stack: S
     recorded = {rule["record"] for rule in support.recording_rules()}
     referenced = set().union(*(support.metric_names(expr) for _, expr in _expression_queries())) - recorded
     pending = {name: issue for issue, metrics in PENDING_BY_ISSUE.items() for name in exported_names(metrics)}
-    available = exported_names(CORE) | exported_names(SYNC) | STANDARD | POSTGRES_EXPORTER
+    available = exported_names(CORE) | exported_names(SYNC) | exported_names(LANDED) | STANDARD | POSTGRES_EXPORTER
 
     def exists(name: str) -> bool:
         return bool(_query(stack.prometheus, f"count({{__name__={name!r}}})".replace("'", '"'))["data"]["result"])
