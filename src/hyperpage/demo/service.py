@@ -8,6 +8,7 @@ body so the ETag always describes exactly what a 200 would have sent.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ class Identity:
 Handler = Callable[[Request, Identity], Reply]
 
 
-class Service:
+class Service(ABC):
     name = ""
     prefix = ""
     etag_length = 64
@@ -46,8 +47,9 @@ class Service:
         self.up = upstream
 
     # Hooks each service implements in its own wire format.
+    @abstractmethod
     def authenticate(self, request: Request) -> Identity | Response:
-        raise NotImplementedError
+        """Implemented by each service in its own wire format."""
 
     def quota_response(self, ident: Identity, resource: str) -> Response | None:
         """A response when the quota is exhausted, else None."""
@@ -63,11 +65,13 @@ class Service:
     def rate_headers(self, ident: Identity, resource: str) -> dict[str, str]:
         return {}
 
+    @abstractmethod
     def fault_response(self, fault: Fault, ident: Identity, resource: str) -> Response:
-        raise NotImplementedError
+        """Implemented by each service in its own wire format."""
 
+    @abstractmethod
     def problem_response(self, problem: HttpProblem) -> Response:
-        raise NotImplementedError
+        """Implemented by each service in its own wire format."""
 
     def common_headers(self) -> dict[str, str]:
         return {}
