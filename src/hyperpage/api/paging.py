@@ -10,6 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -34,6 +35,16 @@ class SortSpec:
     id_column: ColumnElement[Any]
     descending: bool
     kind: str  # "datetime" | "str" | "int": how the cursor value is encoded
+
+
+def time_sorts(model: Any, options: type[StrEnum]) -> dict[Any, SortSpec]:
+    """Sort specs for a list whose options are `[-]updated_at` / `[-]created_at` (id breaks ties)."""
+    specs = {}
+    for option in options:
+        column = option.value.removeprefix("-")
+        specs[option] = SortSpec(option.value, getattr(model, column), model.id, option.value.startswith("-"),
+                                 "datetime")
+    return specs
 
 
 def apply_keyset(stmt: Select[Any], sort: SortSpec, cursor: tuple[Any, int] | None, limit: int) -> Select[Any]:

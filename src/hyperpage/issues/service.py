@@ -8,18 +8,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hyperpage.api.paging import SortSpec, apply_keyset, decode_cursor, page_of
+from hyperpage.api.paging import apply_keyset, decode_cursor, page_of, time_sorts
 from hyperpage.db.expressions import dialect_of, json_list_contains, search_terms
 from hyperpage.issues.models import Issue, StatusCategory
 from hyperpage.issues.schemas import IssueOut, IssuePage, IssueQuery, IssueSort
 from hyperpage.tools.models import Connection, Repository
 
-SORTS = {
-    IssueSort.UPDATED_DESC: SortSpec("-updated_at", Issue.updated_at, Issue.id, True, "datetime"),
-    IssueSort.UPDATED_ASC: SortSpec("updated_at", Issue.updated_at, Issue.id, False, "datetime"),
-    IssueSort.CREATED_DESC: SortSpec("-created_at", Issue.created_at, Issue.id, True, "datetime"),
-    IssueSort.CREATED_ASC: SortSpec("created_at", Issue.created_at, Issue.id, False, "datetime"),
-}
+SORTS = time_sorts(Issue, IssueSort)
 
 
 async def list_issues(session: AsyncSession, *, query: IssueQuery) -> IssuePage:

@@ -10,18 +10,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.api.paging import SortSpec, apply_keyset, decode_cursor, page_of
+from hyperpage.api.paging import apply_keyset, decode_cursor, page_of, time_sorts
 from hyperpage.db.expressions import search_terms
 from hyperpage.pipelines.models import Pipeline, PipelineResult, PipelineStatus
 from hyperpage.pipelines.schemas import PipelineOut, PipelinePage, PipelineQuery, PipelineSort
 from hyperpage.tools.models import Connection, Repository
 
-SORTS = {
-    PipelineSort.UPDATED_DESC: SortSpec("-updated_at", Pipeline.updated_at, Pipeline.id, True, "datetime"),
-    PipelineSort.UPDATED_ASC: SortSpec("updated_at", Pipeline.updated_at, Pipeline.id, False, "datetime"),
-    PipelineSort.CREATED_DESC: SortSpec("-created_at", Pipeline.created_at, Pipeline.id, True, "datetime"),
-    PipelineSort.CREATED_ASC: SortSpec("created_at", Pipeline.created_at, Pipeline.id, False, "datetime"),
-}
+SORTS = time_sorts(Pipeline, PipelineSort)
 
 
 async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> PipelinePage:

@@ -10,18 +10,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.api.paging import SortSpec, apply_keyset, decode_cursor, page_of
+from hyperpage.api.paging import apply_keyset, decode_cursor, page_of, time_sorts
 from hyperpage.db.expressions import dialect_of, json_list_contains, search_terms
 from hyperpage.reviews.models import PullRequest, ReviewState
 from hyperpage.reviews.schemas import ReviewOut, ReviewPage, ReviewQuery, ReviewSort
 from hyperpage.tools.models import Connection, Repository
 
-SORTS = {
-    ReviewSort.UPDATED_DESC: SortSpec("-updated_at", PullRequest.updated_at, PullRequest.id, True, "datetime"),
-    ReviewSort.UPDATED_ASC: SortSpec("updated_at", PullRequest.updated_at, PullRequest.id, False, "datetime"),
-    ReviewSort.CREATED_DESC: SortSpec("-created_at", PullRequest.created_at, PullRequest.id, True, "datetime"),
-    ReviewSort.CREATED_ASC: SortSpec("created_at", PullRequest.created_at, PullRequest.id, False, "datetime"),
-}
+SORTS = time_sorts(PullRequest, ReviewSort)
 _KEY_PREFIX = {"github": "#", "gitlab": "!"}
 
 
