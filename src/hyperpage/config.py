@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     hyperpage_admin_token: SecretStr | None = None
     hyperpage_trusted_proxies: str = ""
     redis_url: SecretStr | None = None
+    hyperpage_api_cache_mb: float = Field(32.0, ge=0, le=4096)
+    hyperpage_api_cache_max_age_seconds: float = Field(60.0, gt=0, le=86_400)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from hyperpage import __version__
 from hyperpage.api.ratelimit import RateLimitMiddleware
+from hyperpage.api.response_cache import ResponseCache, ResponseCacheMiddleware
 from hyperpage.api.router import include_routers
 from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
-from hyperpage.db.session import create_engine, make_sessionmaker
+from hyperpage.db.changes import data_changes
+from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.data_changes.start()
         scheduler = await start_background_sync(app) if settings.scheduler_enabled else None
         lifecycle.mark_started()
         log.info("started", version=__version__, environment=settings.hyperpage_env.value,
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if scheduler is not None:
                 await stop_background_sync(app, grace=settings.hyperpage_shutdown_grace_seconds / 2)
+            await app.state.data_changes.stop()
             await app.state.engine.dispose()
             log.info("stopped")
 
@@ -56,9 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
+    app.state.data_changes = data_changes(settings.sqlalchemy_url, create_listen_engine(settings))
+    app.state.response_cache = ResponseCache(max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
+                                             max_age=settings.hyperpage_api_cache_max_age_seconds)
     install_error_handlers(app)
     include_routers(app)
-    # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers
+    # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers;
+    # the cache is innermost, so cached answers are still rate limited, counted and given every header
+    app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache, changes=app.state.data_changes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)

@@ -20,7 +20,7 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
     if header.strip() == "*":
@@ -35,6 +35,6 @@ def data_response(request: Request, payload: BaseModel | dict[str, Any], *, stat
     body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else orjson.dumps(payload)
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": DATA_CACHE_CONTROL, "Vary": "Authorization"}
-    if status_code == 200 and _matches(request.headers.get("if-none-match"), etag):
+    if status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)

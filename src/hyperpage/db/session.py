@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from hyperpage import metrics
 from hyperpage.config import Settings, async_url
@@ -27,18 +28,33 @@ def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncE
     }
     if target.get_backend_name() == "sqlite":
         ensure_sqlite_dir(target)
+        # A local file cannot drop a connection; the ping cost an aiosqlite thread round trip per checkout.
+        kwargs["pool_pre_ping"] = False
         kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0)}
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings))
     else:
-        server_settings = {"application_name": "hyperpage"}
-        if settings.db_statement_timeout:
-            server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
-        kwargs["connect_args"] = {"server_settings": server_settings, "timeout": settings.db_pool_timeout}
+        kwargs["connect_args"] = _pg_connect_args(settings)
         kwargs["pool_recycle"] = 1800
         engine = create_async_engine(target, **kwargs)
     _time_queries(engine)
     return engine
+
+
+def create_listen_engine(settings: Settings) -> AsyncEngine | None:
+    """PostgreSQL only: an engine without a pool for the one long-lived LISTEN connection (db/changes.py)."""
+    if settings.db_engine != "postgresql":
+        return None
+    connect_args = _pg_connect_args(settings)
+    connect_args["server_settings"] = {"application_name": "hyperpage-listen"}  # no statement timeout
+    return create_async_engine(settings.sqlalchemy_url, poolclass=NullPool, connect_args=connect_args)
+
+
+def _pg_connect_args(settings: Settings) -> dict[str, Any]:
+    server_settings = {"application_name": "hyperpage"}
+    if settings.db_statement_timeout:
+        server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
+    return {"server_settings": server_settings, "timeout": settings.db_pool_timeout}
 
 
 def ensure_sqlite_dir(url: URL) -> None:

@@ -1,0 +1,163 @@
+"""A data version that changes whenever committed data may have changed: what the API response cache keys on.
+
+SQLite: `PRAGMA data_version` on a dedicated read connection changes when any other connection, in this process
+or another, commits. One call costs a few microseconds, so every request asks.
+PostgreSQL: statement triggers (migration 0002) `NOTIFY hyperpage_data_changed` on every write to the tables the
+API lists; a dedicated connection LISTENs. While it is not listening (start-up, connection lost) the version is
+None and the cache is bypassed, so a lost notification can never leave a stale page behind.
+Both also count commits made through any SQLAlchemy engine of this process: a notification arrives a little after
+its commit, and a read that follows a write in the same process must not see the old page meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Hashable
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hyperpage.logging import get_logger
+
+log = get_logger(__name__)
+
+CHANNEL = "hyperpage_data_changed"
+KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next keep-alive query
+
+
+class _LocalCommits:
+    count = 0
+
+
+@event.listens_for(Engine, "commit")
+def _count_commit(_conn: Any) -> None:
+    # Fires just before the commit: a reader racing it may cache the old rows under the new count, but the
+    # external version (data_version / NOTIFY) moves once the commit is visible and retires that entry.
+    _LocalCommits.count += 1
+
+
+class DataChanges(Protocol):
+    def version(self) -> Hashable | None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class NoChanges:
+    """No reliable change signal (in-memory SQLite): every request is a cache bypass."""
+
+    def version(self) -> Hashable | None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class SqliteChanges:
+    def __init__(self, url: URL) -> None:
+        self._path = url.database or ""
+        self._conn: sqlite3.Connection | None = None
+
+    def version(self) -> Hashable | None:
+        try:
+            if self._conn is None:
+                # autocommit, and a short timeout: a reader never waits long on a checkpoint, it bypasses
+                self._conn = sqlite3.connect(self._path, timeout=0.05, isolation_level=None, check_same_thread=False)
+            # fetchall, not fetchone: an unfinished statement would hold a read snapshot and stall checkpoints
+            ((data_version,),) = self._conn.execute("PRAGMA data_version").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("data_version_unavailable", error=str(exc))
+            self._close()
+            return None
+        return (_LocalCommits.count, data_version)
+
+    async def start(self) -> None:
+        self.version()
+
+    async def stop(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PostgresChanges:
+    def __init__(self, engine: AsyncEngine, *, retry_max_seconds: float = 30.0) -> None:
+        self._engine = engine  # a dedicated engine: the LISTEN connection is held for the process's life
+        self._retry_max = retry_max_seconds
+        self._listening = False
+        self._generation = 0
+        self._notified = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def version(self) -> Hashable | None:
+        if not self._listening:
+            return None
+        return (_LocalCommits.count, self._generation, self._notified)
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hyperpage-data-changes")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._engine.dispose()
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._listen()
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database down or connection lost: bypass the cache until back
+                log.warning("data_changes_listener_lost", error=type(exc).__name__, retry_in_s=delay)
+            finally:
+                self._listening = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max)
+
+    async def _listen(self) -> None:
+        async with self._engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            lost = asyncio.Event()
+            raw.add_termination_listener(lambda _c: lost.set())
+            await raw.add_listener(CHANNEL, self._on_notify)
+            # anything may have changed while nobody listened: a new generation retires every cached entry
+            self._generation += 1
+            self._listening = True
+            log.info("data_changes_listening", channel=CHANNEL)
+            while not lost.is_set():
+                try:
+                    await asyncio.wait_for(lost.wait(), timeout=KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    await raw.execute("SELECT 1", timeout=KEEPALIVE_SECONDS)
+            raise ConnectionError("LISTEN connection closed")
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._notified += 1
+
+
+def data_changes(url: URL, listen_engine: AsyncEngine | None) -> DataChanges:
+    """The change signal for this database; `listen_engine` is a one-connection engine, PostgreSQL only."""
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return NoChanges()
+        return SqliteChanges(url)
+    if listen_engine is None:
+        raise ValueError("PostgreSQL change detection needs a dedicated engine")
+    return PostgresChanges(listen_engine)
