@@ -26,8 +26,8 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge("hyperpage_http_requests_in_flight", "HTTP requests being answered now.",
                        multiprocess_mode="livesum")
 API_CACHE = Counter(
-    "hyperpage_api_cache_requests", "List requests by response-cache outcome: hit, miss, or bypass (no change "
-    "signal, e.g. PostgreSQL LISTEN down).", ["result"],
+    "hyperpage_api_cache_requests", "List requests by response-cache outcome: hit, miss, shared (waited for a "
+    "concurrent miss of the same page), bypass (no change signal, e.g. PostgreSQL LISTEN down).", ["result"],
 )
 API_CACHE_BYTES = Gauge("hyperpage_api_cache_bytes", "Bytes held by the API response cache.",
                         multiprocess_mode="livesum")

@@ -180,3 +180,15 @@ async def test_without_its_listen_connection_the_cache_is_bypassed_until_it_is_b
     assert await _titles(client) == ["renamed"]
     assert await _titles(client) == ["renamed"]
     assert cache_count("hit") == hits + 1
+
+
+async def test_concurrent_misses_of_one_page_run_the_query_once(client, db_url) -> None:
+    await _seed(db_url, ["one", "two"])
+    first = await client.get(PATH)
+    await _seed_more(db_url, "three")  # a change: every poller now misses at once
+    counts = {r: cache_count(r) for r in ("miss", "shared")}
+    responses = await asyncio.gather(*(client.get(PATH) for _ in range(10)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1 and responses[0].content != first.content
+    assert cache_count("miss") - counts["miss"] == 1
+    assert cache_count("shared") - counts["shared"] == 9

@@ -9,6 +9,7 @@ the caller (no admin-only fields), so `Authorization` is not part of the key.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -97,6 +98,9 @@ class ResponseCacheMiddleware:
         self.app = app
         self.cache = cache
         self.changes = changes
+        # Single flight: when a change empties the cache, every poller misses at once; one request per page
+        # runs the query and the others wait for its answer instead of piling onto the database.
+        self._inflight: dict[tuple[tuple[str, bytes], Hashable], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in CACHED_PATHS
@@ -115,11 +119,32 @@ class ResponseCacheMiddleware:
             scope["route"] = entry.route
             await _replay(entry, _if_none_match(scope), send)
             return
+        flight_key = (key, version)
+        leader = self._inflight.get(flight_key)
+        if leader is not None:
+            entry = await asyncio.shield(leader)
+            if entry is not None:
+                metrics.API_CACHE.labels("shared").inc()
+                scope["route"] = entry.route
+                await _replay(entry, _if_none_match(scope), send)
+                return
         metrics.API_CACHE.labels("miss").inc()
-        await self._fill(scope, receive, send, key, version)
+        flight: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self._inflight[flight_key] = flight
+        entry = None
+        try:
+            entry, messages = await self._compute(scope, receive)
+        finally:
+            del self._inflight[flight_key]
+            flight.set_result(entry)  # None (failed, not cacheable): each waiter asks the app itself
+        if entry is None:
+            for message in messages:
+                await send(message)
+            return
+        self.cache.put(key, entry, version)
+        await _replay(entry, _if_none_match(scope), send)
 
-    async def _fill(self, scope: Scope, receive: Receive, send: Send, key: tuple[str, bytes],
-                    version: Hashable) -> None:
+    async def _compute(self, scope: Scope, receive: Receive) -> tuple[Entry | None, list[Message]]:
         # Ask for the full body even when the client revalidates: most dashboard polls are conditional, and a
         # 304 from the app would leave nothing to store.
         inner = dict(scope, headers=[h for h in scope.get("headers", []) if h[0] != b"if-none-match"])
@@ -131,14 +156,9 @@ class ResponseCacheMiddleware:
         await self.app(inner, receive, capture)
         if "route" in inner:
             scope["route"] = inner["route"]
-        start = messages[0] if messages else None
-        entry = _entry_of(messages, inner.get("route")) if start and start["status"] == 200 else None
-        if entry is None:
-            for message in messages:
-                await send(message)
-            return
-        self.cache.put(key, entry, version)
-        await _replay(entry, _if_none_match(scope), send)
+        if not messages or messages[0]["status"] != 200:
+            return None, messages
+        return _entry_of(messages, inner.get("route")), messages
 
 
 def _entry_of(messages: list[Message], route: Any) -> Entry | None:
