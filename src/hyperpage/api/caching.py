@@ -29,10 +29,16 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return etag in candidates
 
 
-def data_response(request: Request, payload: BaseModel | dict[str, Any], *, status_code: int = 200) -> Response:
-    """Serialise once, tag the bytes, and answer 304 when the client already holds them."""
-    # pydantic-core writes JSON straight from the models: no intermediate dicts for a 50-row page
-    body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else orjson.dumps(payload)
+def data_response(request: Request, payload: Any, *, status_code: int = 200) -> Response:
+    """Serialise once, tag the bytes, and answer 304 when the client already holds them.
+
+    `payload` is a pydantic model, or dataclasses/dicts: orjson writes those with the same JSON pydantic would
+    (UTC datetimes end in `Z`, enums by value); tests/api/test_serialisation.py holds the two to the same bytes.
+    """
+    if isinstance(payload, BaseModel):
+        body = payload.model_dump_json().encode()
+    else:
+        body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": DATA_CACHE_CONTROL, "Vary": "Authorization"}
     if status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):

@@ -58,9 +58,9 @@ def _conditions(dialect: str, query: IssueQuery) -> list[Any]:
 
 
 def _out(i: Row[Any]) -> IssueOut:
-    # the row comes from our own schema: model_construct skips re-validating what the database guarantees
+    # the row comes from our own schema: a plain dataclass, nothing re-validates what the database guarantees
     tool, connection, repository = i.tool, i.connection_name, i.repository_name
-    return IssueOut.model_construct(
+    return IssueOut(
         id=i.id, tool=tool, connection=connection, connection_id=i.connection_id, repository=repository, key=i.key,
         title=i.title, status_category=StatusCategory(i.status_category), original_status=i.original_status,
         assignee=i.assignee, reporter=i.reporter, priority=i.priority, issue_type=i.issue_type,

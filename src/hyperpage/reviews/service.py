@@ -69,9 +69,9 @@ def _conditions(dialect: str, query: ReviewQuery) -> list[Any]:
 
 
 def _out(pr: Row[Any]) -> ReviewOut:
-    # the row comes from our own schema: model_construct skips re-validating what the database guarantees
+    # the row comes from our own schema: a plain dataclass, nothing re-validates what the database guarantees
     tool, connection, repository = pr.tool, pr.connection_name, pr.repository_name
-    return ReviewOut.model_construct(
+    return ReviewOut(
         id=pr.id, tool=tool, connection=connection, connection_id=pr.connection_id, repository=repository,
         number=pr.number, key=f"{_KEY_PREFIX.get(tool, '#')}{pr.number}", title=pr.title,
         state=ReviewState(pr.state), original_state=pr.original_state, draft=pr.draft, author=pr.author,
