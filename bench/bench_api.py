@@ -1,18 +1,27 @@
 """Data API: GET /api/v1/reviews?limit=50 over 10,000 pull requests, SQLite and PostgreSQL, vs the ceiling.
 
 One uvicorn process per engine, wrk -t2 -c32 on the same 2 cores; the rate limiter stays on (memory storage)
-with a limit high enough never to trigger, so its cost is part of the figure.
+with a limit high enough never to trigger, so its cost is part of the figure. Three modes per engine:
+- cached: the response cache on (the default), data unchanged: what a team's dashboards polling cost;
+- cached, a write every second: another connection commits every second, as a running sync does, so the
+  cache is emptied each second and refilled by the next request;
+- uncached: `HYPERPAGE_API_CACHE_MB=0`, every request runs the query: the cost of a first or unusual view.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import insert
 from tests import factories as f
 from tests.pg import PgCluster
@@ -47,6 +56,30 @@ async def seed(db_url: str) -> None:
             await s.execute(insert(PullRequest), rows[start:start + 1000])
 
 
+@contextmanager
+def writes_every_second(url: str) -> Iterator[None]:
+    """Commit one UPDATE per second from another connection while the load runs."""
+    stop = threading.Event()
+    sql = "UPDATE pull_requests SET title = title || '.' WHERE id = 1"
+
+    def run() -> None:
+        while not stop.wait(1.0):
+            if url.startswith("sqlite"):
+                with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=5) as conn:
+                    conn.execute(sql)
+            else:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(sql)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def main(_args: list[str]) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-api-"))
     cluster = PgCluster.start()
@@ -67,9 +100,15 @@ def main(_args: list[str]) -> None:
               f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)")
         print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))
         for name, url in urls.items():
-            results = load({"DATABASE_URL": url, **common}, workdir, PATHS)
-            for path, result in results.items():
-                print("  " + result.row(f"{name} {path.removeprefix('/api/v1/reviews?')}", ceiling))
+            env = {"DATABASE_URL": url, **common}
+            for path, result in load(env, workdir, PATHS).items():
+                print("  " + result.row(f"{name} cached {path.removeprefix('/api/v1/reviews?')}", ceiling))
+            with writes_every_second(url):
+                result = load(env, workdir, PATHS[:1])[PATHS[0]]
+            print("  " + result.row(f"{name} cached, 1 write/s limit=50", ceiling))
+            uncached = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS)
+            for path, result in uncached.items():
+                print("  " + result.row(f"{name} uncached {path.removeprefix('/api/v1/reviews?')}", ceiling))
         print("targets: seed 100+ req/s per pod with P95 < 100 ms; aim here >= 1,000 req/s, P95 < 25 ms")
     finally:
         cluster.destroy()

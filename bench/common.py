@@ -30,7 +30,7 @@ class LoadResult:
 
     def row(self, label: str, ceiling: LoadResult | None = None) -> str:
         ratio = f"{self.rps / ceiling.rps:6.1%}" if ceiling else "   -  "
-        return (f"{label:<34} {self.rps:>9.0f} req/s  P50 {self.p50_ms:6.2f} ms  P95 {self.p95_ms:6.2f} ms  "
+        return (f"{label:<44} {self.rps:>9.0f} req/s  P50 {self.p50_ms:6.2f} ms  P95 {self.p95_ms:6.2f} ms  "
                 f"P99 {self.p99_ms:6.2f} ms  errors {self.errors:<4} of ceiling {ratio}")
 
 
