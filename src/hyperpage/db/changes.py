@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import urllib.parse
 from collections.abc import Hashable
 from typing import Any, Protocol
 
@@ -62,18 +63,25 @@ class SqliteChanges:
     def __init__(self, url: URL) -> None:
         self._path = url.database or ""
         self._conn: sqlite3.Connection | None = None
+        self._failing = False
 
     def version(self) -> Hashable | None:
         try:
             if self._conn is None:
-                # autocommit, and a short timeout: a reader never waits long on a checkpoint, it bypasses
-                self._conn = sqlite3.connect(self._path, timeout=0.05, isolation_level=None, check_same_thread=False)
+                # read-only (never creates a stray file), autocommit, and a short timeout: a reader never waits
+                # long on a checkpoint, it bypasses the cache instead
+                uri = "file:" + urllib.parse.quote(self._path) + "?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=0.05, isolation_level=None,
+                                             check_same_thread=False)
             # fetchall, not fetchone: an unfinished statement would hold a read snapshot and stall checkpoints
             ((data_version,),) = self._conn.execute("PRAGMA data_version").fetchall()
         except sqlite3.Error as exc:
-            log.warning("data_version_unavailable", error=str(exc))
+            if not self._failing:  # once per outage, not once per request
+                log.warning("data_version_unavailable", error=str(exc))
+            self._failing = True
             self._close()
             return None
+        self._failing = False
         return (_LocalCommits.count, data_version)
 
     async def start(self) -> None:
