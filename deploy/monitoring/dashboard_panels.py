@@ -203,6 +203,18 @@ DATABASE = {
             {"title": "Queries/s by operation", "unit": "ops",
              "queries": [(f"sum by (operation) (rate({DB_OP}_count{{{POD}}}[$__rate_interval]))",
                           "{{operation}}")]},
+            {"title": "API response cache: share of list requests answered without a query",
+             "unit": "percentunit",
+             "description": "hit + shared over all list requests. Low while syncs write often (each commit empties "
+                            "the cache) or while bypassing (PostgreSQL LISTEN connection down).",
+             "queries": [(f'sum(rate(hyperpage_api_cache_requests_total{{result=~"hit|shared", {POD}}}'
+                          f'[$__rate_interval])) / sum(rate(hyperpage_api_cache_requests_total{{{POD}}}'
+                          f'[$__rate_interval]))', "answered from cache"),
+                         (f'sum(rate(hyperpage_api_cache_requests_total{{result="bypass", {POD}}}'
+                          f'[$__rate_interval])) / sum(rate(hyperpage_api_cache_requests_total{{{POD}}}'
+                          f'[$__rate_interval]))', "bypassed")]},
+            {"title": "API response cache size by pod", "unit": "bytes",
+             "queries": [(f"sum by (pod) (hyperpage_api_cache_bytes{{{POD}}})", "{{pod}}")]},
         ]),
         ("PostgreSQL (postgres_exporter)", [
             {"title": "PostgreSQL up", "type": "stat", "w": 6, "h": 4, "thresholds": [(1, "green")],

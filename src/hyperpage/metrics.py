@@ -29,6 +29,8 @@ API_CACHE = Counter(
     "hyperpage_api_cache_requests", "List requests by response-cache outcome: hit, miss, shared (waited for a "
     "concurrent miss of the same page), bypass (no change signal, e.g. PostgreSQL LISTEN down).", ["result"],
 )
+for _result in ("hit", "miss", "shared", "bypass"):  # exported at 0 from the start, so rates are never absent
+    API_CACHE.labels(_result)
 API_CACHE_BYTES = Gauge("hyperpage_api_cache_bytes", "Bytes held by the API response cache.",
                         multiprocess_mode="livesum")
 

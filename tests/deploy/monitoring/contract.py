@@ -21,6 +21,9 @@ CORE = {
     "hyperpage_build_info": "gauge",
     # The container's memory limit (cgroup), read at start-up: the memory alerts divide by it.
     "hyperpage_memory_limit_bytes": "gauge",
+    # The list endpoints' response cache (issue 4): outcomes and memory held.
+    "hyperpage_api_cache_requests_total": "counter",
+    "hyperpage_api_cache_bytes": "gauge",
 }
 
 # Issue 3 (sync): exported by the worker, except the DB-derived gauges the web pods export at scrape.
