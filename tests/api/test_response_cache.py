@@ -192,3 +192,22 @@ async def test_concurrent_misses_of_one_page_run_the_query_once(client, db_url) 
     assert len({r.content for r in responses}) == 1 and responses[0].content != first.content
     assert cache_count("miss") - counts["miss"] == 1
     assert cache_count("shared") - counts["shared"] == 9
+
+
+@pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
+async def test_a_database_without_the_change_triggers_is_never_cached(db_url) -> None:
+    with psycopg.connect(db_url, autocommit=True) as admin:  # as if migration 0002 had not run
+        admin.execute("DROP FUNCTION hyperpage_notify_data_changed() CASCADE")
+    await _seed(db_url, ["one"])
+    app = create_app(make_settings(db_url))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        for _ in range(200):  # the listener connects, looks for the triggers, and gives up
+            if app.state.data_changes.last_error:
+                break
+            await asyncio.sleep(0.05)
+        assert "run `hyperpage db upgrade`" in app.state.data_changes.last_error
+        bypasses = cache_count("bypass")
+        assert await _titles(http) == ["one"] and await _titles(http) == ["one"]
+        assert cache_count("bypass") == bypasses + 2
+        assert not app.state.data_changes.listening

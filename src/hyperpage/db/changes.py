@@ -27,6 +27,8 @@ log = get_logger(__name__)
 
 CHANNEL = "hyperpage_data_changed"
 KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next keep-alive query
+_HAS_TRIGGERS = ("SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                 "WHERE p.proname = 'hyperpage_notify_data_changed')")
 
 
 class _LocalCommits:
@@ -103,6 +105,7 @@ class PostgresChanges:
         self._listening = False
         self._generation = 0
         self._notified = 0
+        self.last_error: str | None = None  # why the cache is bypassed, in words; None while listening
         self._task: asyncio.Task[None] | None = None
 
     def version(self) -> Hashable | None:
@@ -133,7 +136,9 @@ class PostgresChanges:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database down or connection lost: bypass the cache until back
-                log.warning("data_changes_listener_lost", error=type(exc).__name__, retry_in_s=delay)
+                self.last_error = str(exc) or type(exc).__name__
+                log.warning("data_changes_listener_lost", error=type(exc).__name__, detail=str(exc)[:200],
+                            retry_in_s=delay)
             finally:
                 self._listening = False
             await asyncio.sleep(delay)
@@ -145,9 +150,14 @@ class PostgresChanges:
             lost = asyncio.Event()
             raw.add_termination_listener(lambda _c: lost.set())
             await raw.add_listener(CHANNEL, self._on_notify)
+            # before migration 0002 nobody notifies: listening then would serve stale pages, so bypass instead
+            if not await raw.fetchval(_HAS_TRIGGERS):
+                raise LookupError("no change triggers in this database (schema before 0002): run `hyperpage db "
+                                  "upgrade`")
             # anything may have changed while nobody listened: a new generation retires every cached entry
             self._generation += 1
             self._listening = True
+            self.last_error = None
             log.info("data_changes_listening", channel=CHANNEL)
             while not lost.is_set():
                 try:
