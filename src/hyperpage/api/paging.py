@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.errors import BadRequest
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -105,3 +110,12 @@ def page_of(rows: list[Any], sort: SortSpec, limit: int, key: Any) -> tuple[list
         return rows, None
     value, row_id = key(rows[-1])
     return rows, encode_cursor(sort, value, row_id)
+
+
+async def fetch_page(session: AsyncSession, stmt: Select[Any], sort: SortSpec, cursor: str | None, limit: int,
+                     out: Callable[[Row[Any]], T]) -> tuple[list[T], str | None]:
+    """Run a list query as one keyset page: the items (each row through `out`) and the next cursor."""
+    after = decode_cursor(cursor, sort)
+    rows = (await session.execute(apply_keyset(stmt, sort, after, limit))).all()
+    kept, next_cursor = page_of(list(rows), sort, limit, lambda r: (r._mapping[sort.column.key], r.id))
+    return [out(row) for row in kept], next_cursor

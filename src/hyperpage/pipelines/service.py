@@ -10,30 +10,20 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.api.paging import apply_keyset, decode_cursor, page_of, time_sorts
+from hyperpage.api.paging import fetch_page, time_sorts
 from hyperpage.db.expressions import search_terms
 from hyperpage.pipelines.models import Pipeline, PipelineResult, PipelineStatus
 from hyperpage.pipelines.schemas import PipelineOut, PipelinePage, PipelineQuery, PipelineSort
-from hyperpage.tools.models import Connection, Repository
+from hyperpage.tools.models import Connection, Repository, select_with_source
 
 SORTS = time_sorts(Pipeline, PipelineSort)
 
 
 async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> PipelinePage:
     """One page of runs matching the filters, in a stable keyset order."""
-    sort = SORTS[query.sort]
-    cursor = decode_cursor(query.cursor, sort)
-    stmt = (
-        # plain columns, not ORM entities: a page is read-only, and identity-mapped objects cost ~3x more
-        select(*Pipeline.__table__.c, Connection.tool.label("tool"), Connection.name.label("connection_name"),
-               Repository.full_name.label("repository_name"))
-        .join(Connection, Connection.id == Pipeline.connection_id)
-        .outerjoin(Repository, Repository.id == Pipeline.repository_id)
-        .where(*_conditions(query))
-    )
-    rows = (await session.execute(apply_keyset(stmt, sort, cursor, query.limit))).all()
-    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (r._mapping[sort.column.key], r.id))
-    return PipelinePage(items=[_out(row) for row in kept], next_cursor=next_cursor, limit=query.limit)
+    stmt = select_with_source(Pipeline).where(*_conditions(query))
+    items, next_cursor = await fetch_page(session, stmt, SORTS[query.sort], query.cursor, query.limit, _out)
+    return PipelinePage(items=items, next_cursor=next_cursor, limit=query.limit)
 
 
 def _conditions(query: PipelineQuery) -> list[Any]:

@@ -10,11 +10,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.api.paging import apply_keyset, decode_cursor, page_of, time_sorts
+from hyperpage.api.paging import fetch_page, time_sorts
 from hyperpage.db.expressions import dialect_of, json_list_contains, search_terms
 from hyperpage.reviews.models import PullRequest, ReviewState
 from hyperpage.reviews.schemas import ReviewOut, ReviewPage, ReviewQuery, ReviewSort
-from hyperpage.tools.models import Connection, Repository
+from hyperpage.tools.models import Connection, Repository, select_with_source
 
 SORTS = time_sorts(PullRequest, ReviewSort)
 _KEY_PREFIX = {"github": "#", "gitlab": "!"}
@@ -22,19 +22,9 @@ _KEY_PREFIX = {"github": "#", "gitlab": "!"}
 
 async def list_reviews(session: AsyncSession, *, query: ReviewQuery) -> ReviewPage:
     """One page of reviews matching the filters, in a stable keyset order."""
-    sort = SORTS[query.sort]
-    cursor = decode_cursor(query.cursor, sort)
-    stmt = (
-        # plain columns, not ORM entities: a page is read-only, and identity-mapped objects cost ~3x more
-        select(*PullRequest.__table__.c, Connection.tool.label("tool"), Connection.name.label("connection_name"),
-               Repository.full_name.label("repository_name"))
-        .join(Connection, Connection.id == PullRequest.connection_id)
-        .outerjoin(Repository, Repository.id == PullRequest.repository_id)
-        .where(*_conditions(dialect_of(session), query))
-    )
-    rows = (await session.execute(apply_keyset(stmt, sort, cursor, query.limit))).all()
-    kept, next_cursor = page_of(list(rows), sort, query.limit, lambda r: (r._mapping[sort.column.key], r.id))
-    return ReviewPage(items=[_out(row) for row in kept], next_cursor=next_cursor, limit=query.limit)
+    stmt = select_with_source(PullRequest).where(*_conditions(dialect_of(session), query))
+    items, next_cursor = await fetch_page(session, stmt, SORTS[query.sort], query.cursor, query.limit, _out)
+    return ReviewPage(items=items, next_cursor=next_cursor, limit=query.limit)
 
 
 def _conditions(dialect: str, query: ReviewQuery) -> list[Any]:
