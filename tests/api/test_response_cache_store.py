@@ -26,6 +26,9 @@ def test_least_recently_used_entries_go_first_when_the_byte_budget_is_spent() ->
     assert [cache.get((f"/{n}", b""), 1) is not None for n in "acd"] == [True, True, True]
     cache.put(("/huge", b""), entry(10_000), 1)  # larger than the whole budget: never stored
     assert cache.get(("/huge", b""), 1) is None and len(cache) == 3
+    long_query = b"q=" + b"x" * 998  # the key counts too: this entry needs the room of two
+    cache.put(("/e", long_query), Entry(time.monotonic(), [], b"x" * 1000, '"e"', None, len(long_query)), 1)
+    assert len(cache) == 2 and cache.get(("/e", long_query), 1) is not None
 
 
 def test_a_new_version_empties_the_cache_and_late_answers_of_the_old_one_are_dropped() -> None:

@@ -34,10 +34,11 @@ class Entry:
     body: bytes
     etag: str
     route: Any  # the matched route, so metrics label a hit like the request it replays
+    key_bytes: int = 0  # the query string is part of the key, and a client chooses its length
 
     @property
     def size(self) -> int:
-        return len(self.body) + ENTRY_OVERHEAD
+        return len(self.body) + self.key_bytes + ENTRY_OVERHEAD
 
 
 class ResponseCache:
@@ -158,10 +159,10 @@ class ResponseCacheMiddleware:
             scope["route"] = inner["route"]
         if not messages or messages[0]["status"] != 200:
             return None, messages
-        return _entry_of(messages, inner.get("route")), messages
+        return _entry_of(messages, inner.get("route"), len(scope.get("query_string", b""))), messages
 
 
-def _entry_of(messages: list[Message], route: Any) -> Entry | None:
+def _entry_of(messages: list[Message], route: Any, key_bytes: int) -> Entry | None:
     start, bodies = messages[0], messages[1:]
     if any(m.get("more_body") for m in bodies):  # streamed: not a page we can hold
         return None
@@ -170,7 +171,7 @@ def _entry_of(messages: list[Message], route: Any) -> Entry | None:
     if etag is None or any(k.lower() == b"set-cookie" for k, _ in headers):
         return None
     body = b"".join(m.get("body", b"") for m in bodies)
-    return Entry(time.monotonic(), headers, body, etag, route)
+    return Entry(time.monotonic(), headers, body, etag, route, key_bytes)
 
 
 def _if_none_match(scope: Scope) -> str | None:
