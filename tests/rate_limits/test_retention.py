@@ -41,9 +41,9 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
                                           observed_at=now - timedelta(days=age))
         await f.add_rate_limit_sample(s, connection=gl, resource="global", remaining=20,
                                       observed_at=now - timedelta(days=90))  # a connection that went quiet
-        tie = now - timedelta(days=60)  # same observed_at: the higher id is the current one, as in the API
-        for remaining in (30, 31):
-            await f.add_rate_limit_sample(s, connection=gl, resource="other", remaining=remaining, observed_at=tie)
+        for remaining, age in ((29, 61), (30, 60), (31, 60)):  # samples at the latest time all stay
+            await f.add_rate_limit_sample(s, connection=gl, resource="other", remaining=remaining,
+                                          observed_at=now - timedelta(days=age))
     async with f.db_session(db_url) as s:
         before = await current_status(s, query=RateLimitQuery())
     counted = pruned_total()
@@ -52,7 +52,7 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
         assert await prune_samples(s, retention_days=30, now=now) == 4
 
     assert await remaining_by_series(db_url) == {
-        (gh.id, "core"): [3, 4], (gh.id, "search"): [11], (gl.id, "global"): [20], (gl.id, "other"): [31],
+        (gh.id, "core"): [3, 4], (gh.id, "search"): [11], (gl.id, "global"): [20], (gl.id, "other"): [30, 31],
     }
     async with f.db_session(db_url) as s:
         assert await current_status(s, query=RateLimitQuery()) == before

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -100,25 +101,32 @@ async def prune_samples(session: AsyncSession, *, retention_days: int, now: date
     `max_seconds`, stop after the batch that reaches it (the rest goes next time)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     old, newer = aliased(RateLimitSample), aliased(RateLimitSample)
-    # Same order as current_status (observed_at, then id), so the row kept is the one the API shows. Rows
-    # written meanwhile are only ever newer, so concurrent prunes never delete a series' last sample.
+    # A sample goes only if its series has a strictly newer one, so every sample at the series' latest time
+    # stays (current_status picks among them). That condition is one seek in the (connection, resource,
+    # observed_at) index; an (observed_at, id) tie-break would make PostgreSQL hash-join the whole table per
+    # batch (60x slower, bench/bench_retention.py). Rows written meanwhile are only ever newer, so concurrent
+    # prunes never delete a series' last sample.
     superseded = select(newer.id).where(
         newer.connection_id == old.connection_id, newer.resource == old.resource,
-        or_(newer.observed_at > old.observed_at, and_(newer.observed_at == old.observed_at, newer.id > old.id)),
+        newer.observed_at > old.observed_at,
     ).exists()
     batch = (select(old.id).where(old.observed_at < cutoff, superseded)
              .order_by(old.observed_at, old.id).limit(batch_size))
     stmt = (delete(RateLimitSample).where(RateLimitSample.id.in_(batch))
             .execution_options(synchronize_session=False))
+    single_writer = session.get_bind().dialect.name == "sqlite"
     started = time.monotonic()
     deleted = 0
     while True:
+        batch_started = time.monotonic()
         count = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
         await session.commit()
         deleted += count
         metrics.RATE_LIMIT_SAMPLES_PRUNED.inc(count)
         if count < batch_size or (max_seconds is not None and time.monotonic() - started >= max_seconds):
             return deleted
+        if single_writer:  # leave SQLite's one write lock free as long as we held it, or the sync's writes starve
+            await asyncio.sleep(time.monotonic() - batch_started)
 
 
 def _conditions(query: RateLimitQuery) -> list[Any]:
