@@ -85,7 +85,8 @@ def test_db_upgrade_names_an_unreachable_database(monkeypatch) -> None:
 
 def test_every_command_has_help() -> None:
     for args in (["--help"], ["serve", "--help"], ["db", "--help"], ["db", "upgrade", "--help"],
-                 ["db", "check", "--help"], ["db", "current", "--help"], ["db", "downgrade", "--help"]):
+                 ["db", "check", "--help"], ["db", "current", "--help"], ["db", "downgrade", "--help"],
+                 ["sync", "prune-samples", "--help"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output

@@ -64,6 +64,10 @@ def test_postgres_urls_use_asyncpg_and_translate_sslmode() -> None:
         ({"db_pool_size": "0"}, "DB_POOL_SIZE", "greater than or equal to 1"),
         ({"hyperpage_port": "70000"}, "HYPERPAGE_PORT", "less than or equal to 65535"),
         ({"log_level": "LOUD"}, "LOG_LEVEL", "DEBUG"),
+        ({"hyperpage_rate_limit_retention_days": "0"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
+         "greater than or equal to 1"),
+        ({"hyperpage_rate_limit_retention_days": "a month"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
+         "valid integer"),
     ],
 )
 def test_bad_values_name_the_variable(overrides, variable, fragment) -> None:

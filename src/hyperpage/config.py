@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     sync_backoff_base_seconds: float = Field(1.0, gt=0, le=60)
     sync_backoff_max_seconds: float = Field(30.0, gt=0, le=3600)
     sync_max_wait_seconds: float = Field(60.0, ge=0, le=3600)
+    hyperpage_rate_limit_retention_days: int = Field(30, ge=1, le=3650)
 
     hyperpage_backup_destination: str = "file://./data/backups"
     hyperpage_backup_s3_endpoint_url: str | None = None

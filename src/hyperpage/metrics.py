@@ -105,6 +105,10 @@ SYNC_RUN_DURATION = Histogram(
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
 )
 SYNC_ITEMS_UPSERTED = Counter("hyperpage_sync_items_upserted", "Rows written by sync runs.", ["tool", "resource"])
+RATE_LIMIT_SAMPLES_PRUNED = Counter(
+    "hyperpage_rate_limit_samples_pruned",
+    "Rate-limit samples deleted by retention (HYPERPAGE_RATE_LIMIT_RETENTION_DAYS).",
+)
 CIRCUIT_BREAKER_OPEN = Gauge("hyperpage_circuit_breaker_open", "1 while a connection's circuit breaker is open.",
                              ["tool", "connection"])
 

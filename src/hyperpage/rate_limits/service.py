@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from hyperpage import metrics
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.rate_limits.schemas import (
     RateLimitQuery,
@@ -22,6 +26,8 @@ from hyperpage.rate_limits.schemas import (
 from hyperpage.tools.models import Connection
 
 MAX_HISTORY_ROWS = 20_000  # ~5-minute samples of 14 series over a week; bounds one response
+# Rows per DELETE: each batch is its own short transaction, far below DB_STATEMENT_TIMEOUT on both engines.
+PRUNE_BATCH = 5_000
 
 
 async def current_status(session: AsyncSession, *, query: RateLimitQuery) -> list[RateLimitStatus]:
@@ -84,6 +90,43 @@ async def history(session: AsyncSession, *, query: RateLimitQuery, now: datetime
 async def report(session: AsyncSession, *, query: RateLimitQuery) -> RateLimitReport:
     return RateLimitReport(current=await current_status(session, query=query),
                            history=await history(session, query=query), window_hours=query.hours)
+
+
+async def prune_samples(session: AsyncSession, *, retention_days: int, now: datetime | None = None,
+                        batch_size: int = PRUNE_BATCH, max_seconds: float | None = None) -> int:
+    """Delete samples older than `retention_days`, oldest first, and return how many went.
+
+    The newest sample of every (connection, resource) stays whatever its age: it is the current status.
+    Each batch is committed on its own, so a large backlog never holds one long lock or transaction. With
+    `max_seconds`, stop after the batch that reaches it (the rest goes next time)."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    old, newer = aliased(RateLimitSample), aliased(RateLimitSample)
+    # A sample goes only if its series has a strictly newer one, so every sample at the series' latest time
+    # stays (current_status picks among them). That condition is one seek in the (connection, resource,
+    # observed_at) index; an (observed_at, id) tie-break would make PostgreSQL hash-join the whole table per
+    # batch (60x slower, bench/bench_retention.py). Rows written meanwhile are only ever newer, so concurrent
+    # prunes never delete a series' last sample.
+    superseded = select(newer.id).where(
+        newer.connection_id == old.connection_id, newer.resource == old.resource,
+        newer.observed_at > old.observed_at,
+    ).exists()
+    batch = (select(old.id).where(old.observed_at < cutoff, superseded)
+             .order_by(old.observed_at, old.id).limit(batch_size))
+    stmt = (delete(RateLimitSample).where(RateLimitSample.id.in_(batch))
+            .execution_options(synchronize_session=False))
+    single_writer = session.get_bind().dialect.name == "sqlite"
+    started = time.monotonic()
+    deleted = 0
+    while True:
+        batch_started = time.monotonic()
+        count = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
+        await session.commit()
+        deleted += count
+        metrics.RATE_LIMIT_SAMPLES_PRUNED.inc(count)
+        if count < batch_size or (max_seconds is not None and time.monotonic() - started >= max_seconds):
+            return deleted
+        if single_writer:  # leave SQLite's one write lock free as long as we held it, or the sync's writes starve
+            await asyncio.sleep(time.monotonic() - batch_started)
 
 
 def _conditions(query: RateLimitQuery) -> list[Any]:

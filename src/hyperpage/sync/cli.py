@@ -1,4 +1,4 @@
-"""`hyperpage sync now` and `hyperpage worker`."""
+"""`hyperpage sync now`, `hyperpage sync prune-samples` and `hyperpage worker`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from hyperpage.clikit import fail, settings_or_exit
 from hyperpage.config import ConfigError, Settings
@@ -73,6 +74,40 @@ async def _cycle(settings: Settings, tool: str | None, resource: str | None) -> 
             return await scheduler.run_cycle(tool=tool, resource=resource, on_report=advance)
     finally:
         await scheduler.pool.aclose()
+        await engine.dispose()
+
+
+@app.command("prune-samples")
+def prune_samples(
+    days: Annotated[int | None, typer.Option(
+        min=1, help="Keep samples of the last N days [HYPERPAGE_RATE_LIMIT_RETENTION_DAYS].")] = None,
+) -> None:
+    """Delete rate-limit samples older than the retention window, in batches; the newest sample of each
+    connection and resource (its current status) is always kept. Workers also do this once an hour."""
+    from hyperpage.logging import configure_logging, redact_text
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    days = days or settings.hyperpage_rate_limit_retention_days
+    try:
+        deleted = asyncio.run(_prune(settings, days))
+    except OSError as exc:  # asyncpg: connection refused, unknown host
+        raise fail(f"database unreachable: {redact_text(str(exc))}") from None
+    except DBAPIError as exc:
+        raise fail(f"database error: {redact_text(str(exc.orig or exc)).splitlines()[0]}") from None
+    typer.echo(f"deleted {deleted} rate-limit samples older than {days} days "
+               "(kept the newest of each connection and resource)")
+
+
+async def _prune(settings: Settings, days: int) -> int:
+    from hyperpage.db.session import create_engine, make_sessionmaker
+    from hyperpage.rate_limits.service import prune_samples as prune
+
+    engine = create_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await prune(session, retention_days=days)
+    finally:
         await engine.dispose()
 
 

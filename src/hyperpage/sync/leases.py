@@ -5,6 +5,9 @@ PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` picks due jobs no other worker i
 A killed worker's lease simply runs out and the job is claimed again. SQLite ignores FOR UPDATE; there the
 lease is taken with a compare-and-set UPDATE under SQLite's single writer lock, so several processes
 (`serve --workers N`) still never share a job.
+
+Cluster-wide periodic tasks (retention) belong to no connection, so their lease is an app_state row
+holding the next due time, claimed with a compare-and-set on the row's updated_at (on both engines).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hyperpage.db.app_state import AppState
 from hyperpage.sync.models import SyncRun, SyncState
 from hyperpage.tools.base import REPOSITORIES
 from hyperpage.tools.models import Connection, Repository, ToolConfig
@@ -118,3 +123,50 @@ async def renew(session: AsyncSession, *, worker: str, job_ids: Sequence[int], u
             .values(lease_expires_at=until)
         )
         await session.commit()
+
+
+@dataclass(frozen=True)
+class PeriodicClaim:
+    won: bool
+    next_run_at: datetime  # when the task is due again (when to look again, for those who did not win)
+
+
+async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: datetime,
+                         every: timedelta) -> PeriodicClaim:
+    """Claim the cluster-wide task `key` if it is due, making it due again `every` later; commit.
+
+    At most one worker wins per period: the next due time is written in the claim itself, so the holder
+    needs no renewal as long as its run stays shorter than `every`."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(AppState).values(key=key, value={}, updated_at=now)
+                          .on_conflict_do_nothing(index_elements=["key"]))
+    row = await session.scalar(select(AppState).where(AppState.key == key)
+                               .execution_options(populate_existing=True))
+    if row is None:  # deleted by hand between the two statements; look again soon
+        await session.rollback()
+        return PeriodicClaim(False, now + min(every, timedelta(minutes=1)))
+    due_at = row.value.get("next_run_at")
+    if due_at and datetime.fromisoformat(due_at) > now:
+        await session.rollback()
+        return PeriodicClaim(False, datetime.fromisoformat(due_at))
+    next_run = now + every
+    # Whoever wrote first changed updated_at; the others' UPDATE then matches nothing (PostgreSQL re-checks
+    # the condition on the row after waiting for the first writer's commit).
+    value = {**row.value, "owner": worker, "claimed_at": now.isoformat(), "next_run_at": next_run.isoformat()}
+    won = await session.execute(
+        update(AppState).where(AppState.key == key, AppState.updated_at == row.updated_at)
+        .values(value=value, updated_at=now).execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return PeriodicClaim(won.rowcount == 1, next_run)  # type: ignore[attr-defined]
+
+
+async def finish_periodic(session: AsyncSession, *, key: str, worker: str, now: datetime,
+                          result: dict[str, object]) -> None:
+    """Record the outcome of our run of `key` (for operators reading app_state); commit."""
+    row = await session.get(AppState, key)
+    if row is not None and row.value.get("owner") == worker:
+        row.value = {**row.value, "finished_at": now.isoformat(), **result}
+        row.updated_at = now
+    await session.commit()

@@ -23,7 +23,7 @@ from hyperpage.config import Settings
 from hyperpage.db.base import utcnow
 from hyperpage.db.session import session_scope
 from hyperpage.logging import get_logger, redact_text
-from hyperpage.sync import leases, runs
+from hyperpage.sync import leases, maintenance, runs
 from hyperpage.sync.connections import register_connections, register_repositories
 from hyperpage.tools.base import REPOSITORIES, ConnectionSpec, JobContext, JobResult, ToolDefinition
 from hyperpage.tools.errors import RateLimited, ToolError
@@ -66,6 +66,8 @@ class Scheduler:
         self.leased: set[int] = set()  # jobs whose lease this process must keep renewing
         self._stopping = asyncio.Event()
         self._prepared = False
+        self._maintenance: asyncio.Task[maintenance.PruneOutcome] | None = None
+        self._maintenance_check_at: datetime | None = None  # None: look at once
 
     async def prepare(self) -> None:
         """Write the configured connections and their jobs (idempotent; every replica may do it)."""
@@ -96,16 +98,22 @@ class Scheduler:
                 free = self.settings.sync_concurrent_jobs - len(self.running)
                 if free > 0:
                     await self._claim_and_start(free)
+                self._start_maintenance_if_due()
                 waiters = [*self.running.values(), asyncio.ensure_future(self._stopping.wait())]
                 await asyncio.wait(waiters, timeout=self.settings.sync_tick_seconds,
                                    return_when=asyncio.FIRST_COMPLETED)
                 waiters[-1].cancel()
         finally:
             heartbeat.cancel()
+            if self._maintenance is not None:
+                self._maintenance.cancel()
 
     async def stop(self, grace: float) -> None:
         """Stop claiming; give running jobs `grace` seconds, then cancel them (their leases run out)."""
         self._stopping.set()
+        if self._maintenance is not None:  # batches already committed stay deleted
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
         if self.running:
             _done, pending = await asyncio.wait(list(self.running.values()), timeout=grace)
             for task in pending:
@@ -137,6 +145,20 @@ class Scheduler:
                         on_report(report)
         finally:
             heartbeat.cancel()
+
+    def _start_maintenance_if_due(self) -> None:
+        if self._maintenance is not None and not self._maintenance.done():
+            return
+        if self._maintenance_check_at is not None and self.clock() < self._maintenance_check_at:
+            return
+        self._maintenance = asyncio.create_task(self.maintain())
+
+    async def maintain(self) -> maintenance.PruneOutcome:
+        """Prune old rate-limit samples if it is this worker's turn (at most one worker per hour)."""
+        outcome = await maintenance.prune_if_due(sessionmaker=self.sessionmaker, settings=self.settings,
+                                                 worker=self.worker, now=self.clock())
+        self._maintenance_check_at = outcome.next_check_at
+        return outcome
 
     async def _claim_and_start(self, limit: int) -> None:
         try:

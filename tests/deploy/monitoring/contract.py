@@ -40,6 +40,7 @@ SYNC = {
     "hyperpage_rate_limit_remaining": "gauge",
     "hyperpage_rate_limit_reset_timestamp_seconds": "gauge",
     "hyperpage_circuit_breaker_open": "gauge",
+    "hyperpage_rate_limit_samples_pruned_total": "counter",
 }
 
 # Issue 7 part 1 (metrics): business gauges, DB-derived, exported by the web pods at scrape.
