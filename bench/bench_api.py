@@ -5,7 +5,8 @@ with a limit high enough never to trigger, so its cost is part of the figure. Th
 - cached: the response cache on (the default), data unchanged: what a team's dashboards polling cost;
 - cached, a write every second: another connection commits every second, as a running sync does, so the
   cache is emptied each second and refilled by the next request;
-- uncached: `HYPERPAGE_API_CACHE_MB=0`, every request runs the query: the cost of a first or unusual view.
+- uncached: `HYPERPAGE_API_CACHE_MB=0`, every request runs the query: the cost of a first or unusual view;
+  also with one client (wrk -c1), whose latency is the time one uncached request takes.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def main(_args: list[str]) -> None:
             uncached = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS)
             for path, result in uncached.items():
                 print("  " + result.row(f"{name} uncached {path.removeprefix('/api/v1/reviews?')}", ceiling))
+            one = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS[:1], connections=1)[PATHS[0]]
+            print("  " + one.row(f"{name} uncached, one client (c1) limit=50", ceiling))
         print("targets: seed 100+ req/s per pod with P95 < 100 ms; aim here >= 1,000 req/s, P95 < 25 ms")
     finally:
         cluster.destroy()

@@ -29,7 +29,8 @@ def startup_seconds(env: dict[str, str], workdir: Path) -> float:
         server.stop()
 
 
-def load(env: dict[str, str], workdir: Path, paths: list[str], args: list[str] | None = None) -> dict[str, LoadResult]:
+def load(env: dict[str, str], workdir: Path, paths: list[str], args: list[str] | None = None,
+         connections: int = 32) -> dict[str, LoadResult]:
     server = ServerProcess(env={**env, "LOG_LEVEL": "WARNING"}, args=args or [HYPERPAGE, "serve"])
     server.start(workdir / "load.log")
     try:
@@ -37,7 +38,8 @@ def load(env: dict[str, str], workdir: Path, paths: list[str], args: list[str] |
             raise RuntimeError(server.logs())
         for path in paths:
             wrk(server.base_url + path, seconds=2)  # warm-up
-        return {path: wrk(server.base_url + path) for path in paths}
+        return {path: wrk(server.base_url + path, connections=connections, threads=min(2, connections))
+                for path in paths}
     finally:
         server.stop()
 
