@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hyperpage.api import ratelimit
 from hyperpage.db import schema
 from hyperpage.main import create_app
 from tests.conftest import make_settings
@@ -62,10 +66,9 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(db_url) -> None:
             assert (await direct.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.78"})).status_code == 429
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path):
+@contextmanager
+def _redis_server(tmp_path: Path, port: int) -> Iterator[str]:
     binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
-    port = free_port()
     proc = subprocess.Popen(  # our own test server, loopback only
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -78,6 +81,12 @@ def redis_url(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    with _redis_server(tmp_path, free_port()) as url:
+        yield url
 
 
 def _ping(client) -> bool:
@@ -111,8 +120,34 @@ def test_two_server_processes_sharing_redis_share_the_count(redis_url, tmp_path)
             server.stop()
 
 
-async def test_an_unreachable_redis_lets_requests_through(db_url) -> None:
-    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+async def test_while_redis_is_unreachable_each_process_counts_in_memory(db_url) -> None:
+    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                                   hyperpage_rate_limit_per_hour=3))
     async with app.router.lifespan_context(app), _client(app) as http:
-        resp = await http.get("/api/v1/tools")
-        assert resp.status_code == 200 and "ratelimit-limit" not in resp.headers
+        answers = [await http.get("/api/v1/tools") for _ in range(4)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429]  # limited, not unlimited nor refused
+        assert [r.headers["ratelimit-remaining"] for r in answers] == ["2", "1", "0", "0"]
+        assert _rate_limiter(app).store_down_since is not None  # the limiter knows it is counting alone
+
+
+async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(ratelimit, "STORE_RETRY_SECONDS", 0.2)
+    port = free_port()
+    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{port}/0", hyperpage_rate_limit_per_hour=5))
+    async with app.router.lifespan_context(app), _client(app) as http:
+        assert (await http.get("/api/v1/tools")).headers["ratelimit-remaining"] == "4"  # in memory
+        with _redis_server(tmp_path, port):
+            await asyncio.sleep(0.3)
+            resp = await http.get("/api/v1/tools")
+            assert resp.headers["ratelimit-remaining"] == "4"  # a fresh count, in Redis
+            assert _rate_limiter(app).store_down_since is None
+            import redis
+            keys = redis.Redis(host="127.0.0.1", port=port).keys("*hyperpage-api*")
+            assert len(keys) == 1
+
+
+def _rate_limiter(app) -> ratelimit.RateLimitMiddleware:
+    layer = app.middleware_stack
+    while not isinstance(layer, ratelimit.RateLimitMiddleware):
+        layer = layer.app
+    return layer

@@ -2,6 +2,8 @@
 
 Fixed one-hour windows keep one counter per client (a moving window would store every request's time).
 Probes, metrics and static files are exempt: kubelets and Prometheus must never be throttled.
+When Redis does not answer (within half a second), each process counts in its own memory and tries Redis
+again a few seconds later: clients are still limited (per replica) rather than unlimited or refused.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import time
 import orjson
 from limits import RateLimitItemPerHour
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.limits import RateLimitItem
 from limits.storage import storage_from_string
+from limits.util import WindowStats
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hyperpage.api.clientinfo import client_address
@@ -25,6 +29,8 @@ log = get_logger(__name__)
 EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/api/health", "/api/metrics", "/favicon.ico"})
 EXEMPT_PREFIXES = ("/static/",)
 NAMESPACE = "hyperpage-api"
+STORE_TIMEOUT_SECONDS = 0.5  # a healthy in-cluster Redis answers in about a millisecond
+STORE_RETRY_SECONDS = 5.0  # after a failure, count in memory this long before asking Redis again
 
 
 def storage_uri(settings: Settings) -> str:
@@ -39,9 +45,15 @@ class RateLimitMiddleware:
         self.item = RateLimitItemPerHour(settings.hyperpage_rate_limit_per_hour)
         uri = storage_uri(settings)
         # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
-        options = {"implementation": "redispy"} if "redis" in uri else {}
+        options: dict[str, float | str] = {}
+        if "redis" in uri:
+            options = {"implementation": "redispy", "socket_timeout": STORE_TIMEOUT_SECONDS,
+                       "socket_connect_timeout": STORE_TIMEOUT_SECONDS}
         self.storage = storage_from_string(uri, **options)
         self.limiter = FixedWindowRateLimiter(self.storage)
+        self.fallback = FixedWindowRateLimiter(storage_from_string("async+memory://"))
+        self.store_down_since: float | None = None
+        self._retry_store_at = 0.0
         self.trusted = settings.trusted_proxy_networks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -49,14 +61,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        key = client_address(scope, self.trusted)
-        try:
-            allowed = await self.limiter.hit(self.item, NAMESPACE, key)
-            stats = await self.limiter.get_window_stats(self.item, NAMESPACE, key)
-        except Exception as exc:  # the limiter's store is down: serve rather than fail every request
-            log.warning("rate_limit_store_unavailable", error=type(exc).__name__)
-            await self.app(scope, receive, send)
-            return
+        allowed, stats = await self._hit(client_address(scope, self.trusted))
         reset_in = max(0, math.ceil(stats.reset_time - time.time()))
         headers = [
             (b"ratelimit-limit", str(self.item.amount).encode()),
@@ -73,6 +78,30 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+    async def _hit(self, key: str) -> tuple[bool, WindowStats]:
+        if self.store_down_since is None or time.monotonic() >= self._retry_store_at:
+            try:
+                result = await _count(self.limiter, self.item, key)
+            except Exception as exc:  # Redis down or slow: never fail or stall every request on it
+                if self.store_down_since is None:
+                    self.store_down_since = time.monotonic()
+                    log.warning("rate_limit_store_unavailable", error=type(exc).__name__,
+                                fallback="counting per process until the store answers")
+                self._retry_store_at = time.monotonic() + STORE_RETRY_SECONDS
+            else:
+                if self.store_down_since is not None:
+                    log.info("rate_limit_store_back",
+                             outage_s=round(time.monotonic() - self.store_down_since, 1))
+                    self.store_down_since = None
+                return result
+        return await _count(self.fallback, self.item, key)
+
+
+async def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
+    allowed = await limiter.hit(item, NAMESPACE, key)
+    return allowed, await limiter.get_window_stats(item, NAMESPACE, key)
 
 
 async def _too_many(send: Send, headers: list[tuple[bytes, bytes]], retry_after: int) -> None:
