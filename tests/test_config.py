@@ -68,6 +68,8 @@ def test_postgres_urls_use_asyncpg_and_translate_sslmode() -> None:
          "greater than or equal to 1"),
         ({"hyperpage_rate_limit_retention_days": "a month"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
          "valid integer"),
+        ({"hyperpage_listen_database_url": "sqlite:///./x.db"}, "HYPERPAGE_LISTEN_DATABASE_URL", "postgresql://"),
+        ({"hyperpage_api_cache_mb": "-1"}, "HYPERPAGE_API_CACHE_MB", "greater than or equal to 0"),
     ],
 )
 def test_bad_values_name_the_variable(overrides, variable, fragment) -> None:

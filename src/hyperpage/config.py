@@ -54,7 +54,7 @@ DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
 FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
-                "redis_url",
+                "redis_url", "hyperpage_listen_database_url",
                 "hyperpage_backup_verify_database_url")
 
 _PLACEHOLDER = re.compile(
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(5, ge=0, le=200)
     db_pool_timeout: float = Field(5.0, gt=0, le=300)
     db_statement_timeout: float = Field(10.0, ge=0, le=3600)
+    # A session-mode connection for LISTEN (the response cache's change signal) when DATABASE_URL goes
+    # through a transaction-mode pooler such as PgBouncer, which cannot carry LISTEN.
+    hyperpage_listen_database_url: SecretStr | None = None
 
     # Upstream connections (names compatible with the original Hyperpage where they exist).
     enable_github: bool = False
@@ -238,6 +241,15 @@ class Settings(BaseSettings):
             return value
         return None
 
+    @field_validator("hyperpage_listen_database_url")
+    @classmethod
+    def _check_listen_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if async_url(value.get_secret_value()).get_backend_name() != "postgresql":
+            raise ValueError("expected a postgresql:// URL (LISTEN/NOTIFY is PostgreSQL's)")
+        return value
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.hyperpage_env is Environment.PRODUCTION and self.db_engine != "postgresql":
@@ -275,7 +287,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret value, so logging can mask them."""
         fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token,
-                  self.hyperpage_admin_token, self.redis_url)
+                  self.hyperpage_admin_token, self.redis_url, self.hyperpage_listen_database_url,
+                  self.hyperpage_backup_verify_database_url)
         return [f.get_secret_value() for f in fields if f is not None]
 
     @property

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
-    app.state.data_changes = data_changes(settings.sqlalchemy_url, create_listen_engine(settings))
+    app.state.data_changes = data_changes(settings.sqlalchemy_url, create_listen_engine(settings), app.state.engine)
     app.state.response_cache = ResponseCache(max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
                                              max_age=settings.hyperpage_api_cache_max_age_seconds)
     install_error_handlers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import psycopg
@@ -27,6 +28,32 @@ def cache_count(result: str) -> float:
 def route_count(route: str) -> float:
     labels = {"method": "GET", "route": route, "status": "200"}
     return REGISTRY.get_sample_value("hyperpage_http_requests_total", labels) or 0.0
+
+
+@asynccontextmanager
+async def _app_client(db_url: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    # No in-process sync: its lease and maintenance commits would change the data version at random moments.
+    app = create_app(make_settings(db_url, hyperpage_scheduler=False, **overrides))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        http.app = app  # type: ignore[attr-defined]
+        for _ in range(200):  # PostgreSQL: until the LISTEN connection has heard its probe, every request bypasses
+            if app.state.data_changes.version() is not None:
+                break
+            await asyncio.sleep(0.05)
+        yield http
+
+
+@pytest.fixture
+async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with _app_client(db_url) as http:
+        yield http
+
+
+@pytest.fixture
+async def uncached_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with _app_client(db_url, hyperpage_api_cache_mb=0) as http:
+        yield http
 
 
 async def _seed(db_url: str, titles: list[str]) -> None:
@@ -134,13 +161,6 @@ async def test_errors_are_not_cached(client, db_url) -> None:
     assert len(client.app.state.response_cache) == 0  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-async def uncached_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(db_url, hyperpage_api_cache_mb=0))
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        http.app = app  # type: ignore[attr-defined]
-        yield http
 
 
 async def test_a_zero_budget_switches_the_cache_off(uncached_client, db_url) -> None:
@@ -211,3 +231,39 @@ async def test_a_database_without_the_change_triggers_is_never_cached(db_url) ->
         assert await _titles(http) == ["one"] and await _titles(http) == ["one"]
         assert cache_count("bypass") == bypasses + 2
         assert not app.state.data_changes.listening
+
+
+@pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
+async def test_a_listen_connection_that_hears_nothing_is_detected_and_never_trusted(db_url, pg_cluster,
+                                                                                       pg_template) -> None:
+    # LISTEN on another database succeeds and hears nothing, like LISTEN through a transaction-mode PgBouncer
+    elsewhere = pg_cluster.create_database(template=pg_template)
+    try:
+        await _seed(db_url, ["one"])
+        app = create_app(make_settings(db_url, hyperpage_scheduler=False,
+                                       hyperpage_listen_database_url=pg_cluster.url(elsewhere)))
+        transport = httpx.ASGITransport(app=app)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                       base_url="http://t") as http:
+            for _ in range(300):
+                if app.state.data_changes.last_error:
+                    break
+                await asyncio.sleep(0.05)
+            assert "set HYPERPAGE_LISTEN_DATABASE_URL" in app.state.data_changes.last_error
+            bypasses = cache_count("bypass")
+            assert await _titles(http) == ["one"] and await _titles(http) == ["one"]
+            assert cache_count("bypass") == bypasses + 2
+    finally:
+        pg_cluster.drop_database(elsewhere)
+
+
+@pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
+async def test_probes_of_other_processes_do_not_empty_the_cache(client, db_url) -> None:
+    await _seed(db_url, ["one"])
+    await _titles(client)
+    hits = cache_count("hit")
+    with psycopg.connect(db_url, autocommit=True) as other:  # what another pod's keep-alive probe sends
+        other.execute("SELECT pg_notify('hyperpage_data_changed', 'probe:0123')")
+    await asyncio.sleep(0.3)
+    await _titles(client)
+    assert cache_count("hit") == hits + 1

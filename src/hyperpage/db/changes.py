@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import urllib.parse
+import uuid
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +28,7 @@ log = get_logger(__name__)
 
 CHANNEL = "hyperpage_data_changed"
 KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next keep-alive query
+_PROBE = "probe:"
 _HAS_TRIGGERS = ("SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
                  "WHERE p.proname = 'hyperpage_notify_data_changed')")
 
@@ -99,9 +101,13 @@ class SqliteChanges:
 
 
 class PostgresChanges:
-    def __init__(self, engine: AsyncEngine, *, retry_max_seconds: float = 30.0) -> None:
+    def __init__(self, engine: AsyncEngine, notify_engine: AsyncEngine, *, retry_max_seconds: float = 30.0,
+                 probe_timeout: float = 5.0) -> None:
         self._engine = engine  # a dedicated engine: the LISTEN connection is held for the process's life
+        self._notify_engine = notify_engine  # the path writers take (maybe through a pooler)
         self._retry_max = retry_max_seconds
+        self._probe_timeout = probe_timeout
+        self._probes: dict[str, asyncio.Event] = {}
         self._listening = False
         self._generation = 0
         self._notified = 0
@@ -154,6 +160,9 @@ class PostgresChanges:
             if not await raw.fetchval(_HAS_TRIGGERS):
                 raise LookupError("no change triggers in this database (schema before 0002): run `hyperpage db "
                                   "upgrade`")
+            # Only a notification that came round proves the signal works: LISTEN through a transaction-mode
+            # PgBouncer, or on another database or a replica, succeeds and then never hears anything.
+            await self._probe()
             # anything may have changed while nobody listened: a new generation retires every cached entry
             self._generation += 1
             self._listening = True
@@ -163,19 +172,41 @@ class PostgresChanges:
                 try:
                     await asyncio.wait_for(lost.wait(), timeout=KEEPALIVE_SECONDS)
                 except TimeoutError:
-                    await raw.execute("SELECT 1", timeout=KEEPALIVE_SECONDS)
+                    await self._probe()  # also notices a dead socket: the probe cannot arrive
             raise ConnectionError("LISTEN connection closed")
 
-    def _on_notify(self, *_args: Any) -> None:
+    async def _probe(self) -> None:
+        payload = f"{_PROBE}{uuid.uuid4().hex}"
+        arrived = self._probes[payload] = asyncio.Event()
+        try:
+            async with self._notify_engine.connect() as conn:
+                await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                   {"channel": CHANNEL, "payload": payload})
+                await conn.commit()
+            await asyncio.wait_for(arrived.wait(), timeout=self._probe_timeout)
+        except TimeoutError:
+            raise LookupError(
+                "a probe NOTIFY sent through DATABASE_URL did not reach the LISTEN connection: it is not a "
+                "session on the same primary database (a transaction-mode pooler?); set "
+                "HYPERPAGE_LISTEN_DATABASE_URL to a direct connection") from None
+        finally:
+            del self._probes[payload]
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(_PROBE):  # every process's probes reach every listener; they change no data
+            if (event := self._probes.get(payload)) is not None:
+                event.set()
+            return
         self._notified += 1
 
 
-def data_changes(url: URL, listen_engine: AsyncEngine | None) -> DataChanges:
-    """The change signal for this database; `listen_engine` is a one-connection engine, PostgreSQL only."""
+def data_changes(url: URL, listen_engine: AsyncEngine | None, engine: AsyncEngine | None = None) -> DataChanges:
+    """The change signal for this database. PostgreSQL: `listen_engine` holds the LISTEN connection (no pool),
+    `engine` is the app's own, through which the probe notification is sent."""
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
             return NoChanges()
         return SqliteChanges(url)
-    if listen_engine is None:
-        raise ValueError("PostgreSQL change detection needs a dedicated engine")
-    return PostgresChanges(listen_engine)
+    if listen_engine is None or engine is None:
+        raise ValueError("PostgreSQL change detection needs a dedicated LISTEN engine and the app's engine")
+    return PostgresChanges(listen_engine, engine)

@@ -51,7 +51,10 @@ def create_listen_engine(settings: Settings) -> AsyncEngine | None:
         return None
     connect_args = _pg_connect_args(settings)
     connect_args["server_settings"] = {"application_name": "hyperpage-listen"}  # no statement timeout
-    return create_async_engine(settings.sqlalchemy_url, poolclass=NullPool, connect_args=connect_args)
+    url = settings.sqlalchemy_url
+    if settings.hyperpage_listen_database_url is not None:
+        url = async_url(settings.hyperpage_listen_database_url.get_secret_value())
+    return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 
 def _pg_connect_args(settings: Settings) -> dict[str, Any]:
