@@ -104,9 +104,12 @@ class Scheduler:
                                    return_when=asyncio.FIRST_COMPLETED)
                 waiters[-1].cancel()
         finally:
-            heartbeat.cancel()
-            if self._maintenance is not None:
-                self._maintenance.cancel()
+            # Awaited, not only cancelled: a task left mid-query would still be closing its session when the
+            # engine is disposed, and its cleanup could then wait forever on a connection that is gone.
+            helpers = [heartbeat, *([self._maintenance] if self._maintenance is not None else [])]
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
 
     async def stop(self, grace: float) -> None:
         """Stop claiming; give running jobs `grace` seconds, then cancel them (their leases run out)."""
@@ -145,8 +148,11 @@ class Scheduler:
                         on_report(report)
         finally:
             heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
 
     def _start_maintenance_if_due(self) -> None:
+        if self._stopping.is_set():  # stop() may already have cancelled and awaited the last one
+            return
         if self._maintenance is not None and not self._maintenance.done():
             return
         if self._maintenance_check_at is not None and self.clock() < self._maintenance_check_at:
