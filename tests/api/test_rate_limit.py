@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -62,19 +63,24 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(db_url) -> None:
             assert (await direct.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.78"})).status_code == 429
 
 
+# Deployed Redis requires a password (deploy/k8s/components/redis), so the test server does too.
+REDIS_PASSWORD = secrets.token_hex(16)
+
+
 @pytest.fixture
 def redis_url(tmp_path: Path):
     binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
     port = free_port()
     proc = subprocess.Popen(  # our own test server, loopback only
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--requirepass", REDIS_PASSWORD, "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=port)
+        client = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD)
         assert wait_until(lambda: _ping(client), timeout=10), "redis-server did not start"
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -116,3 +122,22 @@ async def test_an_unreachable_redis_lets_requests_through(db_url) -> None:
     async with app.router.lifespan_context(app), _client(app) as http:
         resp = await http.get("/api/v1/tools")
         assert resp.status_code == 200 and "ratelimit-limit" not in resp.headers
+
+
+def test_a_wrong_redis_password_is_served_like_an_unreachable_redis(redis_url, tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'wrong.db'}"
+    schema.upgrade(db)
+    wrong = secrets.token_hex(16)
+    env = {"DATABASE_URL": db, "REDIS_URL": redis_url.replace(REDIS_PASSWORD, wrong),
+           "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "INFO"}
+    server = ServerProcess(env=env).start(tmp_path / "serve.log")
+    try:
+        assert server.wait_status("/livez", 200), server.logs()
+        for _ in range(3):
+            resp = httpx.get(server.base_url + "/api/v1/tools", timeout=5)
+            assert resp.status_code == 200, resp.text  # answered, not a 500
+        logs = server.logs()
+        assert "rate_limit_store_unavailable" in logs or "ratelimit-limit" in resp.headers, logs
+        assert wrong not in logs and REDIS_PASSWORD not in logs
+    finally:
+        server.stop()
