@@ -155,6 +155,8 @@ def rendered_redis(tmp_path: Path) -> Iterator[str]:
             try:
                 client.ping()
                 break
+            except redis.AuthenticationError:  # a ConnectionError too, but one that waiting will not fix
+                pytest.fail("redis-server did not take the password from REDIS_PASSWORD_FILE")
             except redis.ConnectionError:
                 time.sleep(0.1)
         with pytest.raises(redis.AuthenticationError):
