@@ -72,10 +72,12 @@ def test_rendered_environment_loads_as_the_right_profile(
     rendered = overlay(name)
     template, container = web_container(rendered)
     env = rendered.app_env(container)
-    secret = tmp_path / "database-url"
-    secret.write_text(database_url(rendered))
-    env["DATABASE_URL_FILE"] = str(secret)
-    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
+    files = secret_files(rendered, template, container)
+    for key in [k for k in env if k.endswith("_FILE")]:  # each secret file, copied to where the test reads it
+        copy = tmp_path / key.lower()
+        copy.write_text(files[env[key]])
+        env[key] = str(copy)
+    for variable in SETTINGS_ENV | {"DATABASE_URL", "REDIS_URL"}:
         monkeypatch.delenv(variable, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -83,6 +85,7 @@ def test_rendered_environment_loads_as_the_right_profile(
     assert settings.hyperpage_env.value == name
     assert settings.hyperpage_rate_limit_per_hour == PROFILE[name]
     assert settings.db_engine == "postgresql"
+    assert settings.database_url.get_secret_value() == database_url(rendered)
     # The kubelet kills the pod at the grace period: preStop plus the app's whole shutdown must fit.
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = template["spec"]["terminationGracePeriodSeconds"]

@@ -8,7 +8,9 @@ succeed, and the process must exit 0 before terminationGracePeriodSeconds.
 
 Two values differ from the cluster, both loopback-only test rules: HYPERPAGE_HOST is 127.0.0.1 (not
 0.0.0.0) and HYPERPAGE_PORT is a free port; DATABASE_URL points at the test cluster instead of the
-in-cluster Service. test_contract.py checks the rendered values themselves.
+in-cluster Service. Other secret files keep their rendered content (staging and production: a REDIS_URL
+naming the in-cluster Redis, unreachable here, which the rate limiter serves through). test_contract.py
+checks the rendered values themselves.
 """
 
 from __future__ import annotations
@@ -32,12 +34,18 @@ def _pod_inputs(name: str, url: str, port: int) -> tuple[dict, dict, dict, dict,
     rendered = overlay(name)
     template, container = web_container(rendered)
     env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port)}
-    secrets = {path: url for path in secret_files(rendered, template, container)}
+    secrets = _with_database(secret_files(rendered, template, container), env, url)
     job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
     [job_container] = job["spec"]["containers"]
     job_env = rendered.app_env(job_container)
-    job_secrets = {path: url for path in secret_files(rendered, job, job_container)}
+    job_secrets = _with_database(secret_files(rendered, job, job_container), job_env, url)
     return template, container, env, secrets, {"container": job_container, "env": job_env, "secrets": job_secrets}
+
+
+def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict[str, str]:
+    """The rendered secret files, with the database URL file pointing at the test cluster."""
+    assert env["DATABASE_URL_FILE"] in files
+    return files | {env["DATABASE_URL_FILE"]: url}
 
 
 def _status_of(pid: int) -> dict[str, str]:
