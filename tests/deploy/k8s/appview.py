@@ -58,15 +58,20 @@ def secret_files(rendered: Rendered, template: dict[str, Any], container: dict[s
     for mount in container.get("volumeMounts", []):
         volume = volumes[mount["name"]]
         if "secret" in volume:
-            keys = secret_keys(rendered, volume["secret"]["secretName"])
-            # `items` projects only the listed keys (under their own paths); without it, every key is a file.
-            items = volume["secret"].get("items") or [{"key": key, "path": key} for key in keys]
+            source = volume["secret"]
+            keys = secret_keys(rendered, source["secretName"])
+            # With `items`, only the listed keys appear, under their paths; a listed key the Secret lacks
+            # keeps the pod from starting.
+            items = source.get("items") or [{"key": key, "path": key} for key in keys]
+            missing = {i["key"] for i in items} - set(keys)
+            assert not missing, f"{rendered.name}: Secret {source['secretName']} has no key {sorted(missing)}"
             for item in items:
                 files[str(PurePosixPath(mount["mountPath"]) / item["path"])] = keys[item["key"]]
     return files
 
 
-def database_url(rendered: Rendered) -> str:
+def database_url(rendered: Rendered, variable: str = "DATABASE_URL_FILE") -> str:
+    """The URL the web container reads from the file VARIABLE names."""
     template, container = web_container(rendered)
-    path = rendered.app_env(container)["DATABASE_URL_FILE"]
+    path = rendered.app_env(container)[variable]
     return secret_files(rendered, template, container)[path]

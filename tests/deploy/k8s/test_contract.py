@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import httpx
 import pytest
@@ -72,16 +72,17 @@ def test_rendered_environment_loads_as_the_right_profile(
     rendered = overlay(name)
     template, container = web_container(rendered)
     env = rendered.app_env(container)
-    files = secret_files(rendered, template, container)
-    for key in [k for k in env if k.endswith("_FILE")]:  # each secret file, copied to where the test reads it
-        copy = tmp_path / key.lower()
-        copy.write_text(files[env[key]])
-        env[key] = str(copy)
+    # Every secret file the container reads, written where this test can read it.
+    for path, content in secret_files(rendered, template, container).items():
+        copy = tmp_path / PurePosixPath(path).name
+        copy.write_text(content)
+        env.update({key: str(copy) for key, value in env.items() if key.endswith("_FILE") and value == path})
     for variable in SETTINGS_ENV | {"DATABASE_URL", "REDIS_URL"}:
         monkeypatch.delenv(variable, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = load_settings()
+    assert settings.database_url.get_secret_value() == database_url(rendered)
     assert settings.hyperpage_env.value == name
     assert settings.hyperpage_rate_limit_per_hour == PROFILE[name]
     assert settings.db_engine == "postgresql"
