@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,18 +67,23 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(db_url) -> None:
             assert (await direct.get("/openapi.json", headers={"X-Forwarded-For": "192.0.2.78"})).status_code == 429
 
 
+# Deployed Redis requires a password (deploy/k8s/components/redis), so the test server does too.
+REDIS_PASSWORD = secrets.token_hex(16)
+
+
 @contextmanager
 def _redis_server(tmp_path: Path, port: int) -> Iterator[str]:
     binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
     proc = subprocess.Popen(  # our own test server, loopback only
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--requirepass", REDIS_PASSWORD, "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=port)
+        client = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD)
         assert wait_until(lambda: _ping(client), timeout=10), "redis-server did not start"
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -133,7 +139,8 @@ async def test_while_redis_is_unreachable_each_process_counts_in_memory(db_url) 
 async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(ratelimit, "STORE_RETRY_SECONDS", 0.2)
     port = free_port()
-    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{port}/0", hyperpage_rate_limit_per_hour=5))
+    app = create_app(make_settings(db_url, redis_url=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0",
+                                   hyperpage_rate_limit_per_hour=5))
     async with app.router.lifespan_context(app), _client(app) as http:
         assert (await http.get("/api/v1/tools")).headers["ratelimit-remaining"] == "4"  # in memory
         with _redis_server(tmp_path, port):
@@ -142,7 +149,7 @@ async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path,
             assert resp.headers["ratelimit-remaining"] == "4"  # a fresh count, in Redis
             assert _rate_limiter(app).store_down_since is None
             import redis
-            keys = redis.Redis(host="127.0.0.1", port=port).keys("*hyperpage-api*")
+            keys = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD).keys("*hyperpage-api*")
             assert len(keys) == 1
 
 
@@ -151,3 +158,23 @@ def _rate_limiter(app) -> ratelimit.RateLimitMiddleware:
     while not isinstance(layer, ratelimit.RateLimitMiddleware):
         layer = layer.app
     return layer
+
+
+def test_a_wrong_redis_password_is_served_like_an_unreachable_redis(redis_url, tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'wrong.db'}"
+    schema.upgrade(db)
+    wrong = secrets.token_hex(16)
+    env = {"DATABASE_URL": db, "REDIS_URL": redis_url.replace(REDIS_PASSWORD, wrong),
+           "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "INFO", "HYPERPAGE_RATE_LIMIT_PER_HOUR": "10000"}
+    server = ServerProcess(env=env).start(tmp_path / "serve.log")
+    try:
+        assert server.wait_status("/livez", 200), server.logs()
+        for _ in range(3):
+            resp = httpx.get(server.base_url + "/api/v1/tools", timeout=5)
+            assert resp.status_code == 200, resp.text  # answered, not a 500
+        logs = server.logs()
+        assert "rate_limit_store_unavailable" in logs, logs
+        assert resp.headers["ratelimit-remaining"] == "9997"  # counted in this process meanwhile
+        assert wrong not in logs and REDIS_PASSWORD not in logs
+    finally:
+        server.stop()

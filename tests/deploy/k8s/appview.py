@@ -25,8 +25,8 @@ def web_container(rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any]]:
     return template, container
 
 
-def secret_keys(rendered: Rendered, name: str) -> dict[str, str]:
-    """Keys of the Secret NAME with their values (a sample for ExternalSecret templates)."""
+def secret_keys(rendered: Rendered, name: str, password: str = SAMPLE_PASSWORD) -> dict[str, str]:
+    """Keys of the Secret NAME with their values (PASSWORD stands in for what an ExternalSecret fetches)."""
     secret = rendered.find("Secret", name)
     if secret is not None:
         data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
@@ -37,16 +37,16 @@ def secret_keys(rendered: Rendered, name: str) -> dict[str, str]:
             continue
         template = (target.get("template") or {}).get("data")
         if template is None:
-            return {item["secretKey"]: SAMPLE_PASSWORD for item in external["spec"]["data"]}
-        return {key: _render_template(value) for key, value in template.items()}
+            return {item["secretKey"]: password for item in external["spec"]["data"]}
+        return {key: _render_template(value, password) for key, value in template.items()}
     raise AssertionError(f"{rendered.name}: nothing provides the Secret {name}")
 
 
-def _render_template(value: str) -> str:
+def _render_template(value: str, password: str) -> str:
     from urllib.parse import quote
 
-    value = re.sub(r"\{\{\s*\.password\s*\|\s*urlquery\s*\}\}", quote(SAMPLE_PASSWORD, safe=""), value)
-    value = re.sub(r"\{\{\s*\.password\s*\}\}", SAMPLE_PASSWORD, value)
+    value = re.sub(r"\{\{\s*\.password\s*\|\s*urlquery\s*\}\}", quote(password, safe=""), value)
+    value = re.sub(r"\{\{\s*\.password\s*\}\}", password, value)
     assert "{{" not in value, f"unhandled template expression in {value!r}"
     return value
 
@@ -58,12 +58,20 @@ def secret_files(rendered: Rendered, template: dict[str, Any], container: dict[s
     for mount in container.get("volumeMounts", []):
         volume = volumes[mount["name"]]
         if "secret" in volume:
-            for key, value in secret_keys(rendered, volume["secret"]["secretName"]).items():
-                files[str(PurePosixPath(mount["mountPath"]) / key)] = value
+            source = volume["secret"]
+            keys = secret_keys(rendered, source["secretName"])
+            # With `items`, only the listed keys appear, under their paths; a listed key the Secret lacks
+            # keeps the pod from starting.
+            items = source.get("items") or [{"key": key, "path": key} for key in keys]
+            missing = {i["key"] for i in items} - set(keys)
+            assert not missing, f"{rendered.name}: Secret {source['secretName']} has no key {sorted(missing)}"
+            for item in items:
+                files[str(PurePosixPath(mount["mountPath"]) / item["path"])] = keys[item["key"]]
     return files
 
 
-def database_url(rendered: Rendered) -> str:
+def database_url(rendered: Rendered, variable: str = "DATABASE_URL_FILE") -> str:
+    """The URL the web container reads from the file VARIABLE names."""
     template, container = web_container(rendered)
-    path = rendered.app_env(container)["DATABASE_URL_FILE"]
+    path = rendered.app_env(container)[variable]
     return secret_files(rendered, template, container)[path]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import httpx
 import pytest
@@ -72,17 +72,21 @@ def test_rendered_environment_loads_as_the_right_profile(
     rendered = overlay(name)
     template, container = web_container(rendered)
     env = rendered.app_env(container)
-    secret = tmp_path / "database-url"
-    secret.write_text(database_url(rendered))
-    env["DATABASE_URL_FILE"] = str(secret)
-    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
+    # Every secret file the container reads, written where this test can read it.
+    for path, content in secret_files(rendered, template, container).items():
+        copy = tmp_path / PurePosixPath(path).name
+        copy.write_text(content)
+        env.update({key: str(copy) for key, value in env.items() if key.endswith("_FILE") and value == path})
+    for variable in SETTINGS_ENV | {"DATABASE_URL", "REDIS_URL"}:
         monkeypatch.delenv(variable, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = load_settings()
+    assert settings.database_url.get_secret_value() == database_url(rendered)
     assert settings.hyperpage_env.value == name
     assert settings.hyperpage_rate_limit_per_hour == PROFILE[name]
     assert settings.db_engine == "postgresql"
+    assert settings.database_url.get_secret_value() == database_url(rendered)
     # The kubelet kills the pod at the grace period: preStop plus the app's whole shutdown must fit.
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = template["spec"]["terminationGracePeriodSeconds"]

@@ -7,8 +7,10 @@ Termination follows the kubelet: preStop sleep, SIGTERM, readiness must drop whi
 succeed, and the process must exit 0 before terminationGracePeriodSeconds.
 
 Two values differ from the cluster, both loopback-only test rules: HYPERPAGE_HOST is 127.0.0.1 (not
-0.0.0.0) and HYPERPAGE_PORT is a free port; DATABASE_URL points at the test cluster instead of the
-in-cluster Service. test_contract.py checks the rendered values themselves.
+0.0.0.0) and HYPERPAGE_PORT is a free port; DATABASE_URL (and, where rendered, the LISTEN URL) points at the
+test cluster instead of the in-cluster Service. Other secret files keep their rendered content (staging and
+production: a REDIS_URL naming the in-cluster Redis, unreachable here, which the rate limiter counts around).
+test_contract.py checks the rendered values themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.deploy.k8s.appview import secret_files, web_container
@@ -32,12 +35,38 @@ def _pod_inputs(name: str, url: str, port: int) -> tuple[dict, dict, dict, dict,
     rendered = overlay(name)
     template, container = web_container(rendered)
     env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port)}
-    secrets = {path: url for path in secret_files(rendered, template, container)}
+    secrets = _with_database(secret_files(rendered, template, container), env, url)
     job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
     [job_container] = job["spec"]["containers"]
     job_env = rendered.app_env(job_container)
-    job_secrets = {path: url for path in secret_files(rendered, job, job_container)}
+    job_secrets = _with_database(secret_files(rendered, job, job_container), job_env, url)
     return template, container, env, secrets, {"container": job_container, "env": job_env, "secrets": job_secrets}
+
+
+def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict[str, str]:
+    """The rendered secret files, with the database URL files (query and LISTEN) pointing at the test cluster."""
+    assert env["DATABASE_URL_FILE"] in files
+    paths = [env[k] for k in ("DATABASE_URL_FILE", "HYPERPAGE_LISTEN_DATABASE_URL_FILE") if k in env]
+    return files | {path: url for path in paths}
+
+
+def _cache_hits(port: int) -> float:
+    metrics = httpx.get(f"http://127.0.0.1:{port}/api/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("hyperpage_api_cache_requests_total{") and 'result="hit"' in line)
+
+
+def _list_cache_is_trusted(port: int, within: float) -> bool:
+    """A repeated list page becomes a cache hit once the LISTEN connection has heard its probe come round
+    (its retries back off to 30 s while the schema has no change triggers yet)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for _ in range(2):
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/reviews", timeout=5).status_code == 200
+        if _cache_hits(port) > 0:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _status_of(pid: int) -> dict[str, str]:
@@ -79,7 +108,10 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         while readiness.first_pass_after(migrated) is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert readiness.first_pass_after(migrated) is not None, "never became ready after the migration"
-        time.sleep(container["livenessProbe"]["periodSeconds"] + 0.5)
+        ready = time.monotonic()
+        # Meanwhile the API response cache comes on: the rendered pod's LISTEN connection works.
+        assert _list_cache_is_trusted(port, within=40), (tmp_path / "web.log").read_text()[-3000:]
+        time.sleep(max(0.0, ready + container["livenessProbe"]["periodSeconds"] + 0.5 - time.monotonic()))
         # The kubelet restarts the container only after failureThreshold misses in a row.
         assert liveness.worst_failure_streak() < container["livenessProbe"]["failureThreshold"]
         assert len(liveness.results) >= 2

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.deploy.k8s.appview import database_url
+from tests.deploy.k8s.appview import database_url, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, annotations, overlay
 from tests.deploy.k8s.netpol import Address, Pod, PolicySet, selects
 
@@ -32,22 +32,26 @@ def pods(rendered: Rendered) -> dict[str, Pod]:
         found[doc["metadata"]["name"]] = Pod(ns, template["metadata"]["labels"], ports, doc["metadata"]["name"])
     for cluster in rendered.of_kind("Cluster"):
         labels = {"cnpg.io/cluster": cluster["metadata"]["name"]} | cluster["spec"]["inheritedMetadata"]["labels"]
-        found[cluster["metadata"]["name"]] = Pod(ns, labels, {"postgres": 5432, "metrics": 9187})
+        found[cluster["metadata"]["name"]] = Pod(ns, labels, {"postgres": 5432, "metrics": 9187},
+                                                  cluster["metadata"]["name"])
     for pooler in rendered.of_kind("Pooler"):
         labels = {"cnpg.io/poolerName": pooler["metadata"]["name"]} | pooler["spec"]["template"]["metadata"]["labels"]
-        found[pooler["metadata"]["name"]] = Pod(ns, labels, {"pgbouncer": 5432})
+        found[pooler["metadata"]["name"]] = Pod(ns, labels, {"pgbouncer": 5432}, pooler["metadata"]["name"])
     found["stranger"] = Pod(ns, {"app": "debug-shell"}, name="stranger")
     return found
 
 
-def database_pod(rendered: Rendered, all_pods: dict[str, Pod]) -> tuple[Pod, int]:
-    """The pod DATABASE_URL reaches: through a rendered Service, or a CloudNativePG Pooler's Service."""
-    url = urlsplit(database_url(rendered))
+def database_pod(rendered: Rendered, all_pods: dict[str, Pod], variable: str = "DATABASE_URL_FILE") -> tuple[Pod, int]:
+    """The pod the web pods' URL in VARIABLE reaches: through a rendered Service, a CloudNativePG Pooler's
+    Service, or the Service `<cluster>-rw` the operator makes for a Cluster's primary."""
+    url = urlsplit(database_url(rendered, variable))
     host, port = url.hostname, url.port or 5432
     service = rendered.find("Service", host)
     if service is not None:
         [target] = [p for p in all_pods.values() if selects({"matchLabels": service["spec"]["selector"]}, p.labels)]
         return target, port
+    if host.endswith("-rw") and rendered.find("Cluster", host.removesuffix("-rw")) is not None:
+        return all_pods[host.removesuffix("-rw")], port
     return all_pods[host], port
 
 
@@ -59,12 +63,16 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     web, migrate, stranger = all_pods["hyperpage-web"], all_pods["hyperpage-migrate"], all_pods["stranger"]
     worker = all_pods["hyperpage-worker"]
     db, db_port = database_pod(rendered, all_pods)
+    listen_db, listen_port = db, db_port
+    if "HYPERPAGE_LISTEN_DATABASE_URL_FILE" in rendered.app_env(web_container(rendered)[1]):
+        listen_db, listen_port = database_pod(rendered, all_pods, "HYPERPAGE_LISTEN_DATABASE_URL_FILE")
     istio = bool(rendered.of_kind("PeerAuthentication"))
     front = GATEWAY if rendered.of_kind("Gateway") else INGRESS_NGINX
     scraped = bool(rendered.of_kind("ServiceMonitor"))
 
     needed = [(app, KUBE_DNS, 53, "UDP") for app in (web, migrate, worker)]
     needed += [(web, db, db_port, "TCP"), (migrate, db, db_port, "TCP"), (front, web, 3000, "TCP")]
+    needed += [(web, listen_db, listen_port, "TCP")]
     needed += [(worker, db, db_port, "TCP"), (worker, INTERNET, 443, "TCP")]
     needed += [(PROMETHEUS, web, 3000, "TCP"), (PROMETHEUS, worker, 3001, "TCP")] if scraped else []
     needed += [(web, ISTIOD, 15012, "TCP")] if istio else []
@@ -87,6 +95,11 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     ]
     blocked += [(INGRESS_NGINX, web, 3000)] if istio else []
     blocked += [] if scraped else [(PROMETHEUS, web, 3000), (PROMETHEUS, worker, 3001)]
+    for cluster in rendered.of_kind("Cluster"):
+        # Only the web pods' LISTEN connection bypasses the Pooler.
+        instance = all_pods[cluster["metadata"]["name"]]
+        blocked += [(worker, instance, 5432), (migrate, instance, 5432), (stranger, instance, 5432),
+                    (OTHER_NAMESPACE, instance, 5432), (INGRESS_NGINX, instance, 5432)]
 
     if "hyperpage-redis" in all_pods:
         redis = all_pods["hyperpage-redis"]

@@ -1,0 +1,123 @@
+"""The web pods' LISTEN connection (the API response cache's change signal) where DATABASE_URL goes through a
+transaction-mode PgBouncer, which cannot carry LISTEN: it must reach the primary directly, from the web pods
+only, fit the database's connection budget, and pass the service mesh in plaintext."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from hyperpage.config import load_settings
+from hyperpage.db.session import create_engine, create_listen_engine
+from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, secret_files, web_container
+from tests.deploy.k8s.manifests import OVERLAYS, Rendered, overlay
+
+LISTEN_FILE = "HYPERPAGE_LISTEN_DATABASE_URL_FILE"
+SUPERUSER_RESERVED = 3  # PostgreSQL's default superuser_reserved_connections: not the app's to use
+
+
+def transaction_pooler(rendered: Rendered) -> dict[str, Any] | None:
+    """The CloudNativePG Pooler DATABASE_URL goes through, when it pools by transaction."""
+    pooler = rendered.find("Pooler", urlsplit(database_url(rendered)).hostname)
+    if pooler is None or pooler["spec"]["pgbouncer"].get("poolMode", "session") != "transaction":
+        return None
+    return pooler
+
+
+def secret_template_keys(rendered: Rendered, secret: str) -> set[str]:
+    """The keys the ExternalSecret producing SECRET templates."""
+    [external] = [e for e in rendered.of_kind("ExternalSecret")
+                  if e["spec"]["target"].get("name", e["metadata"]["name"]) == secret]
+    return set(external["spec"]["target"]["template"]["data"])
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -> None:
+    rendered = overlay(name)
+    template, container = web_container(rendered)
+    pooler = transaction_pooler(rendered)
+    env = rendered.app_env(container)
+    others = [(workload["metadata"]["name"], pod, other) for workload, pod in rendered.app_workloads()
+              if workload["metadata"]["name"] != "hyperpage-web" for other in pod["spec"]["containers"]]
+    for workload, _, other in others:
+        assert LISTEN_FILE not in rendered.app_env(other), f"{workload} serves no API: it needs no LISTEN"
+    if pooler is None:
+        # development and staging: DATABASE_URL reaches PostgreSQL itself, where LISTEN works as it is
+        assert LISTEN_FILE not in env
+        return
+
+    path = PurePosixPath(env[LISTEN_FILE])
+    [mount] = [m for m in container["volumeMounts"] if PurePosixPath(m["mountPath"]) == path.parent]
+    [volume] = [v for v in template["spec"]["volumes"] if v["name"] == mount["name"]]
+    keys = secret_template_keys(rendered, volume["secret"]["secretName"])
+    assert path.name in keys, f"{LISTEN_FILE} names {path.name}, not a key of the Secret: {sorted(keys)}"
+    listen, pooled = urlsplit(database_url(rendered, LISTEN_FILE)), urlsplit(database_url(rendered))
+    # the operator's Service for the Cluster's current primary, on the same database as the same user
+    assert (listen.hostname, listen.port) == (f"{pooler['spec']['cluster']['name']}-rw", 5432)
+    assert (listen.scheme, listen.username, listen.password, listen.path) == (
+        pooled.scheme, pooled.username, pooled.password, pooled.path)
+    for workload, pod, other in others:
+        files = secret_files(rendered, pod, other).values()
+        assert database_url(rendered, LISTEN_FILE) not in files, f"{workload} must not get the direct URL"
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if transaction_pooler(overlay(n))])
+def test_the_rendered_web_settings_listen_on_the_primary_and_query_through_the_pooler(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = overlay(name)
+    template, container = web_container(rendered)
+    env = rendered.app_env(container)
+    for path, content in secret_files(rendered, template, container).items():
+        copy = tmp_path / PurePosixPath(path).name
+        copy.write_text(content)
+        env.update({key: str(copy) for key, value in env.items() if key.endswith("_FILE") and value == path})
+    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
+        monkeypatch.delenv(variable, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    # engines are lazy: building them opens no connection
+    assert create_engine(settings).url.host == transaction_pooler(rendered)["metadata"]["name"]
+    assert create_listen_engine(settings).url.host == urlsplit(database_url(rendered, LISTEN_FILE)).hostname
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if transaction_pooler(overlay(n))])
+def test_listen_connections_fit_the_database_connection_budget(name: str) -> None:
+    rendered = overlay(name)
+    pooler = transaction_pooler(rendered)
+    cluster = rendered.get("Cluster", pooler["spec"]["cluster"]["name"])
+    parameters = cluster["spec"]["postgresql"]["parameters"]
+    bouncer = pooler["spec"]["pgbouncer"]["parameters"]
+    # each PgBouncer: its server pool for the one user/database pair, its reserve, and its auth_query connection
+    pooled = pooler["spec"]["instances"] * (
+        int(bouncer["default_pool_size"]) + int(bouncer.get("reserve_pool_size", 0)) + 1)
+    deployment = rendered.get("Deployment", "hyperpage-web")
+    replicas = rendered.get("HorizontalPodAutoscaler", "hyperpage-web")["spec"]["maxReplicas"]
+    surge = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    replicas += math.ceil(replicas * int(surge.rstrip("%")) / 100) if str(surge).endswith("%") else int(surge)
+    _, container = web_container(rendered)
+    listeners = replicas * int(rendered.app_env(container).get("HYPERPAGE_WORKERS", "1"))  # one per process
+    usable = int(parameters["max_connections"]) - int(parameters.get("superuser_reserved_connections",
+                                                                     SUPERUSER_RESERVED))
+    assert pooled + listeners <= usable, f"{pooled} pooled + {listeners} LISTEN connections > {usable}"
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("PeerAuthentication")])
+def test_the_mesh_lets_web_pods_reach_the_primary_in_plaintext(name: str) -> None:
+    rendered = overlay(name)
+    host = urlsplit(database_url(rendered, LISTEN_FILE)).hostname
+    cluster = rendered.get("Cluster", host.removesuffix("-rw"))
+    # the instances have no sidecar, so the web pods' sidecar must not insist on mTLS towards them
+    assert cluster["spec"]["inheritedMetadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    for rule in rendered.of_kind("DestinationRule"):
+        if rule["spec"]["host"].split(".")[0] == host:
+            assert rule["spec"].get("trafficPolicy", {}).get("tls", {}).get("mode") in (None, "DISABLE")
+    # a Sidecar resource would limit the web pods' egress to its listed hosts
+    for sidecar in rendered.of_kind("Sidecar"):
+        hosts = [h for egress in sidecar["spec"].get("egress", []) for h in egress["hosts"]]
+        assert any(h in ("*/*", "./*", f"./{host}", f"{rendered.namespace}/{host}") for h in hosts), hosts
