@@ -79,8 +79,14 @@ async def test_a_backlog_larger_than_a_batch_goes_in_several_batches(db_url: str
     left = await remaining_by_series(db_url)
     assert left[(gh.id, "core")] == [*range(5, 23), 99] and left[(gh.id, "search")] == [0, 1, 2]
 
-    async with f.db_session(db_url) as s:  # 18 + 2 rows: exactly four full batches, then an empty one
-        assert await prune_samples(s, retention_days=30, now=now, batch_size=5) == 20
+    async with f.db_session(db_url) as s:  # a worker shutting down: the batch in hand, then stop
+        asked = []
+        assert await prune_samples(s, retention_days=30, now=now, batch_size=5,
+                                   should_stop=lambda: asked.append(1) or True) == 5
+        assert asked == [1]
+
+    async with f.db_session(db_url) as s:  # 13 + 2 rows: three full batches, then an empty one
+        assert await prune_samples(s, retention_days=30, now=now, batch_size=5) == 15
     assert await remaining_by_series(db_url) == {(gh.id, "core"): [99], (gh.id, "search"): [2]}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,12 +94,14 @@ async def report(session: AsyncSession, *, query: RateLimitQuery) -> RateLimitRe
 
 
 async def prune_samples(session: AsyncSession, *, retention_days: int, now: datetime | None = None,
-                        batch_size: int = PRUNE_BATCH, max_seconds: float | None = None) -> int:
+                        batch_size: int = PRUNE_BATCH, max_seconds: float | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> int:
     """Delete samples older than `retention_days`, oldest first, and return how many went.
 
     The newest sample of every (connection, resource) stays whatever its age: it is the current status.
     Each batch is committed on its own, so a large backlog never holds one long lock or transaction. With
-    `max_seconds`, stop after the batch that reaches it (the rest goes next time)."""
+    `max_seconds`, stop after the batch that reaches it (the rest goes next time); `should_stop` is asked
+    after each batch too (a worker shutting down)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     old, newer = aliased(RateLimitSample), aliased(RateLimitSample)
     # A sample goes only if its series has a strictly newer one, so every sample at the series' latest time
@@ -124,6 +127,8 @@ async def prune_samples(session: AsyncSession, *, retention_days: int, now: date
         deleted += count
         metrics.RATE_LIMIT_SAMPLES_PRUNED.inc(count)
         if count < batch_size or (max_seconds is not None and time.monotonic() - started >= max_seconds):
+            return deleted
+        if should_stop is not None and should_stop():
             return deleted
         if single_writer:  # leave SQLite's one write lock free as long as we held it, or the sync's writes starve
             await asyncio.sleep(time.monotonic() - batch_started)

@@ -6,6 +6,7 @@ so N pods never prune at the same time nor more often than that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +34,7 @@ class PruneOutcome:
 
 
 async def prune_if_due(*, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, worker: str,
-                       now: datetime) -> PruneOutcome:
+                       now: datetime, should_stop: Callable[[], bool] | None = None) -> PruneOutcome:
     """Prune old rate-limit samples if no worker did in the last hour; never raises (errors are logged)."""
     try:
         async with sessionmaker() as session:
@@ -46,7 +47,8 @@ async def prune_if_due(*, sessionmaker: async_sessionmaker[AsyncSession], settin
     days = settings.hyperpage_rate_limit_retention_days
     try:
         async with sessionmaker() as session:
-            deleted = await prune_samples(session, retention_days=days, now=now, max_seconds=PRUNE_MAX_SECONDS)
+            deleted = await prune_samples(session, retention_days=days, now=now, max_seconds=PRUNE_MAX_SECONDS,
+                                          should_stop=should_stop)
             await leases.finish_periodic(session, key=PRUNE_KEY, worker=worker, now=utcnow(),
                                          result={"deleted": deleted, "retention_days": days})
     except Exception:  # batches already committed stay deleted; the next period carries on

@@ -112,10 +112,14 @@ class Scheduler:
             await asyncio.gather(*helpers, return_exceptions=True)
 
     async def stop(self, grace: float) -> None:
-        """Stop claiming; give running jobs `grace` seconds, then cancel them (their leases run out)."""
+        """Stop claiming; give maintenance and running jobs `grace` seconds, then cancel them (their leases
+        run out). Waiting first matters: a task cancelled in the middle of an aiosqlite call can leave a close
+        behind that never finishes (SQLAlchemy 2.1 + aiosqlite 0.22), and then the event loop cannot end."""
         self._stopping.set()
-        if self._maintenance is not None:  # batches already committed stay deleted
-            self._maintenance.cancel()
+        if self._maintenance is not None:  # a prune stops between batches; committed batches stay deleted
+            _done, pending = await asyncio.wait({self._maintenance}, timeout=grace)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(self._maintenance, return_exceptions=True)
         if self.running:
             _done, pending = await asyncio.wait(list(self.running.values()), timeout=grace)
@@ -162,7 +166,8 @@ class Scheduler:
     async def maintain(self) -> maintenance.PruneOutcome:
         """Prune old rate-limit samples if it is this worker's turn (at most one worker per hour)."""
         outcome = await maintenance.prune_if_due(sessionmaker=self.sessionmaker, settings=self.settings,
-                                                 worker=self.worker, now=self.clock())
+                                                 worker=self.worker, now=self.clock(),
+                                                 should_stop=self._stopping.is_set)
         self._maintenance_check_at = outcome.next_check_at
         return outcome
 

@@ -34,6 +34,9 @@ async def stop_background_sync(app: Any, *, grace: float) -> None:
     scheduler: Scheduler = app.state.scheduler
     await scheduler.stop(grace)
     task: asyncio.Task[None] = app.state.scheduler_task
-    task.cancel()
+    # The loop ends by itself at its next turn once stopping; cancel only if it does not (see Scheduler.stop).
+    _done, pending = await asyncio.wait({task}, timeout=5.0)
+    for still_running in pending:
+        still_running.cancel()
     await asyncio.gather(task, return_exceptions=True)
     log.info("scheduler_stopped", worker=scheduler.worker)
