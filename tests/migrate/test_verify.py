@@ -103,6 +103,27 @@ def test_postgresql_target_tampering_is_caught_and_named(case: str, migrated: tu
     assert _check(source, target, plan).verified  # the undo restores a match: each case stands alone
 
 
+def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[Endpoint, Endpoint, Plan]) -> None:
+    """A schema another tool made (0/1 integers for booleans, float4): equal values pass, rounded ones do not."""
+    source, target, plan = migrated
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE item ALTER flag TYPE smallint USING flag::int::smallint")
+        try:
+            assert _check(source, target, plan).verified
+            conn.execute("ALTER TABLE item ALTER score TYPE real USING CASE WHEN score < 1e38 THEN score END")
+            report = _check(source, target, plan)
+        finally:
+            conn.execute("ALTER TABLE item ALTER flag TYPE boolean USING flag::int::boolean")
+            conn.execute("ALTER TABLE item ALTER score TYPE double precision")
+            with conn.cursor() as cur:
+                cur.executemany("UPDATE item SET score = %s WHERE id = %s",
+                                [(0.1, 1), (1 / 3, 2), (1e300, 3), *((i / 7, i) for i in range(4, 60))])
+    [bad] = [t for t in report.tables if not t.ok]
+    assert bad.missing_rows == bad.extra_rows and bad.missing_rows > 40 and bad.counts_exact
+    assert any("score 0.1 -> 0.10000000149011612" in line for line in bad.examples), bad.examples
+    assert _check(source, target, plan).verified
+
+
 def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> None:
     """The way back (PostgreSQL -> SQLite) verifies a SQLite target, read as raw SQLite values."""
     start, back = tmp_path / "hyperpage.db", tmp_path / "back.db"

@@ -25,6 +25,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 _double = struct.Struct(">d").pack
 _json_cache: dict[str, str] = {}
+_json_in = json.JSONDecoder()
+_json_out = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once: faster
 JSON_CACHE_MAX = 50_000
 
 
@@ -105,7 +107,7 @@ def canonical_json(text: str) -> str:
         if len(_json_cache) >= JSON_CACHE_MAX:
             _json_cache.clear()
         try:
-            doc = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            doc = _json_out.encode(_json_in.decode(text))
         except ValueError:
             return odd(text)
         out = _json_cache[text] = f"j{len(doc)}:{doc}"
@@ -115,7 +117,9 @@ def canonical_json(text: str) -> str:
 def _json(v: Any) -> str:
     if isinstance(v, str):
         return canonical_json(v)
-    doc = json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if not isinstance(v, dict | list):
+        return odd(v)
+    doc = _json_out.encode(v)
     return f"j{len(doc)}:{doc}"
 
 
@@ -137,10 +141,21 @@ _PG = {
 }
 
 
-def pg_field(kind: str, column: str) -> str | None:
-    """SQL for one field's canonical text, or None when Python renders it (JSON: read as text)."""
+# The target column types each template is written for (format_type without its modifier). A column of any
+# other type (a tool other than ours created the schema) is read as a plain value and rendered in Python.
+PG_TYPES = {
+    "int": {"smallint", "integer", "bigint"}, "float": {"double precision", "real"}, "numeric": {"numeric"},
+    "bool": {"boolean"}, "text": {"text", "character varying", "character"}, "bytes": {"bytea"},
+    "ts": {"timestamp with time zone", "timestamp without time zone"}, "date": {"date"}, "json": {"jsonb", "json"},
+}
+
+
+def pg_field(kind: str, column: str, actual: str | None = None) -> str | None:
+    """SQL for one field's canonical text, or None when Python renders it (JSON, or a column of another type)."""
     template = _PG.get(kind)
-    return None if template is None else f"coalesce({template.format(c=quote_ident(column))}, 'N')"
+    if template is None or (actual is not None and actual.split("(")[0] not in PG_TYPES[kind]):
+        return None
+    return f"coalesce({template.format(c=quote_ident(column))}, 'N')"
 
 
 def split_fields(row: str) -> list[str]:

@@ -33,6 +33,7 @@ FETCH = 20_000
 PART_ROWS = 250_000  # source rows per job: a big table's source side is shared by several processes
 RECHECK_ROWS = 200_000  # rows read per side, at most, to explain a mismatch
 EXAMPLES = 5
+PAIRING = 5_000  # target rows searched for the closest partner of an example source row
 
 
 @dataclass
@@ -74,13 +75,13 @@ class SideSums:
         return sum(self.sums) % MOD
 
 
-def _pg_select(table: Table) -> tuple[str, list[Any]]:
-    """SELECT of canonical text: runs of server-rendered fields, JSON columns as text (rendered in Python)."""
+def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
+    """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
     exprs: list[str] = []
     render: list[Any] = []  # per selected column: None (already canonical) or a Python renderer
     run: list[str] = []
     for c in table.columns:
-        sql = canon.pg_field(c.kind, c.target)
+        sql = canon.pg_field(c.kind, c.target, types.get(c.target))
         if sql is not None:
             run.append(sql)
             continue
@@ -88,7 +89,8 @@ def _pg_select(table: Table) -> tuple[str, list[Any]]:
             exprs.append(" || '|' || ".join(run))
             render.append(None)
             run = []
-        exprs.append(f"{quote_ident(c.target)}::text")
+        json = c.kind == "json" and types.get(c.target) in ("jsonb", "json")  # as text: no dict per value
+        exprs.append(f"{quote_ident(c.target)}::text" if json else quote_ident(c.target))
         render.append(canon.RENDER[c.kind])
     if run:
         exprs.append(" || '|' || ".join(run))
@@ -108,10 +110,13 @@ def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, s
         finally:
             conn.close()
         return
-    sql, render = _pg_select(table)
     with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
         if pg.info.server_version < 140000:
             raise MigrationError("verification needs PostgreSQL 14 or later (exact timestamps in extract(epoch))")
+        types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                                (quote_ident(table.target),)).fetchall())
+        sql, render = _pg_select(table, types)
         with pg.cursor(name="hyperpage_verify") as cur:
             cur.execute(sql)
             if render == [None]:  # no JSON: the server sends each row's whole canonical text
@@ -240,7 +245,7 @@ def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
             extra.append(text)
     check.missing_rows, check.extra_rows = len(missing), len(extra)
     names = [c.target for c in table.columns]
-    spare = [canon.split_fields(text) for text in extra[:50]]
+    spare = [canon.split_fields(text) for text in extra[:PAIRING]]
     for key, text in missing[:EXAMPLES]:
         fields = canon.split_fields(text)
         best = max(spare, key=lambda other: sum(a == b for a, b in zip(fields, other, strict=False)), default=None)
