@@ -31,7 +31,7 @@ BUCKET_BITS = 12
 SHIFT = 128 - BUCKET_BITS
 FETCH = 20_000
 PART_ROWS = 250_000  # source rows per job: a big table's source side is shared by several processes
-RECHECK_ROWS = 200_000  # rows read per side, at most, to explain a mismatch
+RECHECK_ROWS = 50_000  # rows read per side, at most, to explain a mismatch
 EXAMPLES = 5
 PAIRING = 5_000  # target rows searched for the closest partner of an example source row
 
