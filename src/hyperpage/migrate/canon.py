@@ -173,6 +173,14 @@ def split_fields(row: str) -> list[str]:
     return fields
 
 
+def first_field(row: str) -> str:
+    if row[0] in "sj?":
+        colon = row.index(":")
+        return row[:colon + 1 + int(row[1:colon])]
+    end = row.find("|")
+    return row if end < 0 else row[:end]
+
+
 def readable(field: str) -> str:
     """A field as an operator reads it: doubles and timestamps decoded, long values cut."""
     if field.startswith("d") and len(field) == 17:

@@ -102,7 +102,10 @@ def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Repo
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
             if t.table in recheck:
-                verify.explain(t, tables[t.table], found[t.table, "source"], found[t.table, "target"])
+                src, tgt = found[t.table, "source"], found[t.table, "target"]
+                firsts = verify.example_firsts(src, tgt)
+                near = verify.partners(target, tables[t.table], firsts) if firsts else []
+                verify.explain(t, tables[t.table], src, tgt, near)
     report.fk_problems = verify.fk_problems(target)
     report.sequence_problems = verify.sequence_problems(target)
     report.rejects = sum(t.rejected for t in report.tables)

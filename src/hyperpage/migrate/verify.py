@@ -227,9 +227,9 @@ def rows_in_buckets(side: str, endpoint: Endpoint, table: Table,
     return table.target, side, kept
 
 
-def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
-            target: list[tuple[int, Any, str]]) -> None:
-    """Count the rows without an identical partner and describe a few, naming the columns that differ."""
+def _unmatched(source: list[tuple[int, Any, str]],
+               target: list[tuple[int, Any, str]]) -> tuple[list[tuple[Any, str]], list[str]]:
+    """Source rows without an identical target row (key, text), and target rows without a source row (text)."""
     balance = Counter(h for h, _, _ in source)
     balance.subtract(h for h, _, _ in target)
     surplus = {h: n for h, n in balance.items() if n > 0}  # hash -> source rows the target lacks
@@ -243,16 +243,48 @@ def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
         if lack.get(h, 0) > 0:
             lack[h] -= 1
             extra.append(text)
+    return missing, extra
+
+
+def example_firsts(source: list[tuple[int, Any, str]], target: list[tuple[int, Any, str]]) -> list[str]:
+    """First fields (usually the primary key) of the example source rows, to look up their changed partners."""
+    return [canon.first_field(text) for _, text in _unmatched(source, target)[0][:EXAMPLES]]
+
+
+def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
+    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket."""
+    wanted, kept = frozenset(firsts), []
+    for _, batch in _side_rows("target", target, table, []):
+        kept += [text for _, text in batch if canon.first_field(text) in wanted]
+        if len(kept) >= PAIRING:
+            break
+    return kept[:PAIRING]
+
+
+def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
+            target: list[tuple[int, Any, str]], near: list[str]) -> None:
+    """Count the rows without an identical partner and describe a few, naming the columns that differ.
+
+    An example source row is paired with the target row sharing most of its fields (at least half), among the
+    unmatched target rows and `near` (target rows with the same first field).
+    """
+    missing, extra = _unmatched(source, target)
     check.missing_rows, check.extra_rows = len(missing), len(extra)
     names = [c.target for c in table.columns]
     spare = [canon.split_fields(text) for text in extra[:PAIRING]]
+    others = set(extra)
+    nearby = [canon.split_fields(text) for text in near if text not in others]
+
+    def same(a: list[str], b: list[str]) -> int:
+        return sum(x == y for x, y in zip(a, b, strict=False)) if len(a) == len(b) else -1
+
     for key, text in missing[:EXAMPLES]:
         fields = canon.split_fields(text)
-        best = max(spare, key=lambda other: sum(a == b for a, b in zip(fields, other, strict=False)), default=None)
-        if best is None or len(best) != len(fields) or not any(a == b for a, b in zip(fields, best, strict=True)):
+        best = max(spare + nearby, key=lambda other: same(fields, other), default=None)
+        if best is None or 2 * same(fields, best) < len(fields):
             check.examples.append(f"source row {key}: no such row in the target")
             continue
-        spare.remove(best)
+        (spare if best in spare else nearby).remove(best)
         diff = [f"{names[i]} {canon.readable(a)} -> {canon.readable(b)}"
                 for i, (a, b) in enumerate(zip(fields, best, strict=True)) if a != b]
         check.examples.append(f"source row {key}: " + "; ".join(diff))
