@@ -90,8 +90,9 @@ def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Repo
     """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
+    # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
     jobs = [(side, end, t, part) for t in biggest_first
-            for side, end, parts in (("source", source, verify.source_parts(source, t)), ("target", target, [None]))
+            for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
             for part in parts]
     report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
