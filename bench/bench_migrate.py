@@ -41,18 +41,21 @@ def _timed(cmd: list[str], work: Path) -> tuple[int, float, int, str]:
     return proc.returncode, wall, rss, (proc.stdout + proc.stderr)[-600:]
 
 
-def _verify(source: Path, url: str, work: Path) -> tuple[bool, str]:
+def _verify(source: Path, url: str, work: Path) -> tuple[bool, str, float]:
+    """`hyperpage db verify` of a result: verified, detail, wall seconds (plan included)."""
     report = work / "verify.json"
+    started = time.monotonic()
     subprocess.run([*CLI, "db", "verify", "--from", f"sqlite:///{source}", "--to", url, "--no-progress",
                     "--report", str(report)], capture_output=True, text=True)
+    seconds = time.monotonic() - started
     if not report.exists():
-        return False, "verification could not run (schema differs)"
+        return False, "verification could not run (schema differs)", seconds
     data = json.loads(report.read_text())
     bad = [t for t in data["tables"] if not t["ok"]]
     lost = sum(t["source_rows"] - t["target_rows"] for t in data["tables"])
-    detail = "; ".join(f"{t['table']}: {t['target_rows']}/{t['source_rows']} rows, checksum differs"
-                       for t in bad[:4])
-    return data["verified"], (f"{lost} rows missing; " if lost else "") + (detail or "all tables match")
+    detail = "; ".join(f"{t['table']}: {t['target_rows']}/{t['source_rows']} rows, {t['missing_rows']:,}"
+                       f"{'' if t['counts_exact'] else '+'} rows differ, e.g. {t['examples'][:1]}" for t in bad[:4])
+    return data["verified"], (f"{lost} rows missing; " if lost else "") + (detail or "all tables match"), seconds
 
 
 def _run_ours(cluster: PgCluster, source: Path, work: Path, workers: int) -> dict[str, object]:
@@ -65,6 +68,7 @@ def _run_ours(cluster: PgCluster, source: Path, work: Path, workers: int) -> dic
     cluster.drop_database(db)
     return {"tool": f"hyperpage db migrate --workers {workers}", "exit": code, "wall": wall,
             "copy": data.get("copy_seconds", wall), "rss": rss, "verified": data.get("verified", False),
+            "verify": data["seconds"] - data["copy_seconds"] if data else 0.0,
             "detail": "built-in verification" if data else tail}
 
 
@@ -84,19 +88,23 @@ def _run_pgloader(cluster: PgCluster, source: Path, work: Path, hyperpage: bool)
         cmd = [exe, f"sqlite://{source}", f"pgsql://postgres@127.0.0.1:{cluster.port}/{db}"]
     schema_seconds = time.monotonic() - started
     code, wall, rss, tail = _timed(cmd, work)
-    verified, detail = _verify(source, url, work)
+    verified, detail, verify_seconds = _verify(source, url, work)
     cluster.drop_database(db)
     return {"tool": "pgloader 3.6.9" + (" (Alembic schema + data only)" if hyperpage else " (defaults)"),
             "exit": code, "wall": wall + schema_seconds, "copy": wall + schema_seconds, "rss": rss,
+            "verify": verify_seconds,
             "verified": verified, "detail": detail if code == 0 else f"exit {code}: {tail[-200:]}"}
 
 
 def _print(name: str, rows: int, results: list[dict[str, object]]) -> None:
+    """One line per run; verification is timed next to the copy of the same run (verify/copy: the ratio)."""
     print(f"\n{name}: {rows:,} rows")
-    print(f"{'tool':<52} {'exit':>4} {'copy s':>8} {'rows/s':>9} {'total s':>8} {'peak MiB':>8}  verified")
+    print(f"{'tool':<52} {'exit':>4} {'copy s':>8} {'rows/s':>9} {'verify s':>8} {'rows/s':>9} {'v/copy':>6} "
+          f"{'total s':>8} {'peak MiB':>8}  verified")
     for r in results:
-        copy = float(r["copy"])  # type: ignore[arg-type]
-        print(f"{r['tool']!s:<52} {r['exit']!s:>4} {copy:>8.1f} {rows / copy:>9,.0f} {float(r['wall']):>8.1f} "  # type: ignore[arg-type]
+        copy, check = float(r["copy"]), float(r["verify"])  # type: ignore[arg-type]
+        print(f"{r['tool']!s:<52} {r['exit']!s:>4} {copy:>8.1f} {rows / copy:>9,.0f} {check:>8.1f} "
+              f"{rows / check if check else 0:>9,.0f} {check / copy:>6.2f} {float(r['wall']):>8.1f} "  # type: ignore[arg-type]
               f"{r['rss']!s:>8}  {'yes' if r['verified'] else 'NO'} - {r['detail']}")
 
 
@@ -120,6 +128,10 @@ def main(args: list[str]) -> None:
             ours = min(float(r["copy"]) for r in results[1:])  # type: ignore[arg-type]
             print(f"ours (copy, best of 1 or 2 workers) vs pgloader: {float(results[0]['copy']) / ours:.2f}x "  # type: ignore[arg-type]
                   "pgloader's time; total includes our verification of every row", flush=True)
+            check, copy = float(results[1]["verify"]), float(results[1]["copy"])  # type: ignore[arg-type]
+            print(f"verification (--workers 2): {check:.1f} s, {count / check:,.0f} rows/s = {check / copy:.2f}x the "
+                  f"copy of the same run; `db verify` of pgloader's result: {float(results[0]['verify']):.1f} s "  # type: ignore[arg-type]
+                  "(plan included)", flush=True)
             source.unlink()
     finally:
         cluster.destroy()

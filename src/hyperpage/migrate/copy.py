@@ -43,10 +43,10 @@ def report_progress(table: str, n: int) -> None:
         _progress.put((table, n))
 
 
-def source_rows(source: Endpoint, table: Table, conn: Any = None) -> Iterator[list[tuple[Any, ...]]]:
+def source_rows(source: Endpoint, table: Table, conn: Any = None, where: str = "") -> Iterator[list[tuple[Any, ...]]]:
     """Batches of (row key, *values) from either engine, streamed (server-side cursor on PostgreSQL)."""
     cols = ", ".join(c.select for c in table.columns)
-    sql = f"SELECT {table.key}, {cols} FROM {quote_ident(table.source)}"
+    sql = f"SELECT {table.key}, {cols} FROM {quote_ident(table.source)} {where}"
     if source.kind == "sqlite":
         own = conn is None
         conn = conn or open_source(source)
@@ -81,15 +81,19 @@ def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
         conn.close()
 
 
-def converted(table: Table, batch: list[tuple[Any, ...]],
-              rejects: list[tuple[Any, str, list[Any]]]) -> Iterator[tuple[Any, ...]]:
-    """Apply the plan's converters; a value that does not fit sends its whole row to `rejects`."""
+def converted(table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[Any, str, list[Any]]],
+              keep_key: bool = False) -> Iterator[tuple[Any, ...]]:
+    """Apply the plan's converters; a value that does not fit sends its whole row to `rejects`.
+
+    Rows come out without their key, or as (key, *values) with `keep_key` (verification names rows by it).
+    """
+    first = 0 if keep_key else 1
     convs: list[tuple[int, Callable[[Any], Any]]] = [(i + 1, c.convert) for i, c in enumerate(table.columns)
                                                      if c.convert is not None]
     pk_idx = [i + 1 for i, c in enumerate(table.columns) if c.source in table.not_null_pk]
     for row in batch:
         if not convs and not pk_idx:
-            yield row[1:]
+            yield row[first:]
             continue
         out = list(row)
         try:
@@ -102,7 +106,7 @@ def converted(table: Table, batch: list[tuple[Any, ...]],
         except Reject as exc:
             rejects.append((row[0], f"{table.source}: {exc}", list(row[1:])))
             continue
-        yield tuple(out[1:])
+        yield tuple(out[first:])
 
 
 def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableResult:

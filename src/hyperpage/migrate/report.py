@@ -89,6 +89,13 @@ class Report:
             mark = "[green]match[/green]" if t.ok else "[red]MISMATCH[/red]"
             grid.add_row(t.table, f"{t.source_rows:,}", f"{t.rejected:,}", f"{t.target_rows:,}", mark)
         console.print(grid)
+        for t in self.tables:
+            if not t.ok:
+                bound = "" if t.counts_exact else "at least "
+                console.print(f"[red]{t.table}[/red]: {bound}{t.missing_rows:,} source rows have no identical target "
+                              f"row, {bound}{t.extra_rows:,} target rows are not in the source", highlight=False)
+                for example in t.examples:
+                    console.print(f"  {example}", markup=False, highlight=False)
         for p in self.fk_problems + self.sequence_problems:
             console.print(f"[red]problem[/red]: {p}", highlight=False)
         for w in self.warnings:

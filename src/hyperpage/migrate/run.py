@@ -90,8 +90,23 @@ def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Repo
     """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
-    jobs = [(side, end, t) for t in biggest_first for side, end in (("source", source), ("target", target))]
-    report.tables = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
+    # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
+    jobs = [(side, end, t, part) for t in biggest_first
+            for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
+            for part in parts]
+    report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
+    if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
+        tables = {t.target: t for t in plan.tables}
+        jobs = [(side, end, tables[name], buckets) for name, buckets in recheck.items()
+                for side, end in (("source", source), ("target", target))]
+        found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, jobs,
+                                                                           opts.workers, lambda *_: None)}
+        for t in report.tables:
+            if t.table in recheck:
+                src, tgt = found[t.table, "source"], found[t.table, "target"]
+                firsts = verify.example_firsts(src, tgt)
+                near = verify.partners(target, tables[t.table], firsts) if firsts else []
+                verify.explain(t, tables[t.table], src, tgt, near)
     report.fk_problems = verify.fk_problems(target)
     report.sequence_problems = verify.sequence_problems(target)
     report.rejects = sum(t.rejected for t in report.tables)
@@ -103,8 +118,16 @@ def _with_progress(fn, jobs, plan: Plan, opts: Options, verb: str) -> list:  # t
         return run_parallel(fn, jobs, opts.workers, lambda *_: None)
     with progress_bars() as bars:
         tables = {job[2].target: job[2] for job in jobs}
-        tasks = {name: bars.add_task(f"{verb} {name}", total=t.rows or 1) for name, t in tables.items()}
-        results = run_parallel(fn, jobs, opts.workers, lambda t, n: bars.update(tasks[t], completed=n))
+        sides = 2 if verb == "verify" else 1  # verification reads every row twice: source and target
+        tasks = {name: bars.add_task(f"{verb} {name}", total=t.rows * sides or 1) for name, t in tables.items()}
+        done: dict[str, int] = {}
+
+        def update(key: str, n: int) -> None:  # key: a table name, or "table<TAB>side part" for verification
+            done[key] = n
+            name = key.split("\t")[0]
+            bars.update(tasks[name], completed=sum(v for k, v in done.items() if k.split("\t")[0] == name))
+
+        results = run_parallel(fn, jobs, opts.workers, update)
         for task in tasks.values():
             bars.update(task, completed=bars.tasks[task].total)
         return results

@@ -1,64 +1,39 @@
-"""Verification: per table row counts and an order-independent checksum over canonicalised values, both sides.
+"""Verification: per table row counts and an order-independent checksum over canonical rows, both sides.
 
-Each row is canonicalised (booleans, timestamps in UTC, JSON with sorted keys, exact decimals; each engine's
-storage form maps to the same value), hashed with BLAKE2b, and the hashes are summed modulo 2**128: the sum does
-not depend on row order and counts duplicates. Then foreign-key integrity and sequences past their maximum ids.
+Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON with sorted
+keys, exact decimals), hashed with BLAKE2b; the hashes are summed modulo 2**128, so the sum does not depend on
+row order and counts duplicates. The source side goes through the plan's converters (the copy's own type rules;
+rejected rows are counted apart); a PostgreSQL target renders its canonical rows in the server.
+
+The sums are also kept per bucket (the hash's top bits). When a table does not match, only its differing buckets
+are read again, on both sides, to count the rows that differ and name example rows and columns.
+Then foreign-key integrity and sequences past their maximum ids.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
+from hyperpage.migrate import canon
 from hyperpage.migrate.copy import converted, report_progress, source_rows
 from hyperpage.migrate.introspect import open_source
-from hyperpage.migrate.plan import Endpoint, Table, quote_ident
+from hyperpage.migrate.plan import Endpoint, MigrationError, Table, quote_ident
 
 MOD = 2**128
-
-
-def _bool(v: Any) -> bool:
-    return bool(v)
-
-
-def _ts(v: Any) -> str:
-    if isinstance(v, str):
-        if len(v) == 26 and v[10] == " " and v[19] == ".":  # SQLAlchemy's naive UTC text: no parsing needed
-            return f"{v[:10]}T{v[11:]}+00:00"
-        v = datetime.fromisoformat(v)
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=UTC)
-    elif v.utcoffset():
-        v = v.astimezone(UTC)
-    return v.isoformat(timespec="microseconds")
-
-
-def _json(v: Any) -> str:
-    if isinstance(v, str):
-        v = json.loads(v)
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _numeric(v: Any) -> str:
-    return str(Decimal(v).normalize()) if not isinstance(v, float) else str(Decimal(repr(v)).normalize())
-
-
-def _date(v: Any) -> str:
-    return (date.fromisoformat(v) if isinstance(v, str) else v).isoformat()
-
-
-def _bytes(v: Any) -> bytes:
-    return bytes(v)
-
-
-CANON = {"bool": _bool, "ts": _ts, "json": _json, "numeric": _numeric, "date": _date, "bytes": _bytes}
+BUCKET_BITS = 12
+SHIFT = 128 - BUCKET_BITS
+FETCH = 20_000
+PART_ROWS = 100_000  # source rows per job: a big table's source side is shared by several processes
+RECHECK_ROWS = 50_000  # rows read per side, at most, to explain a mismatch
+EXAMPLES = 5
+PAIRING = 5_000  # target rows searched for the closest partner of an example source row
 
 
 @dataclass
@@ -69,6 +44,10 @@ class TableCheck:
     target_rows: int
     source_checksum: str
     target_checksum: str
+    missing_rows: int = 0  # source rows without an identical target row
+    extra_rows: int = 0  # target rows without an identical source row
+    counts_exact: bool = True  # False when only part of the differing rows was examined
+    examples: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,59 +55,242 @@ class TableCheck:
                 and self.source_checksum == self.target_checksum)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {"table": self.table, "source_rows": self.source_rows, "rejected": self.rejected,
+                "target_rows": self.target_rows, "source_checksum": self.source_checksum,
+                "target_checksum": self.target_checksum, "ok": self.ok, "missing_rows": self.missing_rows,
+                "extra_rows": self.extra_rows, "counts_exact": self.counts_exact, "examples": self.examples}
 
 
-def _fold(table: Table, rows: Any) -> tuple[int, int]:
-    fns = [(i, CANON[c.kind]) for i, c in enumerate(table.columns) if c.kind in CANON]
-    total = n = 0
-    for row in rows:
-        if fns:
-            row = list(row)
-            for i, fn in fns:
-                if row[i] is not None:
-                    row[i] = fn(row[i])
-        total += int.from_bytes(hashlib.blake2b(repr(tuple(row)).encode("utf-8", "backslashreplace"),
-                                                digest_size=16).digest(), "big")
-        n += 1
-    return n, total % MOD
+@dataclass
+class SideSums:
+    table: str
+    side: str
+    rows: int
+    rejected: int
+    sums: list[int]  # per bucket, modulo 2**128
+    counts: list[int]  # rows per bucket
+
+    @property
+    def checksum(self) -> int:
+        return sum(self.sums) % MOD
 
 
-def fold_side(side: str, endpoint: Endpoint, table: Table) -> tuple[str, str, int, int, int]:
-    """(table, side, rows, checksum, rejected) for one side; both sides of a table run in parallel processes.
+def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
+    """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
+    exprs: list[str] = []
+    render: list[Any] = []  # per selected column: None (already canonical) or a Python renderer
+    run: list[str] = []
+    for c in table.columns:
+        sql = canon.pg_field(c.kind, c.target, types.get(c.target))
+        if sql is not None:
+            run.append(sql)
+            continue
+        if run:
+            exprs.append(" || '|' || ".join(run))
+            render.append(None)
+            run = []
+        json = c.kind == "json" and types.get(c.target) in ("jsonb", "json")  # as text: no dict per value
+        exprs.append(f"{quote_ident(c.target)}::text" if json else quote_ident(c.target))
+        render.append(canon.RENDER[c.kind])
+    if run:
+        exprs.append(" || '|' || ".join(run))
+        render.append(None)
+    return f"SELECT {', '.join(exprs)} FROM {quote_ident(table.target)}", render
 
-    Source values go through the plan's converters (rejected rows are counted apart), target values as read.
-    """
-    if side == "source":
-        rejects: list[Any] = []
-        n = total = 0
-        for batch in source_rows(endpoint, table):
-            n += len(batch)
-            _, s = _fold(table, converted(table, batch, rejects))
-            total = (total + s) % MOD
-            report_progress(table.target, n)
-        return table.target, side, n, total, len(rejects)
-    cols = ", ".join(quote_ident(c.target) for c in table.columns)
-    sql = f"SELECT {cols} FROM {quote_ident(table.target)}"
-    if endpoint.kind == "postgresql":
-        with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC") as pg, pg.cursor(name="hyperpage_verify") as cur:
-            cur.itersize = 5000
-            cur.execute(sql)
-            n, total = _fold(table, cur)
-    else:
-        conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True)
+
+def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, str]]]:
+    if endpoint.kind == "sqlite":
+        renderers = [canon.RENDER[c.kind] for c in table.columns]
+        cols = ", ".join(quote_ident(c.target) for c in table.columns)
+        conn = open_source(endpoint)
         try:
-            n, total = _fold(table, conn.execute(sql))
+            cur = conn.execute(f"SELECT rowid, {cols} FROM {quote_ident(table.target)}")
+            while batch := cur.fetchmany(FETCH):
+                yield [(row[0], canon.render_row(renderers, row[1:])) for row in batch]
         finally:
             conn.close()
-    return table.target, side, n, total, 0
+        return
+    with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
+        if pg.info.server_version < 140000:
+            raise MigrationError("verification needs PostgreSQL 14 or later (exact timestamps in extract(epoch))")
+        types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                                (quote_ident(table.target),)).fetchall())
+        sql, render = _pg_select(table, types)
+        with pg.cursor(name="hyperpage_verify") as cur:
+            cur.execute(sql)
+            if render == [None]:  # no JSON: the server sends each row's whole canonical text
+                while batch := cur.fetchmany(FETCH):
+                    yield [(None, text) for text, in batch]
+                return
+            while batch := cur.fetchmany(FETCH):
+                yield [(None, "|".join([v if r is None else ("N" if v is None else r(v))
+                                         for r, v in zip(render, row, strict=True)])) for row in batch]
 
 
-def combine(results: list[tuple[str, str, int, int, int]]) -> list[TableCheck]:
-    sides = {(t, side): (n, total, rej) for t, side, n, total, rej in results}
-    return [TableCheck(t, sides[t, "source"][0], sides[t, "source"][2], sides[t, "target"][0],
-                       f"{sides[t, 'source'][1]:032x}", f"{sides[t, 'target'][1]:032x}")
-            for t in sorted({t for t, _ in sides})]
+def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]:
+    """Rowid ranges of a big SQLite source table, so that several processes share its (slower) source side."""
+    if source.kind != "sqlite" or table.key != "rowid" or table.rows <= PART_ROWS:
+        return [None]
+    conn = open_source(source)
+    try:
+        lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {quote_ident(table.source)}").fetchone()
+    finally:
+        conn.close()
+    if lo is None:
+        return [None]
+    n = -(-table.rows // PART_ROWS)
+    step = -(-(hi - lo + 1) // n)
+    return [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
+
+
+def _source_rows(endpoint: Endpoint, table: Table, rejects: list[Any],
+                 part: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Any]]]:
+    renderers = [canon.RENDER[c.kind] for c in table.columns]
+    where = "" if part is None else f"WHERE rowid BETWEEN {int(part[0])} AND {int(part[1])}"
+    for batch in source_rows(endpoint, table, where=where):
+        yield len(batch), [(row[0], canon.render_row(renderers, row[1:]))
+                           for row in converted(table, batch, rejects, keep_key=True)]
+
+
+def _side_rows(side: str, endpoint: Endpoint, table: Table, rejects: list[Any],
+               part: tuple[int, int] | None = None) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
+    """Batches of (rows read, [(row key or None, canonical text)]) for one side of one table (or part)."""
+    if side == "source":
+        yield from _source_rows(endpoint, table, rejects, part)
+    else:
+        for batch in _target_rows(endpoint, table):
+            yield len(batch), batch
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+
+
+def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None) -> SideSums:
+    """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
+    rejects: list[Any] = []
+    sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
+    n = 0
+    progress = f"{table.target}\t{side} {part}"
+    for read, batch in _side_rows(side, endpoint, table, rejects, part):
+        for _, text in batch:
+            h = _digest(text)
+            b = h >> SHIFT
+            sums[b] += h
+            counts[b] += 1
+        n += read
+        report_progress(progress, n)
+    return SideSums(table.target, side, n, len(rejects), [s % MOD for s in sums], counts)
+
+
+def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[int]]]:
+    """One check per table, and for each mismatch the buckets to read again (as many as RECHECK_ROWS allows)."""
+    sides: dict[tuple[str, str], SideSums] = {}
+    for r in results:  # the parts of a source side add up
+        have = sides.setdefault((r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums),
+                                                              [0] * len(r.counts)))
+        have.rows += r.rows
+        have.rejected += r.rejected
+        have.sums = [(a + b) % MOD for a, b in zip(have.sums, r.sums, strict=True)]
+        have.counts = [a + b for a, b in zip(have.counts, r.counts, strict=True)]
+    checks, recheck = [], {}
+    for name in sorted({r.table for r in results}):
+        src, tgt = sides[name, "source"], sides[name, "target"]
+        check = TableCheck(name, src.rows, src.rejected, tgt.rows, f"{src.checksum:032x}", f"{tgt.checksum:032x}")
+        checks.append(check)
+        if check.ok:
+            continue
+        differing = [b for b, (a, z) in enumerate(zip(src.sums, tgt.sums, strict=True)) if a != z]
+        chosen, budget = [], RECHECK_ROWS
+        for b in differing:
+            size = max(src.counts[b], tgt.counts[b])
+            if chosen and size > budget:
+                break
+            chosen.append(b)
+            budget -= size
+        check.counts_exact = len(chosen) == len(differing)
+        recheck[name] = chosen
+    return checks, recheck
+
+
+def rows_in_buckets(side: str, endpoint: Endpoint, table: Table,
+                    buckets: list[int]) -> tuple[str, str, list[tuple[int, Any, str]]]:
+    """(table, side, [(hash, key, canonical text)]) of the rows that fall into `buckets`."""
+    wanted = frozenset(buckets)
+    kept = []
+    for _, batch in _side_rows(side, endpoint, table, []):
+        for key, text in batch:
+            h = _digest(text)
+            if h >> SHIFT in wanted:
+                kept.append((h, key, text))
+    return table.target, side, kept
+
+
+def _unmatched(source: list[tuple[int, Any, str]],
+               target: list[tuple[int, Any, str]]) -> tuple[list[tuple[Any, str]], list[str]]:
+    """Source rows without an identical target row (key, text), and target rows without a source row (text)."""
+    balance = Counter(h for h, _, _ in source)
+    balance.subtract(h for h, _, _ in target)
+    surplus = {h: n for h, n in balance.items() if n > 0}  # hash -> source rows the target lacks
+    lack = {h: -n for h, n in balance.items() if n < 0}  # hash -> target rows the source lacks
+    missing, extra = [], []
+    for h, key, text in source:
+        if surplus.get(h, 0) > 0:
+            surplus[h] -= 1
+            missing.append((key, text))
+    for h, _, text in target:
+        if lack.get(h, 0) > 0:
+            lack[h] -= 1
+            extra.append(text)
+    return missing, extra
+
+
+def example_firsts(source: list[tuple[int, Any, str]], target: list[tuple[int, Any, str]]) -> list[str]:
+    """First fields (usually the primary key) of the example source rows, to look up their changed partners."""
+    return [canon.first_field(text) for _, text in _unmatched(source, target)[0][:EXAMPLES]]
+
+
+def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
+    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket."""
+    wanted, kept = frozenset(firsts), []
+    for _, batch in _side_rows("target", target, table, []):
+        kept += [text for _, text in batch if canon.first_field(text) in wanted]
+        if len(kept) >= PAIRING:
+            break
+    return kept[:PAIRING]
+
+
+def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
+            target: list[tuple[int, Any, str]], near: list[str]) -> None:
+    """Count the rows without an identical partner and describe a few, naming the columns that differ.
+
+    An example source row is paired with the target row sharing most of its fields (at least half), among the
+    unmatched target rows and `near` (target rows with the same first field).
+    """
+    missing, extra = _unmatched(source, target)
+    check.missing_rows, check.extra_rows = len(missing), len(extra)
+    names = [c.target for c in table.columns]
+    spare = [canon.split_fields(text) for text in extra[:PAIRING]]
+    others = set(extra)
+    nearby = [canon.split_fields(text) for text in near if text not in others]
+
+    def same(a: list[str], b: list[str]) -> int:
+        return sum(x == y for x, y in zip(a, b, strict=False)) if len(a) == len(b) else -1
+
+    for key, text in missing[:EXAMPLES]:
+        fields = canon.split_fields(text)
+        best = max(spare + nearby, key=lambda other: same(fields, other), default=None)
+        if best is None or 2 * same(fields, best) < len(fields):
+            check.examples.append(f"source row {key}: no such row in the target")
+            continue
+        (spare if best in spare else nearby).remove(best)
+        diff = [f"{names[i]} {canon.readable(a)} -> {canon.readable(b)}"
+                for i, (a, b) in enumerate(zip(fields, best, strict=True)) if a != b]
+        check.examples.append(f"source row {key}: " + "; ".join(diff))
+    for fields in spare[:max(0, EXAMPLES - len(check.examples))]:
+        shown = ", ".join(f"{n}={canon.readable(f)}" for n, f in list(zip(names, fields, strict=False))[:4])
+        check.examples.append(f"target row ({shown}, ...): not in the source")
 
 
 def fk_problems(target: Endpoint) -> list[str]:
@@ -181,7 +343,3 @@ def sequence_problems(target: Endpoint) -> list[str]:
             if top is not None and nxt <= top:
                 problems.append(f"{table}.{column}: next value {nxt} is not above the maximum id {top}")
     return problems
-
-
-def open_sqlite(target: Endpoint) -> sqlite3.Connection:
-    return open_source(target)

@@ -1,0 +1,199 @@
+"""One canonical text per row, built the same way from Python values and by PostgreSQL in SQL.
+
+A row is its fields joined by "|", each field a tag and the value: "N" for NULL, "i42", "T"/"F", "d" + the 16 hex
+digits of the IEEE-754 double (exact, no decimal rounding), "n" + the exact decimal without trailing zeros, "z" +
+microseconds since the Unix epoch (UTC, exact), "a" + ISO date, "x" + hex bytes, and "s"/"j" + length + ":" + text
+for text and JSON (sorted keys), whose length prefix keeps a "|" inside a value from shifting the fields. A value
+of an unexpected type gets the "?" tag, which PostgreSQL never produces, so it can only mismatch.
+
+The PostgreSQL target renders everything but JSON in the server (C, no Python object per value); JSON is
+canonicalised in Python on both sides, with a cache because JSON documents repeat (labels, scopes, "[]").
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hyperpage.migrate.plan import quote_ident
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+_double = struct.Struct(">d").pack
+_json_cache: dict[str, str] = {}
+_json_in = json.JSONDecoder()
+_json_out = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once: faster
+JSON_CACHE_MAX = 50_000
+
+
+def odd(v: Any) -> str:
+    """A value of the wrong type: never equal to anything PostgreSQL renders, length-prefixed like text."""
+    text = repr(v)
+    return f"?{len(text)}:{text}"
+
+
+def _int(v: Any) -> str:
+    return f"i{v}" if type(v) is int else odd(v)
+
+
+def _float(v: Any) -> str:
+    if type(v) is float:
+        return "d" + _double(v).hex()
+    if type(v) is int and float(v) == v:  # an integer copied into a double column: equal only if exact
+        return "d" + _double(float(v)).hex()
+    return odd(v)
+
+
+def _numeric(v: Any) -> str:
+    if type(v) is int:
+        return f"n{v}"
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if not isinstance(v, Decimal):
+        return odd(v)
+    if not v.is_finite():
+        return "nNaN" if v.is_nan() else ("n-Infinity" if v < 0 else "nInfinity")
+    text = format(v, "f")  # exact: no context rounding, unlike Decimal.normalize()
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "n0" if text in ("-0", "0") else f"n{text}"
+
+
+_BOOLS = {True: "T", False: "F"}  # 1 and 0 (a SQLite target's booleans) hash as True and False
+
+
+def _bool(v: Any) -> str:
+    return _BOOLS.get(v) or odd(v) if type(v) in (bool, int) else odd(v)
+
+
+def _text(v: Any) -> str:
+    return f"s{len(v)}:{v}" if type(v) is str else odd(v)
+
+
+def _bytes(v: Any) -> str:
+    return "x" + bytes(v).hex() if isinstance(v, bytes | bytearray | memoryview) else odd(v)
+
+
+def _ts(v: Any) -> str:
+    if isinstance(v, str):  # a SQLite target's text, or the way back's converted value
+        try:
+            v = datetime.fromisoformat(v)
+        except ValueError:
+            return odd(v)
+    if not isinstance(v, datetime):
+        return odd(v)
+    if v.tzinfo is None:  # naive means UTC, as everywhere in the migration
+        v = v.replace(tzinfo=UTC)
+    return f"z{(v - EPOCH) // ONE_US}"
+
+
+def _date(v: Any) -> str:
+    if isinstance(v, str):
+        try:
+            v = date.fromisoformat(v)
+        except ValueError:
+            return odd(v)
+    return f"a{v.isoformat()}" if isinstance(v, date) and not isinstance(v, datetime) else odd(v)
+
+
+def canonical_json(text: str) -> str:
+    """Sorted keys, no spaces, numbers as Python reads them; cached by the exact input text."""
+    out = _json_cache.get(text)
+    if out is None:
+        if len(_json_cache) >= JSON_CACHE_MAX:
+            _json_cache.clear()
+        try:
+            doc = _json_out.encode(_json_in.decode(text))
+        except ValueError:
+            return odd(text)
+        out = _json_cache[text] = f"j{len(doc)}:{doc}"
+    return out
+
+
+def _json(v: Any) -> str:
+    if isinstance(v, str):
+        return canonical_json(v)
+    if not isinstance(v, dict | list):
+        return odd(v)
+    doc = _json_out.encode(v)
+    return f"j{len(doc)}:{doc}"
+
+
+RENDER: dict[str, Callable[[Any], str]] = {
+    "int": _int, "float": _float, "numeric": _numeric, "bool": _bool, "text": _text, "bytes": _bytes, "ts": _ts,
+    "date": _date, "json": _json,
+}
+
+# The same fields rendered by PostgreSQL (session TimeZone=UTC, DateStyle=ISO); NULL stays NULL until coalesced.
+_PG = {
+    "int": "'i' || {c}::text",
+    "float": "'d' || encode(float8send({c}::float8), 'hex')",
+    "numeric": "'n' || trim_scale({c})::text",
+    "bool": "CASE {c} WHEN true THEN 'T' WHEN false THEN 'F' END",
+    "text": "'s' || length({c}) || ':' || {c}",
+    "bytes": "'x' || encode({c}, 'hex')",
+    "ts": "'z' || trim_scale(extract(epoch FROM {c}) * 1000000)::text",  # exact numeric since PostgreSQL 14
+    "date": "'a' || {c}::text",
+}
+
+
+# The target column types each template is written for (format_type without its modifier). A column of any
+# other type (a tool other than ours created the schema) is read as a plain value and rendered in Python.
+PG_TYPES = {
+    "int": {"smallint", "integer", "bigint"}, "float": {"double precision", "real"}, "numeric": {"numeric"},
+    "bool": {"boolean"}, "text": {"text", "character varying", "character"}, "bytes": {"bytea"},
+    "ts": {"timestamp with time zone", "timestamp without time zone"}, "date": {"date"}, "json": {"jsonb", "json"},
+}
+
+
+def pg_field(kind: str, column: str, actual: str | None = None) -> str | None:
+    """SQL for one field's canonical text, or None when Python renders it (JSON, or a column of another type)."""
+    template = _PG.get(kind)
+    if template is None or (actual is not None and actual.split("(")[0] not in PG_TYPES[kind]):
+        return None
+    return f"coalesce({template.format(c=quote_ident(column))}, 'N')"
+
+
+def split_fields(row: str) -> list[str]:
+    """The fields of a canonical row again (for naming the columns of a mismatch)."""
+    fields, i = [], 0
+    while i < len(row):
+        if row[i] in "sj?":
+            colon = row.index(":", i)
+            end = colon + 1 + int(row[i + 1:colon])
+        else:
+            end = row.find("|", i)
+            end = len(row) if end < 0 else end
+        fields.append(row[i:end])
+        i = end + 1
+    return fields
+
+
+def first_field(row: str) -> str:
+    if row[0] in "sj?":
+        colon = row.index(":")
+        return row[:colon + 1 + int(row[1:colon])]
+    end = row.find("|")
+    return row if end < 0 else row[:end]
+
+
+def readable(field: str) -> str:
+    """A field as an operator reads it: doubles and timestamps decoded, long values cut."""
+    if field.startswith("d") and len(field) == 17:
+        text = repr(struct.unpack(">d", bytes.fromhex(field[1:]))[0])
+    elif field.startswith("z") and field[1:].lstrip("-").isdigit():
+        text = (EPOCH + int(field[1:]) * ONE_US).isoformat()
+    elif field in ("N", "T", "F"):
+        text = {"N": "NULL", "T": "true", "F": "false"}[field]
+    else:
+        text = field[field.index(":") + 1:] if field[0] in "sj?" else field[1:]
+        text = repr(text) if field[0] == "s" else text
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def render_row(renderers: list[Callable[[Any], str]], row: Any) -> str:
+    return "|".join(["N" if v is None else r(v) for r, v in zip(renderers, row, strict=True)])
