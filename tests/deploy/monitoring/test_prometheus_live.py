@@ -141,8 +141,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _drive_traffic(app)
         seen = 'hyperpage_http_requests_total{route="/openapi.json"}'
         assert wait_until(lambda: bool(_query(url, seen)["data"]["result"]), timeout=30)
+        # read before the second round: a scrape during it would otherwise already hold the new total
+        before = _query(url, seen)["data"]["result"][0]["value"][1]
         _drive_traffic(app)
-        grown = f'{seen} > {_query(url, seen)["data"]["result"][0]["value"][1]}'
+        grown = f"{seen} > {before}"
         assert wait_until(lambda: bool(_query(url, grown)["data"]["result"]), timeout=30)
         time.sleep(3)
         assert wait_until(lambda: _rules_evaluated(url), timeout=30), (work / "prometheus.log").read_text()
