@@ -170,7 +170,9 @@ class PostgresChanges:
             log.info("data_changes_listening", channel=CHANNEL)
             while not lost.is_set():
                 try:
-                    await asyncio.wait_for(lost.wait(), timeout=KEEPALIVE_SECONDS)
+                    # asyncio.timeout, not wait_for: 3.11's wait_for could leave this task stuck when cancelled
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        await lost.wait()
                 except TimeoutError:
                     await self._probe()  # also notices a dead socket: the probe cannot arrive
             raise ConnectionError("LISTEN connection closed")
@@ -183,7 +185,8 @@ class PostgresChanges:
                 await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
                                    {"channel": CHANNEL, "payload": payload})
                 await conn.commit()
-            await asyncio.wait_for(arrived.wait(), timeout=self._probe_timeout)
+            async with asyncio.timeout(self._probe_timeout):
+                await arrived.wait()
         except TimeoutError:
             raise LookupError(
                 "a probe NOTIFY sent through DATABASE_URL did not reach the LISTEN connection: it is not a "
