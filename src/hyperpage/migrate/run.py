@@ -190,8 +190,11 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
             conn.execute(sql)
     steps = list(plan.post_load)
     if plan.mode == "hyperpage":
+        functions_before = _functions(conn)
         schema.upgrade(target.dsn)
         with conn.transaction():
+            # functions the schema brings (migration 0002's change trigger) are this migration's to roll back
+            ledger.record_objects(conn, [("function", f) for f in sorted(_functions(conn) - functions_before)])
             steps = ddl.defer_hyperpage_constraints(conn)
             steps += [(ddl.sequence_reset(t.target, t.identity), False) for t in plan.tables if t.identity]
     with conn.transaction():
@@ -222,3 +225,8 @@ def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) ->
         conn.close()
     os.replace(partial, target.path)
     return copied
+
+
+def _functions(conn: psycopg.Connection) -> set[str]:
+    return {name.removeprefix("public.") for kind, name, _ in ledger.catalog_snapshot(conn, include_ledger=False)
+            if kind == "func" and name.startswith("public.")}
