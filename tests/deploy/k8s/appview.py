@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hyperpage.config import FILE_SECRETS, Settings
+import pytest
+
+from hyperpage.config import FILE_SECRETS, Settings, load_settings
 from tests.deploy.k8s.manifests import Rendered
 
 # Every environment variable the app reads: Settings fields, plus `<NAME>_FILE` for file-backed secrets.
@@ -75,3 +77,19 @@ def database_url(rendered: Rendered, variable: str = "DATABASE_URL_FILE") -> str
     template, container = web_container(rendered)
     path = rendered.app_env(container)[variable]
     return secret_files(rendered, template, container)[path]
+
+
+def rendered_settings(rendered: Rendered, template: dict[str, Any], container: dict[str, Any], tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings as the container would load them, its secret files written under tmp_path."""
+    env = rendered.app_env(container)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for index, (path, content) in enumerate(secret_files(rendered, template, container).items()):
+        local = tmp_path / f"secret{index}"
+        local.write_text(content)
+        env = {k: (str(local) if v == path else v) for k, v in env.items()}
+    for variable in SETTINGS_ENV:  # nothing from this machine's environment leaks in
+        monkeypatch.delenv(variable, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return load_settings()

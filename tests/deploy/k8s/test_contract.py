@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hyperpage.config import Settings, load_settings
 from hyperpage.db import schema
 from hyperpage.main import create_app
-from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, secret_files, web_container
+from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, rendered_settings, secret_files, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, container_port, overlay
 
 PROFILE = {"development": 10_000, "staging": 5_000, "production": 1_000}
@@ -71,22 +71,11 @@ def test_rendered_environment_loads_as_the_right_profile(
 ) -> None:
     rendered = overlay(name)
     template, container = web_container(rendered)
-    env = rendered.app_env(container)
-    # Every secret file the container reads, written where this test can read it.
-    for path, content in secret_files(rendered, template, container).items():
-        copy = tmp_path / PurePosixPath(path).name
-        copy.write_text(content)
-        env.update({key: str(copy) for key, value in env.items() if key.endswith("_FILE") and value == path})
-    for variable in SETTINGS_ENV | {"DATABASE_URL", "REDIS_URL"}:
-        monkeypatch.delenv(variable, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = load_settings()
+    settings = rendered_settings(rendered, template, container, tmp_path, monkeypatch)
     assert settings.database_url.get_secret_value() == database_url(rendered)
     assert settings.hyperpage_env.value == name
     assert settings.hyperpage_rate_limit_per_hour == PROFILE[name]
     assert settings.db_engine == "postgresql"
-    assert settings.database_url.get_secret_value() == database_url(rendered)
     # The kubelet kills the pod at the grace period: preStop plus the app's whole shutdown must fit.
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = template["spec"]["terminationGracePeriodSeconds"]

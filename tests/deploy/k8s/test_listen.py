@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hyperpage.config import load_settings
 from hyperpage.db.session import create_engine, create_listen_engine
-from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, secret_files, web_container
+from tests.deploy.k8s.appview import database_url, rendered_settings, secret_files, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, overlay
 
 LISTEN_FILE = "HYPERPAGE_LISTEN_DATABASE_URL_FILE"
@@ -71,16 +70,7 @@ def test_the_rendered_web_settings_listen_on_the_primary_and_query_through_the_p
 ) -> None:
     rendered = overlay(name)
     template, container = web_container(rendered)
-    env = rendered.app_env(container)
-    for path, content in secret_files(rendered, template, container).items():
-        copy = tmp_path / PurePosixPath(path).name
-        copy.write_text(content)
-        env.update({key: str(copy) for key, value in env.items() if key.endswith("_FILE") and value == path})
-    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
-        monkeypatch.delenv(variable, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = load_settings()
+    settings = rendered_settings(rendered, template, container, tmp_path, monkeypatch)
     # engines are lazy: building them opens no connection
     assert create_engine(settings).url.host == transaction_pooler(rendered)["metadata"]["name"]
     assert create_listen_engine(settings).url.host == urlsplit(database_url(rendered, LISTEN_FILE)).hostname

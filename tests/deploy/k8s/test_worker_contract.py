@@ -11,30 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hyperpage.config import Settings, load_settings
-from tests.deploy.k8s.appview import SETTINGS_ENV, secret_files, web_container
-from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
+from hyperpage.config import Settings
+from tests.deploy.k8s.appview import rendered_settings, secret_files, web_container
+from tests.deploy.k8s.manifests import OVERLAYS, container_port, overlay
 from tests.deploy.k8s.netpol import selects
 from tests.deploy.k8s.workerview import WORKER_JOB, rule_expressions, worker_container
 
 TOKENS = ("GITHUB_TOKEN", "GITLAB_TOKEN", "JIRA_API_TOKEN")
 REPLICAS = {"development": 1, "staging": 1, "production": 2}
-
-
-def _settings(rendered: Rendered, container: dict, template: dict, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings as the container would load them, its secret files written under tmp_path."""
-    env = rendered.app_env(container)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    for index, (path, content) in enumerate(secret_files(rendered, template, container).items()):
-        local = tmp_path / f"secret{index}"
-        local.write_text(content)
-        env = {k: (str(local) if v == path else v) for k, v in env.items()}
-    for variable in SETTINGS_ENV | {"DATABASE_URL"}:
-        monkeypatch.delenv(variable, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return load_settings()
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -60,14 +44,14 @@ def test_worker_settings_tokens_and_shutdown_budget(name: str, tmp_path: Path,
     env = rendered.app_env(container)
     assert not {t for t in TOKENS if t in env}, "tokens travel only as *_FILE secret mounts"
     assert {f"{t}_FILE" for t in TOKENS} <= set(env)
-    settings = _settings(rendered, container, template, tmp_path / "worker", monkeypatch)
+    settings = rendered_settings(rendered, template, container, tmp_path / "worker", monkeypatch)
     assert settings.hyperpage_env.value == name and settings.db_engine == "postgresql"
     # No preStop: the app's whole shutdown (scheduler grace included) must end before the SIGKILL.
     assert "lifecycle" not in container
     assert settings.hyperpage_shutdown_grace_seconds < template["spec"]["terminationGracePeriodSeconds"]
 
     web_template, web = web_container(rendered)
-    web_settings = _settings(rendered, web, web_template, tmp_path / "web", monkeypatch)
+    web_settings = rendered_settings(rendered, web_template, web, tmp_path / "web", monkeypatch)
     assert not web_settings.scheduler_enabled, "web pods on PostgreSQL leave the sync to the worker"
     web_token_files = {p for p in secret_files(rendered, web_template, web) if re.search(r"token", p)}
     assert not web_token_files, f"upstream tokens mounted in the web pods: {web_token_files}"
