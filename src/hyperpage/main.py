@@ -14,7 +14,7 @@ from hyperpage.api.router import include_routers
 from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
-from hyperpage.db.changes import data_changes
+from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
 from hyperpage.lifecycle import lifecycle
@@ -60,9 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
-    app.state.data_changes = data_changes(settings.sqlalchemy_url, create_listen_engine(settings), app.state.engine)
     app.state.response_cache = ResponseCache(max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
                                              max_age=settings.hyperpage_api_cache_max_age_seconds)
+    # no cache, no change signal: a LISTEN connection and its probes would serve nothing
+    app.state.data_changes = (
+        data_changes(settings.sqlalchemy_url, create_listen_engine(settings), app.state.engine)
+        if app.state.response_cache.enabled else NoChanges()
+    )
     install_error_handlers(app)
     include_routers(app)
     # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers;
