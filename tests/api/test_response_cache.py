@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from hyperpage.db.changes import NoChanges
 from hyperpage.main import create_app
 from hyperpage.tools.models import Connection
 from tests import factories as f
@@ -31,17 +32,34 @@ def route_count(route: str) -> float:
 
 
 @asynccontextmanager
-async def _app_client(db_url: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+async def _app_client(db_url: str, *, trusted: bool = True, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    """`trusted`: wait until the change signal is (PostgreSQL: LISTEN has heard its probe); before, requests bypass."""
     # No in-process sync: its lease and maintenance commits would change the data version at random moments.
     app = create_app(make_settings(db_url, hyperpage_scheduler=False, **overrides))
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         http.app = app  # type: ignore[attr-defined]
-        for _ in range(200):  # PostgreSQL: until the LISTEN connection has heard its probe, every request bypasses
+        for _ in range(200 if trusted and app.state.response_cache.enabled else 0):
             if app.state.data_changes.version() is not None:
                 break
             await asyncio.sleep(0.05)
         yield http
+
+
+async def _refused_because(http: httpx.AsyncClient) -> str:
+    """Wait until the PostgreSQL listener has given up on its signal; its reason, in words."""
+    changes = http.app.state.data_changes  # type: ignore[attr-defined]
+    for _ in range(300):
+        if changes.last_error:
+            return str(changes.last_error)
+        await asyncio.sleep(0.05)
+    return ""
+
+
+async def _assert_answered_without_cache(http: httpx.AsyncClient, titles: list[str]) -> None:
+    bypasses = cache_count("bypass")
+    assert await _titles(http) == titles and await _titles(http) == titles
+    assert cache_count("bypass") == bypasses + 2
 
 
 @pytest.fixture
@@ -170,6 +188,8 @@ async def test_a_zero_budget_switches_the_cache_off(uncached_client, db_url) -> 
         assert await _titles(uncached_client) == ["one"]
     assert [cache_count(r) for r in ("hit", "miss", "bypass")] == counts
     assert len(uncached_client.app.state.response_cache) == 0  # type: ignore[attr-defined]
+    # and no change signal is kept up for it (on PostgreSQL: no LISTEN connection, no probes)
+    assert isinstance(uncached_client.app.state.data_changes, NoChanges)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
@@ -219,18 +239,10 @@ async def test_a_database_without_the_change_triggers_is_never_cached(db_url) ->
     with psycopg.connect(db_url, autocommit=True) as admin:  # as if migration 0002 had not run
         admin.execute("DROP FUNCTION hyperpage_notify_data_changed() CASCADE")
     await _seed(db_url, ["one"])
-    app = create_app(make_settings(db_url))
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        for _ in range(200):  # the listener connects, looks for the triggers, and gives up
-            if app.state.data_changes.last_error:
-                break
-            await asyncio.sleep(0.05)
-        assert "run `hyperpage db upgrade`" in app.state.data_changes.last_error
-        bypasses = cache_count("bypass")
-        assert await _titles(http) == ["one"] and await _titles(http) == ["one"]
-        assert cache_count("bypass") == bypasses + 2
-        assert not app.state.data_changes.listening
+    async with _app_client(db_url, trusted=False) as http:  # the listener connects, looks for the triggers, gives up
+        assert "run `hyperpage db upgrade`" in await _refused_because(http)
+        await _assert_answered_without_cache(http, ["one"])
+        assert not http.app.state.data_changes.listening  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
@@ -240,19 +252,9 @@ async def test_a_listen_connection_that_hears_nothing_is_detected_and_never_trus
     elsewhere = pg_cluster.create_database(template=pg_template)
     try:
         await _seed(db_url, ["one"])
-        app = create_app(make_settings(db_url, hyperpage_scheduler=False,
-                                       hyperpage_listen_database_url=pg_cluster.url(elsewhere)))
-        transport = httpx.ASGITransport(app=app)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
-                                                                       base_url="http://t") as http:
-            for _ in range(300):
-                if app.state.data_changes.last_error:
-                    break
-                await asyncio.sleep(0.05)
-            assert "set HYPERPAGE_LISTEN_DATABASE_URL" in app.state.data_changes.last_error
-            bypasses = cache_count("bypass")
-            assert await _titles(http) == ["one"] and await _titles(http) == ["one"]
-            assert cache_count("bypass") == bypasses + 2
+        async with _app_client(db_url, trusted=False, hyperpage_listen_database_url=pg_cluster.url(elsewhere)) as http:
+            assert "set HYPERPAGE_LISTEN_DATABASE_URL" in await _refused_because(http)
+            await _assert_answered_without_cache(http, ["one"])
     finally:
         pg_cluster.drop_database(elsewhere)
 

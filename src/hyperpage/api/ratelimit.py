@@ -79,7 +79,6 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-
     async def _hit(self, key: str) -> tuple[bool, WindowStats]:
         if self.store_down_since is None or time.monotonic() >= self._retry_store_at:
             try:

@@ -114,21 +114,15 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope.get("query_string", b""))
-        entry = self.cache.get(key, version)
+        flight_key = (key, version)
+        entry, result = self.cache.get(key, version), "hit"
+        if entry is None and (leader := self._inflight.get(flight_key)) is not None:
+            entry, result = await asyncio.shield(leader), "shared"
         if entry is not None:
-            metrics.API_CACHE.labels("hit").inc()
+            metrics.API_CACHE.labels(result).inc()
             scope["route"] = entry.route
             await _replay(entry, _if_none_match(scope), send)
             return
-        flight_key = (key, version)
-        leader = self._inflight.get(flight_key)
-        if leader is not None:
-            entry = await asyncio.shield(leader)
-            if entry is not None:
-                metrics.API_CACHE.labels("shared").inc()
-                scope["route"] = entry.route
-                await _replay(entry, _if_none_match(scope), send)
-                return
         metrics.API_CACHE.labels("miss").inc()
         flight: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
         self._inflight[flight_key] = flight

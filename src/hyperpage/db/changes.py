@@ -27,7 +27,7 @@ from hyperpage.logging import get_logger
 log = get_logger(__name__)
 
 CHANNEL = "hyperpage_data_changed"
-KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next keep-alive query
+KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next probe
 _PROBE = "probe:"
 _HAS_TRIGGERS = ("SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
                  "WHERE p.proname = 'hyperpage_notify_data_changed')")
@@ -185,13 +185,14 @@ class PostgresChanges:
                 await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
                                    {"channel": CHANNEL, "payload": payload})
                 await conn.commit()
-            async with asyncio.timeout(self._probe_timeout):
-                await arrived.wait()
-        except TimeoutError:
-            raise LookupError(
-                "a probe NOTIFY sent through DATABASE_URL did not reach the LISTEN connection: it is not a "
-                "session on the same primary database (a transaction-mode pooler?); set "
-                "HYPERPAGE_LISTEN_DATABASE_URL to a direct connection") from None
+            try:
+                async with asyncio.timeout(self._probe_timeout):
+                    await arrived.wait()
+            except TimeoutError:  # only the wait: a timeout sending the probe is a database error, said as such
+                raise LookupError(
+                    "a probe NOTIFY sent through DATABASE_URL did not reach the LISTEN connection: it is not a "
+                    "session on the same primary database (a transaction-mode pooler?); set "
+                    "HYPERPAGE_LISTEN_DATABASE_URL to a direct connection") from None
         finally:
             del self._probes[payload]
 
