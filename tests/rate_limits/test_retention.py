@@ -61,17 +61,20 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
     assert pruned_total() - counted == 5
 
 
+async def _minute_series(s, connection, resource: str, *, count: int, start) -> None:
+    """`count` samples a minute apart from `start`; sample n has `remaining` n, so tests can see which went."""
+    for minute in range(count):
+        await f.add_rate_limit_sample(s, connection=connection, resource=resource, remaining=minute,
+                                      observed_at=start + timedelta(minutes=minute))
+
+
 async def test_a_backlog_larger_than_a_batch_goes_in_several_batches(db_url: str) -> None:
     now = f.now()
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
-        for minute in range(23):
-            await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=minute,
-                                          observed_at=now - timedelta(days=40, minutes=-minute))
+        await _minute_series(s, gh, "core", count=23, start=now - timedelta(days=40))
         await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=99, observed_at=now)
-        for minute in range(3):
-            await f.add_rate_limit_sample(s, connection=gh, resource="search", remaining=minute,
-                                          observed_at=now - timedelta(days=35, minutes=-minute))
+        await _minute_series(s, gh, "search", count=3, start=now - timedelta(days=35))
 
     async with f.db_session(db_url) as s:
         # a time budget already spent: one batch, the oldest first, then stop
@@ -95,9 +98,7 @@ async def test_batches_are_committed_as_they_go(db_url: str) -> None:
     now = f.now()
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
-        for minute in range(10):
-            await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=minute,
-                                          observed_at=now - timedelta(days=40, minutes=-minute))
+        await _minute_series(s, gh, "core", count=10, start=now - timedelta(days=40))
     async with f.db_session(db_url) as s:
         assert await prune_samples(s, retention_days=30, now=now, batch_size=4, max_seconds=0) == 4
         await s.rollback()  # nothing left to undo: the batch is already committed
