@@ -20,12 +20,37 @@ REPOS = {f"acme/repo{i}": 3 for i in range(6)}
 SETTINGS = {"enable_github": True, "github_token": "ghp_lease7test8token", "github_repos": ",".join(REPOS)}
 
 
+def _held_until_both_work(mock: MockGitHub, name: str, seen: set[str], both: asyncio.Event) -> httpx.MockTransport:
+    """A scheduler's repository requests wait until the other scheduler has one too.
+
+    Without this, on a slow machine one scheduler can claim and finish every job before the other's first
+    tick, and "both did work" fails by chance. Held requests fill the first scheduler's job slots, so the
+    second must claim the rest; the wait is bounded so a scheduler that never works fails the test.
+    """
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.count("/") >= 4:  # /repos/{owner}/{name}/...: a per-repository job
+            seen.add(name)
+            if len(seen) == 2:
+                both.set()
+            try:
+                await asyncio.wait_for(both.wait(), timeout=30)
+            except TimeoutError:
+                pass
+        return mock.handle(request)
+
+    return httpx.MockTransport(handle)
+
+
 async def test_two_schedulers_run_each_job_once_per_interval(db_url: str) -> None:
     mock = MockGitHub(REPOS)
     fast = {**SETTINGS, "sync_tick_seconds": 0.05, "sync_pull_requests_interval_seconds": 3600,
             "sync_pipelines_interval_seconds": 3600, "sync_issues_interval_seconds": 3600,
             "sync_rate_limits_interval_seconds": 3600, "sync_concurrent_jobs": 3}
-    async with harness(db_url, mock.transport, **fast) as a, harness(db_url, mock.transport, **fast) as b:
+    seen: set[str] = set()
+    both = asyncio.Event()
+    async with harness(db_url, _held_until_both_work(mock, "a", seen, both), **fast) as a, \
+            harness(db_url, _held_until_both_work(mock, "b", seen, both), **fast) as b:
         await a.scheduler.prepare()
         tasks = [asyncio.create_task(s.run_forever()) for s in (a.scheduler, b.scheduler)]
         expected = 1 + 1 + len(REPOS) * 3  # discovery + rate limits + 3 resources per repository
