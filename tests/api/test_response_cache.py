@@ -179,8 +179,6 @@ async def test_errors_are_not_cached(client, db_url) -> None:
     assert len(client.app.state.response_cache) == 0  # type: ignore[attr-defined]
 
 
-
-
 async def test_a_zero_budget_switches_the_cache_off(uncached_client, db_url) -> None:
     await _seed(db_url, ["one"])
     counts = [cache_count(r) for r in ("hit", "miss", "bypass")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import httpx
@@ -33,10 +34,9 @@ def _held_until_both_work(mock: MockGitHub, name: str, seen: set[str], both: asy
             seen.add(name)
             if len(seen) == 2:
                 both.set()
-            try:
-                await asyncio.wait_for(both.wait(), timeout=30)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    await both.wait()
         return mock.handle(request)
 
     return httpx.MockTransport(handle)
