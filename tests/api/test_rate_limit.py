@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -151,6 +152,30 @@ async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path,
             import redis
             keys = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD).keys("*hyperpage-api*")
             assert len(keys) == 1
+
+
+async def test_while_redis_is_down_one_request_at_a_time_asks_it_again(db_url, monkeypatch) -> None:
+    monkeypatch.setattr(ratelimit, "STORE_RETRY_SECONDS", 0.2)
+    real_count, asked_store = ratelimit._count, []
+
+    async def count(limiter, item, key):
+        asked_store.append(limiter is _rate_limiter(app).limiter)
+        return await real_count(limiter, item, key)
+
+    monkeypatch.setattr(ratelimit, "_count", count)
+    # a Redis that accepts connections and never answers: every ask of the store costs the full 0.5 s timeout
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                                       hyperpage_rate_limit_per_hour=100))
+        async with app.router.lifespan_context(app), _client(app) as http:
+            assert (await http.get("/api/v1/tools")).status_code == 200
+            assert _rate_limiter(app).store_down_since is not None
+            await asyncio.sleep(0.3)  # the store is due to be asked again
+            asked_store.clear()
+            answers = await asyncio.gather(*(http.get("/api/v1/tools") for _ in range(5)))
+            assert [r.status_code for r in answers] == [200] * 5
+            # one request waits on the store; the four beside it are counted in memory without waiting
+            assert asked_store.count(True) == 1, asked_store
 
 
 def _rate_limiter(app) -> ratelimit.RateLimitMiddleware:

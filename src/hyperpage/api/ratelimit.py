@@ -81,6 +81,8 @@ class RateLimitMiddleware:
 
     async def _hit(self, key: str) -> tuple[bool, WindowStats]:
         if self.store_down_since is None or time.monotonic() >= self._retry_store_at:
+            if self.store_down_since is not None:  # one request asks the store again; the others count in memory
+                self._retry_store_at = time.monotonic() + STORE_RETRY_SECONDS
             try:
                 result = await _count(self.limiter, self.item, key)
             except Exception as exc:  # Redis down or slow: never fail or stall every request on it

@@ -116,16 +116,13 @@ class Scheduler:
         run out). Waiting first matters: a task cancelled in the middle of an aiosqlite call can leave a close
         behind that never finishes (SQLAlchemy 2.1 + aiosqlite 0.22), and then the event loop cannot end."""
         self._stopping.set()
-        if self._maintenance is not None:  # a prune stops between batches; committed batches stay deleted
-            _done, pending = await asyncio.wait({self._maintenance}, timeout=grace)
+        # one wait for all, so the whole stop fits `grace`; a prune stops between batches (committed ones stay)
+        tasks = [*self.running.values(), *([self._maintenance] if self._maintenance is not None else [])]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(self._maintenance, return_exceptions=True)
-        if self.running:
-            _done, pending = await asyncio.wait(list(self.running.values()), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self.pool.aclose()
 
     async def run_cycle(self, *, tool: str | None = None, resource: str | None = None,
