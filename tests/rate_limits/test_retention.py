@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -103,3 +104,15 @@ async def test_batches_are_committed_as_they_go(db_url: str) -> None:
         assert await prune_samples(s, retention_days=30, now=now, batch_size=4, max_seconds=0) == 4
         await s.rollback()  # nothing left to undo: the batch is already committed
     assert await remaining_by_series(db_url) == {(gh.id, "core"): list(range(4, 10))}
+    asked = 0
+
+    def fails_after_the_first_batch() -> bool:
+        nonlocal asked
+        asked += 1
+        raise RuntimeError("the worker's database went away mid-prune")
+
+    with pytest.raises(RuntimeError):  # outside the session: it rolls back what was not committed yet
+        async with f.db_session(db_url) as s:
+            await prune_samples(s, retention_days=30, now=now, batch_size=4, should_stop=fails_after_the_first_batch)
+    assert asked == 1
+    assert await remaining_by_series(db_url) == {(gh.id, "core"): [8, 9]}  # the failed run's first batch stays gone

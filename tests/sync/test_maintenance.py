@@ -57,6 +57,15 @@ async def test_one_worker_prunes_per_hour_whatever_the_number_of_workers(db_url:
         async with b.sessionmaker() as session:
             state = await get_state(session=session, key=PRUNE_KEY)
         assert state["owner"] == b.scheduler.worker and state["deleted"] == 2 and state["retention_days"] == 30
+        # finished_at is on the scheduler's clock, like claimed_at
+        assert datetime.fromisoformat(state["finished_at"]) >= datetime.fromisoformat(state["claimed_at"])
+
+        async with b.sessionmaker() as session:  # the next claim starts a fresh record
+            later = await leases.claim_periodic(session, key=PRUNE_KEY, worker="next-pod", every=PRUNE_EVERY,
+                                                now=utcnow() + 2 * PRUNE_EVERY + timedelta(minutes=2))
+            state = await get_state(session=session, key=PRUNE_KEY)
+        # if that run fails, nothing shows the previous run's results as if they were its own
+        assert later.won and state["owner"] == "next-pod" and "deleted" not in state and "finished_at" not in state
 
 
 async def test_a_lease_held_elsewhere_is_respected_until_it_is_due(db_url: str) -> None:

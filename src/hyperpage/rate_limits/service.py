@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hyperpage import metrics
+from hyperpage.db.expressions import dialect_of
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.rate_limits.schemas import (
     RateLimitQuery,
@@ -117,7 +118,7 @@ async def prune_samples(session: AsyncSession, *, retention_days: int, now: date
              .order_by(old.observed_at, old.id).limit(batch_size))
     stmt = (delete(RateLimitSample).where(RateLimitSample.id.in_(batch))
             .execution_options(synchronize_session=False))
-    single_writer = session.get_bind().dialect.name == "sqlite"
+    single_writer = dialect_of(session) == "sqlite"
     started = time.monotonic()
     deleted = 0
     while True:

@@ -92,7 +92,7 @@ def prune_samples(
     try:
         deleted = asyncio.run(_prune(settings, days))
     except OSError as exc:  # asyncpg: connection refused, unknown host
-        raise fail(f"database unreachable: {redact_text(str(exc))}") from None
+        raise fail(f"database unreachable: {redact_text(str(exc)).splitlines()[0]}") from None
     except DBAPIError as exc:
         raise fail(f"database error: {redact_text(str(exc.orig or exc)).splitlines()[0]}") from None
     typer.echo(f"deleted {deleted} rate-limit samples older than {days} days "

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.db.app_state import AppState
+from hyperpage.db.upsert import upsert
 from hyperpage.sync.models import SyncRun, SyncState
 from hyperpage.tools.base import REPOSITORIES
 from hyperpage.tools.models import Connection, Repository, ToolConfig
@@ -137,10 +137,7 @@ async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: d
 
     At most one worker wins per period: the next due time is written in the claim itself, so the holder
     needs no renewal as long as its run stays shorter than `every`."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(AppState).values(key=key, value={}, updated_at=now)
-                          .on_conflict_do_nothing(index_elements=["key"]))
+    await upsert(session, AppState.__table__, [{"key": key, "value": {}, "updated_at": now}], key=("key",), update=())
     row = await session.scalar(select(AppState).where(AppState.key == key)
                                .execution_options(populate_existing=True))
     if row is None:  # deleted by hand between the two statements; look again soon
@@ -153,7 +150,8 @@ async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: d
     next_run = now + every
     # Whoever wrote first changed updated_at; the others' UPDATE then matches nothing (PostgreSQL re-checks
     # the condition on the row after waiting for the first writer's commit).
-    value = {**row.value, "owner": worker, "claimed_at": now.isoformat(), "next_run_at": next_run.isoformat()}
+    # a fresh record, not merged into the last one: a run that fails must not show the previous run's results
+    value = {"owner": worker, "claimed_at": now.isoformat(), "next_run_at": next_run.isoformat()}
     won = await session.execute(
         update(AppState).where(AppState.key == key, AppState.updated_at == row.updated_at)
         .values(value=value, updated_at=now).execution_options(synchronize_session=False)

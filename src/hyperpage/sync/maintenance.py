@@ -6,6 +6,7 @@ so N pods never prune at the same time nor more often than that.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hyperpage.config import Settings
-from hyperpage.db.base import utcnow
 from hyperpage.logging import get_logger
 from hyperpage.rate_limits.service import prune_samples
 from hyperpage.sync import leases
@@ -45,11 +45,13 @@ async def prune_if_due(*, sessionmaker: async_sessionmaker[AsyncSession], settin
     if not claim.won:
         return PruneOutcome(None, claim.next_run_at)
     days = settings.hyperpage_rate_limit_retention_days
+    started = time.monotonic()  # finished_at is `now` (the caller's clock, as in the claim) plus the run's length
     try:
         async with sessionmaker() as session:
             deleted = await prune_samples(session, retention_days=days, now=now, max_seconds=PRUNE_MAX_SECONDS,
                                           should_stop=should_stop)
-            await leases.finish_periodic(session, key=PRUNE_KEY, worker=worker, now=utcnow(),
+            finished = now + timedelta(seconds=time.monotonic() - started)
+            await leases.finish_periodic(session, key=PRUNE_KEY, worker=worker, now=finished,
                                          result={"deleted": deleted, "retention_days": days})
     except Exception:  # batches already committed stay deleted; the next period carries on
         log.exception("rate_limit_prune_failed", retention_days=days)
