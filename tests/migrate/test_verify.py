@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from hyperpage.migrate import canon, verify
-from hyperpage.migrate.plan import Endpoint, Plan
+from hyperpage.migrate.plan import Endpoint, MigrationError, Plan
 from hyperpage.migrate.report import Report
 from hyperpage.migrate.run import Options, build_plan, check, migrate
 from tests.migrate.sources import build_hyperpage
@@ -140,6 +140,26 @@ def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[En
     assert bad.missing_rows == bad.extra_rows and bad.missing_rows > 40 and bad.counts_exact
     assert any("score 0.1 -> 0.10000000149011612" in line for line in bad.examples), bad.examples
     assert _check(source, target, plan).verified
+
+
+def test_a_target_older_than_postgresql_14_is_refused_before_the_copy(
+        tmp_path: Path, target_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification needs 14: an older target is refused up front, not after a whole (unverifiable) copy."""
+    path = tmp_path / "items.db"
+    _build(path)
+    source, target = Endpoint.parse(f"sqlite:///{path}"), Endpoint.parse(target_url)
+    plan = build_plan(source)
+    monkeypatch.setattr(verify, "server_version", lambda _: 130004)
+    for attempt in (lambda: migrate(source, target, plan, Options(workers=1, progress=False)),
+                    lambda: _check(source, target, plan)):
+        with pytest.raises(MigrationError) as caught:
+            attempt()
+        assert "the target runs PostgreSQL 13 (server_version_num 130004)" in str(caught.value)
+        assert "need PostgreSQL 14 or later" in str(caught.value)
+    with psycopg.connect(target.dsn) as conn:  # nothing was created, let alone copied
+        assert conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+                            ).fetchone() == (0,)
 
 
 def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> None:

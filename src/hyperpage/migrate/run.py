@@ -67,6 +67,7 @@ def _require_head(rev: str) -> None:
 
 def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     started = time.monotonic()
+    verify.require_verifiable(target)
     if target.kind == "sqlite":
         copied = _to_sqlite(source, target, plan, opts)
         rejected: dict[str, int] = {}
@@ -74,7 +75,7 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
     else:
         copied, rejected, warnings = _to_postgres(source, target, plan, opts)
     copy_seconds = time.monotonic() - started
-    report = check(source, target, plan, opts)
+    report = _check(source, target, plan, opts)
     report.copy_seconds = copy_seconds
     report.seconds = time.monotonic() - started
     report.copied_rows = copied
@@ -88,6 +89,11 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
 
 def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
+    verify.require_verifiable(target)
+    return _check(source, target, plan, opts)
+
+
+def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps

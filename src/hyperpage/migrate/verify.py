@@ -33,6 +33,7 @@ FETCH = 20_000
 PART_ROWS = 100_000  # source rows per job: a big table's source side is shared by several processes
 RECHECK_ROWS = 50_000  # rows read per side, at most, to explain a mismatch
 EXAMPLES = 5
+MIN_SERVER = 140000  # PostgreSQL 14: extract(epoch) of a timestamp is exact (numeric), microseconds included
 PAIRING = 5_000  # target rows searched for the closest partner of an example source row
 
 
@@ -75,6 +76,23 @@ class SideSums:
         return sum(self.sums) % MOD
 
 
+def server_version(target: Endpoint) -> int:
+    """The target server's server_version_num (140005 for 14.5)."""
+    with psycopg.connect(target.dsn) as pg:
+        return pg.info.server_version
+
+
+def require_verifiable(target: Endpoint) -> None:
+    """Refuse a target verification cannot read, before anything is copied or read: not after a whole copy."""
+    if target.kind != "postgresql":
+        return
+    found = server_version(target)
+    if found < MIN_SERVER:
+        raise MigrationError(f"the target runs PostgreSQL {found // 10000} (server_version_num {found}); "
+                             "migration and verification need PostgreSQL 14 or later "
+                             f"(server_version_num >= {MIN_SERVER}: exact timestamps in extract(epoch))")
+
+
 def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
     """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
     exprs: list[str] = []
@@ -111,8 +129,6 @@ def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, s
             conn.close()
         return
     with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
-        if pg.info.server_version < 140000:
-            raise MigrationError("verification needs PostgreSQL 14 or later (exact timestamps in extract(epoch))")
         types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
                                 (quote_ident(table.target),)).fetchall())
