@@ -5,8 +5,9 @@ keys, exact decimals), hashed with BLAKE2b; the hashes are summed modulo 2**128,
 row order and counts duplicates. The source side goes through the plan's converters (the copy's own type rules;
 rejected rows are counted apart); a PostgreSQL target renders its canonical rows in the server.
 
-The sums are also kept per bucket (the hash's top bits). When a table does not match, only its differing buckets
-are read again, on both sides, to count the rows that differ and name example rows and columns.
+The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
+in full (every row rendered and hashed again), keeping only the rows in differing buckets (whole buckets, up to
+RECHECK_ROWS per side), to count the rows that differ and name example rows and columns.
 Then foreign-key integrity and sequences past their maximum ids.
 """
 
