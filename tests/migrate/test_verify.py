@@ -121,6 +121,27 @@ def test_many_differences_are_counted_as_a_lower_bound(migrated: tuple[Endpoint,
     assert _check(source, target, plan).verified
 
 
+def test_partners_stop_reading_once_every_first_field_is_found(migrated: tuple[Endpoint, Endpoint, Plan],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _, target, plan = migrated
+    [table] = plan.tables
+    monkeypatch.setattr(verify, "FETCH", 10)
+    first = canon.first_field(next(verify._side_rows("target", target, table, []))[1][0][1])
+    read, side_rows = [], verify._side_rows
+
+    def counted(*args: Any) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
+        for n, batch in side_rows(*args):
+            read.append(n)
+            yield n, batch
+
+    monkeypatch.setattr(verify, "_side_rows", counted)
+    assert [canon.first_field(text) for text in verify.partners(target, table, [first])] == [first]
+    assert read == [10]  # the first batch held it: the other 49 rows were not read
+    read.clear()
+    assert [canon.first_field(text) for text in verify.partners(target, table, [first, "i1000"])] == [first]
+    assert sum(read) == 59  # a first field (id 1000) that is nowhere: the whole table
+
+
 def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[Endpoint, Endpoint, Plan]) -> None:
     """A schema another tool made (0/1 integers for booleans, float4): equal values pass, rounded ones do not."""
     source, target, plan = migrated

@@ -109,10 +109,10 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
             if t.table in recheck:
-                src, tgt = found[t.table, "source"], found[t.table, "target"]
-                firsts = verify.example_firsts(src, tgt)
+                missing, extra = verify.unmatched(found[t.table, "source"], found[t.table, "target"])
+                firsts = verify.example_firsts(missing)
                 near = verify.partners(target, tables[t.table], firsts) if firsts else []
-                verify.explain(t, tables[t.table], src, tgt, near)
+                verify.explain(t, tables[t.table], missing, extra, near)
     report.fk_problems = verify.fk_problems(target)
     report.sequence_problems = verify.sequence_problems(target)
     report.rejects = sum(t.rejected for t in report.tables)

@@ -244,7 +244,7 @@ def rows_in_buckets(side: str, endpoint: Endpoint, table: Table,
     return table.target, side, kept
 
 
-def _unmatched(source: list[tuple[int, Any, str]],
+def unmatched(source: list[tuple[int, Any, str]],
                target: list[tuple[int, Any, str]]) -> tuple[list[tuple[Any, str]], list[str]]:
     """Source rows without an identical target row (key, text), and target rows without a source row (text)."""
     balance = Counter(h for h, _, _ in source)
@@ -263,29 +263,37 @@ def _unmatched(source: list[tuple[int, Any, str]],
     return missing, extra
 
 
-def example_firsts(source: list[tuple[int, Any, str]], target: list[tuple[int, Any, str]]) -> list[str]:
+def example_firsts(missing: list[tuple[Any, str]]) -> list[str]:
     """First fields (usually the primary key) of the example source rows, to look up their changed partners."""
-    return [canon.first_field(text) for _, text in _unmatched(source, target)[0][:EXAMPLES]]
+    return [canon.first_field(text) for _, text in missing[:EXAMPLES]]
 
 
 def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
-    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket."""
-    wanted, kept = frozenset(firsts), []
+    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket.
+
+    The scan (in the main process) stops at the end of the batch in which the last wanted first field turned up:
+    a first field is usually the primary key, so the rest of the table holds no other partner.
+    """
+    wanted, kept, found = frozenset(firsts), [], set()
     for _, batch in _side_rows("target", target, table, []):
-        kept += [text for _, text in batch if canon.first_field(text) in wanted]
-        if len(kept) >= PAIRING:
+        for _, text in batch:
+            first = canon.first_field(text)
+            if first in wanted:
+                kept.append(text)
+                found.add(first)
+        if len(found) == len(wanted) or len(kept) >= PAIRING:
             break
     return kept[:PAIRING]
 
 
-def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
-            target: list[tuple[int, Any, str]], near: list[str]) -> None:
+def explain(check: TableCheck, table: Table, missing: list[tuple[Any, str]], extra: list[str],
+            near: list[str]) -> None:
     """Count the rows without an identical partner and describe a few, naming the columns that differ.
 
-    An example source row is paired with the target row sharing most of its fields (at least half), among the
-    unmatched target rows and `near` (target rows with the same first field).
+    `missing` and `extra` come from unmatched(). An example source row is paired with the target row sharing
+    most of its fields (at least half), among the unmatched target rows and `near` (target rows with the same
+    first field).
     """
-    missing, extra = _unmatched(source, target)
     check.missing_rows, check.extra_rows = len(missing), len(extra)
     names = [c.target for c in table.columns]
     spare = [canon.split_fields(text) for text in extra[:PAIRING]]
