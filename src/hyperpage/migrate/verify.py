@@ -189,7 +189,6 @@ def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int]
     rejects: list[Any] = []
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = 0
-    progress = f"{table.target}\t{side} {part}"
     for read, batch in _side_rows(side, endpoint, table, rejects, part):
         for _, text in batch:
             h = _digest(text)
@@ -197,7 +196,7 @@ def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int]
             sums[b] += h
             counts[b] += 1
         n += read
-        report_progress(progress, n)
+        report_progress(table.target, read)
     return SideSums(table.target, side, n, len(rejects), [s % MOD for s in sums], counts)
 
 
