@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from hyperpage.migrate import canon, verify
+from hyperpage.migrate import canon, run, verify
 from hyperpage.migrate.plan import Endpoint, MigrationError, Plan
 from hyperpage.migrate.report import Report
 from hyperpage.migrate.run import Options, build_plan, check, migrate
@@ -140,6 +140,53 @@ def test_partners_stop_reading_once_every_first_field_is_found(migrated: tuple[E
     read.clear()
     assert [canon.first_field(text) for text in verify.partners(target, table, [first, "i1000"])] == [first]
     assert sum(read) == 59  # a first field (id 1000) that is nowhere: the whole table
+
+
+class _Bars:
+    """Stands in for the rich progress bars: records each bar's total and the rows it was advanced by."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> str:
+        self.totals[description], self.done[description] = total, 0
+        return description
+
+    def advance(self, task: str, n: int) -> None:
+        self.done[task] += n
+
+    def update(self, task: str, completed: int) -> None:  # the bar is filled at the end: not a report of rows
+        pass
+
+
+def test_a_source_side_split_into_rowid_parts_adds_up(migrated: tuple[Endpoint, Endpoint, Plan],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables over PART_ROWS rows: the source side is read in rowid ranges (in-process here: workers=1)."""
+    source, target, plan = migrated
+    monkeypatch.setattr(verify, "PART_ROWS", 10)
+    [table] = plan.tables
+    assert verify.source_parts(source, table) == [(1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, 59)]
+    bars = _Bars()
+    monkeypatch.setattr(run, "progress_bars", lambda: bars)
+    report = check(source, target, plan, Options(workers=1, progress=True))
+    assert report.verified and (report.tables[0].source_rows, report.tables[0].target_rows) == (59, 59)
+    assert bars.totals == bars.done == {"verify item": 2 * 59}  # six source parts and the target add up
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        conn.execute("UPDATE item SET name = 'Eve' WHERE id = 25")
+        try:
+            report = _check(source, target, plan)
+        finally:
+            conn.execute("UPDATE item SET name = 'row 25' WHERE id = 25")
+    [bad] = report.tables
+    assert (bad.source_rows, bad.target_rows, bad.missing_rows, bad.extra_rows) == (59, 59, 1, 1)
+    assert bad.examples == ["source row 25: name 'row 25' -> 'Eve'"]
 
 
 def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[Endpoint, Endpoint, Plan]) -> None:
