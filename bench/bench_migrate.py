@@ -54,7 +54,8 @@ def _verify(source: Path, url: str, work: Path) -> tuple[bool, str, float]:
     bad = [t for t in data["tables"] if not t["ok"]]
     lost = sum(t["source_rows"] - t["target_rows"] for t in data["tables"])
     detail = "; ".join(f"{t['table']}: {t['target_rows']}/{t['source_rows']} rows, {t['missing_rows']:,}"
-                       f"{'' if t['counts_exact'] else '+'} rows differ, e.g. {t['examples'][:1]}" for t in bad[:4])
+                       f"{'' if t['counts_exact'] else '+'} rows differ, e.g. {(t['examples'] or [''])[0]}"
+                       for t in bad[:4])
     return data["verified"], (f"{lost} rows missing; " if lost else "") + (detail or "all tables match"), seconds
 
 
@@ -129,9 +130,9 @@ def main(args: list[str]) -> None:
             print(f"ours (copy, best of 1 or 2 workers) vs pgloader: {float(results[0]['copy']) / ours:.2f}x "  # type: ignore[arg-type]
                   "pgloader's time; total includes our verification of every row", flush=True)
             check, copy = float(results[1]["verify"]), float(results[1]["copy"])  # type: ignore[arg-type]
-            print(f"verification (--workers 2): {check:.1f} s, {count / check:,.0f} rows/s = {check / copy:.2f}x the "
-                  f"copy of the same run; `db verify` of pgloader's result: {float(results[0]['verify']):.1f} s "  # type: ignore[arg-type]
-                  "(plan included)", flush=True)
+            print(f"verification (--workers 2): {check:.1f} s, {count / check if check else 0:,.0f} rows/s = "
+                  f"{check / copy:.2f}x the copy of the same run; `db verify` of pgloader's result: "
+                  f"{float(results[0]['verify']):.1f} s (plan included)", flush=True)  # type: ignore[arg-type]
             source.unlink()
     finally:
         cluster.destroy()

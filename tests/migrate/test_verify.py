@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from hyperpage.migrate import canon, verify
-from hyperpage.migrate.plan import Endpoint, Plan
+from hyperpage.migrate import canon, run, verify
+from hyperpage.migrate.plan import Endpoint, MigrationError, Plan
 from hyperpage.migrate.report import Report
 from hyperpage.migrate.run import Options, build_plan, check, migrate
 from tests.migrate.sources import build_hyperpage
@@ -78,7 +78,8 @@ TAMPERS = {
                                     "WHERE id IN (8, 9)", "UPDATE item SET name = 'row ' || id WHERE id IN (8, 9)",
                                     2, 2, "name 'row 8' -> 'row 9'"),
     "JSON value changed": ("UPDATE item SET doc = '{\"a\": [1, 2.5], \"b\": 2}' WHERE id = 1",
-                           "UPDATE item SET doc = '{\"a\": [1, 2.5], \"b\": 1}' WHERE id = 1", 1, 1, "doc"),
+                           "UPDATE item SET doc = '{\"a\": [1, 2.5], \"b\": 1}' WHERE id = 1", 1, 1,
+                           'source row 1: doc {"a":[1,2.5],"b":1} -> {"a":[1,2.5],"b":2}'),
     "decimal changed": ("UPDATE item SET amount = 12.51 WHERE id = 1", "UPDATE item SET amount = 12.5 WHERE id = 1",
                         1, 1, "amount 12.5 -> 12.51"),
     "boolean flipped": ("UPDATE item SET flag = NOT flag WHERE id = 4", "UPDATE item SET flag = NOT flag WHERE id = 4",
@@ -114,11 +115,82 @@ def test_many_differences_are_counted_as_a_lower_bound(migrated: tuple[Endpoint,
         finally:
             conn.execute("UPDATE item SET name = left(name, -1)")
     [bad] = [t for t in report.tables if not t.ok]
-    assert not bad.counts_exact and 1 <= bad.missing_rows + bad.extra_rows < 2 * 59  # a changed row hashes elsewhere
+    assert not bad.counts_exact
+    # every row changed, so each re-read row counts; whole buckets are re-read until the 10 rows per side are spent
+    assert max(bad.missing_rows, bad.extra_rows) <= verify.RECHECK_ROWS
+    assert bad.missing_rows + bad.extra_rows >= verify.RECHECK_ROWS
     # the changed rows' partners were not re-read with them, but are found by their first field (the key)
     source_examples = [line for line in bad.examples if line.startswith("source row")]
     assert source_examples and all("x'" in line and "name '" in line for line in source_examples), bad.examples
     assert _check(source, target, plan).verified
+
+
+def test_partners_stop_reading_once_every_first_field_is_found(migrated: tuple[Endpoint, Endpoint, Plan],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _, target, plan = migrated
+    [table] = plan.tables
+    monkeypatch.setattr(verify, "FETCH", 10)
+    first = canon.first_field(next(verify._side_rows("target", target, table, []))[1][0][1])
+    read, side_rows = [], verify._side_rows
+
+    def counted(*args: Any) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
+        for n, batch in side_rows(*args):
+            read.append(n)
+            yield n, batch
+
+    monkeypatch.setattr(verify, "_side_rows", counted)
+    assert [canon.first_field(text) for text in verify.partners(target, table, [first])] == [first]
+    assert read == [10]  # the first batch held it: the other 49 rows were not read
+    read.clear()
+    assert [canon.first_field(text) for text in verify.partners(target, table, [first, "i1000"])] == [first]
+    assert sum(read) == 59  # a first field (id 1000) that is nowhere: the whole table
+
+
+class _Bars:
+    """Stands in for the rich progress bars: records each bar's total and the rows it was advanced by."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> str:
+        self.totals[description], self.done[description] = total, 0
+        return description
+
+    def advance(self, task: str, n: int) -> None:
+        self.done[task] += n
+
+    def update(self, task: str, completed: int) -> None:  # the bar is filled at the end: not a report of rows
+        pass
+
+
+def test_a_source_side_split_into_rowid_parts_adds_up(migrated: tuple[Endpoint, Endpoint, Plan],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables over PART_ROWS rows: the source side is read in rowid ranges (in-process here: workers=1)."""
+    source, target, plan = migrated
+    monkeypatch.setattr(verify, "PART_ROWS", 10)
+    [table] = plan.tables
+    assert verify.source_parts(source, table) == [(1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, 59)]
+    bars = _Bars()
+    monkeypatch.setattr(run, "progress_bars", lambda: bars)
+    report = check(source, target, plan, Options(workers=1, progress=True))
+    assert report.verified and (report.tables[0].source_rows, report.tables[0].target_rows) == (59, 59)
+    assert bars.totals == bars.done == {"verify item": 2 * 59}  # six source parts and the target add up
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        conn.execute("UPDATE item SET name = 'Eve' WHERE id = 25")
+        try:
+            report = _check(source, target, plan)
+        finally:
+            conn.execute("UPDATE item SET name = 'row 25' WHERE id = 25")
+    [bad] = report.tables
+    assert (bad.source_rows, bad.target_rows, bad.missing_rows, bad.extra_rows) == (59, 59, 1, 1)
+    assert bad.examples == ["source row 25: name 'row 25' -> 'Eve'"]
 
 
 def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[Endpoint, Endpoint, Plan]) -> None:
@@ -140,6 +212,26 @@ def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[En
     assert bad.missing_rows == bad.extra_rows and bad.missing_rows > 40 and bad.counts_exact
     assert any("score 0.1 -> 0.10000000149011612" in line for line in bad.examples), bad.examples
     assert _check(source, target, plan).verified
+
+
+def test_a_target_older_than_postgresql_14_is_refused_before_the_copy(
+        tmp_path: Path, target_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification needs 14: an older target is refused up front, not after a whole (unverifiable) copy."""
+    path = tmp_path / "items.db"
+    _build(path)
+    source, target = Endpoint.parse(f"sqlite:///{path}"), Endpoint.parse(target_url)
+    plan = build_plan(source)
+    monkeypatch.setattr(verify, "server_version", lambda _: 130004)
+    for attempt in (lambda: migrate(source, target, plan, Options(workers=1, progress=False)),
+                    lambda: _check(source, target, plan)):
+        with pytest.raises(MigrationError) as caught:
+            attempt()
+        assert "the target runs PostgreSQL 13 (server_version_num 130004)" in str(caught.value)
+        assert "need PostgreSQL 14 or later" in str(caught.value)
+    with psycopg.connect(target.dsn) as conn:  # nothing was created, let alone copied
+        assert conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+                            ).fetchone() == (0,)
 
 
 def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> None:
@@ -191,3 +283,4 @@ def test_python_and_postgresql_render_every_kind_alike(pg_cluster: PgCluster) ->
     assert canon.RENDER["float"](2**53 + 1).startswith("?")  # an integer a double cannot hold never matches
     assert canon.RENDER["int"]("12").startswith("?") and canon.RENDER["bool"](2).startswith("?")
     assert canon.split_fields("i1|s3:a|b|N|j2:[]") == ["i1", "s3:a|b", "N", "j2:[]"]
+    assert [canon.first_field(row) for row in ("s3:a|b|N", "i12|N", "i12")] == ["s3:a|b", "i12", "i12"]

@@ -67,7 +67,9 @@ _BOOLS = {True: "T", False: "F"}  # 1 and 0 (a SQLite target's booleans) hash as
 
 
 def _bool(v: Any) -> str:
-    return _BOOLS.get(v) or odd(v) if type(v) in (bool, int) else odd(v)
+    if type(v) in (bool, int) and v in _BOOLS:
+        return _BOOLS[v]
+    return odd(v)
 
 
 def _text(v: Any) -> str:
@@ -158,27 +160,27 @@ def pg_field(kind: str, column: str, actual: str | None = None) -> str | None:
     return f"coalesce({template.format(c=quote_ident(column))}, 'N')"
 
 
+def _field_end(row: str, i: int) -> int:
+    """Where the field starting at `i` ends: a length-prefixed one by its length (it may hold "|"), others at "|"."""
+    if row[i] in "sj?":
+        colon = row.index(":", i)
+        return colon + 1 + int(row[i + 1:colon])
+    end = row.find("|", i)
+    return len(row) if end < 0 else end
+
+
 def split_fields(row: str) -> list[str]:
     """The fields of a canonical row again (for naming the columns of a mismatch)."""
     fields, i = [], 0
     while i < len(row):
-        if row[i] in "sj?":
-            colon = row.index(":", i)
-            end = colon + 1 + int(row[i + 1:colon])
-        else:
-            end = row.find("|", i)
-            end = len(row) if end < 0 else end
+        end = _field_end(row, i)
         fields.append(row[i:end])
         i = end + 1
     return fields
 
 
 def first_field(row: str) -> str:
-    if row[0] in "sj?":
-        colon = row.index(":")
-        return row[:colon + 1 + int(row[1:colon])]
-    end = row.find("|")
-    return row if end < 0 else row[:end]
+    return row[:_field_end(row, 0)]
 
 
 def readable(field: str) -> str:

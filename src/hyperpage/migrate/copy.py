@@ -23,7 +23,7 @@ from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Reject, Table, quote_ident
 
 BATCH = 5000
-_progress: Any = None  # the queue a worker process reports (table, rows) to
+_progress: Any = None  # the queue a worker process reports (table, rows done since its last report) to
 
 
 @dataclass
@@ -39,6 +39,7 @@ def _init_worker(queue: Any) -> None:
 
 
 def report_progress(table: str, n: int) -> None:
+    """`n` more rows of `table` are done: a delta, so that several jobs (parts, sides) of a table simply add up."""
     if _progress is not None:
         _progress.put((table, n))
 
@@ -126,13 +127,13 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
                     for lines in copy_lines(source, table):
                         cp.write("\n".join(lines) + "\n")
                         done += len(lines)
-                        report_progress(table.target, done)
+                        report_progress(table.target, len(lines))
                 else:
                     for batch in source_rows(source, table):
                         for out in converted(table, batch, rejects):
                             cp.write_row(out)
                         done += len(batch)
-                        report_progress(table.target, done)
+                        report_progress(table.target, len(batch))
             with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
                                 "VALUES (%s, %s, %s, %s)",
@@ -152,7 +153,7 @@ def copy_to_sqlite(source: Endpoint, conn: sqlite3.Connection, table: Table) -> 
         conn.executemany(f"INSERT INTO {quote_ident(table.target)} ({cols}) VALUES ({marks})",
                          converted(table, batch, rejects))
         done += len(batch)
-        report_progress(table.target, done)
+        report_progress(table.target, len(batch))
     if rejects:
         raise MigrationError(f"{table.target}: {len(rejects)} rows do not fit SQLite: {rejects[0][1]}")
     return TableResult(table.target, done, 0)

@@ -6,8 +6,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -67,6 +69,7 @@ def _require_head(rev: str) -> None:
 
 def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     started = time.monotonic()
+    verify.require_verifiable(target)
     if target.kind == "sqlite":
         copied = _to_sqlite(source, target, plan, opts)
         rejected: dict[str, int] = {}
@@ -74,7 +77,7 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
     else:
         copied, rejected, warnings = _to_postgres(source, target, plan, opts)
     copy_seconds = time.monotonic() - started
-    report = check(source, target, plan, opts)
+    report = _check(source, target, plan, opts)
     report.copy_seconds = copy_seconds
     report.seconds = time.monotonic() - started
     report.copied_rows = copied
@@ -88,13 +91,19 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
 
 def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     """What `hyperpage db verify` runs: per-table counts and checksums, foreign keys, sequences."""
+    verify.require_verifiable(target)
+    return _check(source, target, plan, opts)
+
+
+def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
     jobs = [(side, end, t, part) for t in biggest_first
             for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
             for part in parts]
-    report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, plan, opts, "verify"))
+    totals = {t.target: 2 * t.rows for t in plan.tables}  # verification reads every row twice: source and target
+    report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         tables = {t.target: t for t in plan.tables}
         jobs = [(side, end, tables[name], buckets) for name, buckets in recheck.items()
@@ -103,33 +112,27 @@ def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Repo
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
             if t.table in recheck:
-                src, tgt = found[t.table, "source"], found[t.table, "target"]
-                firsts = verify.example_firsts(src, tgt)
+                missing, extra = verify.unmatched(found[t.table, "source"], found[t.table, "target"])
+                firsts = verify.example_firsts(missing)
                 near = verify.partners(target, tables[t.table], firsts) if firsts else []
-                verify.explain(t, tables[t.table], src, tgt, near)
+                verify.explain(t, tables[t.table], missing, extra, near)
     report.fk_problems = verify.fk_problems(target)
     report.sequence_problems = verify.sequence_problems(target)
     report.rejects = sum(t.rejected for t in report.tables)
     return report
 
 
-def _with_progress(fn, jobs, plan: Plan, opts: Options, verb: str) -> list:  # type: ignore[no-untyped-def]
+def _with_progress(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], totals: dict[str, int], opts: Options,
+                   verb: str) -> list[Any]:
+    """Run the jobs with a bar per table of `totals` (rows to do); jobs report rows done under the table's name."""
     if not opts.progress:
         return run_parallel(fn, jobs, opts.workers, lambda *_: None)
     with progress_bars() as bars:
-        tables = {job[2].target: job[2] for job in jobs}
-        sides = 2 if verb == "verify" else 1  # verification reads every row twice: source and target
-        tasks = {name: bars.add_task(f"{verb} {name}", total=t.rows * sides or 1) for name, t in tables.items()}
-        done: dict[str, int] = {}
-
-        def update(key: str, n: int) -> None:  # key: a table name, or "table<TAB>side part" for verification
-            done[key] = n
-            name = key.split("\t")[0]
-            bars.update(tasks[name], completed=sum(v for k, v in done.items() if k.split("\t")[0] == name))
-
-        results = run_parallel(fn, jobs, opts.workers, update)
-        for task in tasks.values():
-            bars.update(task, completed=bars.tasks[task].total)
+        totals = {name: total or 1 for name, total in totals.items()}  # an empty table's bar fills too
+        tasks = {name: bars.add_task(f"{verb} {name}", total=total) for name, total in totals.items()}
+        results = run_parallel(fn, jobs, opts.workers, lambda name, n: bars.advance(tasks[name], n))
+        for name, task in tasks.items():
+            bars.update(task, completed=totals[name])
         return results
 
 
@@ -155,7 +158,8 @@ def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) 
             _prepare(conn, target, plan)
         states = ledger.table_states(conn)
         todo = [t for t in plan.tables if states.get(t.target) != "done"]
-        _with_progress(copy_to_postgres, [(source, target, t) for t in todo], plan, opts, "copy")
+        _with_progress(copy_to_postgres, [(source, target, t) for t in todo], {t.target: t.rows for t in todo},
+                       opts, "copy")
         for seq, sql, optional in ledger.pending_steps(conn):
             try:
                 with conn.transaction():
@@ -218,7 +222,7 @@ def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) ->
         copied = 0
         for table in plan.tables:
             with conn:
-                copied += _with_progress(copy_to_sqlite, [(source, conn, table)], plan,
+                copied += _with_progress(copy_to_sqlite, [(source, conn, table)], {table.target: table.rows},
                                          Options(workers=1, progress=opts.progress), "copy")[0].rows
             conn.execute(f"ANALYZE {quote_ident(table.target)}")
     finally:

@@ -5,8 +5,9 @@ keys, exact decimals), hashed with BLAKE2b; the hashes are summed modulo 2**128,
 row order and counts duplicates. The source side goes through the plan's converters (the copy's own type rules;
 rejected rows are counted apart); a PostgreSQL target renders its canonical rows in the server.
 
-The sums are also kept per bucket (the hash's top bits). When a table does not match, only its differing buckets
-are read again, on both sides, to count the rows that differ and name example rows and columns.
+The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
+in full (every row rendered and hashed again), keeping only the rows in differing buckets (whole buckets, up to
+RECHECK_ROWS per side), to count the rows that differ and name example rows and columns.
 Then foreign-key integrity and sequences past their maximum ids.
 """
 
@@ -33,6 +34,7 @@ FETCH = 20_000
 PART_ROWS = 100_000  # source rows per job: a big table's source side is shared by several processes
 RECHECK_ROWS = 50_000  # rows read per side, at most, to explain a mismatch
 EXAMPLES = 5
+MIN_SERVER = 140000  # PostgreSQL 14: extract(epoch) of a timestamp is exact (numeric), microseconds included
 PAIRING = 5_000  # target rows searched for the closest partner of an example source row
 
 
@@ -75,6 +77,23 @@ class SideSums:
         return sum(self.sums) % MOD
 
 
+def server_version(target: Endpoint) -> int:
+    """The target server's server_version_num (140005 for 14.5)."""
+    with psycopg.connect(target.dsn) as pg:
+        return pg.info.server_version
+
+
+def require_verifiable(target: Endpoint) -> None:
+    """Refuse a target verification cannot read, before anything is copied or read: not after a whole copy."""
+    if target.kind != "postgresql":
+        return
+    found = server_version(target)
+    if found < MIN_SERVER:
+        raise MigrationError(f"the target runs PostgreSQL {found // 10000} (server_version_num {found}); "
+                             "migration and verification need PostgreSQL 14 or later "
+                             f"(server_version_num >= {MIN_SERVER}: exact timestamps in extract(epoch))")
+
+
 def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
     """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
     exprs: list[str] = []
@@ -111,8 +130,6 @@ def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, s
             conn.close()
         return
     with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
-        if pg.info.server_version < 140000:
-            raise MigrationError("verification needs PostgreSQL 14 or later (exact timestamps in extract(epoch))")
         types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
                                 (quote_ident(table.target),)).fetchall())
@@ -172,7 +189,6 @@ def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int]
     rejects: list[Any] = []
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = 0
-    progress = f"{table.target}\t{side} {part}"
     for read, batch in _side_rows(side, endpoint, table, rejects, part):
         for _, text in batch:
             h = _digest(text)
@@ -180,7 +196,7 @@ def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int]
             sums[b] += h
             counts[b] += 1
         n += read
-        report_progress(progress, n)
+        report_progress(table.target, read)
     return SideSums(table.target, side, n, len(rejects), [s % MOD for s in sums], counts)
 
 
@@ -227,7 +243,7 @@ def rows_in_buckets(side: str, endpoint: Endpoint, table: Table,
     return table.target, side, kept
 
 
-def _unmatched(source: list[tuple[int, Any, str]],
+def unmatched(source: list[tuple[int, Any, str]],
                target: list[tuple[int, Any, str]]) -> tuple[list[tuple[Any, str]], list[str]]:
     """Source rows without an identical target row (key, text), and target rows without a source row (text)."""
     balance = Counter(h for h, _, _ in source)
@@ -246,29 +262,37 @@ def _unmatched(source: list[tuple[int, Any, str]],
     return missing, extra
 
 
-def example_firsts(source: list[tuple[int, Any, str]], target: list[tuple[int, Any, str]]) -> list[str]:
+def example_firsts(missing: list[tuple[Any, str]]) -> list[str]:
     """First fields (usually the primary key) of the example source rows, to look up their changed partners."""
-    return [canon.first_field(text) for _, text in _unmatched(source, target)[0][:EXAMPLES]]
+    return [canon.first_field(text) for _, text in missing[:EXAMPLES]]
 
 
 def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
-    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket."""
-    wanted, kept = frozenset(firsts), []
+    """Target rows whose first field is one of `firsts`: a changed row hashes into another bucket.
+
+    The scan (in the main process) stops at the end of the batch in which the last wanted first field turned up:
+    a first field is usually the primary key, so the rest of the table holds no other partner.
+    """
+    wanted, kept, found = frozenset(firsts), [], set()
     for _, batch in _side_rows("target", target, table, []):
-        kept += [text for _, text in batch if canon.first_field(text) in wanted]
-        if len(kept) >= PAIRING:
+        for _, text in batch:
+            first = canon.first_field(text)
+            if first in wanted:
+                kept.append(text)
+                found.add(first)
+        if len(found) == len(wanted) or len(kept) >= PAIRING:
             break
     return kept[:PAIRING]
 
 
-def explain(check: TableCheck, table: Table, source: list[tuple[int, Any, str]],
-            target: list[tuple[int, Any, str]], near: list[str]) -> None:
+def explain(check: TableCheck, table: Table, missing: list[tuple[Any, str]], extra: list[str],
+            near: list[str]) -> None:
     """Count the rows without an identical partner and describe a few, naming the columns that differ.
 
-    An example source row is paired with the target row sharing most of its fields (at least half), among the
-    unmatched target rows and `near` (target rows with the same first field).
+    `missing` and `extra` come from unmatched(). An example source row is paired with the target row sharing
+    most of its fields (at least half), among the unmatched target rows and `near` (target rows with the same
+    first field).
     """
-    missing, extra = _unmatched(source, target)
     check.missing_rows, check.extra_rows = len(missing), len(extra)
     names = [c.target for c in table.columns]
     spare = [canon.split_fields(text) for text in extra[:PAIRING]]
