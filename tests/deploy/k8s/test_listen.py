@@ -5,7 +5,7 @@ only, fit the database's connection budget, and pass the service mesh in plainte
 from __future__ import annotations
 
 import math
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,17 +27,14 @@ def transaction_pooler(rendered: Rendered) -> dict[str, Any] | None:
     return pooler
 
 
-def secret_template_keys(rendered: Rendered, secret: str) -> set[str]:
-    """The keys the ExternalSecret producing SECRET templates."""
-    [external] = [e for e in rendered.of_kind("ExternalSecret")
-                  if e["spec"]["target"].get("name", e["metadata"]["name"]) == secret]
-    return set(external["spec"]["target"]["template"]["data"])
+# The overlays whose DATABASE_URL goes through a transaction-mode Pooler.
+POOLED = [n for n in OVERLAYS if transaction_pooler(overlay(n))]
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -> None:
     rendered = overlay(name)
-    template, container = web_container(rendered)
+    _, container = web_container(rendered)
     pooler = transaction_pooler(rendered)
     env = rendered.app_env(container)
     others = [(workload["metadata"]["name"], pod, other) for workload, pod in rendered.app_workloads()
@@ -49,11 +46,7 @@ def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -
         assert LISTEN_FILE not in env
         return
 
-    path = PurePosixPath(env[LISTEN_FILE])
-    [mount] = [m for m in container["volumeMounts"] if PurePosixPath(m["mountPath"]) == path.parent]
-    [volume] = [v for v in template["spec"]["volumes"] if v["name"] == mount["name"]]
-    keys = secret_template_keys(rendered, volume["secret"]["secretName"])
-    assert path.name in keys, f"{LISTEN_FILE} names {path.name}, not a key of the Secret: {sorted(keys)}"
+    # database_url reads the file from the mounted Secret's keys (items honoured): LISTEN_FILE must name one
     listen, pooled = urlsplit(database_url(rendered, LISTEN_FILE)), urlsplit(database_url(rendered))
     # the operator's Service for the Cluster's current primary, on the same database as the same user
     assert (listen.hostname, listen.port) == (f"{pooler['spec']['cluster']['name']}-rw", 5432)
@@ -64,7 +57,7 @@ def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -
         assert database_url(rendered, LISTEN_FILE) not in files, f"{workload} must not get the direct URL"
 
 
-@pytest.mark.parametrize("name", [n for n in OVERLAYS if transaction_pooler(overlay(n))])
+@pytest.mark.parametrize("name", POOLED)
 def test_the_rendered_web_settings_listen_on_the_primary_and_query_through_the_pooler(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,7 +69,7 @@ def test_the_rendered_web_settings_listen_on_the_primary_and_query_through_the_p
     assert create_listen_engine(settings).url.host == urlsplit(database_url(rendered, LISTEN_FILE)).hostname
 
 
-@pytest.mark.parametrize("name", [n for n in OVERLAYS if transaction_pooler(overlay(n))])
+@pytest.mark.parametrize("name", POOLED)
 def test_listen_connections_fit_the_database_connection_budget(name: str) -> None:
     rendered = overlay(name)
     pooler = transaction_pooler(rendered)
