@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -25,7 +25,7 @@ import pytest
 from hyperpage.db import schema
 from hyperpage.main import create_app
 from tests.conftest import make_settings
-from tests.deploy.k8s.appview import SAMPLE_PASSWORD, secret_files, secret_keys, web_container
+from tests.deploy.k8s.appview import SAMPLE_PASSWORD, secret_files, secret_keys, secret_source, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
 from tests.deploy.k8s.netpol import selects
 from tests.tooling import free_port, require_tool
@@ -63,9 +63,7 @@ def test_web_reads_redis_url_with_the_password_from_the_redis_secret(name: str) 
     parts = urlsplit(url)
     assert parts.scheme == "redis" and unquote(parts.password) == SAMPLE_PASSWORD
     # The file is the Secret's redis-url key, and the password beside it is the one Redis reads.
-    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-    [mount] = [m for m in web["volumeMounts"] if m["mountPath"] == str(PurePosixPath(path).parent)]
-    assert volumes[mount["name"]]["secret"]["secretName"] == SECRET
+    assert secret_source(template, web, path)[1]["secretName"] == SECRET
     assert unquote(urlsplit(secret_keys(rendered, SECRET)["redis-url"]).password) == \
         secret_keys(rendered, SECRET)["password"]
     # The URL leads through the Service to the Redis container.
@@ -86,9 +84,7 @@ def test_redis_reads_its_password_from_the_secret_file_only(name: str) -> None:
     rendered = overlay(name)
     template, container = redis_container(rendered)
     path = rendered.app_env(container)["REDIS_PASSWORD_FILE"]
-    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(PurePosixPath(path).parent)]
-    secret = volumes[mount["name"]]["secret"]
+    mount, secret = secret_source(template, container, path)
     assert secret["secretName"] == SECRET and secret["items"] == [{"key": "password", "path": "password"}]
     assert mount["readOnly"] is True
     assert "requirepass" not in container["args"] and "--protected-mode" not in container["args"]
