@@ -5,6 +5,7 @@ only, fit the database's connection budget, and pass the service mesh in plainte
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,8 +13,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from hyperpage.db.session import create_engine, create_listen_engine
-from tests.deploy.k8s.appview import database_url, rendered_settings, secret_files, web_container
-from tests.deploy.k8s.manifests import OVERLAYS, Rendered, overlay
+from tests.deploy.k8s.appview import (
+    database_url,
+    rendered_settings,
+    secret_files,
+    secret_keys,
+    secret_source,
+    web_container,
+)
+from tests.deploy.k8s.manifests import K8S_DIR, OVERLAYS, Rendered, overlay, render
 
 LISTEN_FILE = "HYPERPAGE_LISTEN_DATABASE_URL_FILE"
 SUPERUSER_RESERVED = 3  # PostgreSQL's default superuser_reserved_connections: not the app's to use
@@ -29,12 +37,26 @@ def transaction_pooler(rendered: Rendered) -> dict[str, Any] | None:
 
 # The overlays whose DATABASE_URL goes through a transaction-mode Pooler.
 POOLED = [n for n in OVERLAYS if transaction_pooler(overlay(n))]
+RESTORE = K8S_DIR / "components" / "backup" / "restore"
+
+
+def pod_templates(rendered: Rendered) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, pod template) of every pod that may run in the overlay's namespace: its workloads, its CronJobs
+    (Rendered.workloads leaves them out, as the contract tests cannot resolve the Secret hyperpage-backup-verify,
+    which no overlay provides) and the on-demand restore Job made for that namespace."""
+    for doc, template in rendered.workloads():
+        yield doc["metadata"]["name"], template
+    for cron in rendered.of_kind("CronJob"):
+        yield cron["metadata"]["name"], cron["spec"]["jobTemplate"]["spec"]["template"]
+    for job in render(RESTORE):
+        if job["kind"] == "Job" and job["metadata"].get("namespace") == rendered.namespace:
+            yield job["metadata"]["name"], job["spec"]["template"]
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -> None:
     rendered = overlay(name)
-    _, container = web_container(rendered)
+    template, container = web_container(rendered)
     pooler = transaction_pooler(rendered)
     env = rendered.app_env(container)
     others = [(workload["metadata"]["name"], pod, other) for workload, pod in rendered.app_workloads()
@@ -55,6 +77,16 @@ def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -
     for workload, pod, other in others:
         files = secret_files(rendered, pod, other).values()
         assert database_url(rendered, LISTEN_FILE) not in files, f"{workload} must not get the direct URL"
+    # Nor may any other pod (the backup CronJobs and the restore Job too): each one mounting the Secret that
+    # holds the direct URL lists the keys it reads, and that key is not among them.
+    _, source = secret_source(template, container, env[LISTEN_FILE])
+    keys = secret_keys(rendered, source["secretName"])
+    direct = {key for key, value in keys.items() if value == database_url(rendered, LISTEN_FILE)}
+    for workload, pod in pod_templates(rendered):
+        for volume in pod["spec"].get("volumes", []):
+            if workload != "hyperpage-web" and volume.get("secret", {}).get("secretName") == source["secretName"]:
+                given = {item["key"] for item in volume["secret"].get("items") or [{"key": k} for k in keys]}
+                assert not given & direct, f"{workload} must not get the direct URL"
 
 
 @pytest.mark.parametrize("name", POOLED)
