@@ -72,6 +72,16 @@ def secret_files(rendered: Rendered, template: dict[str, Any], container: dict[s
     return files
 
 
+def secret_source(
+    template: dict[str, Any], container: dict[str, Any], path: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(volume mount, Secret volume source) the container's file PATH comes from."""
+    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+    [mount] = [m for m in container.get("volumeMounts", [])
+               if PurePosixPath(m["mountPath"]) == PurePosixPath(path).parent]
+    return mount, volumes[mount["name"]]["secret"]
+
+
 def database_url(rendered: Rendered, variable: str = "DATABASE_URL_FILE") -> str:
     """The URL the web container reads from the file VARIABLE names."""
     template, container = web_container(rendered)

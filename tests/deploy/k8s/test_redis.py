@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -25,7 +25,7 @@ import pytest
 from hyperpage.db import schema
 from hyperpage.main import create_app
 from tests.conftest import make_settings
-from tests.deploy.k8s.appview import SAMPLE_PASSWORD, secret_files, secret_keys, web_container
+from tests.deploy.k8s.appview import SAMPLE_PASSWORD, secret_files, secret_keys, secret_source, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
 from tests.deploy.k8s.netpol import selects
 from tests.tooling import free_port, require_tool
@@ -38,11 +38,6 @@ def redis_container(rendered: Rendered) -> tuple[dict, dict]:
     template = rendered.get("Deployment", "hyperpage-redis")["spec"]["template"]
     [container] = template["spec"]["containers"]
     return template, container
-
-
-def _literal_env(container: dict) -> dict[str, str]:
-    assert all("value" in item for item in container.get("env", [])), "secrets are files, never env valueFrom"
-    return {item["name"]: item["value"] for item in container.get("env", [])}
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -68,9 +63,7 @@ def test_web_reads_redis_url_with_the_password_from_the_redis_secret(name: str) 
     parts = urlsplit(url)
     assert parts.scheme == "redis" and unquote(parts.password) == SAMPLE_PASSWORD
     # The file is the Secret's redis-url key, and the password beside it is the one Redis reads.
-    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-    [mount] = [m for m in web["volumeMounts"] if m["mountPath"] == str(PurePosixPath(path).parent)]
-    assert volumes[mount["name"]]["secret"]["secretName"] == SECRET
+    assert secret_source(template, web, path)[1]["secretName"] == SECRET
     assert unquote(urlsplit(secret_keys(rendered, SECRET)["redis-url"]).password) == \
         secret_keys(rendered, SECRET)["password"]
     # The URL leads through the Service to the Redis container.
@@ -90,10 +83,8 @@ def test_web_reads_redis_url_with_the_password_from_the_redis_secret(name: str) 
 def test_redis_reads_its_password_from_the_secret_file_only(name: str) -> None:
     rendered = overlay(name)
     template, container = redis_container(rendered)
-    path = _literal_env(container)["REDIS_PASSWORD_FILE"]
-    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(PurePosixPath(path).parent)]
-    secret = volumes[mount["name"]]["secret"]
+    path = rendered.app_env(container)["REDIS_PASSWORD_FILE"]
+    mount, secret = secret_source(template, container, path)
     assert secret["secretName"] == SECRET and secret["items"] == [{"key": "password", "path": "password"}]
     assert mount["readOnly"] is True
     assert "requirepass" not in container["args"] and "--protected-mode" not in container["args"]
@@ -106,13 +97,13 @@ def _arg(container: dict, flag: str) -> str:
     return args[args.index(flag) + 1]
 
 
-def _start(container: dict, password_file: Path, port: int, data_dir: Path) -> subprocess.Popen:
+def _start(rendered: Rendered, container: dict, password_file: Path, port: int, data_dir: Path) -> subprocess.Popen:
     """The rendered command and arguments, on a free loopback port with a temporary dir."""
     binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
     args = list(container["args"])
     args[args.index("--port") + 1] = str(port)
     args[args.index("--dir") + 1] = str(data_dir)
-    env = {**_literal_env(container), "REDIS_PASSWORD_FILE": str(password_file),
+    env = {**rendered.app_env(container), "REDIS_PASSWORD_FILE": str(password_file),
            "PATH": os.pathsep.join([str(Path(binary).parent), os.environ["PATH"]])}
     return subprocess.Popen([*container["command"], *args, "--bind", "127.0.0.1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -126,11 +117,12 @@ def _probe(container: dict, password_file: Path, port: int) -> int:
 
 
 def test_the_wrapper_refuses_a_password_it_cannot_pass_on_safely(tmp_path: Path) -> None:
-    _, container = redis_container(overlay("production"))
+    rendered = overlay("production")
+    _, container = redis_container(rendered)
     password_file = tmp_path / "password"
     for bad in ("", "has space", 'quo"te', "new\nline"):
         password_file.write_text(bad)
-        proc = _start(container, password_file, free_port(), tmp_path)
+        proc = _start(rendered, container, password_file, free_port(), tmp_path)
         _, stderr = proc.communicate(timeout=10)
         assert proc.returncode == 1 and f"REDIS_PASSWORD_FILE ({password_file})" in stderr
         assert len(stderr.strip().splitlines()) == 1 and (not bad or bad not in stderr)
@@ -147,7 +139,7 @@ def rendered_redis(tmp_path: Path) -> Iterator[str]:
     password_file = tmp_path / "password"
     password_file.write_text(password)
     port = free_port()
-    proc = _start(container, password_file, port, tmp_path)
+    proc = _start(rendered, container, password_file, port, tmp_path)
     try:
         client = redis.Redis(host="127.0.0.1", port=port, password=password)
         for _ in range(100):
