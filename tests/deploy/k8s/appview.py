@@ -6,6 +6,7 @@ import base64
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -41,12 +42,24 @@ def secret_keys(rendered: Rendered, name: str, password: str = SAMPLE_PASSWORD) 
         if template is None:
             return {item["secretKey"]: password for item in external["spec"]["data"]}
         return {key: _render_template(value, password) for key, value in template.items()}
+    for cluster in rendered.of_kind("Cluster"):
+        if name == operator_app_secret(cluster):
+            initdb = cluster["spec"]["bootstrap"]["initdb"]
+            host = f"{cluster['metadata']['name']}-rw.{rendered.namespace}"
+            url = f"postgresql://{initdb['owner']}:{quote(password, safe='')}@{host}:5432/{initdb['database']}"
+            return {"username": initdb["owner"], "password": password, "dbname": initdb["database"],
+                    "host": host, "port": "5432", "uri": url}
     raise AssertionError(f"{rendered.name}: nothing provides the Secret {name}")
 
 
-def _render_template(value: str, password: str) -> str:
-    from urllib.parse import quote
+def operator_app_secret(cluster: dict[str, Any]) -> str | None:
+    """The application Secret CloudNativePG makes for a Cluster: `<cluster>-app`, unless the Cluster is
+    bootstrapped from a Secret of its own, which then serves as the application Secret and none is made."""
+    initdb = (cluster["spec"].get("bootstrap") or {}).get("initdb") or {}
+    return None if initdb.get("secret") else f"{cluster['metadata']['name']}-app"
 
+
+def _render_template(value: str, password: str) -> str:
     value = re.sub(r"\{\{\s*\.password\s*\|\s*urlquery\s*\}\}", quote(password, safe=""), value)
     value = re.sub(r"\{\{\s*\.password\s*\}\}", password, value)
     assert "{{" not in value, f"unhandled template expression in {value!r}"

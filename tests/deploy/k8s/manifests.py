@@ -80,13 +80,15 @@ class Rendered:
             return None
 
     def workloads(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """(object, pod template) for every Deployment, StatefulSet and Job."""
+        """(object, pod template) for every Deployment, StatefulSet, Job and CronJob."""
         for doc in self.docs:
             if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
                 yield doc, doc["spec"]["template"]
+            elif doc["kind"] == "CronJob":
+                yield doc, doc["spec"]["jobTemplate"]["spec"]["template"]
 
     def app_workloads(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """Workloads that run the Hyperpage image (web, worker, migration Job)."""
+        """Workloads that run the Hyperpage image (web, worker, migration Job, backup CronJobs)."""
         for doc, template in self.workloads():
             labels = template["metadata"].get("labels", {})
             if labels.get("app.kubernetes.io/name") == "hyperpage":

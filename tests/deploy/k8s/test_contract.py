@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -14,8 +16,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from hyperpage.config import Settings, load_settings
 from hyperpage.db import schema
 from hyperpage.main import create_app
-from tests.deploy.k8s.appview import SETTINGS_ENV, database_url, rendered_settings, secret_files, web_container
-from tests.deploy.k8s.manifests import OVERLAYS, container_port, overlay
+from tests.deploy.k8s.appview import (
+    SETTINGS_ENV,
+    database_url,
+    operator_app_secret,
+    rendered_settings,
+    secret_files,
+    secret_keys,
+    web_container,
+)
+from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
 
 PROFILE = {"development": 10_000, "staging": 5_000, "production": 1_000}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -49,20 +59,41 @@ def test_ports_and_probes_point_at_the_app(name: str) -> None:
 def test_every_config_key_is_a_setting_the_app_reads(name: str) -> None:
     rendered = overlay(name)
     for workload, template in rendered.app_workloads():
-        for container in template["spec"]["containers"]:
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
             dead = set(rendered.app_env(container)) - SETTINGS_ENV
             assert not dead, f"{workload['metadata']['name']}: the app reads none of {sorted(dead)}"
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_every_secret_file_is_read_and_every_secret_file_setting_is_mounted(name: str) -> None:
+    # Backup CronJobs included: a Secret that nothing renders (no Secret, no ExternalSecret target, not made by
+    # an operator) fails here, as its pods could never start.
     rendered = overlay(name)
     for workload, template in rendered.app_workloads():
-        for container in template["spec"]["containers"]:
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
             env = rendered.app_env(container)
             wanted = {value for key, value in env.items() if key.endswith("_FILE")}
             mounted = set(secret_files(rendered, template, container))
             assert mounted == wanted, f"{workload['metadata']['name']}: secret files {mounted}, read {wanted}"
+
+
+def test_only_secrets_that_exist_count_as_provided() -> None:
+    rendered = overlay("production")
+    [cluster] = rendered.of_kind("Cluster")
+    # Bootstrapped from hyperpage-db-credentials, which CloudNativePG then uses as the application Secret: it
+    # makes no hyperpage-db-app, so a pod mounting that one would never start.
+    assert operator_app_secret(cluster) is None
+    with pytest.raises(AssertionError, match="nothing provides the Secret hyperpage-db-app"):
+        secret_keys(rendered, "hyperpage-db-app")
+    bare = copy.deepcopy(cluster)
+    del bare["spec"]["bootstrap"]["initdb"]["secret"]
+    made = Rendered(rendered.name, [d for d in rendered.docs if d is not cluster] + [bare])
+    assert operator_app_secret(bare) == "hyperpage-db-app"
+    uri = urlsplit(secret_keys(made, "hyperpage-db-app")["uri"])
+    assert (uri.hostname, uri.port, uri.username, uri.path) == (
+        f"hyperpage-db-rw.{rendered.namespace}", 5432, "hyperpage", "/hyperpage")
+    with pytest.raises(AssertionError, match="nothing provides"):
+        secret_keys(rendered, "hyperpage-backup-verify-typo")
 
 
 @pytest.mark.parametrize("name", OVERLAYS)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.deploy.k8s.appview import database_url, web_container
+from tests.deploy.k8s.appview import database_url, secret_files, web_container
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, annotations, overlay
 from tests.deploy.k8s.netpol import Address, Pod, PolicySet, selects
 
@@ -42,10 +42,15 @@ def pods(rendered: Rendered) -> dict[str, Pod]:
 
 
 def database_pod(rendered: Rendered, all_pods: dict[str, Pod], variable: str = "DATABASE_URL_FILE") -> tuple[Pod, int]:
-    """The pod the web pods' URL in VARIABLE reaches: through a rendered Service, a CloudNativePG Pooler's
-    Service, or the Service `<cluster>-rw` the operator makes for a Cluster's primary."""
-    url = urlsplit(database_url(rendered, variable))
-    host, port = url.hostname, url.port or 5432
+    """The pod the web pods' URL in VARIABLE reaches."""
+    return url_pod(rendered, all_pods, database_url(rendered, variable))
+
+
+def url_pod(rendered: Rendered, all_pods: dict[str, Pod], database: str) -> tuple[Pod, int]:
+    """The pod a database URL reaches: through a rendered Service, a CloudNativePG Pooler's Service, or the
+    Service `<cluster>-rw` the operator makes for a Cluster's primary (`<name>.<namespace>` included)."""
+    url = urlsplit(database)
+    host, port = url.hostname.removesuffix(f".{rendered.namespace}"), url.port or 5432
     service = rendered.find("Service", host)
     if service is not None:
         [target] = [p for p in all_pods.values() if selects({"matchLabels": service["spec"]["selector"]}, p.labels)]
@@ -79,6 +84,7 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     if "hyperpage-postgres-exporter" in all_pods:
         exporter = all_pods["hyperpage-postgres-exporter"]
         needed += [(PROMETHEUS, exporter, 9187, "TCP"), (exporter, db, 5432, "TCP")]
+    needed += backup_connections(rendered, all_pods)
     for cluster in rendered.of_kind("Cluster"):
         instance = all_pods[cluster["metadata"]["name"]]
         needed += [(db, instance, 5432, "TCP"), (instance, instance, 5432, "TCP"),
@@ -100,6 +106,10 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
         instance = all_pods[cluster["metadata"]["name"]]
         blocked += [(worker, instance, 5432), (migrate, instance, 5432), (stranger, instance, 5432),
                     (OTHER_NAMESPACE, instance, 5432), (INGRESS_NGINX, instance, 5432)]
+    for pooler in rendered.of_kind("Pooler"):
+        # Backup pods need sessions (pg_dump's snapshot, pg_restore's transaction): never the transaction pool.
+        backups = {src for src, _, _, _ in backup_connections(rendered, all_pods)}
+        blocked += [(backup, all_pods[pooler["metadata"]["name"]], 5432) for backup in backups]
 
     if "hyperpage-redis" in all_pods:
         redis = all_pods["hyperpage-redis"]
@@ -115,6 +125,34 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     for app in (web, migrate, worker):
         unused = policies.rules_selecting(app) - used
         assert not unused, f"{app.name}: rules no connection of the app uses: {sorted(unused)}"
+
+
+def backup_connections(rendered: Rendered, all_pods: dict[str, Pod]) -> list[tuple[Pod, Pod, int, str]]:
+    """Every database connection a backup pod makes: to the server of each database URL file it reads."""
+    connections = []
+    for workload, template in rendered.app_workloads():
+        if template["metadata"]["labels"]["app.kubernetes.io/component"] != "backup":
+            continue
+        pod = all_pods[workload["metadata"]["name"]]
+        connections.append((pod, KUBE_DNS, 53, "UDP"))
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
+            files = secret_files(rendered, template, container)
+            for variable, path in rendered.app_env(container).items():
+                if variable.endswith("DATABASE_URL_FILE"):
+                    target, port = url_pod(rendered, all_pods, files[path])
+                    connections.append((pod, target, port, "TCP"))
+    return connections
+
+
+@pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("CronJob")])
+def test_backup_pods_connect_to_the_database_server_itself(name: str) -> None:
+    rendered = overlay(name)
+    all_pods = pods(rendered)
+    servers = {target.name for _, target, _, proto in backup_connections(rendered, all_pods) if proto == "TCP"}
+    # pg_dump's exported snapshot and pg_restore's single transaction need sessions on the server: never the
+    # transaction-mode Pooler, which the backup pods' NetworkPolicy does not let them reach anyway.
+    expected = {c["metadata"]["name"] for c in rendered.of_kind("Cluster")} or {"hyperpage-postgres"}
+    assert servers == expected
 
 
 def wave(doc: dict) -> int:
