@@ -13,16 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.terraform.harness import (
-    ENVIRONMENTS,
-    MotoServer,
-    copy_module,
-    moto_override,
-    run,
-    terraform_env,
-    terraform_init,
-)
-from tests.tooling import REPO_ROOT, require_tool
+from tests.deploy.system.world import terraform_plans
+from tests.deploy.terraform.harness import ENVIRONMENTS
+from tests.tooling import REPO_ROOT
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "terraform"
@@ -30,18 +23,9 @@ PUBLIC = {"0.0.0.0/0", "::/0"}
 
 
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> dict[str, dict[str, Any]]:
-    module = copy_module(tmp_path_factory.mktemp("tf-plan") / "terraform")
-    (module / "moto_override.tf").write_text(
-        moto_override(moto.endpoint) + '\nterraform {\n  backend "local" {}\n}\n')
-    terraform_init(module, backend=True)
-    terraform = require_tool("terraform")
-    result = {}
-    for env in ENVIRONMENTS:
-        args = ["-input=false", "-lock=false", f"-var-file=envs/{env}.tfvars", f"-out={env}.tfplan"]
-        run([terraform, "plan", *args], cwd=module, env=terraform_env())
-        shown = run([terraform, "show", "-json", f"{env}.tfplan"], cwd=module, env=terraform_env())
-        result[env] = json.loads(shown.stdout)
+def plans() -> dict[str, dict[str, Any]]:
+    # The same plans the whole-system model reads (planned once per checkout state, see world.py).
+    result = terraform_plans()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     counts = {env: dict(sorted(Counter(r["type"] for r in managed(p)).items())) for env, p in result.items()}
     totals = {env: sum(c.values()) for env, c in counts.items()}
