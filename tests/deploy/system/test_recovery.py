@@ -1,6 +1,7 @@
 """Point-in-time recovery (docs/runbooks/point-in-time-recovery.md) as the runbook applies it: the recovery
-component added to the environment's overlay. It must carry no placeholder, use the environment's bucket and
-role, and its instances must get the connections they need to come up and, after the switch, to serve."""
+component added to the environment's overlay. It must carry no "set-by-overlay" value, use the environment's
+bucket and role, and its instances must get the connections they need to come up and, after the switch, to
+serve."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ WITH_CLOUDNATIVEPG = [name for name in OVERLAYS if overlay(name).of_kind("Cluste
 @pytest.mark.parametrize("name", WITH_CLOUDNATIVEPG)
 def test_recovery_takes_bucket_and_role_from_its_environment(name: str) -> None:
     app = compose(name, RECOVERY)
-    assert "set-by-overlay" not in yaml.safe_dump_all(app.docs), "a placeholder would be applied literally"
+    assert "set-by-overlay" not in yaml.safe_dump_all(app.docs), "set-by-overlay would be applied literally"
     origin, pitr = app.get("Cluster", "hyperpage-db"), app.get("Cluster", "hyperpage-db-pitr")
     annotations = pitr["spec"]["serviceAccountTemplate"]["metadata"]["annotations"]
     assert annotations[ROLE] == origin["spec"]["serviceAccountTemplate"]["metadata"]["annotations"][ROLE]
