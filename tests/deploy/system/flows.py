@@ -95,8 +95,9 @@ FRONT_PORTS = (80, 443)
 # /.well-known/acme-challenge/<token> to servicePort 8089).
 SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 SOLVER_PORT = 8089
-# Amazon S3 (us-east-1) and a public upstream; any public address stands for them.
+# Public services; any public address stands for them (security groups and ipBlocks only see "public").
 S3_ADDRESS = "52.216.0.10"
+AWS_API_ADDRESS = "54.239.28.85"
 UPSTREAM_ADDRESS = "140.82.112.3"
 USER_ADDRESS = "198.51.100.7"
 LB_PUBLIC_ADDRESS = "203.0.113.80"
@@ -119,12 +120,13 @@ class Network:
         self.user = address_peer("a user on the internet", USER_ADDRESS)
         self.s3 = address_peer("Amazon S3 (gateway endpoint)", S3_ADDRESS)
         self.upstream = address_peer("upstream API (GitHub, GitLab, Jira)", UPSTREAM_ADDRESS)
+        # "The Amazon DNS server ... at the base of the VPC network range plus two"
+        # (docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html).
         self.resolver = address_peer("VPC resolver", host(self.vpc_cidr, 2))
-        endpoints = set(env.plan.variable("interface_endpoints"))
-        self.interface_endpoints = endpoints
+        self.interface_endpoints = set(env.plan.variable("interface_endpoints"))
 
     def pod(self, pod: Pod) -> Peer:
-        """PEER for a pod, each with its own address in a private subnet (VPC CNI gives pods VPC addresses)."""
+        """A peer for POD, with its own address in a private subnet (the VPC CNI gives pods VPC addresses)."""
         self._next += 1
         return pod_peer(pod, host(self.private, self._next))
 
@@ -132,7 +134,7 @@ class Network:
         """An AWS API: its interface endpoint inside the VPC when the plan has one, else its public address."""
         if service in self.interface_endpoints:
             return address_peer(f"{service} interface endpoint", host(self.private, 7), frozenset({"endpoints"}))
-        return address_peer(f"{service} (public, through NAT)", "54.239.28.85")
+        return address_peer(f"{service} (public, through NAT)", AWS_API_ADDRESS)
 
 
 def scrape_flows(app: Rendered, net: Network, peers: dict[str, Peer], prometheus: Peer) -> list[Flow]:
