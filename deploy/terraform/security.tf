@@ -51,10 +51,23 @@ resource "aws_vpc_security_group_ingress_rule" "cluster_api_from_nodes" {
   referenced_security_group_id = aws_security_group.nodes.id
 }
 
-# Control plane to nodes: webhooks on 443 and 9443 (load balancer controller, CloudNativePG), kubelet on 10250
-# (logs, exec, metrics-server). A new admission webhook on another port needs its port added here.
+# Control plane to nodes: the API server calls admission webhooks and aggregated APIs on the pod's container
+# port (the Service's targetPort), and the kubelet on 10250. Each port is the chart default of what the
+# platform layer registers (tests/deploy/system/flows.py WEBHOOKS lists them with their sources):
+#   443    webhooks served on 443
+#   6443   prometheus-adapter (custom.metrics.k8s.io, the HPA's requests-per-second metric)
+#   8443   ingress-nginx admission, Karpenter
+#   9443   CloudNativePG operator, AWS Load Balancer Controller
+#   10250  kubelet (logs, exec), cert-manager, external-secrets and prometheus-operator webhooks, metrics-server
+#   10251  metrics-server as the EKS add-on
+#   15017  istiod (sidecar injection, config validation)
+# A webhook on any other port fails closed (pod or Ingress creation is refused): add its port here.
 locals {
-  control_plane_to_node_ports = toset(["443", "9443", "10250"])
+  control_plane_to_node_ports = toset(["443", "6443", "8443", "9443", "10250", "10251", "15017"])
+  # The public load balancer forwards to the ingress controller's pods (ingress-nginx, or the Istio ingress
+  # gateway in production) on their HTTP and HTTPS container ports (IP targets): ingress-nginx chart
+  # controller.containerPort {http: 80, https: 443}, Istio gateway chart service ports targeting 80 and 443.
+  ingress_controller_ports = toset(["80", "443"])
 }
 
 resource "aws_vpc_security_group_egress_rule" "cluster_to_nodes" {
@@ -95,6 +108,17 @@ resource "aws_vpc_security_group_ingress_rule" "nodes_app_from_lb" {
   referenced_security_group_id = aws_security_group.load_balancers.id
 }
 
+resource "aws_vpc_security_group_ingress_rule" "nodes_ingress_controller_from_lb" {
+  #checkov:skip=CKV_AWS_260:The source is the load balancers' security group, not 0.0.0.0/0 (checkov misreads the for_each rule); port 80 carries the HTTPS redirect and ACME HTTP-01
+  for_each                     = local.ingress_controller_ports
+  security_group_id            = aws_security_group.nodes.id
+  description                  = "Load balancer to ingress controller pods on ${each.key} (IP target mode)"
+  ip_protocol                  = "tcp"
+  from_port                    = each.key
+  to_port                      = each.key
+  referenced_security_group_id = aws_security_group.load_balancers.id
+}
+
 resource "aws_vpc_security_group_egress_rule" "nodes_to_self" {
   security_group_id            = aws_security_group.nodes.id
   description                  = "Pod-to-pod and node-to-node traffic, including DNS"
@@ -118,6 +142,18 @@ resource "aws_vpc_security_group_egress_rule" "nodes_https_out" {
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+# cert-manager checks an HTTP-01 challenge itself before asking the CA to validate it: it fetches
+# http://<host>/.well-known/acme-challenge/<token>, which resolves to the public load balancer and leaves
+# through NAT on port 80 (cert-manager.io/docs/troubleshooting/acme/: "propagation check" of HTTP01).
+resource "aws_vpc_security_group_egress_rule" "nodes_acme_http_out" {
+  security_group_id = aws_security_group.nodes.id
+  description       = "HTTP to the public load balancer: cert-manager's HTTP-01 self-check"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
   cidr_ipv4         = "0.0.0.0/0"
 }
 
@@ -167,6 +203,16 @@ resource "aws_vpc_security_group_egress_rule" "lb_to_app" {
   ip_protocol                  = "tcp"
   from_port                    = var.app_port
   to_port                      = var.app_port
+  referenced_security_group_id = aws_security_group.nodes.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "lb_to_ingress_controller" {
+  for_each                     = local.ingress_controller_ports
+  security_group_id            = aws_security_group.load_balancers.id
+  description                  = "Ingress controller pods on ${each.key} (IP target mode)"
+  ip_protocol                  = "tcp"
+  from_port                    = each.key
+  to_port                      = each.key
   referenced_security_group_id = aws_security_group.nodes.id
 }
 

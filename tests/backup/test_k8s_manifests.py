@@ -24,7 +24,7 @@ RENDERS = {
     "cnpg": TEST_KUSTOMIZATIONS / "cnpg",
     "restore": COMPONENT / "restore",
     "snapshots": COMPONENT / "snapshots",
-    "cnpg-recovery": COMPONENT / "cnpg/recovery",
+    "cnpg-recovery": TEST_KUSTOMIZATIONS / "cnpg-recovery",
 }
 BUILTIN_GROUPS = {"", "apps", "batch", "networking.k8s.io", "policy", "rbac.authorization.k8s.io"}
 

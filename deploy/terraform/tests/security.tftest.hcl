@@ -56,6 +56,8 @@ run "encryption_and_exposure" {
       aws_vpc_security_group_ingress_rule.cluster_api_from_nodes, aws_vpc_security_group_ingress_rule.nodes_from_self,
       aws_vpc_security_group_ingress_rule.nodes_from_cluster["443"], aws_vpc_security_group_ingress_rule.nodes_from_cluster["9443"],
       aws_vpc_security_group_ingress_rule.nodes_from_cluster["10250"], aws_vpc_security_group_ingress_rule.nodes_app_from_lb,
+      aws_vpc_security_group_ingress_rule.nodes_from_cluster["15017"], aws_vpc_security_group_ingress_rule.nodes_ingress_controller_from_lb["80"],
+      aws_vpc_security_group_ingress_rule.nodes_ingress_controller_from_lb["443"],
       aws_vpc_security_group_ingress_rule.lb_https, aws_vpc_security_group_ingress_rule.lb_http,
       aws_vpc_security_group_ingress_rule.database_from_nodes, aws_vpc_security_group_ingress_rule.endpoints_https,
     ] : "${r.security_group_id}:${r.from_port}" if r.cidr_ipv4 == "0.0.0.0/0"] == ["${aws_security_group.load_balancers.id}:443", "${aws_security_group.load_balancers.id}:80"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +122,17 @@ def environment(name: str) -> Environment:
     platform_dir = PLATFORM_DIR / "overlays" / name
     platform = Rendered(name, render(platform_dir) if platform_dir.is_dir() else [])
     return Environment(name=name, plan=Plan(terraform_plans()[name]), app=app, platform=platform)
+
+
+def compose(name: str, *components: Path) -> Rendered:
+    """The overlay NAME with on-demand COMPONENTS added to its components, as a runbook tells the operator to
+    (the overlay's namespace applies to what they add)."""
+    namespace = Rendered(name, render(K8S_DIR / "overlays" / name)).namespace
+    with tempfile.TemporaryDirectory(prefix="kustomize-compose-") as tmp:
+        def rel(path: Path) -> str:
+            return os.path.relpath(path, tmp)  # kustomize refuses absolute paths
+        listed = "".join(f"  - {rel(c)}\n" for c in components)
+        (Path(tmp) / "kustomization.yaml").write_text(
+            f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {namespace}\n"
+            f"resources:\n  - {rel(K8S_DIR / 'overlays' / name)}\ncomponents:\n{listed}")
+        return Rendered(name, render(Path(tmp)))

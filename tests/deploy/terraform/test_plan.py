@@ -105,11 +105,13 @@ def test_only_load_balancers_face_the_internet(plans: dict[str, dict[str, Any]],
     for res in plan["configuration"]["root_module"]["resources"]:
         if res["type"] == "aws_security_group":
             assert not {"ingress", "egress"} & set(res["expressions"]), f"{res['address']} has inline rules"
-    # Open egress exists only as HTTPS from the nodes (registries and upstream APIs through NAT).
+    # Open egress exists only from the nodes: HTTPS (registries and upstream APIs through NAT) and HTTP for
+    # cert-manager's HTTP-01 self-check through the public load balancer.
     egress = of_type(plan, "aws_vpc_security_group_egress_rule")
     open_egress = [(r["address"], r["change"]["after"]["from_port"])
                    for r in egress if r["change"]["after"].get("cidr_ipv4") in PUBLIC]
-    assert open_egress == [("aws_vpc_security_group_egress_rule.nodes_https_out", 443)]
+    assert sorted(open_egress) == [("aws_vpc_security_group_egress_rule.nodes_acme_http_out", 80),
+                                   ("aws_vpc_security_group_egress_rule.nodes_https_out", 443)]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
