@@ -24,6 +24,7 @@ from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overl
 from tests.deploy.k8s.meshauthz import Request, allows
 from tests.deploy.k8s.netpol import Address, Pod, PolicySet, selects
 from tests.deploy.k8s.test_policies import GATEWAY, INGRESS_NGINX, INTERNET, OTHER_NAMESPACE, PROMETHEUS, pods
+from tests.tooling import REPO_ROOT
 
 MODE = {"development": "off", "staging": "proxy", "production": "oidc"}
 CONTRACT_DEFAULT_HEADERS = {"HYPERPAGE_AUTH_PROXY_USER_HEADER": "X-Auth-Request-Email",
@@ -236,3 +237,28 @@ def test_the_mesh_lets_browsers_sign_in_and_prometheus_only_scrape(name: str) ->
                Request(f"cluster.local/ns/{rendered.namespace}/sa/hyperpage-worker", 3000, "GET", "/")]
     for request in refused:
         assert not allows(policies, labels, request), request
+
+
+def terraform_vpc_cidr(environment: str) -> ipaddress.IPv4Network:
+    """The VPC CIDR Terraform gives ENVIRONMENT: its tfvars' vpc_cidr, else the variable's default."""
+    terraform = REPO_ROOT / "deploy" / "terraform"
+    tfvars = re.search(r'^\s*vpc_cidr\s*=\s*"([^"]+)"', (terraform / "envs" / f"{environment}.tfvars").read_text(),
+                       re.MULTILINE)
+    if tfvars:
+        return ipaddress.ip_network(tfvars.group(1))
+    variable = re.search(r'variable\s+"vpc_cidr"\s*\{.*?default\s*=\s*"([^"]+)"',
+                         (terraform / "variables.tf").read_text(), re.DOTALL)
+    assert variable, "deploy/terraform/variables.tf declares no vpc_cidr default"
+    return ipaddress.ip_network(variable.group(1))
+
+
+def test_staging_trusts_forwarded_headers_only_from_its_own_vpc() -> None:
+    # Pods take their addresses from the VPC (the VPC CNI): the proxies are in it, and nothing outside it is
+    # trusted. Which pods inside it may connect is the NetworkPolicies' part (tested above).
+    rendered = overlay("staging")
+    vpc = terraform_vpc_cidr("staging")
+    _, web = web_container(rendered)
+    trusted = rendered.app_env(web)["HYPERPAGE_TRUSTED_PROXIES"].split(",")
+    trusted += oauth2proxy.parse(proxy_container(rendered)[1]["args"]).all("trusted-proxy-ip")
+    for network in (ipaddress.ip_network(part.strip()) for part in trusted):
+        assert network.subnet_of(vpc), f"{network} reaches beyond the staging VPC {vpc}"
