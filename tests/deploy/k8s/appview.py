@@ -17,8 +17,9 @@ from tests.deploy.k8s.manifests import Rendered
 SETTINGS_ENV = frozenset(
     {name.upper() for name in Settings.model_fields} | {f"{name.upper()}_FILE" for name in FILE_SECRETS}
 )
-# Stands in for the value AWS Secrets Manager holds, with characters that need URL quoting.
-SAMPLE_PASSWORD = "s3cret/with?chars&"
+# Stands in for the value AWS Secrets Manager holds, with characters that need URL quoting, and as long as the
+# longest minimum a secret setting has (HYPERPAGE_SESSION_SECRET: 32 characters).
+SAMPLE_PASSWORD = "s3cret/with?chars&-and-at-least-32-characters"
 
 
 def web_container(rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,9 +14,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from hyperpage.config import Settings, load_settings
+from hyperpage.config import Settings
 from hyperpage.db import schema
-from hyperpage.main import create_app
 from tests.deploy.k8s.appview import (
     SETTINGS_ENV,
     database_url,
@@ -26,6 +26,8 @@ from tests.deploy.k8s.appview import (
     web_container,
 )
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
+from tests.serverproc import ServerProcess
+from tests.tooling import free_port
 
 PROFILE = {"development": 10_000, "staging": 5_000, "production": 1_000}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -47,9 +49,13 @@ def test_ports_and_probes_point_at_the_app(name: str) -> None:
     assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
     [service_port] = service["spec"]["ports"]
     assert container_port(container, service_port["targetPort"]) == port
+    # Metrics on their own port (the auth contract's HYPERPAGE_METRICS_PORT, default 3002), never the public one.
+    assert container_port(container, "metrics") == int(env.get("HYPERPAGE_METRICS_PORT", "3002")) != port
+    # Where oauth2-proxy signs users in, the Ingress sends everything to it (test_auth_kit.py checks its upstream).
+    front = "hyperpage-oauth2-proxy" if rendered.find("Deployment", "hyperpage-oauth2-proxy") else "hyperpage-web"
     for ingress in rendered.of_kind("Ingress"):
         backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-        assert (backend["name"], backend["port"]["name"]) == ("hyperpage-web", service_port["name"])
+        assert (backend["name"], backend["port"]["name"]) == (front, service_port["name"])
     for virtual_service in rendered.of_kind("VirtualService"):
         destination = virtual_service["spec"]["http"][0]["route"][0]["destination"]
         assert (destination["host"], destination["port"]["number"]) == ("hyperpage-web", service_port["port"])
@@ -114,38 +120,60 @@ def test_rendered_environment_loads_as_the_right_profile(
     assert settings.hyperpage_drain_seconds < settings.hyperpage_shutdown_grace_seconds
 
 
+@dataclass(frozen=True)
+class Scrape:
+    """What the real `hyperpage serve` exports on its metrics port after kubelet probes and scrapes only."""
+
+    samples: dict[str, set[str]]  # sample name -> label names
+    routes: set[str]  # route label values of hyperpage_http_requests_total
+
+
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
-    """Sample name -> label names, from the real app's /api/metrics after some traffic."""
-    import asyncio
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('metrics') / 'hyperpage.db'}"
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrape]:
+    """The real process, as the pod runs it: the public port and HYPERPAGE_METRICS_PORT; probes, then scrapes of
+    /metrics on the metrics port (the ServiceMonitor's), and the public port must not serve /api/metrics."""
+    work = tmp_path_factory.mktemp("metrics")
+    url = f"sqlite:///{work / 'hyperpage.db'}"
     schema.upgrade(url)
-
-    async def scrape() -> str:
-        app = create_app(load_settings(database_url=url, log_format="console"))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://pod") as client:
-                for path in ("/livez", "/readyz", "/api/health", "/api/health"):
-                    await client.get(path)
-                response = await client.get("/api/metrics")
-                assert response.status_code == 200
-                assert response.headers["content-type"].startswith("text/plain")
-                return response.text
-
+    metrics_port = free_port()
+    app = ServerProcess(env={"DATABASE_URL": url, "HYPERPAGE_METRICS_PORT": str(metrics_port),
+                             "LOG_FORMAT": "console"}).start(work / "serve.log")
+    try:
+        assert app.wait_status("/readyz", 200, timeout=30), app.logs()
+        for path in ("/livez", "/readyz", "/livez", "/readyz"):  # what the kubelet sends
+            assert app.get(path) is not None
+        for _ in range(2):  # the second scrape shows the first one, if scrapes are counted at all
+            response = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert response.status_code == 200, app.logs()
+        assert response.headers["content-type"].startswith("text/plain")
+        text = response.text
+        # After the scrape, which must show probe and scrape traffic only.
+        assert app.status("/api/metrics") == 404, "the public port still serves the metrics"
+    finally:
+        app.stop()
     samples: dict[str, set[str]] = {}
-    for family in text_string_to_metric_families(asyncio.run(scrape())):
+    routes: set[str] = set()
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             samples.setdefault(sample.name, set()).update(sample.labels)
-    yield samples
+            if sample.name == "hyperpage_http_requests_total":
+                routes.add(sample.labels["route"])
+    yield Scrape(samples, routes)
 
 
 @pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("ServiceMonitor")])
-def test_monitoring_names_only_metrics_the_app_exports(name: str, exported: dict[str, set[str]]) -> None:
+def test_monitoring_names_only_metrics_the_app_exports(name: str, exported: Scrape) -> None:
     rendered = overlay(name)
     monitor = rendered.get("ServiceMonitor", "hyperpage-web")
-    assert [e["path"] for e in monitor["spec"]["endpoints"]] == ["/api/metrics"]
+    assert [(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]] == [("metrics", "/metrics")]
+    # The port named `metrics` of a Service the monitor selects leads to the web container's metrics port.
+    _, container = web_container(rendered)
+    selected = [s for s in rendered.of_kind("Service")
+                if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
+    targets = {container_port(container, p["targetPort"]) for s in selected for p in s["spec"]["ports"]
+               if p["name"] == "metrics"}
+    assert targets == {int(rendered.app_env(container)["HYPERPAGE_METRICS_PORT"])}
+    exported = exported.samples
     adapter = yaml.safe_load(rendered.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])
     hpa_metrics = {
         m["pods"]["metric"]["name"]
@@ -164,12 +192,13 @@ def test_monitoring_names_only_metrics_the_app_exports(name: str, exported: dict
     assert hpa_metrics and hpa_metrics <= served, "the HPA asks for a metric no adapter rule serves"
 
 
-def test_probe_traffic_is_excluded_from_the_scaling_metric(exported: dict[str, set[str]]) -> None:
+def test_probe_traffic_is_excluded_from_the_scaling_metric(exported: Scrape) -> None:
     rendered = overlay("production")
     adapter = yaml.safe_load(rendered.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])
     excluded = re.search(r'route!~"([^"]+)"', adapter["rules"][0]["metricsQuery"]).group(1)
     _, container = web_container(rendered)
     probe_paths = {container[p]["httpGet"]["path"] for p in PROBES}
-    monitor_paths = {e["path"] for e in rendered.get("ServiceMonitor", "hyperpage-web")["spec"]["endpoints"]}
-    assert all(re.fullmatch(excluded, path) for path in probe_paths | monitor_paths)
-    assert "route" in exported["hyperpage_http_requests_total"]
+    assert all(re.fullmatch(excluded, path) for path in probe_paths)
+    assert "route" in exported.samples["hyperpage_http_requests_total"]
+    # Only probes and scrapes reached the real process: whatever routes it counted, the HPA must not see them.
+    assert exported.routes and all(re.fullmatch(excluded, route) for route in exported.routes), exported.routes

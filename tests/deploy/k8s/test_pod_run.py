@@ -6,15 +6,18 @@ until the migration Job's command has run; readiness and liveness then pass on t
 Termination follows the kubelet: preStop sleep, SIGTERM, readiness must drop while requests in flight still
 succeed, and the process must exit 0 before terminationGracePeriodSeconds.
 
-Two values differ from the cluster, both loopback-only test rules: HYPERPAGE_HOST is 127.0.0.1 (not
-0.0.0.0) and HYPERPAGE_PORT is a free port; DATABASE_URL (and, where rendered, the LISTEN URL) points at the
-test cluster instead of the in-cluster Service. Other secret files keep their rendered content (staging and
-production: a REDIS_URL naming the in-cluster Redis, unreachable here, which the rate limiter counts around).
-test_contract.py checks the rendered values themselves.
+A few values differ from the cluster, all loopback-only test rules: HYPERPAGE_HOST is 127.0.0.1 (not
+0.0.0.0), HYPERPAGE_PORT and HYPERPAGE_METRICS_PORT are free ports; DATABASE_URL (and, where rendered, the
+LISTEN URL) points at the test cluster instead of the in-cluster Service. Other secret files keep their rendered
+content (staging and production: a REDIS_URL naming the in-cluster Redis, unreachable here, which the rate
+limiter counts around). Staging and production require an identity on data routes, so the test also sets the
+bootstrap credential HYPERPAGE_ADMIN_TOKEN and sends it as a Bearer token; /livez, /readyz and the metrics port
+need none. test_contract.py checks the rendered values themselves.
 """
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import time
@@ -30,17 +33,22 @@ from tests.deploy.k8s.podsandbox import launch
 from tests.pg import PgCluster
 from tests.tooling import free_port
 
+# Bootstrap admin credential (auth contract: HYPERPAGE_ADMIN_TOKEN, identity "bootstrap-admin"), test-only.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 
-def _pod_inputs(name: str, url: str, port: int) -> tuple[dict, dict, dict, dict, dict]:
+
+def _pod_inputs(name: str, url: str, port: int, metrics_port: int) -> tuple[dict, dict, dict, dict, dict]:
     rendered = overlay(name)
     template, container = web_container(rendered)
-    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port)}
-    secrets = _with_database(secret_files(rendered, template, container), env, url)
+    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port),
+                                         "HYPERPAGE_METRICS_PORT": str(metrics_port),
+                                         "HYPERPAGE_ADMIN_TOKEN": ADMIN_TOKEN}
+    files = _with_database(secret_files(rendered, template, container), env, url)
     job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
     [job_container] = job["spec"]["containers"]
     job_env = rendered.app_env(job_container)
     job_secrets = _with_database(secret_files(rendered, job, job_container), job_env, url)
-    return template, container, env, secrets, {"container": job_container, "env": job_env, "secrets": job_secrets}
+    return template, container, env, files, {"container": job_container, "env": job_env, "secrets": job_secrets}
 
 
 def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict[str, str]:
@@ -50,20 +58,22 @@ def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict
     return files | {path: url for path in paths}
 
 
-def _cache_hits(port: int) -> float:
-    metrics = httpx.get(f"http://127.0.0.1:{port}/api/metrics", timeout=5).text
+def _cache_hits(metrics_port: int) -> float:
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                if line.startswith("hyperpage_api_cache_requests_total{") and 'result="hit"' in line)
 
 
-def _list_cache_is_trusted(port: int, within: float) -> bool:
+def _list_cache_is_trusted(port: int, metrics_port: int, within: float) -> bool:
     """A repeated list page becomes a cache hit once the LISTEN connection has heard its probe come round
     (its retries back off to 30 s while the schema has no change triggers yet)."""
     deadline = time.monotonic() + within
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     while time.monotonic() < deadline:
         for _ in range(2):
-            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/reviews", timeout=5).status_code == 200
-        if _cache_hits(port) > 0:
+            response = httpx.get(f"http://127.0.0.1:{port}/api/v1/reviews", headers=headers, timeout=5)
+            assert response.status_code == 200, response.text
+        if _cache_hits(metrics_port) > 0:
             return True
         time.sleep(0.5)
     return False
@@ -80,10 +90,10 @@ def _status_of(pid: int) -> dict[str, str]:
 def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> None:
     database = pg_cluster.create_database(prefix=f"pod_{name}")
     url = pg_cluster.url(database)
-    port = free_port()
-    template, container, env, secrets, job = _pod_inputs(name, url, port)
+    port, metrics_port = free_port(), free_port()
+    template, container, env, files, job = _pod_inputs(name, url, port, metrics_port)
     pod = template["spec"]
-    web = launch(container["command"] + container["args"], env=env, secrets=secrets, stage=tmp_path / "web",
+    web = launch(container["command"] + container["args"], env=env, secrets=files, stage=tmp_path / "web",
                  log=tmp_path / "web.log")
     readiness = liveness = load = None
     try:
@@ -110,7 +120,7 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         assert readiness.first_pass_after(migrated) is not None, "never became ready after the migration"
         ready = time.monotonic()
         # Meanwhile the API response cache comes on: the rendered pod's LISTEN connection works.
-        assert _list_cache_is_trusted(port, within=40), (tmp_path / "web.log").read_text()[-3000:]
+        assert _list_cache_is_trusted(port, metrics_port, within=40), (tmp_path / "web.log").read_text()[-3000:]
         time.sleep(max(0.0, ready + container["livenessProbe"]["periodSeconds"] + 0.5 - time.monotonic()))
         # The kubelet restarts the container only after failureThreshold misses in a row.
         assert liveness.worst_failure_streak() < container["livenessProbe"]["failureThreshold"]
@@ -119,7 +129,7 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         readiness.stop()
 
         # Termination, as the kubelet does it: preStop, then SIGTERM, then SIGKILL at the grace period.
-        load = Load(port, "/api/metrics").start()
+        load = Load(port, "/livez").start()
         terminating = time.monotonic()
         pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
         time.sleep(pre_stop)

@@ -74,13 +74,24 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     istio = bool(rendered.of_kind("PeerAuthentication"))
     front = GATEWAY if rendered.of_kind("Gateway") else INGRESS_NGINX
     scraped = bool(rendered.of_kind("ServiceMonitor"))
+    proxy = all_pods.get("hyperpage-oauth2-proxy")
+    metrics = web.ports["metrics"]
+    issuer = oidc_issuer(rendered)
 
     needed = [(app, KUBE_DNS, 53, "UDP") for app in (web, migrate, worker)]
-    needed += [(web, db, db_port, "TCP"), (migrate, db, db_port, "TCP"), (front, web, 3000, "TCP")]
+    needed += [(web, db, db_port, "TCP"), (migrate, db, db_port, "TCP")]
     needed += [(web, listen_db, listen_port, "TCP")]
     needed += [(worker, db, db_port, "TCP"), (worker, INTERNET, 443, "TCP")]
-    needed += [(PROMETHEUS, web, 3000, "TCP"), (PROMETHEUS, worker, 3001, "TCP")] if scraped else []
+    needed += [(PROMETHEUS, web, metrics, "TCP"), (PROMETHEUS, worker, 3001, "TCP")] if scraped else []
     needed += [(web, ISTIOD, 15012, "TCP")] if istio else []
+    # Browsers come through the front door, and through oauth2-proxy where it signs them in.
+    if proxy is None:
+        needed += [(front, web, 3000, "TCP")]
+    else:
+        needed += [(front, proxy, proxy.ports["http"], "TCP"), (proxy, web, 3000, "TCP"),
+                   (proxy, KUBE_DNS, 53, "UDP"), (proxy, INTERNET, 443, "TCP")]
+    # In-app sign-in: discovery, JWKS and the token exchange at the issuer.
+    needed += [(web, issuer[0], issuer[1], "TCP")] if issuer else []
     if "hyperpage-postgres-exporter" in all_pods:
         exporter = all_pods["hyperpage-postgres-exporter"]
         needed += [(PROMETHEUS, exporter, 9187, "TCP"), (exporter, db, 5432, "TCP")]
@@ -91,7 +102,9 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
                    (CNPG_OPERATOR, instance, 8000, "TCP"), (PROMETHEUS, instance, 9187, "TCP"),
                    (instance, INTERNET, 443, "TCP")]
     blocked = [
-        (web, INTERNET, 443), (migrate, INTERNET, 443), (web, CLOUD_METADATA, 80), (db, CLOUD_METADATA, 80),
+        (migrate, INTERNET, 443), (web, CLOUD_METADATA, 80), (web, CLOUD_METADATA, 443), (db, CLOUD_METADATA, 80),
+        (web, INTERNET, 80), (PROMETHEUS, web, 3000), (front, web, metrics), (stranger, web, metrics),
+        (OTHER_NAMESPACE, web, metrics), (INTERNET, web, metrics), (worker, web, metrics), (migrate, web, metrics),
         (stranger, web, 3000), (OTHER_NAMESPACE, web, 3000), (INTERNET, web, 3000), (web, stranger, 3000),
         (INGRESS_NGINX, db, db_port), (stranger, db, db_port), (OTHER_NAMESPACE, db, db_port),
         (web, db, 22), (PROMETHEUS, web, 22), (migrate, web, 3000),
@@ -100,7 +113,15 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
         (INGRESS_NGINX, worker, 3001), (GATEWAY, worker, 3001), (PROMETHEUS, worker, 22), (worker, web, 3000),
     ]
     blocked += [(INGRESS_NGINX, web, 3000)] if istio else []
-    blocked += [] if scraped else [(PROMETHEUS, web, 3000), (PROMETHEUS, worker, 3001)]
+    blocked += [] if scraped else [(PROMETHEUS, web, metrics), (PROMETHEUS, worker, 3001)]
+    blocked += [] if issuer else [(web, INTERNET, 443)]
+    if proxy is not None:
+        # The user header is believed from the pods' network: only oauth2-proxy may open web's port 3000.
+        port = proxy.ports["http"]
+        blocked += [(front, web, 3000), (proxy, web, metrics), (proxy, CLOUD_METADATA, 443), (proxy, INTERNET, 80),
+                    (proxy, db, db_port), (proxy, worker, 3001), (stranger, proxy, port),
+                    (OTHER_NAMESPACE, proxy, port), (INTERNET, proxy, port), (web, proxy, port), (worker, proxy, port),
+                    (PROMETHEUS, proxy, port)]
     for cluster in rendered.of_kind("Cluster"):
         # Only the web pods' LISTEN connection bypasses the Pooler.
         instance = all_pods[cluster["metadata"]["name"]]
@@ -122,9 +143,19 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     used = set(policies.used_rules)
     for src, dst, port in blocked:
         assert not policies.allows(src, dst, port), f"allowed but not needed: {src.name} -> {dst.name}:{port}"
-    for app in (web, migrate, worker):
+    for app in (web, migrate, worker) + ((proxy,) if proxy else ()):
         unused = policies.rules_selecting(app) - used
         assert not unused, f"{app.name}: rules no connection of the app uses: {sorted(unused)}"
+
+
+def oidc_issuer(rendered: Rendered) -> tuple[Address, int] | None:
+    """Where the web pods fetch discovery, JWKS and tokens when the app signs users in itself: some public
+    address (the issuer has no fixed one) on the port of HYPERPAGE_OIDC_ISSUER."""
+    env = rendered.app_env(web_container(rendered)[1])
+    if env.get("HYPERPAGE_AUTH") != "oidc":
+        return None
+    url = urlsplit(env["HYPERPAGE_OIDC_ISSUER"])
+    return Address("104.16.0.1", name=f"issuer {url.hostname}"), url.port or {"https": 443, "http": 80}[url.scheme]
 
 
 def backup_connections(rendered: Rendered, all_pods: dict[str, Pod]) -> list[tuple[Pod, Pod, int, str]]:

@@ -99,9 +99,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                             "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}"})
         # The in-process sync (SQLite) pulls from the fake upstream, so the sync metrics are real too.
         upstream = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "3")
+        # Metrics on their own port (HYPERPAGE_METRICS_PORT, path /metrics), as the ServiceMonitor scrapes them.
+        metrics_port = free_port()
         app = ServerProcess(env={
             "DATABASE_URL": f"sqlite:///{db}", "ENABLE_GITHUB": "true", "GITHUB_TOKEN": DEMO_GITHUB_TOKEN,
             "GITHUB_API_URL": f"{upstream.base}/github", "SYNC_TICK_SECONDS": "0.2",
+            "HYPERPAGE_METRICS_PORT": str(metrics_port),
         }).start(work / "serve.log")
 
         exporter_port = free_port()
@@ -116,8 +119,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                        "evaluation_interval": SCRAPE_INTERVAL},
             "rule_files": [str(path) for path in support.rule_files()],
             "scrape_configs": [
-                {"job_name": "hyperpage", "metrics_path": "/api/metrics",
-                 "static_configs": [{"targets": [f"127.0.0.1:{app.port}"], "labels": TARGET_LABELS}]},
+                {"job_name": "hyperpage", "metrics_path": "/metrics",
+                 "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"], "labels": TARGET_LABELS}]},
                 {"job_name": "postgres-exporter",
                  "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"],
                                      "labels": {"namespace": TARGET_LABELS["namespace"]}}]},
@@ -131,7 +134,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
         assert app.wait_status("/readyz", 200, timeout=30), app.logs()
         # every sync job has succeeded once, so no stale-sync alert is even pending
-        assert wait_until(lambda: _sync_done(app), timeout=60), app.logs()
+        assert wait_until(lambda: _sync_done(metrics_port), timeout=60), app.logs()
         assert wait_until(lambda: _ready(f"{url}/-/ready"), timeout=30), (work / "prometheus.log").read_text()
         up = 'count(up{job=~"hyperpage|postgres-exporter"} == 1) == 2'
         assert wait_until(lambda: bool(_query(url, up)["data"]["result"]), timeout=30), \
@@ -159,9 +162,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         cluster.destroy()
 
 
-def _sync_done(app: ServerProcess) -> bool:
-    response = app.get("/api/metrics")
-    if response is None:
+def _sync_done(metrics_port: int) -> bool:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=3)
+    except httpx.HTTPError:
         return False
     lines = [line for line in response.text.splitlines()
              if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")]
