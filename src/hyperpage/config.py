@@ -291,6 +291,12 @@ class Settings(BaseSettings):
                   self.hyperpage_backup_verify_database_url)
         return [f.get_secret_value() for f in fields if f is not None]
 
+    def configured_urls(self) -> list[str]:
+        """Every non-secret URL setting: one may still carry `user:password@` (masked in logs, stripped in output)."""
+        urls = (self.github_api_url, self.gitlab_web_url, self.jira_web_url, self.hyperpage_backup_s3_endpoint_url,
+                self.hyperpage_backup_destination)
+        return [url for url in urls if url]
+
     @property
     def sqlalchemy_url(self) -> URL:
         """The async SQLAlchemy URL (aiosqlite or asyncpg driver)."""

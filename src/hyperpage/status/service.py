@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hyperpage import metrics
 from hyperpage.api.params import Tool
 from hyperpage.errors import NotFound
+from hyperpage.logging import strip_userinfo
 from hyperpage.status.schemas import (
     ConnectionOut,
     SyncJobOut,
@@ -78,7 +79,8 @@ async def tools_report(session: AsyncSession, *, now: datetime | None = None) ->
         stale = enabled and any(job.stale for job in own)
         stale_count += int(stale)
         by_tool.setdefault(conn.tool, []).append(ConnectionOut(
-            id=conn.id, tool=conn.tool, name=conn.name, base_url=conn.base_url, enabled=enabled,
+            # rows stored before URLs were stripped on write may still hold user info
+            id=conn.id, tool=conn.tool, name=conn.name, base_url=strip_userinfo(conn.base_url), enabled=enabled,
             interval_seconds=min((job.interval_seconds for job in own), default=None),
             last_success_at=max(successes, default=None),
             last_error=failing[0].last_error if failing else None,
