@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     hyperpage_workers: int = Field(1, ge=1, le=64)
     hyperpage_shutdown_grace_seconds: float = Field(25.0, gt=0, le=600)
     hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
+    hyperpage_http_max_header_bytes: int = Field(32_768, ge=4_096, le=1_048_576)
+    hyperpage_http_header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    hyperpage_http_keepalive_seconds: int = Field(5, ge=1, le=300)
+    hyperpage_http_max_connections: int = Field(1_000, ge=2, le=100_000)
     hyperpage_rate_limit_per_hour: int = Field(10_000, ge=1)
     hyperpage_secure_cookies: bool = False
     hyperpage_admin_token: SecretStr | None = None
