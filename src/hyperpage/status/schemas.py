@@ -53,8 +53,17 @@ class ToolsReport(BaseModel):
     stale_connections: int
 
 
+class StorageOut(BaseModel):
+    status: str = Field(description="ok, full (below the free space SQLite needs) or unwritable.")
+    directory: str = Field(description="Directory of the SQLite file.")
+    free_bytes: int | None
+    error: str | None = Field(description="The cause in words, e.g. `No space left on device`.")
+
+
 class SyncJobsReport(BaseModel):
     jobs: list[SyncJobOut]
+    storage: StorageOut | None = Field(
+        None, description="SQLite only: whether the sync can still write its file; null on PostgreSQL.")
 
 
 class ToolUpdate(RequestModel):

@@ -10,11 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
 from hyperpage.api.params import Tool
+from hyperpage.config import Settings
+from hyperpage.db.storage import check_storage
 from hyperpage.errors import NotFound
 from hyperpage.logging import strip_userinfo
 from hyperpage.status.schemas import (
     ConnectionOut,
+    StorageOut,
     SyncJobOut,
+    SyncJobsReport,
     SyncTrigger,
     ToolOut,
     ToolsReport,
@@ -59,6 +63,13 @@ async def list_jobs(session: AsyncSession, *, now: datetime | None = None) -> li
             stale=reference < moment - timedelta(seconds=STALE_FACTOR * interval),
         ))
     return jobs
+
+
+async def sync_report(session: AsyncSession, *, settings: Settings) -> SyncJobsReport:
+    """Every job, and on SQLite whether its file can still be written (a full disk fails every job)."""
+    storage = await check_storage(settings)
+    return SyncJobsReport(jobs=await list_jobs(session),
+                          storage=StorageOut(**storage.as_dict()) if storage is not None else None)
 
 
 async def tools_report(session: AsyncSession, *, now: datetime | None = None) -> ToolsReport:
