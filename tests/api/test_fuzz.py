@@ -9,6 +9,7 @@ bodies are parsed. Bounded: a fixed seed and EXAMPLES cases per operation and en
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from hyperpage.db import schema
 from tests.pg import PgCluster
-from tests.portal_server import seed, serve
+from tests.portal_server import seed
 from tests.serverproc import ServerProcess
 
 EXAMPLES = 15
@@ -77,26 +78,25 @@ def _hostile(draw: st.DrawFn, case: Any) -> Any:
 
 
 def _seeded_server(engine: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    cluster: PgCluster | None = None
     if engine == "sqlite":
-        server = serve(tmp_path, "fuzz", seeded=True, **SERVER_ENV)
-        yield server
-        server.stop()
-        return
-    import asyncio
-
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    name = cluster.create_database()
-    url = cluster.url(name)
+        url = f"sqlite:///{tmp_path / 'fuzz.db'}"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        name = cluster.create_database()
+        url = cluster.url(name)
     schema.upgrade(url)
     asyncio.run(seed(url))
-    server = ServerProcess(env={"DATABASE_URL": url, "LOG_LEVEL": "WARNING", **SERVER_ENV})
+    server = ServerProcess(env={"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "HYPERPAGE_SCHEDULER": "false",
+                                **SERVER_ENV})
     server.start(tmp_path / "fuzz.log")
     try:
-        assert server.wait_status("/readyz", 200, timeout=45), server.logs()
+        assert server.wait_status("/readyz", 200, timeout=60), server.logs()
         yield server
     finally:
         server.stop()
-        cluster.drop_database(name)
+        if cluster is not None:
+            cluster.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
