@@ -17,6 +17,7 @@ and connections beyond `max_connections` are closed as soon as they are accepted
 from __future__ import annotations
 
 import asyncio
+import time
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -24,10 +25,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from hyperpage.logging import get_logger
 
 log = get_logger(__name__)
+REFUSAL_LOG_SECONDS = 10.0  # a flood of refused connections is one warning per interval, not one per connection
 
 
 def bounded_h11(*, header_timeout: float, max_connections: int) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a request-head deadline and a cap on open connections."""
+
+    refusals = {"count": 0, "logged_at": float("-inf")}
 
     class BoundedH11Protocol(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
@@ -35,7 +39,11 @@ def bounded_h11(*, header_timeout: float, max_connections: int) -> type[H11Proto
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                log.warning("connection_refused", reason="too many open connections", limit=max_connections)
+                refusals["count"] += 1
+                if time.monotonic() - refusals["logged_at"] >= REFUSAL_LOG_SECONDS:
+                    log.warning("connections_refused", reason="too many open connections", limit=max_connections,
+                                refused=refusals["count"])
+                    refusals["count"], refusals["logged_at"] = 0, time.monotonic()
                 transport.abort()  # no FIN handshake to wait for: the descriptor is freed at once
                 return
             self._start_head_timer()
