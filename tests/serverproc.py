@@ -72,3 +72,10 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         return self.proc.wait(timeout=10)
+
+
+def unprivileged(args: list[str]) -> list[str]:
+    """Run `args` as `nobody` when the tests run as root, so file permissions apply to the server."""
+    if os.geteuid() != 0:
+        return args
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args]

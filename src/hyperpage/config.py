@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     hyperpage_workers: int = Field(1, ge=1, le=64)
     hyperpage_shutdown_grace_seconds: float = Field(25.0, gt=0, le=600)
     hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
+    hyperpage_http_max_header_bytes: int = Field(32_768, ge=4_096, le=1_048_576)
+    hyperpage_http_header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    hyperpage_http_keepalive_seconds: int = Field(5, ge=1, le=300)
+    hyperpage_http_max_connections: int = Field(1_000, ge=2, le=100_000)
     hyperpage_rate_limit_per_hour: int = Field(10_000, ge=1)
     hyperpage_secure_cookies: bool = False
     hyperpage_admin_token: SecretStr | None = None
@@ -290,6 +294,12 @@ class Settings(BaseSettings):
                   self.hyperpage_admin_token, self.redis_url, self.hyperpage_listen_database_url,
                   self.hyperpage_backup_verify_database_url)
         return [f.get_secret_value() for f in fields if f is not None]
+
+    def configured_urls(self) -> list[str]:
+        """Every non-secret URL setting: one may still carry `user:password@` (masked in logs, stripped in output)."""
+        urls = (self.github_api_url, self.gitlab_web_url, self.jira_web_url, self.hyperpage_backup_s3_endpoint_url,
+                self.hyperpage_backup_destination)
+        return [url for url in urls if url]
 
     @property
     def sqlalchemy_url(self) -> URL:

@@ -1,4 +1,10 @@
-"""Application errors carry their HTTP status; one handler renders them all in one JSON shape."""
+"""Application errors carry their HTTP status; one handler renders them all in one JSON shape.
+
+Exceptions nobody handled are answered by UnhandledErrorMiddleware, which sits inside the security-header and
+metrics middleware (main.py), so a 500 or 503 carries every header, its request id and its route label. It does
+not re-raise: Starlette's ServerErrorMiddleware would (so uvicorn closes the keep-alive connection) and, with
+debug on, would answer with the traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hyperpage.db.outage import RETRY_AFTER_SECONDS, database_unavailable, outage_reason
 from hyperpage.logging import get_logger
 
 log = get_logger(__name__)
@@ -91,7 +99,45 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", "-")
-        log.exception("unhandled_error", path=request.url.path, request_id=request_id)
-        message = f"internal error; quote request id {request_id} to the operator"
-        return JSONResponse(error_body("internal_error", message), status_code=500)
+        # last resort, for an exception raised by the middleware outside UnhandledErrorMiddleware
+        return unhandled_error_response(exc, getattr(request.state, "request_id", "-"), request.url.path)
+
+
+def unhandled_error_response(exc: BaseException, request_id: str, path: str) -> JSONResponse:
+    """503 with Retry-After when the database is down, else 500; the details go to the log, never the body."""
+    if database_unavailable(exc):
+        log.warning("database_unavailable", path=path, request_id=request_id, error=type(exc).__name__,
+                    reason=outage_reason(exc))
+        message = f"the database is unavailable; retry in {RETRY_AFTER_SECONDS} s (request id {request_id})"
+        return JSONResponse(error_body("database_unavailable", message), status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"})
+    log.error("unhandled_error", path=path, request_id=request_id, exc_info=exc)
+    message = f"internal error; quote request id {request_id} to the operator"
+    return JSONResponse(error_body("internal_error", message), status_code=500, headers={"Cache-Control": "no-store"})
+
+
+class UnhandledErrorMiddleware:
+    """Answer an unhandled exception in the error shape, unless the response had already started."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:  # half a response is out: only closing the connection tells the client
+                raise
+            request_id = scope.get("state", {}).get("request_id", "-")
+            response = unhandled_error_response(exc, request_id, scope.get("path", ""))
+            await response(scope, receive, send)

@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import structlog
 
@@ -13,6 +14,8 @@ from hyperpage.config import Settings
 
 _SECRET_KEYS = re.compile(r"(token|password|passwd|secret|authorization|api_key|cookie)", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?=@)", re.IGNORECASE)
+# https://TOKEN@host: a user name alone is how several services take a token (RFC 3986 section 3.2.1)
+_URL_USER_ONLY = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+)(?=@)", re.IGNORECASE)
 _known_secrets: set[str] = set()
 
 
@@ -27,7 +30,28 @@ def redact_text(text: str) -> str:
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, "***")
-    return _URL_PASSWORD.sub(r"\g<scheme>***", text)
+    return _URL_USER_ONLY.sub(r"\g<scheme>***", _URL_PASSWORD.sub(r"\g<scheme>***", text))
+
+
+def strip_userinfo(url: str) -> str:
+    """The URL without `user:password@`, for anything shown to people or stored (RFC 3986 section 3.2.1)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def register_url_credentials(url: str | None) -> None:
+    """Mask the user info of a configured URL wherever it shows up in a log line, even outside the URL."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.password:
+        register_secret(parts.password)
+        register_secret(unquote(parts.password))
+    elif parts.username:
+        register_secret(parts.username)
+        register_secret(unquote(parts.username))
 
 
 def _redact(value: Any, key: str = "") -> Any:
@@ -51,6 +75,8 @@ def configure_logging(settings: Settings) -> None:
     for secret in settings.secret_values():
         register_secret(secret)
     register_secret(settings.sqlalchemy_url.password)
+    for url in settings.configured_urls():
+        register_url_credentials(url)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

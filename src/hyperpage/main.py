@@ -16,7 +16,7 @@ from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import Settings, get_settings
 from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
-from hyperpage.errors import install_error_handlers
+from hyperpage.errors import UnhandledErrorMiddleware, install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
 from hyperpage.middleware import ObservabilityMiddleware
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Hyperpage",
         version=__version__,
         description="A team's code reviews, CI/CD runs, tickets and upstream API rate limits in one JSON API.",
-        debug=settings.hyperpage_debug,
+        debug=False,  # Starlette's debug answers a 500 with the traceback; errors.py renders them in every profile
         lifespan=lifespan,
         docs_url=None,  # /docs is served by hyperpage.web from vendored files (no CDN, no inline script)
         redoc_url=None,
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the cache is innermost, so cached answers are still rate limited, counted and given every header
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache, changes=app.state.data_changes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(UnhandledErrorMiddleware)  # inside the headers and metrics: a 500 gets both
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -11,6 +11,7 @@ import uvicorn
 from hyperpage.config import Settings
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import get_logger
+from hyperpage.serverlimits import bounded_h11
 
 log = get_logger(__name__)
 
@@ -57,7 +58,12 @@ def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", 
         proxy_headers=False,  # trusted proxies are handled by the app's own setting
         server_header=False,
         timeout_graceful_shutdown=int(grace_after_drain),
-        timeout_keep_alive=5,
+        # what one client may hold: serverlimits.py says which of these uvicorn enforces itself
+        http=bounded_h11(header_timeout=settings.hyperpage_http_header_timeout_seconds,
+                         max_connections=settings.hyperpage_http_max_connections),
+        h11_max_incomplete_event_size=settings.hyperpage_http_max_header_bytes,
+        timeout_keep_alive=settings.hyperpage_http_keepalive_seconds,
+        limit_concurrency=settings.hyperpage_http_max_connections,
     )
 
 

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from hyperpage import __version__
 from hyperpage.api.deps import EngineDep, SettingsDep
 from hyperpage.db.check import check_database, record_pool_metrics
+from hyperpage.db.storage import check_storage
 from hyperpage.errors import error_body
 from hyperpage.lifecycle import lifecycle
 
@@ -45,7 +46,7 @@ async def readyz(engine: EngineDep) -> Response:
 
 @router.get(
     "/api/health",
-    summary="Detailed health: version, environment, uptime, database and schema",
+    summary="Detailed health: version, environment, uptime, database, schema and (SQLite) storage",
     responses={503: {"description": "Unhealthy: same body with status unhealthy"}},
 )
 async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
@@ -57,9 +58,10 @@ async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     }
     if db.error:
         database["error"] = db.error
+    storage = await check_storage(settings)
     reason = _lifecycle_reason()
-    healthy = db.at_head and reason is None
-    body = {
+    healthy = db.at_head and reason is None and (storage is None or storage.ok)
+    body: dict[str, Any] = {
         "status": "healthy" if healthy else "unhealthy",
         "version": __version__,
         "environment": settings.hyperpage_env.value,
@@ -68,6 +70,8 @@ async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
         "database": database,
         "schema": {"revision": db.revision, "head": db.head, "at_head": db.at_head},
     }
+    if storage is not None:  # SQLite: a full or read-only disk stops every sync write
+        body["storage"] = storage.as_dict()
     return JSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
 
 

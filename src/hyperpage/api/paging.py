@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hyperpage.api.validation import check_datetime, check_int, check_text
 from hyperpage.errors import BadRequest
 
 T = TypeVar("T")
@@ -85,20 +86,23 @@ def decode_cursor(token: str | None, sort: SortSpec) -> tuple[Any, int] | None:
         raise InvalidCursor(f"cursor: made for sort {name!r}, not {sort.name!r}; restart without a cursor")
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         raise InvalidCursor("cursor: malformed row id")
+    try:  # a cursor is client input: the same checks as every parameter (api/validation.py)
+        check_int(row_id)
+    except ValueError as exc:
+        raise InvalidCursor(f"cursor: row id {exc}") from None
     return _decode_value(sort.kind, value), row_id
 
 
 def _decode_value(kind: str, value: Any) -> Any:
     try:
-        if kind == "datetime":
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if kind == "datetime" and isinstance(value, str):
+            return check_datetime(datetime.fromisoformat(value))
         if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return check_int(value)
         if kind == "str" and isinstance(value, str):
-            return value
-    except (TypeError, ValueError):
-        pass
+            return check_text(value)
+    except ValueError as exc:
+        raise InvalidCursor(f"cursor: sort value {exc}") from None
     raise InvalidCursor("cursor: malformed sort value")
 
 

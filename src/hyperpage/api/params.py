@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from hyperpage.api.caching import NOT_MODIFIED_DOC
 from hyperpage.api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from hyperpage.api.validation import DbId, RequestModel
 
 
 class Tool(StrEnum):
@@ -53,13 +54,13 @@ ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ListQuery(BaseModel):
+class ListQuery(RequestModel):
     """Parameters every list endpoint accepts. Unknown parameters are refused, so a typo is not ignored."""
 
     model_config = {"extra": "forbid"}
 
     tool: Tool | None = Field(None, description="Only rows from this upstream tool.")
-    connection: int | None = Field(None, ge=1, description="Only rows from this connection id (see /api/v1/tools).")
+    connection: DbId | None = Field(None, description="Only rows from this connection id (see /api/v1/tools).")
     repository: str | None = Field(
         None, min_length=1, max_length=300, description="Only this repository or project, by full name."
     )
@@ -88,7 +89,5 @@ class ListQuery(BaseModel):
         return value
 
     def since_utc(self) -> datetime | None:
-        if self.updated_since is None:
-            return None
-        value = self.updated_since
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        # already UTC: RequestModel converted it (and refused instants that leave years 1-9999 in UTC)
+        return self.updated_since

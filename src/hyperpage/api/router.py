@@ -18,6 +18,9 @@ from hyperpage.web import views as web_views
 
 
 def include_routers(app: FastAPI) -> None:
+    # Starlette answers `/path/` with a redirect to an absolute URL built from the Host header, which lets a
+    # forged Host (or a cache keyed without it) send clients elsewhere: a wrong path is a plain 404 instead.
+    app.router.redirect_slashes = False
     app.include_router(health.router)
     for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
                    status_views.router, compat_views.router):

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
 from hyperpage.api.deps import SessionDep
 from hyperpage.api.params import RATE_LIMITED, ErrorBody
+from hyperpage.api.validation import SafeText
 from hyperpage.compat import service
 
 router = APIRouter(tags=["compatibility (original Hyperpage routes)"])
@@ -50,7 +51,8 @@ async def tool_endpoint(
     tool: str = Path(pattern=_SEGMENT, max_length=50, description="Tool slug: github, gitlab, jira, code-reviews, "
                                                                    "ci-cd, ticketing."),
     endpoint: str = Path(pattern=_SEGMENT, max_length=50, description="Endpoint, e.g. pull-requests."),
-    status: str | None = Query(None, max_length=50, description="ci-cd/pipelines: case-insensitive status substring."),
+    status: SafeText | None = Query(None, max_length=50,
+                                    description="ci-cd/pipelines: case-insensitive status substring."),
     limit: int = Query(20, ge=1, le=200, description="Rows to return (1-200)."),
 ) -> Response:
     body = await service.tool_endpoint(session, slug=tool, endpoint=endpoint, limit=limit, status_filter=status)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from hyperpage.api.params import Tool
+from hyperpage.api.validation import DbId, RequestModel
 
 WARNING_PERCENT = 75.0
 CRITICAL_PERCENT = 90.0
@@ -37,11 +38,11 @@ def usage_percent(limit: int, remaining: int) -> float | None:
     return round(max(0, limit - remaining) * 100.0 / limit, 1)
 
 
-class RateLimitQuery(BaseModel):
+class RateLimitQuery(RequestModel):
     model_config = {"extra": "forbid"}
 
     tool: Tool | None = Field(None, description="Only connections of this tool.")
-    connection: int | None = Field(None, ge=1, description="Only this connection id.")
+    connection: DbId | None = Field(None, description="Only this connection id.")
     resource: str | None = Field(None, min_length=1, max_length=32, description="e.g. core, search, graphql, global.")
     hours: int = Field(24, ge=1, le=168, description="History window in hours (1-168).")
 

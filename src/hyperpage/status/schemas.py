@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hyperpage.api.params import Tool
+from hyperpage.api.validation import DbId, RequestModel
 
 
 class SyncJobOut(BaseModel):
@@ -52,11 +53,20 @@ class ToolsReport(BaseModel):
     stale_connections: int
 
 
+class StorageOut(BaseModel):
+    status: str = Field(description="ok, full (below the free space SQLite needs) or unwritable.")
+    directory: str = Field(description="Directory of the SQLite file.")
+    free_bytes: int | None
+    error: str | None = Field(description="The cause in words, e.g. `No space left on device`.")
+
+
 class SyncJobsReport(BaseModel):
     jobs: list[SyncJobOut]
+    storage: StorageOut | None = Field(
+        None, description="SQLite only: whether the sync can still write its file; null on PostgreSQL.")
 
 
-class ToolUpdate(BaseModel):
+class ToolUpdate(RequestModel):
     """Admin change of a tool's runtime settings; omitted fields keep their value."""
 
     model_config = {"extra": "forbid", "strict": True}  # 0 is not false: admin input is taken literally
@@ -65,14 +75,15 @@ class ToolUpdate(BaseModel):
     interval_seconds: int | None = Field(None, ge=30, le=86_400, description="Sync interval override (30-86400 s).")
 
 
-class SyncTrigger(BaseModel):
+class SyncTrigger(RequestModel):
     """Which jobs to run now; no field = every job."""
 
     model_config = {"extra": "forbid", "strict": True}
 
-    tool: Tool | None = None
-    connection: int | None = Field(None, ge=1)
-    job: int | None = Field(None, ge=1, description="One sync job id.")
+    # strict mode wants a Tool instance, and a JSON body only ever holds the string: "github" must do
+    tool: Tool | None = Field(None, strict=False, description="Only jobs of this tool's connections.")
+    connection: DbId | None = Field(None, description="Only jobs of this connection id.")
+    job: DbId | None = Field(None, description="One sync job id.")
 
 
 class TriggerResult(BaseModel):

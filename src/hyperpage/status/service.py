@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
 from hyperpage.api.params import Tool
+from hyperpage.config import Settings
+from hyperpage.db.storage import check_storage
 from hyperpage.errors import NotFound
+from hyperpage.logging import strip_userinfo
 from hyperpage.status.schemas import (
     ConnectionOut,
+    StorageOut,
     SyncJobOut,
+    SyncJobsReport,
     SyncTrigger,
     ToolOut,
     ToolsReport,
@@ -60,6 +65,13 @@ async def list_jobs(session: AsyncSession, *, now: datetime | None = None) -> li
     return jobs
 
 
+async def sync_report(session: AsyncSession, *, settings: Settings) -> SyncJobsReport:
+    """Every job, and on SQLite whether its file can still be written (a full disk fails every job)."""
+    storage = await check_storage(settings)
+    return SyncJobsReport(jobs=await list_jobs(session),
+                          storage=StorageOut(**storage.as_dict()) if storage is not None else None)
+
+
 async def tools_report(session: AsyncSession, *, now: datetime | None = None) -> ToolsReport:
     """Per tool: its admin overrides and its connections with their freshness and last error."""
     overrides = await _overrides(session)
@@ -78,7 +90,8 @@ async def tools_report(session: AsyncSession, *, now: datetime | None = None) ->
         stale = enabled and any(job.stale for job in own)
         stale_count += int(stale)
         by_tool.setdefault(conn.tool, []).append(ConnectionOut(
-            id=conn.id, tool=conn.tool, name=conn.name, base_url=conn.base_url, enabled=enabled,
+            # rows stored before URLs were stripped on write may still hold user info
+            id=conn.id, tool=conn.tool, name=conn.name, base_url=strip_userinfo(conn.base_url), enabled=enabled,
             interval_seconds=min((job.interval_seconds for job in own), default=None),
             last_success_at=max(successes, default=None),
             last_error=failing[0].last_error if failing else None,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from hyperpage.api.admin import AdminDep
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
-from hyperpage.api.deps import SessionDep
+from hyperpage.api.deps import SessionDep, SettingsDep
 from hyperpage.api.params import ADMIN_RESPONSES, RATE_LIMITED, Tool
 from hyperpage.status import service
 from hyperpage.status.schemas import SyncJobsReport, SyncTrigger, ToolOut, ToolsReport, ToolUpdate, TriggerResult
@@ -25,8 +25,8 @@ async def tools(request: Request, session: SessionDep) -> Response:
 
 @router.get("/sync", response_model=SyncJobsReport, responses=_READ,
             summary="Every sync job: schedule, last success, last error, lease")
-async def sync_jobs(request: Request, session: SessionDep) -> Response:
-    return data_response(request, SyncJobsReport(jobs=await service.list_jobs(session)))
+async def sync_jobs(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    return data_response(request, await service.sync_report(session, settings=settings))
 
 
 @router.post("/sync/trigger", response_model=TriggerResult, responses=ADMIN_RESPONSES,

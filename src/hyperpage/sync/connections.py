@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.config import Settings
 from hyperpage.db.upsert import upsert
+from hyperpage.logging import strip_userinfo
 from hyperpage.sync.models import SyncState
 from hyperpage.tools.base import ConnectionSpec, ToolDefinition
 from hyperpage.tools.models import Connection, Repository
@@ -24,7 +25,8 @@ async def register_connections(*, session: AsyncSession, settings: Settings, spe
                                tools: Sequence[ToolDefinition], now: datetime) -> dict[tuple[str, str], int]:
     """Upsert one row per configured connection, disable the others, and make sure their jobs exist."""
     if specs:
-        rows = [{"tool": s.tool, "name": s.name, "base_url": s.base_url, "scope": s.public_scope(),
+        # a URL may carry `user:password@`; the database never holds a secret
+        rows = [{"tool": s.tool, "name": s.name, "base_url": strip_userinfo(s.base_url), "scope": s.public_scope(),
                  "enabled": True, "updated_at": now} for s in specs]
         await upsert(session, Connection.__table__, rows, key=("tool", "name"))
     configured = {(s.tool, s.name) for s in specs}

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.issues.models import Issue
+from hyperpage.logging import redact_text
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.reviews.models import PullRequest
 from hyperpage.sync.leases import ClaimedJob
@@ -36,6 +37,7 @@ async def finish_run(session: AsyncSession, *, job: ClaimedJob, run_id: int, wor
                      duration: float, stats: RequestStats, result: JobResult | None, full: bool,
                      error: str | None = None, retry_after: timedelta | None = None) -> None:
     """Close the run record, update the job (cursor on success, error on failure) and release the lease."""
+    error = redact_text(error) if error is not None else None  # an upstream URL in it may carry user info
     await session.execute(
         update(SyncRun).where(SyncRun.id == run_id).values(
             status="FAILED" if error else "SUCCESS", finished_at=now, duration_seconds=duration,

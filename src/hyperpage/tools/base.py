@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hyperpage.config import Settings
 from hyperpage.db.session import session_scope
 from hyperpage.db.upsert import upsert
+from hyperpage.logging import register_url_credentials, strip_userinfo
 from hyperpage.tools.errors import BadPayload
 from hyperpage.tools.http import ClientPool, RequestStats, UpstreamClient, decode_json
 
@@ -38,6 +39,13 @@ class ConnectionSpec:
     deployment: str | None = None
     scopes: tuple[str, ...] = ()  # owner/name, owner/*, group/project, group/* ; empty = "involves me"
     jql: str | None = None
+
+    def __post_init__(self) -> None:
+        # A configured URL may carry `user:password@` (a proxy, a token as user name): the client keeps it,
+        # but links built from web_url are stored and shown, and logs mask it wherever it appears.
+        register_url_credentials(self.base_url)
+        register_url_credentials(self.web_url)
+        object.__setattr__(self, "web_url", strip_userinfo(self.web_url))
 
     def public_scope(self) -> dict[str, Any]:
         """What is stored in connections.scope: never a secret."""

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 
 from hyperpage.clikit import fail, settings_or_exit
 from hyperpage.config import ConfigError, Settings
+from hyperpage.logging import strip_userinfo
 
 app = typer.Typer(help="Upstream tools and their connections.", no_args_is_help=True)
 
@@ -35,8 +36,8 @@ def list_tools() -> None:
         scope = ", ".join(spec.scopes) or (spec.jql if spec.tool == "jira" else "involves me")
         rows = states.get((spec.tool, spec.name)) or [("-", 0, 0, None, None, None)]
         for resource, jobs, failing, success, next_run, error in rows:
-            table.add_row(spec.tool, spec.name, spec.base_url, scope or "-", resource, str(jobs), str(failing),
-                          _when(success), _when(next_run), (error or "")[:60])
+            table.add_row(spec.tool, spec.name, strip_userinfo(spec.base_url), scope or "-", resource, str(jobs),
+                          str(failing), _when(success), _when(next_run), (error or "")[:60])
     console = Console()
     console.print(table)
     if not specs:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,21 @@ PARAMS = {
     "ic": ("issues", "cursor"),
 }
 RESOURCE_OF = {"reviews": "pull_requests", "pipelines": "pipelines", "issues": "issues", "rate_limits": "rate_limits"}
+
+
+def http_link(url: str | None) -> str | None:
+    """The URL when it is safe as a link target (absolute http or https), else None: shown as text instead.
+
+    Row URLs come from upstream payloads; `javascript:`, `data:` or `vbscript:` in an href runs on click.
+    Whitespace or control characters anywhere refuse the URL too: browsers drop tabs and newlines inside a
+    URL and strip leading ones (WHATWG URL Standard, "basic URL parser"), so `java\tscript:` still runs.
+    """
+    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
 
 
 class BadFilter(ValueError):

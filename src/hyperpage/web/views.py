@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["ago"] = panels.ago
 templates.env.globals["plain_error"] = plain_error
+templates.env.filters["http_link"] = panels.http_link
 router = APIRouter(include_in_schema=False)
 THEMES = ("system", "light", "dark")
 THEME_COOKIE = "hp_theme"
