@@ -60,7 +60,7 @@ class ServerProcess:
         resp = self.get(path)
         return resp.status_code if resp is not None else None
 
-    def wait_status(self, path: str, expected: int, timeout: float = 15.0) -> bool:
+    def wait_status(self, path: str, expected: int, timeout: float = 45.0) -> bool:
         return wait_until(lambda: self.status(path) == expected, timeout=timeout)
 
     def logs(self) -> str:
