@@ -168,6 +168,17 @@ def daemonsets(env: Environment) -> list[DaemonPod]:
     return pods
 
 
+def cluster_pods(env: Environment) -> list[Pod]:
+    """Pods outside the namespace that share the untainted nodes: CoreDNS, when Terraform installs the coredns
+    add-on (two replicas requesting 100m/70Mi each, the EKS add-on's Deployment and kubernetes coredns
+    manifest). Operators the platform layer installs are not modelled here."""
+    addons = {a["addon_name"] for a in env.plan.resources("aws_eks_addon")}
+    if "coredns" not in addons:
+        return []
+    spec = {"containers": [{"name": "coredns", "resources": {"requests": {"cpu": "100m", "memory": "70Mi"}}}]}
+    return [Pod("kube-system Deployment/coredns", "kube-system", {"labels": {"k8s-app": "kube-dns"}}, spec, peak=2)]
+
+
 # ----------------------------------------------------------------------------------------------- scheduling
 
 

@@ -10,6 +10,7 @@ from tests.deploy.system.admission import with_limit_range_defaults
 from tests.deploy.system.capacity import (
     NodeGroup,
     Taint,
+    cluster_pods,
     daemonsets,
     node_groups,
     quota_use,
@@ -23,7 +24,7 @@ from tests.deploy.system.world import Environment
 
 def peak_pods(env: Environment) -> list[Pod]:
     limit_ranges = env.app.of_kind("LimitRange")
-    return [with_limit_range_defaults(pod, limit_ranges) for pod in environment_pods(env)]
+    return [with_limit_range_defaults(pod, limit_ranges) for pod in environment_pods(env)] + cluster_pods(env)
 
 
 def test_peak_fits_the_resource_quota(env: Environment) -> None:
