@@ -72,6 +72,7 @@ class Mesh:
 
     cni: bool  # istiod renders istio-validation (pilot.cni.enabled) and the cni node agent is installed
     proxy_resources: dict[str, Any]
+    privileged: bool = False  # global.proxy.privileged: both injected containers then run privileged
 
 
 def mesh(platform: Rendered) -> Mesh:
@@ -80,7 +81,8 @@ def mesh(platform: Rendered) -> Mesh:
     # pilot.cni.enabled is the istiod chart's switch (1.21+); istio_cni.enabled the older spelling.
     enabled = bool(_dig(istiod, "pilot", "cni", "enabled") or _dig(istiod, "istio_cni", "enabled"))
     resources = _dig(istiod, "global", "proxy", "resources") or CHART_PROXY_RESOURCES
-    return Mesh(cni=enabled and "cni" in charts, proxy_resources=resources)
+    privileged = bool(_dig(istiod, "global", "proxy", "privileged"))
+    return Mesh(cni=enabled and "cni" in charts, proxy_resources=resources, privileged=privileged)
 
 
 def injected(pod: Pod, namespace_labels: dict[str, str]) -> bool:
@@ -126,6 +128,9 @@ def inject(pod: Pod, namespace_labels: dict[str, str], mesh_: Mesh) -> Pod:
     proxy = {"name": "istio-proxy", "resources": copy.deepcopy(resources), "securityContext": {
         "allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]},
         "readOnlyRootFilesystem": True, "runAsGroup": 1337, "runAsUser": 1337, "runAsNonRoot": True}}
+    for container in (init, proxy):
+        container["securityContext"]["allowPrivilegeEscalation"] = mesh_.privileged
+        container["securityContext"]["privileged"] = mesh_.privileged
     spec = copy.deepcopy(pod.spec)
     spec["initContainers"] = [init, *spec.get("initContainers", [])]
     spec["containers"] = [*spec["containers"], proxy]

@@ -71,6 +71,7 @@ def _platform(istiod_values: str, with_cni_chart: bool) -> Rendered:
     ("pilot:\n  cni:\n    enabled: true\n", False, False),  # validation would fail: nothing programs iptables
     ("{}", True, False),
     ("istio_cni:\n  enabled: true\n", True, True),
+    ("pilot:\n  cni:\n    enabled: true\nglobal:\n  proxy:\n    privileged: true\n", True, False),
 ])
 def test_the_model_reads_istio_cni_from_the_platform(values: str, cni_chart: bool, admitted: bool) -> None:
     from tests.deploy.system.world import environment
@@ -87,4 +88,4 @@ def test_the_model_reads_istio_cni_from_the_platform(values: str, cni_chart: boo
     violations = pod_security_violations(after, labels)
     assert (not violations) == admitted, violations
     if not admitted:
-        assert any("NET_ADMIN" in v for v in violations)
+        assert any("NET_ADMIN" in v or "privileged" in v for v in violations)
