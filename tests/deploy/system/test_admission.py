@@ -89,3 +89,19 @@ def test_the_model_reads_istio_cni_from_the_platform(values: str, cni_chart: boo
     assert (not violations) == admitted, violations
     if not admitted:
         assert any("NET_ADMIN" in v or "privileged" in v for v in violations)
+
+
+def test_pods_outside_the_mesh_reach_the_database_under_strict_mtls(env: Environment) -> None:
+    """A STRICT PeerAuthentication makes every sidecar accept only mutual TLS (istio.io/latest/docs/reference/
+    config/security/peer_authentication/): the backup, migration and worker pods, which run without one, can
+    reach the database only while its pods (CloudNativePG instances, PgBouncer, PostgreSQL) stay out of the
+    mesh too."""
+    strict = any((p["spec"].get("mtls") or {}).get("mode") == "STRICT" for p in env.app.of_kind("PeerAuthentication"))
+    pods = environment_pods(env)
+    outside = [p.owner for p in pods if p.labels.get("app.kubernetes.io/name") == "hyperpage" and
+               p.labels.get("app.kubernetes.io/component") != "web" and not istio.has_sidecar(p)]
+    databases = [p for p in pods if p.labels.get("app.kubernetes.io/component") == "database"]
+    assert databases, f"{env.name}: no database pods in the model"
+    if strict and outside:
+        meshed = [p.owner for p in databases if istio.has_sidecar(p)]
+        assert not meshed, f"{env.name}: {outside} cannot reach {meshed} through their STRICT mTLS sidecars"
