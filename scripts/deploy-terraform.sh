@@ -216,8 +216,15 @@ deploy_application() {
     remote kubectl -n argocd patch application "$app" --type merge \
       -p '{"operation":{"initiatedBy":{"username":"deploy-terraform.sh"},"sync":{}}}'
     remote kubectl -n argocd wait "application/$app" --for=jsonpath='{.status.sync.status}'=Synced --timeout="$ROLLOUT_TIMEOUT"
-    remote kubectl -n argocd wait "application/$app" --for=jsonpath='{.status.health.status}'=Healthy --timeout="$ROLLOUT_TIMEOUT"
+    # The sync operation (its migration hook included) succeeded; the rollout is checked next. Not the
+    # application's health: the backup PVC binds only when the first backup pod runs (WaitForFirstConsumer,
+    # 02:00), and Argo CD reports a Pending PVC, and so the application, as Progressing until then.
+    remote kubectl -n argocd wait "application/$app" --for=jsonpath='{.status.operationState.phase}'=Succeeded \
+      --timeout="$ROLLOUT_TIMEOUT"
   else
+    # A Job's pod template is immutable: applying a new release over the finished migration Job (kept for
+    # ttlSecondsAfterFinished) fails. Remove it first, as Argo CD's BeforeHookCreation policy does.
+    remote kubectl -n "$NAMESPACE" delete job "$MIGRATE_JOB" --ignore-not-found --wait=true
     log "applying overlay $ENVIRONMENT"
     remote kubectl apply -k "$OVERLAY"
   fi

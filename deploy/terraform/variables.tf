@@ -164,19 +164,20 @@ variable "node_groups" {
       effect = string
     })), [])
   }))
+  # The default is production's shape (envs/production.tfvars explains the sizes); every tfvars sets its own.
   default = {
     main = {
-      instance_types = ["c5.large", "c5.xlarge", "c5a.xlarge"]
+      instance_types = ["m6i.2xlarge", "m5.2xlarge", "m5a.2xlarge"]
       min_size       = 3
-      max_size       = 10
+      max_size       = 16
       desired_size   = 3
       labels         = { workload = "general" }
     }
     critical = {
       instance_types = ["c5.2xlarge", "c5a.2xlarge"]
-      min_size       = 1
+      min_size       = 3
       max_size       = 5
-      desired_size   = 1
+      desired_size   = 3
       labels         = { workload = "critical" }
       taints         = [{ key = "critical", value = "true", effect = "NO_SCHEDULE" }]
     }

@@ -9,8 +9,10 @@ flow_log_retention_days = 14
 backup_retention_days   = 14
 
 node_groups = {
+  # 15 web pods at the peak (HPA max 10 + 50% surge) of 500m / 2Gi: an m*.xlarge offers pods about 13.8 GiB,
+  # six of them; a c5.large (3 GiB allocatable) holds one, so six of those could never hold fifteen.
   main = {
-    instance_types = ["c5.large", "c5.xlarge", "c5a.xlarge"]
+    instance_types = ["m6i.xlarge", "m5.xlarge", "m5a.xlarge"]
     min_size       = 2
     max_size       = 6
     desired_size   = 2

@@ -86,8 +86,10 @@ def test_node_groups_and_addons(plans: dict[str, dict[str, Any]], env: str) -> N
     if env == "production":
         scaling = {k: g["scaling_config"][0] for k, g in groups.items()}
         sizes = {k: (c["min_size"], c["max_size"]) for k, c in scaling.items()}
-        assert sizes == {"main": (3, 10), "critical": (1, 5), "spot": (0, 5)}
-        assert groups["main"]["instance_types"] == ["c5.large", "c5.xlarge", "c5a.xlarge"]
+        # Sized for the peak by tests/deploy/system/test_capacity.py: 13 m*.2xlarge hold 75 web pods of 4 GiB;
+        # the three CloudNativePG instances (one per zone) always need three critical nodes.
+        assert sizes == {"main": (3, 16), "critical": (3, 5), "spot": (0, 5)}
+        assert groups["main"]["instance_types"] == ["m6i.2xlarge", "m5.2xlarge", "m5a.2xlarge"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
