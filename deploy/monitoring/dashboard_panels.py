@@ -179,7 +179,8 @@ PG = NS
 DATABASE = {
     "uid": "hyperpage-database",
     "title": "Hyperpage / Database",
-    "description": "Pools and query latency from the app; PostgreSQL from postgres_exporter; backups.",
+    "description": "Pools and query latency from the app; PostgreSQL from postgres_exporter (staging) or "
+                   "CloudNativePG (production); WAL archiving, replication, volumes; backups.",
     "rows": [
         ("Application side", [
             {"title": "Database reachable (min over pods)", "type": "stat", "w": 6, "h": 4,
@@ -216,31 +217,65 @@ DATABASE = {
             {"title": "API response cache size by pod", "unit": "bytes",
              "queries": [(f"sum by (pod) (hyperpage_api_cache_bytes{{{POD}}})", "{{pod}}")]},
         ]),
-        ("PostgreSQL (postgres_exporter)", [
+        # Staging runs postgres_exporter (pg_*), production CloudNativePG (cnpg_*, its default monitoring
+        # queries: cloudnative-pg config/manager/default-monitoring.yaml): each panel reads whichever exists.
+        # CloudNativePG exports per instance, so sizes take the max over instances and connections are per pod.
+        ("PostgreSQL (postgres_exporter or CloudNativePG)", [
             {"title": "PostgreSQL up", "type": "stat", "w": 6, "h": 4, "thresholds": [(1, "green")],
-             "queries": [(f"min(pg_up{{{PG}}})", "pg up")]},
-            {"title": "Connections used", "type": "stat", "w": 6, "h": 4, "unit": "percentunit",
-             "thresholds": [(0.8, "orange")],
+             "queries": [(f"min(pg_up{{{PG}}}) or min(cnpg_collector_up{{{PG}}})", "pg up")]},
+            {"title": "Connections used (busiest instance)", "type": "stat", "w": 6, "h": 4,
+             "unit": "percentunit", "thresholds": [(0.8, "orange")],
              "queries": [(f"sum(pg_stat_database_numbackends{{{PG}}})"
-                          f" / max(pg_settings_max_connections{{{PG}}})", "used")]},
+                          f" / max(pg_settings_max_connections{{{PG}}})"
+                          f" or max(sum by (pod) (cnpg_backends_total{{{PG}}})"
+                          f" / on (pod) max by (pod) (cnpg_pg_settings_setting{{name=\"max_connections\", {PG}}}))",
+                          "used")]},
             {"title": "Database size", "type": "stat", "w": 12, "h": 4, "unit": "bytes",
-             "queries": [(f"sum by (datname) (pg_database_size_bytes{{{PG}}})", "{{datname}}")]},
+             "queries": [(f"sum by (datname) (pg_database_size_bytes{{{PG}}})"
+                          f" or max by (datname) (cnpg_pg_database_size_bytes{{{PG}}})", "{{datname}}")]},
             {"title": "Connections by database",
-             "queries": [(f"sum by (datname) (pg_stat_database_numbackends{{{PG}}})", "{{datname}}"),
-                         (f"max(pg_settings_max_connections{{{PG}}})", "max_connections")]},
+             "queries": [(f"sum by (datname) (pg_stat_database_numbackends{{{PG}}})"
+                          f" or sum by (datname) (cnpg_backends_total{{{PG}}})", "{{datname}}"),
+                         (f"max(pg_settings_max_connections{{{PG}}})"
+                          f" or max(cnpg_pg_settings_setting{{name=\"max_connections\", {PG}}})", "max_connections")]},
             {"title": "Transactions/s", "unit": "ops",
-             "queries": [(f"sum by (datname) (rate(pg_stat_database_xact_commit{{{PG}}}[{RI}]))",
+             "queries": [(f"sum by (datname) (rate(pg_stat_database_xact_commit{{{PG}}}[{RI}]))"
+                          f" or sum by (datname) (rate(cnpg_pg_stat_database_xact_commit{{{PG}}}[{RI}]))",
                           "commit {{datname}}"),
-                         (f"sum by (datname) (rate(pg_stat_database_xact_rollback{{{PG}}}[{RI}]))",
+                         (f"sum by (datname) (rate(pg_stat_database_xact_rollback{{{PG}}}[{RI}]))"
+                          f" or sum by (datname) (rate(cnpg_pg_stat_database_xact_rollback{{{PG}}}[{RI}]))",
                           "rollback {{datname}}")]},
             {"title": "Buffer cache hit ratio", "unit": "percentunit",
-             "queries": [(f"sum by (datname) (rate(pg_stat_database_blks_hit{{{PG}}}[$__rate_interval]))"
+             "queries": [(f"sum by (datname) (rate(pg_stat_database_blks_hit{{{PG}}}[{RI}]))"
                           f" / (sum by (datname) (rate(pg_stat_database_blks_hit{{{PG}}}[{RI}]))"
-                          f" + sum by (datname) (rate(pg_stat_database_blks_read{{{PG}}}[{RI}])))",
+                          f" + sum by (datname) (rate(pg_stat_database_blks_read{{{PG}}}[{RI}])))"
+                          f" or sum by (datname) (rate(cnpg_pg_stat_database_blks_hit{{{PG}}}[{RI}]))"
+                          f" / (sum by (datname) (rate(cnpg_pg_stat_database_blks_hit{{{PG}}}[{RI}]))"
+                          f" + sum by (datname) (rate(cnpg_pg_stat_database_blks_read{{{PG}}}[{RI}])))",
                           "{{datname}}")]},
             {"title": "Deadlocks", "unit": "short",
-             "queries": [(f"sum by (datname) (increase(pg_stat_database_deadlocks{{{PG}}}[{RI}]))",
+             "queries": [(f"sum by (datname) (increase(pg_stat_database_deadlocks{{{PG}}}[{RI}]))"
+                          f" or sum by (datname) (increase(cnpg_pg_stat_database_deadlocks{{{PG}}}[{RI}]))",
                           "{{datname}}")]},
+        ]),
+        ("WAL archive, replication and volumes", [
+            {"title": "Time since the last WAL segment was archived", "unit": "s",
+             "thresholds": [(300, "orange")],
+             "description": "Per primary (CloudNativePG). HyperpageWalArchivingFailing fires when the last "
+                            "attempt failed.",
+             "queries": [(f"max by (pod) (cnpg_pg_stat_archiver_seconds_since_last_archival{{{PG}}})",
+                          "{{pod}}")]},
+            {"title": "WAL archive failures", "unit": "short",
+             "queries": [(f"sum by (pod) (increase(cnpg_pg_stat_archiver_failed_count{{{PG}}}[{RI}]))",
+                          "{{pod}}")]},
+            {"title": "Replication lag by replica", "unit": "s", "thresholds": [(60, "orange")],
+             "description": "HyperpageReplicationLag fires past 60 s for 5 minutes.",
+             "queries": [(f"max by (pod) (cnpg_pg_replication_lag{{{PG}}})", "{{pod}}")]},
+            {"title": "Volume free space", "unit": "percentunit", "thresholds": [(0.1, "red")],
+             "description": "Every PVC of the namespace. HyperpageDatabaseVolumeFilling fires under 10 % for "
+                            "the database and backup volumes.",
+             "queries": [(f"min by (persistentvolumeclaim) (kubelet_volume_stats_available_bytes{{{PG}}}"
+                          f" / kubelet_volume_stats_capacity_bytes{{{PG}}})", "{{persistentvolumeclaim}}")]},
         ]),
         ("Backups", [
             {"title": "Time since last successful backup", "type": "stat", "w": 12, "h": 4, "unit": "s",

@@ -58,6 +58,9 @@ def render(rules_dir: Path = RULES_DIR) -> str:
                 "app.kubernetes.io/name": "hyperpage",
                 "app.kubernetes.io/part-of": "hyperpage",
                 "app.kubernetes.io/component": "monitoring",
+                # kube-prometheus-stack's default ruleSelector is {release: <its release name>} (values.yaml
+                # ruleSelectorNilUsesHelmValues: true); deploy/platform installs it as kube-prometheus-stack.
+                "release": "kube-prometheus-stack",
             },
         },
         "spec": {"groups": load_groups(rules_dir)},

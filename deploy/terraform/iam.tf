@@ -95,6 +95,11 @@ locals {
     aws-load-balancer-controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller" }
     external-secrets             = { namespace = "external-secrets", service_account = "external-secrets" }
     backups                      = { namespace = var.app_namespace, service_account = "hyperpage-backup" }
+    # CloudNativePG creates one ServiceAccount per Cluster, named after it; the barman-cloud plugin's sidecar
+    # in the instance pods archives WAL and base backups with it (components/postgres-cnpg: hyperpage-db;
+    # the on-demand point-in-time recovery, components/backup/cnpg/recovery: hyperpage-db-pitr).
+    cnpg-backup      = { namespace = var.app_namespace, service_account = "hyperpage-db" }
+    cnpg-pitr-backup = { namespace = var.app_namespace, service_account = "hyperpage-db-pitr" }
   }
 }
 
@@ -136,6 +141,8 @@ resource "aws_iam_role_policy" "irsa" {
     aws-load-balancer-controller = data.aws_iam_policy_document.load_balancer_controller.json
     external-secrets             = data.aws_iam_policy_document.external_secrets.json
     backups                      = data.aws_iam_policy_document.backups.json
+    cnpg-backup                  = data.aws_iam_policy_document.backups.json
+    cnpg-pitr-backup             = data.aws_iam_policy_document.backups.json
   }
 
   name   = each.key
@@ -160,7 +167,8 @@ data "aws_iam_policy_document" "external_secrets" {
   }
 }
 
-# Backups write, list, read back (verify/restore) and prune objects in the backup bucket, and nothing else.
+# Backups (logical dumps, and barman-cloud's WAL and base backups) write, list, read back (verify/restore) and
+# prune objects in the backup bucket, and nothing else.
 data "aws_iam_policy_document" "backups" {
   statement {
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]

@@ -1,7 +1,16 @@
 # Hyperpage on AWS: a three-zone VPC, an EKS cluster with three managed node groups, IRSA roles, an encrypted
 # backup bucket and, optionally, RDS PostgreSQL. In-cluster objects belong to Kustomize/Argo CD, not here.
 
-data "aws_caller_identity" "current" {}
+data "aws_caller_identity" "current" {
+  # The kit's manifests name the account (IRSA role ARNs, the backup bucket); credentials of another account
+  # would build an environment none of them point at.
+  lifecycle {
+    postcondition {
+      condition     = self.account_id == var.aws_account_id
+      error_message = "aws_account_id (${var.aws_account_id}) is not the account of the AWS credentials (${self.account_id})."
+    }
+  }
+}
 
 data "aws_partition" "current" {}
 

@@ -90,6 +90,6 @@ output "next_steps" {
     2. Annotate service accounts with their IRSA roles (terraform output irsa_role_arns).
     3. kubectl apply -k deploy/k8s/overlays/${var.environment}   (or let Argo CD sync deploy/argocd/)
     4. Point backups at s3://${aws_s3_bucket.backups.bucket} (role ${aws_iam_role.irsa["backups"].arn}).
-    5. Check the rollout: kubectl -n ${var.app_namespace} rollout status deployment/hyperpage
+    5. Check the rollout: kubectl -n ${var.app_namespace} rollout status deployment/hyperpage-web
   EOT
 }

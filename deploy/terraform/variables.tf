@@ -21,6 +21,16 @@ variable "project" {
   }
 }
 
+variable "aws_account_id" {
+  description = "AWS account that holds this environment. The kit names it in IRSA role ARNs and the backup bucket (deploy/k8s/overlays/<env>); planning with credentials of another account stops."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be the 12-digit AWS account id."
+  }
+}
+
 variable "region" {
   description = "AWS region, e.g. us-east-1."
   type        = string
@@ -227,9 +237,13 @@ variable "enable_eks_addons" {
 #### Application and data ####
 
 variable "app_namespace" {
-  description = "Kubernetes namespace of the application; IRSA roles trust only its service accounts."
+  description = "Kubernetes namespace of the application (the overlay's `namespace:`); IRSA roles trust only its service accounts."
   type        = string
-  default     = "hyperpage"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.app_namespace))
+    error_message = "app_namespace must be a Kubernetes namespace name (RFC 1123 label)."
+  }
 }
 
 variable "app_port" {

@@ -9,6 +9,12 @@ cluster_public_access_cidrs = ["203.0.113.0/24"]
 flow_log_retention_days = 90
 backup_retention_days   = 90
 
+# The account this environment lives in (here AWS's documentation example account) and the overlay's namespace:
+# deploy/k8s/overlays/production names the same account in its IRSA role ARNs and backup bucket, and the IRSA roles
+# trust service accounts of that namespace only (tests/deploy/system/test_identity.py compares them).
+aws_account_id = "111122223333"
+app_namespace  = "hyperpage-production"
+
 # Sized for the HPA maximum plus rollout surge (75 web pods of 1 CPU / 4Gi + a 100m/128Mi sidecar):
 # - main: general purpose, 4 GiB per vCPU like the web pods; an m*.2xlarge offers pods about 28.6 GiB and
 #   7.9 cores, six web pods, so 75 need 13 nodes (16 leave room for Redis, the Jobs and a node being drained).

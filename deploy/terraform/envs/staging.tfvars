@@ -36,3 +36,9 @@ node_groups = {
     taints         = [{ key = "spot", value = "true", effect = "NO_SCHEDULE" }]
   }
 }
+
+# The account this environment lives in (here AWS's documentation example account) and the overlay's namespace:
+# deploy/k8s/overlays/staging names the same account in its IRSA role ARNs and backup bucket, and the IRSA roles
+# trust service accounts of that namespace only (tests/deploy/system/test_identity.py compares them).
+aws_account_id = "111122223333"
+app_namespace  = "hyperpage-staging"

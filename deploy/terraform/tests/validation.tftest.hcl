@@ -7,6 +7,8 @@ mock_provider "aws" {
 variables {
   environment                 = "development"
   cluster_public_access_cidrs = ["203.0.113.0/24"]
+  aws_account_id              = "111122223333" # the account tests/mocks/aws.tfmock.hcl answers for
+  app_namespace               = "hyperpage-dev"
 }
 
 run "unknown_environment" {

@@ -15,7 +15,9 @@ from tests.deploy.k8s.netpol import Address, Pod, PolicySet, selects
 INGRESS_NGINX = Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}, name="ingress-nginx")
 PROMETHEUS = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"}, name="prometheus")
 KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"}, name="kube-dns")
-GATEWAY = Pod("istio-system", {"istio": "ingressgateway"}, name="istio-ingressgateway")
+# The platform installs the istio/gateway chart as release istio-ingressgateway in istio-ingress (Istio docs,
+# "Installing Gateways" with Helm); the chart labels its pods app=<release>, istio=<release without istio->.
+GATEWAY = Pod("istio-ingress", {"app": "istio-ingressgateway", "istio": "ingressgateway"}, name="istio-ingressgateway")
 ISTIOD = Pod("istio-system", {"app": "istiod"}, name="istiod")
 CNPG_OPERATOR = Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}, name="cnpg-operator")
 OTHER_NAMESPACE = Pod("default", {"app": "anything"}, name="other-namespace")

@@ -88,6 +88,31 @@ POSTGRES_EXPORTER = {
     "pg_database_size_bytes",
 }
 
+# CloudNativePG's instance manager (production): the default monitoring queries in cloudnative-pg
+# config/manager/default-monitoring.yaml export cnpg_<query>_<column>; cnpg_collector_up is the collector's
+# own "PostgreSQL answers" gauge (CloudNativePG docs, "Monitoring", predefined metrics).
+CLOUDNATIVE_PG = {
+    "cnpg_collector_up",
+    "cnpg_backends_total",
+    "cnpg_pg_settings_setting",
+    "cnpg_pg_database_size_bytes",
+    "cnpg_pg_stat_database_xact_commit",
+    "cnpg_pg_stat_database_xact_rollback",
+    "cnpg_pg_stat_database_blks_hit",
+    "cnpg_pg_stat_database_blks_read",
+    "cnpg_pg_stat_database_deadlocks",
+    "cnpg_pg_stat_archiver_archived_count",
+    "cnpg_pg_stat_archiver_failed_count",
+    "cnpg_pg_stat_archiver_seconds_since_last_archival",
+    "cnpg_pg_stat_archiver_last_archived_time",
+    "cnpg_pg_stat_archiver_last_failed_time",
+    "cnpg_pg_replication_lag",
+}
+
+# The kubelet's volume statistics per PVC (Kubernetes docs, "Metrics For Kubernetes System Components";
+# kube-prometheus-stack scrapes the kubelet).
+KUBELET = {"kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes"}
+
 
 def exported_names(metrics: dict[str, str]) -> set[str]:
     """Series names a set of metrics produces in the exposition format."""
@@ -101,4 +126,4 @@ def exported_names(metrics: dict[str, str]) -> set[str]:
 
 
 APP_METRICS = {**CORE, **SYNC, **BUSINESS, **BACKUP}
-ALLOWED_SOURCE_NAMES = exported_names(APP_METRICS) | STANDARD | POSTGRES_EXPORTER
+ALLOWED_SOURCE_NAMES = exported_names(APP_METRICS) | STANDARD | POSTGRES_EXPORTER | CLOUDNATIVE_PG | KUBELET

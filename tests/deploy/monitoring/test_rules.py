@@ -25,6 +25,8 @@ SEED_ALERTS = {
 }
 EXTRA_ALERTS = {"HyperpageSyncStale", "HyperpageUpstreamQuotaLow", "HyperpageCircuitBreakerOpen",
                 "HyperpageBackupTooOld"}
+# CloudNativePG and kubelet metrics (issue 13): WAL archiving, replication lag, volume fill.
+DATABASE_ALERTS = {"HyperpageWalArchivingFailing", "HyperpageReplicationLag", "HyperpageDatabaseVolumeFilling"}
 SLO_ALERTS = {"HyperpageAvailabilityBudgetBurnFast", "HyperpageAvailabilityBudgetBurnSlow",
               "HyperpageLatencyBudgetBurnFast", "HyperpageLatencyBudgetBurnSlow"}
 RECORD_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
@@ -49,9 +51,9 @@ def test_promtool_unit_tests_pass() -> None:
 def test_rule_files_hold_the_expected_groups() -> None:
     names = [group["name"] for group in support.rule_groups()]
     assert sorted(names) == sorted(["hyperpage_rules", "HyperpageAlerts", "HyperpageSyncAlerts",
-                                    "HyperpageSLOAlerts"])
+                                    "HyperpageSLOAlerts", "HyperpageDatabaseAlerts"])
     alerts = {rule["alert"] for rule in support.alert_rules()}
-    assert alerts == set(SEED_ALERTS) | EXTRA_ALERTS | SLO_ALERTS
+    assert alerts == set(SEED_ALERTS) | EXTRA_ALERTS | SLO_ALERTS | DATABASE_ALERTS
 
 
 @pytest.mark.parametrize("name", sorted(SEED_ALERTS))

@@ -85,6 +85,17 @@ class Plan:
                               **(change["change"]["after"] or {})})
         return found
 
+    def data_sources(self, rtype: str) -> list[dict[str, Any]]:
+        """Data sources of a type, each with `address`, `index` and its values: read at plan time (prior
+        state) or deferred to apply because an input is unknown (then unknown values are None)."""
+        read = [{"address": r["address"], "index": r.get("index"), **r["values"]}
+                for r in self.raw.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
+                if r["mode"] == "data" and r["type"] == rtype]
+        deferred = [{"address": change["address"], "index": change.get("index"), **(change["change"]["after"] or {})}
+                    for change in self.raw["resource_changes"]
+                    if change["mode"] == "data" and change["type"] == rtype]
+        return read + deferred
+
     def one(self, rtype: str) -> dict[str, Any]:
         found = self.resources(rtype)
         assert len(found) == 1, f"expected one {rtype}, planned {[r['address'] for r in found]}"

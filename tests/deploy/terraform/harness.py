@@ -18,7 +18,9 @@ from tests.tooling import REPO_ROOT, free_port, require_tool
 
 TF_SOURCE = REPO_ROOT / "deploy" / "terraform"
 ENVIRONMENTS = ("development", "staging", "production")
-MOTO_ACCOUNT = "123456789012"  # moto's fixed account id
+# The account envs/*.tfvars name in aws_account_id (which the configuration requires the credentials to belong to);
+# moto answers as that account when MOTO_ACCOUNT_ID says so (moto docs: "Multi-Account support").
+MOTO_ACCOUNT = "111122223333"
 # Terraform's documented implicit mirror locations, searched before scanning the whole disk.
 _WELL_KNOWN_MIRRORS = (
     Path.home() / ".terraform.d" / "plugins",
@@ -113,7 +115,7 @@ class MotoServer:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._log = log_path.open("wb")
-        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACCOUNT_ID": MOTO_ACCOUNT}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log, stderr=subprocess.STDOUT, env=env,

@@ -3,7 +3,7 @@
 
 mock_data "aws_caller_identity" {
   defaults = {
-    account_id = "123456789012"
+    account_id = "111122223333"
   }
 }
 
@@ -21,25 +21,25 @@ mock_data "aws_iam_policy_document" {
 
 mock_resource "aws_iam_role" {
   defaults = {
-    arn = "arn:aws:iam::123456789012:role/mocked"
+    arn = "arn:aws:iam::111122223333:role/mocked"
   }
 }
 
 mock_resource "aws_kms_key" {
   defaults = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    arn = "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
   }
 }
 
 mock_resource "aws_iam_openid_connect_provider" {
   defaults = {
-    arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/MOCKED"
+    arn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/MOCKED"
   }
 }
 
 mock_resource "aws_cloudwatch_log_group" {
   defaults = {
-    arn = "arn:aws:logs:us-east-1:123456789012:log-group:mocked"
+    arn = "arn:aws:logs:us-east-1:111122223333:log-group:mocked"
   }
 }
 
@@ -51,7 +51,7 @@ mock_resource "aws_s3_bucket" {
 
 mock_resource "aws_eks_cluster" {
   defaults = {
-    arn = "arn:aws:eks:us-east-1:123456789012:cluster/mocked"
+    arn = "arn:aws:eks:us-east-1:111122223333:cluster/mocked"
     identity = [{
       oidc = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCKED" }]
     }]
