@@ -93,7 +93,6 @@ locals {
   irsa_roles = {
     ebs-csi-driver               = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" }
     aws-load-balancer-controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller" }
-    external-secrets             = { namespace = "external-secrets", service_account = "external-secrets" }
     backups                      = { namespace = var.app_namespace, service_account = "hyperpage-backup" }
   }
 }
@@ -134,7 +133,6 @@ resource "aws_iam_role_policy_attachment" "ebs_csi" {
 resource "aws_iam_role_policy" "irsa" {
   for_each = {
     aws-load-balancer-controller = data.aws_iam_policy_document.load_balancer_controller.json
-    external-secrets             = data.aws_iam_policy_document.external_secrets.json
     backups                      = data.aws_iam_policy_document.backups.json
   }
 
@@ -143,7 +141,8 @@ resource "aws_iam_role_policy" "irsa" {
   policy = each.value
 }
 
-# External Secrets reads only this environment's application secrets (hyperpage/<env>/...).
+# External Secrets reads only this environment's application secrets (hyperpage/<env>/...). Its role is an EKS
+# Pod Identity role (platform.tf), so the operator's ServiceAccount needs no account-specific annotation.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
