@@ -1,4 +1,5 @@
-"""Every overlay (app kit, Argo CD objects, platform layer) renders with kubectl kustomize and passes kubernetes-validate --strict (1.30 and 1.33)."""
+"""Every overlay (app kit, Argo CD objects, platform layer) renders with kubectl kustomize and passes
+kubernetes-validate --strict (1.30 and 1.33)."""
 
 from __future__ import annotations
 

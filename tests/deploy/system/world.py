@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.k8s.manifests import OVERLAYS, K8S_DIR, Rendered, render
+from tests.deploy.k8s.manifests import K8S_DIR, OVERLAYS, Rendered, render
 from tests.deploy.terraform.harness import (
     TF_SOURCE,
     MotoServer,

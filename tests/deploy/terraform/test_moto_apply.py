@@ -53,7 +53,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
     """Runs the deploy script against moto once; destroys in teardown if a test did not get that far."""
     base = tmp_path_factory.mktemp("deploy-moto")
     health = HealthServer()
-    deployment = make_deployment(base, ("aws", "kubectl"), health.port)
+    deployment = make_deployment(base, ("aws", "kubectl", "helm"), health.port)
     (deployment.root / "deploy/terraform/moto_override.tf").write_text(
         moto_override(moto.endpoint) + backend_override(moto.endpoint))
     deployment.env.update(
