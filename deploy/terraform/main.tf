@@ -108,5 +108,6 @@ data "aws_iam_policy_document" "kms" {
 # New EBS volumes without an explicit key (the gp3 StorageClass in deploy/platform sets none) use this
 # environment's key, so no account-specific key ARN appears in a manifest.
 resource "aws_ebs_default_kms_key" "this" {
+  count   = var.manage_ebs_default_kms_key ? 1 : 0
   key_arn = aws_kms_key.this.arn
 }

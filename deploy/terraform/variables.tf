@@ -229,6 +229,12 @@ variable "create_autoscaling_service_linked_role" {
   default     = true
 }
 
+variable "manage_ebs_default_kms_key" {
+  description = "Make the environment key the account's EBS default key (the gp3 StorageClass relies on it). Only a local AWS emulator run, which lacks the API, turns this off."
+  type        = bool
+  default     = true
+}
+
 #### Application and data ####
 
 variable "app_namespace" {

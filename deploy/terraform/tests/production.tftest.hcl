@@ -64,7 +64,7 @@ run "production" {
   }
 
   assert {
-    condition     = aws_ebs_default_kms_key.this.key_arn == aws_kms_key.this.arn
+    condition     = aws_ebs_default_kms_key.this[0].key_arn == aws_kms_key.this.arn
     error_message = "new EBS volumes (the gp3 StorageClass) are encrypted with the environment key."
   }
 

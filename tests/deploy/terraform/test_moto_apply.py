@@ -2,7 +2,8 @@
 and lock table, real terraform inits the S3 backend, plans and applies production, all against moto on
 127.0.0.1; kubectl is the recording stand-in. Then terraform destroys everything again.
 
-moto rejects aws_eks_addon, so TF_VAR_enable_eks_addons=false for this run only.
+moto rejects aws_eks_addon and lacks GetEbsDefaultKmsKeyId, so TF_VAR_enable_eks_addons=false and
+TF_VAR_manage_ebs_default_kms_key=false for this run only.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
         TF_VAR_enable_eks_addons="false",
+        TF_VAR_manage_ebs_default_kms_key="false",  # moto lacks GetEbsDefaultKmsKeyId
     )
     started = time.monotonic()
     proc = deployment.run("--auto-approve", "production", timeout=900)
