@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploy Hyperpage to AWS EKS: state backend, Terraform, kubeconfig, the Kustomize overlay (or Argo CD),
-# rollout and health checks. docs/operations.md walks through it.
+# Deploy Hyperpage to AWS EKS in the bring-up order of docs/kubernetes.md ("Bringing up a fresh account"):
+# state backend, Terraform (with the EKS add-ons), kubeconfig, Argo CD bootstrap, the platform layer in sync
+# waves, then the Kustomize overlay (or its Argo CD Application), rollout and health checks.
 set -euo pipefail
 
 usage() {
@@ -12,10 +13,10 @@ usage: scripts/deploy-terraform.sh [--auto-approve] [--dry-run] [--gitops] ENV [
 
   --auto-approve  apply the plan without asking
   --dry-run       check tools, validate Terraform and render the overlay; touch neither AWS nor a cluster
-  --gitops        hand the application over to Argo CD (deploy/argocd) instead of kubectl apply -k
+  --gitops        hand the application over to Argo CD (deploy/argocd/overlays/ENV) instead of kubectl apply -k
 
 environment: TF_PLUGIN_DIR (offline provider mirror for init), HEALTH_LOCAL_PORT (default 8080),
-             ROLLOUT_TIMEOUT (default 600s)
+             ROLLOUT_TIMEOUT (default 600s), PLATFORM_TIMEOUT (default 1800s)
 EOF
 }
 
@@ -28,6 +29,7 @@ MIGRATE_JOB="hyperpage-migrate"
 APP_PORT=3000
 HEALTH_LOCAL_PORT="${HEALTH_LOCAL_PORT:-8080}"
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-600s}"
+PLATFORM_TIMEOUT="${PLATFORM_TIMEOUT:-1800s}"
 
 AUTO_APPROVE=false
 DRY_RUN=false
@@ -96,7 +98,7 @@ version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = 
 check_prerequisites() {
   log "checking prerequisites"
   local tool missing=()
-  for tool in terraform kubectl aws curl python3; do
+  for tool in terraform kubectl helm aws curl python3; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (terraform >= $MIN_TERRAFORM, kubectl >= $MIN_KUBECTL, AWS CLI)"
@@ -111,7 +113,7 @@ check_prerequisites() {
   [ -f "$TFVARS" ] || die "no variables for $ENVIRONMENT: $TFVARS"
   [ -f "$BACKEND" ] || die "no backend config for $ENVIRONMENT: $BACKEND"
   if $GITOPS; then
-    [ -f "$ROOT/deploy/argocd/kustomization.yaml" ] || die "--gitops needs deploy/argocd/kustomization.yaml"
+    [ -f "$ROOT/deploy/argocd/overlays/$ENVIRONMENT/kustomization.yaml" ] || die "--gitops needs deploy/argocd/overlays/$ENVIRONMENT"
   else
     [ -f "$OVERLAY/kustomization.yaml" ] || die "no Kustomize overlay for $ENVIRONMENT: $OVERLAY"
   fi
@@ -200,6 +202,23 @@ configure_kubectl() {
   aws eks update-kubeconfig --region "$REGION" --name "$CLUSTER_NAME"
 }
 
+# Steps 4-5: Argo CD from the chart version and values its own Application pins, then the root Application
+# of deploy/platform/overlays/ENV, which installs the operators wave by wave.
+deploy_platform() {
+  local platform="$ROOT/deploy/platform" chart_version
+  chart_version="$(sed -n 's/^[[:space:]]*targetRevision:[[:space:]]*\([0-9][0-9.]*\)$/\1/p' "$platform/base/argo-cd.yaml" | head -n 1)"
+  [ -n "$chart_version" ] || die "no argo-cd chart version in $platform/base/argo-cd.yaml"
+  [ -f "$platform/overlays/$ENVIRONMENT/root-application.yaml" ] || die "no platform layer for $ENVIRONMENT"
+  log "Argo CD bootstrap: chart argo-cd $chart_version"
+  remote helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm \
+    --version "$chart_version" --namespace argocd --create-namespace \
+    --values "$platform/base/argo-cd-values.yaml" --wait
+  log "platform layer $ENVIRONMENT (Argo CD syncs it in waves)"
+  remote kubectl apply -f "$platform/base/appproject.yaml" -f "$platform/overlays/$ENVIRONMENT/root-application.yaml"
+  remote kubectl -n argocd wait application/platform --for=jsonpath='{.status.sync.status}'=Synced --timeout="$PLATFORM_TIMEOUT"
+  remote kubectl -n argocd wait application/platform --for=jsonpath='{.status.health.status}'=Healthy --timeout="$PLATFORM_TIMEOUT"
+}
+
 deploy_application() {
   NAMESPACE="$(sed -n 's/^namespace:[[:space:]]*//p' "$OVERLAY/kustomization.yaml" | head -n 1)"
   [ -n "$NAMESPACE" ] || die "$OVERLAY/kustomization.yaml sets no namespace"
@@ -211,7 +230,7 @@ deploy_application() {
   if $GITOPS; then
     local app="hyperpage-$ENVIRONMENT"
     log "handing over to Argo CD: application $app"
-    remote kubectl apply -k "$ROOT/deploy/argocd"
+    remote kubectl apply -k "$ROOT/deploy/argocd/overlays/$ENVIRONMENT"
     # Same effect as `argocd app sync`, without needing the argocd CLI.
     remote kubectl -n argocd patch application "$app" --type merge \
       -p '{"operation":{"initiatedBy":{"username":"deploy-terraform.sh"},"sync":{}}}'
@@ -302,6 +321,7 @@ main() {
   ensure_state_backend
   run_terraform
   configure_kubectl
+  deploy_platform
   deploy_application
   wait_for_rollout
   validate_deployment

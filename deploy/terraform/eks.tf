@@ -124,13 +124,25 @@ resource "aws_eks_node_group" "this" {
 
 #### Add-ons ####
 
+# The cluster-side half of the platform layer (docs/kubernetes.md, "Bringing up a fresh account", step 2);
+# the Helm-installed operators follow through Argo CD (deploy/platform). No addon_version: EKS installs the
+# add-on's default version for the cluster's Kubernetes version (EKS User Guide, "Create an Amazon EKS
+# add-on": "If you don't specify a version, the default version is used"), so kubernetes_version pins them.
 locals {
-  # The EBS CSI driver needs its IRSA role; the others run with the node role.
   eks_addons = var.enable_eks_addons ? {
-    vpc-cni            = null
-    kube-proxy         = null
-    coredns            = null
-    aws-ebs-csi-driver = aws_iam_role.irsa["ebs-csi-driver"].arn
+    # Network policies are enforced only with the VPC CNI's network policy agent enabled (EKS User Guide,
+    # "Limit pod traffic with Kubernetes network policies": configuration value enableNetworkPolicy "true").
+    vpc-cni    = { role = null, configuration = jsonencode({ enableNetworkPolicy = "true" }) }
+    kube-proxy = { role = null, configuration = null }
+    coredns    = { role = null, configuration = null }
+    # Volumes for PVCs (StorageClass gp3); its IRSA role may use the environment key (platform.tf).
+    aws-ebs-csi-driver = { role = aws_iam_role.irsa["ebs-csi-driver"].arn, configuration = null }
+    # VolumeSnapshot CRDs and controller (EKS User Guide, "Enable snapshot functionality for CSI volumes").
+    snapshot-controller = { role = null, configuration = null }
+    # Resource metrics API for the HPA's CPU and memory targets (EKS community add-on "metrics-server").
+    metrics-server = { role = null, configuration = null }
+    # Credentials for the Pod Identity associations in platform.tf (cluster autoscaler, External Secrets).
+    eks-pod-identity-agent = { role = null, configuration = null }
   } : {}
 }
 
@@ -139,10 +151,11 @@ resource "aws_eks_addon" "this" {
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
-  service_account_role_arn    = each.value
+  service_account_role_arn    = each.value.role
+  configuration_values        = each.value.configuration
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "PRESERVE"
 
-  # coredns and the EBS CSI controller are Deployments: they need nodes to schedule on.
+  # coredns, metrics-server, snapshot-controller and the EBS CSI controller are Deployments: they need nodes.
   depends_on = [aws_eks_node_group.this]
 }

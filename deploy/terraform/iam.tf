@@ -93,7 +93,6 @@ locals {
   irsa_roles = {
     ebs-csi-driver               = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" }
     aws-load-balancer-controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller" }
-    external-secrets             = { namespace = "external-secrets", service_account = "external-secrets" }
     backups                      = { namespace = var.app_namespace, service_account = "hyperpage-backup" }
     # CloudNativePG creates one ServiceAccount per Cluster, named after it; the barman-cloud plugin's sidecar
     # in the instance pods archives WAL and base backups with it (components/postgres-cnpg: hyperpage-db;
@@ -139,7 +138,6 @@ resource "aws_iam_role_policy_attachment" "ebs_csi" {
 resource "aws_iam_role_policy" "irsa" {
   for_each = {
     aws-load-balancer-controller = data.aws_iam_policy_document.load_balancer_controller.json
-    external-secrets             = data.aws_iam_policy_document.external_secrets.json
     backups                      = data.aws_iam_policy_document.backups.json
     cnpg-backup                  = data.aws_iam_policy_document.backups.json
     cnpg-pitr-backup             = data.aws_iam_policy_document.backups.json
@@ -150,7 +148,8 @@ resource "aws_iam_role_policy" "irsa" {
   policy = each.value
 }
 
-# External Secrets reads only this environment's application secrets (hyperpage/<env>/...).
+# External Secrets reads only this environment's application secrets (hyperpage/<env>/...). Its role is an EKS
+# Pod Identity role (platform.tf), so the operator's ServiceAccount needs no account-specific annotation.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]

@@ -25,6 +25,9 @@ locals {
 
   cluster_name = local.name
 
+  # Created by AWS on the first Auto Scaling group in the account; managed node groups launch through it.
+  autoscaling_service_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
   common_tags = merge(var.extra_tags, {
     Project     = var.project
     Environment = var.environment
@@ -41,6 +44,9 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = local.is_production ? 30 : 7
   policy                  = data.aws_iam_policy_document.kms.json
+
+  # The key policy names the Auto Scaling service-linked role, which KMS requires to exist.
+  depends_on = [aws_iam_service_linked_role.autoscaling]
 }
 
 resource "aws_kms_alias" "this" {
@@ -77,4 +83,40 @@ data "aws_iam_policy_document" "kms" {
       values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"]
     }
   }
+
+  # Node root volumes (launch templates) and PVCs are encrypted with this key. Managed node groups launch
+  # instances through EC2 Auto Scaling, which uses its service-linked role; without these two statements
+  # instances fail to launch and the node group never becomes ACTIVE. AWS docs, EC2 Auto Scaling User
+  # Guide, "Required AWS KMS key policy for use with encrypted volumes".
+  statement {
+    sid       = "AutoScalingServiceLinkedRoleUse"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [local.autoscaling_service_role_arn]
+    }
+  }
+
+  statement {
+    sid       = "AutoScalingServiceLinkedRoleGrants"
+    actions   = ["kms:CreateGrant"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [local.autoscaling_service_role_arn]
+    }
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
+  }
+}
+
+# New EBS volumes without an explicit key (the gp3 StorageClass in deploy/platform sets none) use this
+# environment's key, so no account-specific key ARN appears in a manifest.
+resource "aws_ebs_default_kms_key" "this" {
+  count   = var.manage_ebs_default_kms_key ? 1 : 0
+  key_arn = aws_kms_key.this.arn
 }

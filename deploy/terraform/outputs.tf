@@ -83,13 +83,20 @@ output "rds_master_secret_arn" {
   value       = var.enable_rds ? one(aws_db_instance.this[0].master_user_secret[*].secret_arn) : null
 }
 
+output "pod_identity_role_arns" {
+  description = "EKS Pod Identity roles of platform components by purpose (associations in platform.tf)."
+  value       = { for k, r in aws_iam_role.pod_identity : k => r.arn }
+}
+
 output "next_steps" {
-  description = "What to do after apply."
+  description = "What to do after apply: the rest of docs/kubernetes.md, \"Bringing up a fresh account\"."
   value       = <<-EOT
     1. ${"aws eks update-kubeconfig --region ${var.region} --name ${aws_eks_cluster.this.name}"}
-    2. Annotate service accounts with their IRSA roles (terraform output irsa_role_arns).
-    3. kubectl apply -k deploy/k8s/overlays/${var.environment}   (or let Argo CD sync deploy/argocd/)
-    4. Point backups at s3://${aws_s3_bucket.backups.bucket} (role ${aws_iam_role.irsa["backups"].arn}).
-    5. Check the rollout: kubectl -n ${var.app_namespace} rollout status deployment/hyperpage-web
+    2. Bootstrap Argo CD (chart and values of deploy/platform/base/argo-cd.yaml), then
+       kubectl apply -f deploy/platform/base/appproject.yaml -f deploy/platform/overlays/${var.environment}/root-application.yaml
+    3. Create the Secrets Manager entries hyperpage/${var.environment}/... (docs/kubernetes.md).
+    4. kubectl apply -k deploy/k8s/overlays/${var.environment}   (or kubectl apply -k deploy/argocd/overlays/${var.environment})
+    5. Backups go to s3://${aws_s3_bucket.backups.bucket} (role ${aws_iam_role.irsa["backups"].arn}).
+    6. Check the rollout: kubectl -n ${var.app_namespace} rollout status deployment/hyperpage-web
   EOT
 }

@@ -138,11 +138,11 @@ variable "flow_log_retention_days" {
 variable "kubernetes_version" {
   description = "EKS Kubernetes minor version."
   type        = string
-  default     = "1.31"
+  default     = "1.34"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.31."
+    error_message = "kubernetes_version must look like 1.34."
   }
 }
 
@@ -229,7 +229,19 @@ variable "node_groups" {
 }
 
 variable "enable_eks_addons" {
-  description = "Install the managed add-ons (vpc-cni, coredns, kube-proxy, aws-ebs-csi-driver). Only a local AWS emulator run turns this off."
+  description = "Install the EKS add-ons (vpc-cni with network policy, coredns, kube-proxy, aws-ebs-csi-driver, snapshot-controller, metrics-server, eks-pod-identity-agent) and the Pod Identity associations. Only a local AWS emulator run turns this off."
+  type        = bool
+  default     = true
+}
+
+variable "create_autoscaling_service_linked_role" {
+  description = "Create AWSServiceRoleForAutoScaling (named in the KMS key policy). false when the account already has it, e.g. a second environment in the same account."
+  type        = bool
+  default     = true
+}
+
+variable "manage_ebs_default_kms_key" {
+  description = "Make the environment key the account's EBS default key (the gp3 StorageClass relies on it). Only a local AWS emulator run, which lacks the API, turns this off."
   type        = bool
   default     = true
 }

@@ -22,7 +22,7 @@ TEST_KUSTOMIZATIONS = Path(__file__).parent / "k8s"
 RENDERS = {
     "statefulset": TEST_KUSTOMIZATIONS / "statefulset",
     "cnpg": TEST_KUSTOMIZATIONS / "cnpg",
-    "restore": COMPONENT / "restore",
+    "restore": REPO_ROOT / "deploy/k8s/jobs/restore",
     "snapshots": COMPONENT / "snapshots",
     "cnpg-recovery": TEST_KUSTOMIZATIONS / "cnpg-recovery",
 }
@@ -49,7 +49,12 @@ def _render(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, str]:
-    return {name: _render(path) for name, path in RENDERS.items()}
+    found = {name: _render(path) for name, path in RENDERS.items()}
+    # jobs/restore renders the production overlay too (for its hashed ConfigMap names); keep only the Job.
+    on_demand = [d for d in yaml.safe_load_all(found["restore"])
+                 if d and d["metadata"].get("labels", {}).get("hyperpage.io/on-demand") == "restore"]
+    found["restore"] = yaml.safe_dump_all(on_demand)
+    return found
 
 
 def _docs(text: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ def test_job_renders_and_passes_strict_validation() -> None:
 
 
 def test_job_runs_the_migration_like_the_app_runs_itself() -> None:
-    (job,) = list(yaml.safe_load_all(_render()))
+    (job,) = [d for d in yaml.safe_load_all(_render()) if d["kind"] == "Job"]
     assert job["kind"] == "Job" and job["spec"]["backoffLimit"] == 0
     pod = job["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True

@@ -54,8 +54,23 @@ run "production" {
   }
 
   assert {
-    condition     = length(aws_eks_addon.this) == 4 && aws_eks_addon.this["aws-ebs-csi-driver"].service_account_role_arn == aws_iam_role.irsa["ebs-csi-driver"].arn
-    error_message = "all four add-ons are installed, the EBS CSI driver with its IRSA role."
+    condition     = length(aws_eks_addon.this) == 7 && aws_eks_addon.this["aws-ebs-csi-driver"].service_account_role_arn == aws_iam_role.irsa["ebs-csi-driver"].arn
+    error_message = "all seven add-ons are installed, the EBS CSI driver with its IRSA role."
+  }
+
+  assert {
+    condition     = jsondecode(aws_eks_addon.this["vpc-cni"].configuration_values).enableNetworkPolicy == "true"
+    error_message = "the VPC CNI enforces NetworkPolicies (enableNetworkPolicy)."
+  }
+
+  assert {
+    condition     = aws_ebs_default_kms_key.this[0].key_arn == aws_kms_key.this.arn
+    error_message = "new EBS volumes (the gp3 StorageClass) are encrypted with the environment key."
+  }
+
+  assert {
+    condition     = toset([for a in aws_eks_pod_identity_association.this : "${a.namespace}/${a.service_account}"]) == toset(["kube-system/cluster-autoscaler", "external-secrets/external-secrets"])
+    error_message = "the cluster autoscaler and External Secrets get their roles through Pod Identity."
   }
 
   assert {

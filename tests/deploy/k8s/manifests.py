@@ -16,6 +16,7 @@ from tests.tooling import REPO_ROOT, require_tool
 
 K8S_DIR = REPO_ROOT / "deploy" / "k8s"
 ARGOCD_DIR = REPO_ROOT / "deploy" / "argocd"
+PLATFORM_DIR = REPO_ROOT / "deploy" / "platform"
 OVERLAYS = ("development", "staging", "production")
 APP_COMPONENTS = ("web", "migrate", "worker")
 
@@ -32,6 +33,11 @@ def render_text(path: Path) -> str:
 
 def render(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(render_text(path)) if doc]
+
+
+def argocd_dir(name: str) -> Path:
+    """The Argo CD objects one environment's cluster gets (each cluster runs its own Argo CD)."""
+    return ARGOCD_DIR / "overlays" / name
 
 
 def overlay(name: str) -> Rendered:

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deploy.k8s.manifests import ARGOCD_DIR, OVERLAYS, overlay, render
+from tests.deploy.k8s.manifests import OVERLAYS, argocd_dir, overlay, render
 from tests.tooling import REPO_ROOT
 
 CLUSTER_SCOPED = {"Namespace", "PriorityClass"}
 
 
-def argocd(kind: str) -> list[dict]:
-    return [d for d in render(ARGOCD_DIR) if d["kind"] == kind]
+def argocd(name: str, kind: str) -> list[dict]:
+    return [d for d in render(argocd_dir(name)) if d["kind"] == kind]
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_application_deploys_its_overlay_into_a_permitted_namespace(name: str) -> None:
-    [app] = [a for a in argocd("Application") if a["metadata"]["name"] == f"hyperpage-{name}"]
-    [project] = argocd("AppProject")
+    [app] = argocd(name, "Application")
+    assert app["metadata"]["name"] == f"hyperpage-{name}"
+    [project] = argocd(name, "AppProject")
     rendered = overlay(name)
     spec = app["spec"]
     assert spec["project"] == project["metadata"]["name"]
     assert (REPO_ROOT / spec["source"]["path"]).resolve() == (REPO_ROOT / "deploy/k8s/overlays" / name).resolve()
     assert spec["source"]["repoURL"] in project["spec"]["sourceRepos"]
     assert spec["destination"]["namespace"] == rendered.namespace
-    assert {"server": spec["destination"]["server"], "namespace": rendered.namespace} in project["spec"]["destinations"]
+    assert project["spec"]["destinations"] == [{"name": spec["destination"]["name"], "namespace": rendered.namespace}]
     allowed_cluster = {(k["group"], k["kind"]) for k in project["spec"]["clusterResourceWhitelist"]}
     allowed_namespaced = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
     for doc in rendered.docs:

@@ -37,7 +37,7 @@ def transaction_pooler(rendered: Rendered) -> dict[str, Any] | None:
 
 # The overlays whose DATABASE_URL goes through a transaction-mode Pooler.
 POOLED = [n for n in OVERLAYS if transaction_pooler(overlay(n))]
-RESTORE = K8S_DIR / "components" / "backup" / "restore"
+RESTORE = K8S_DIR / "jobs" / "restore"
 
 
 def pod_templates(rendered: Rendered) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -46,7 +46,8 @@ def pod_templates(rendered: Rendered) -> Iterator[tuple[str, dict[str, Any]]]:
     for doc, template in rendered.workloads():
         yield doc["metadata"]["name"], template
     for job in render(RESTORE):
-        if job["kind"] == "Job" and job["metadata"].get("namespace") == rendered.namespace:
+        on_demand = job["metadata"].get("labels", {}).get("hyperpage.io/on-demand") == "restore"
+        if job["kind"] == "Job" and on_demand and job["metadata"].get("namespace") == rendered.namespace:
             yield job["metadata"]["name"], job["spec"]["template"]
 
 

@@ -1,4 +1,5 @@
-"""Every overlay renders with kubectl kustomize and passes kubernetes-validate --strict (1.30 and 1.33)."""
+"""Every overlay (app kit, Argo CD objects, platform layer) renders with kubectl kustomize and passes
+kubernetes-validate --strict (1.30 and 1.33)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ import sys
 
 import pytest
 
-from tests.deploy.k8s.manifests import ARGOCD_DIR, K8S_DIR, OVERLAYS, crd_schema_dir, render, render_text
+from tests.deploy.k8s.manifests import (
+    K8S_DIR,
+    OVERLAYS,
+    PLATFORM_DIR,
+    argocd_dir,
+    crd_schema_dir,
+    render,
+    render_text,
+)
 
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
-TARGETS = {name: K8S_DIR / "overlays" / name for name in OVERLAYS} | {"argocd": ARGOCD_DIR}
+TARGETS = (
+    {name: K8S_DIR / "overlays" / name for name in OVERLAYS}
+    | {f"argocd-{name}": argocd_dir(name) for name in OVERLAYS}
+    | {f"platform-{name}": PLATFORM_DIR / "overlays" / name for name in OVERLAYS}
+)
 
 
 @pytest.mark.tools

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.k8s.manifests import ARGOCD_DIR, K8S_DIR, OVERLAYS, render_text
+from tests.deploy.k8s.manifests import K8S_DIR, OVERLAYS, PLATFORM_DIR, argocd_dir, render_text
 from tests.tooling import REPO_ROOT, require_tool
 
 
@@ -20,7 +20,8 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     scan = tmp_path_factory.mktemp("checkov")
     for name in OVERLAYS:
         (scan / f"{name}.yaml").write_text(render_text(K8S_DIR / "overlays" / name))
-    (scan / "argocd.yaml").write_text(render_text(ARGOCD_DIR))
+        (scan / f"argocd-{name}.yaml").write_text(render_text(argocd_dir(name)))
+        (scan / f"platform-{name}.yaml").write_text(render_text(PLATFORM_DIR / "overlays" / name))
     shutil.copy(REPO_ROOT / "Dockerfile", scan / "Dockerfile")
     proc = subprocess.run(
         [checkov, "-d", str(scan), "--framework", "kubernetes", "dockerfile", "--skip-download",

@@ -1,5 +1,5 @@
 """Runs scripts/deploy-terraform.sh inside a throwaway copy of the repository, with recording stand-ins
-(stub_cli.py) for aws, kubectl and terraform, and a local server answering /api/health."""
+(stub_cli.py) for aws, kubectl, helm and terraform, and a local server answering /api/health."""
 
 from __future__ import annotations
 
@@ -76,7 +76,9 @@ def make_deployment(base: Path, stubs: tuple[str, ...], health_port: int) -> Dep
     shutil.copy2(REPO_ROOT / "scripts" / "deploy-terraform.sh", root / "scripts")
     copy_module(root / "deploy" / "terraform")
     shutil.copytree(HERE / "fixtures" / "k8s", root / "deploy" / "k8s")
-    shutil.copytree(HERE / "fixtures" / "argocd", root / "deploy" / "argocd")
+    for env in ("development", "staging", "production"):
+        shutil.copytree(HERE / "fixtures" / "argocd", root / "deploy" / "argocd" / "overlays" / env)
+    shutil.copytree(REPO_ROOT / "deploy" / "platform", root / "deploy" / "platform")
     bin_dir = base / "bin"
     bin_dir.mkdir()
     for tool in stubs:

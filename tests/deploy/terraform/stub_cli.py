@@ -27,6 +27,8 @@ def main(tool: str, args: list[str]) -> int:
         return aws(args)
     if tool == "kubectl":
         return kubectl(args)
+    if tool == "helm":
+        return 0
     return terraform(args)
 
 

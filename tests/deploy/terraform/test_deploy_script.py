@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.deploy.terraform.scripted import Deployment, HealthServer, make_deployment
+from tests.tooling import REPO_ROOT
 
 pytestmark = pytest.mark.tools
 
@@ -28,7 +30,7 @@ def health() -> Iterator[HealthServer]:
 @pytest.fixture
 def stubbed(tmp_path: Path, health: HealthServer) -> Deployment:
     """aws, kubectl and terraform all stand-ins: for the steps after apply and for failure handling."""
-    return make_deployment(tmp_path, ("aws", "kubectl", "terraform"), health.port)
+    return make_deployment(tmp_path, ("aws", "kubectl", "helm", "terraform"), health.port)
 
 
 def index_of(commands: list[str], prefix: str) -> int:
@@ -131,16 +133,16 @@ def test_gitops_hands_over_to_argo_cd(stubbed: Deployment) -> None:
     proc = stubbed.run("--auto-approve", "--gitops", "production")
     assert proc.returncode == 0, proc.stderr
     commands = stubbed.commands()
-    argocd = str(stubbed.root / "deploy/argocd")
+    argocd = str(stubbed.root / "deploy/argocd/overlays/production")
     first = index_of(commands, f"kubectl apply -k {argocd}")
     sync = index_of(commands, "kubectl -n argocd patch application hyperpage-production")
     synced = index_of(commands, "kubectl -n argocd wait application/hyperpage-production "
                                 "--for=jsonpath={.status.operationState.phase}=Succeeded")
     assert first < sync < synced < index_of(commands, "kubectl -n hyperpage-production rollout status")
-    assert not [c for c in commands if c.startswith("kubectl apply -k") and "overlays" in c]
+    assert not [c for c in commands if c.startswith("kubectl apply -k") and "deploy/k8s/overlays" in c]
     # Argo CD reports a Pending PVC as Progressing (argo-cd.readthedocs.io, "Resource Health"), and the backup
     # volume binds only at the first 02:00 backup (WaitForFirstConsumer): waiting for Healthy would time out.
-    assert not [c for c in commands if "health.status" in c]
+    assert not [c for c in commands if "application/hyperpage-production" in c and "health.status" in c]
 
 
 def test_rerun_replaces_the_finished_migration_job(stubbed: Deployment) -> None:
@@ -153,6 +155,29 @@ def test_rerun_replaces_the_finished_migration_job(stubbed: Deployment) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_bring_up_follows_the_documented_order(stubbed: Deployment) -> None:
+    # docs/kubernetes.md, "Bringing up a fresh account": Terraform (with add-ons), kubeconfig, Argo CD at the
+    # chart version its own Application pins, the platform root Application and its waves, then the app.
+    proc = stubbed.run("--auto-approve", "production")
+    assert proc.returncode == 0, proc.stderr
+    commands = stubbed.commands()
+    pinned = yaml.safe_load((REPO_ROOT / "deploy/platform/base/argo-cd.yaml").read_text())
+    version = next(s["targetRevision"] for s in pinned["spec"]["sources"] if "chart" in s)
+    platform = str(stubbed.root / "deploy/platform")
+    steps = [
+        "terraform -chdir=",  # apply
+        "aws eks update-kubeconfig",
+        f"helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm --version {version}",
+        f"kubectl apply -f {platform}/base/appproject.yaml -f {platform}/overlays/production/root-application.yaml",
+        "kubectl -n argocd wait application/platform --for=jsonpath={.status.health.status}=Healthy",
+        "kubectl apply -k",
+    ]
+    positions = [index_of(commands, step) if i else
+                 next(n for n, c in enumerate(commands) if c.startswith(step) and " apply " in c)
+                 for i, step in enumerate(steps)]
+    assert positions == sorted(positions), list(zip(steps, positions, strict=True))
+
+
 def test_unknown_environment_is_refused(stubbed: Deployment) -> None:
     proc = stubbed.run("qa")
     assert proc.returncode != 0
@@ -161,7 +186,7 @@ def test_unknown_environment_is_refused(stubbed: Deployment) -> None:
 
 
 def test_dry_run_touches_neither_aws_nor_a_cluster(tmp_path: Path, health: HealthServer) -> None:
-    deployment = make_deployment(tmp_path, ("aws", "kubectl"), health.port)  # real terraform
+    deployment = make_deployment(tmp_path, ("aws", "kubectl", "helm"), health.port)  # real terraform
     proc = deployment.run("--dry-run", "production")
     assert proc.returncode == 0, proc.stderr
     assert "The configuration is valid" in proc.stdout

@@ -2,7 +2,8 @@
 and lock table, real terraform inits the S3 backend, plans and applies production, all against moto on
 127.0.0.1; kubectl is the recording stand-in. Then terraform destroys everything again.
 
-moto rejects aws_eks_addon, so TF_VAR_enable_eks_addons=false for this run only.
+moto rejects aws_eks_addon and lacks GetEbsDefaultKmsKeyId, so TF_VAR_enable_eks_addons=false and
+TF_VAR_manage_ebs_default_kms_key=false for this run only.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
     """Runs the deploy script against moto once; destroys in teardown if a test did not get that far."""
     base = tmp_path_factory.mktemp("deploy-moto")
     health = HealthServer()
-    deployment = make_deployment(base, ("aws", "kubectl"), health.port)
+    deployment = make_deployment(base, ("aws", "kubectl", "helm"), health.port)
     (deployment.root / "deploy/terraform/moto_override.tf").write_text(
         moto_override(moto.endpoint) + backend_override(moto.endpoint))
     deployment.env.update(
@@ -63,6 +64,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
         TF_VAR_enable_eks_addons="false",
+        TF_VAR_manage_ebs_default_kms_key="false",  # moto lacks GetEbsDefaultKmsKeyId
     )
     started = time.monotonic()
     proc = deployment.run("--auto-approve", "production", timeout=900)

@@ -82,7 +82,10 @@ def test_node_groups_and_addons(plans: dict[str, dict[str, Any]], env: str) -> N
     assert groups["critical"]["taint"] == [{"key": "critical", "value": "true", "effect": "NO_SCHEDULE"}]
     assert groups["main"]["capacity_type"] == "ON_DEMAND" and groups["main"]["taint"] == []
     addons = {r["index"] for r in of_type(plans[env], "aws_eks_addon")}
-    assert addons == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"}
+    # vpc-cni enforces NetworkPolicies, snapshot-controller serves VolumeSnapshots, metrics-server feeds the
+    # HPA, the pod identity agent serves the platform roles (deploy/platform needs all of them).
+    assert addons == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "snapshot-controller",
+                      "metrics-server", "eks-pod-identity-agent"}
     if env == "production":
         scaling = {k: g["scaling_config"][0] for k, g in groups.items()}
         sizes = {k: (c["min_size"], c["max_size"]) for k, c in scaling.items()}
