@@ -35,6 +35,7 @@ class ServerProcess:
     env: Mapping[str, str]
     args: list[str] = field(default_factory=lambda: [HYPERPAGE, "serve"])
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)  # the web process's second listener (/metrics)
     proc: subprocess.Popen[str] | None = None
     log_path: Path | None = None
 
@@ -42,9 +43,14 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self, log_path: Path) -> ServerProcess:
         self.log_path = log_path
-        env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port), **self.env}
+        env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port),
+               "HYPERPAGE_METRICS_PORT": str(self.metrics_port), **self.env}
         self.proc = subprocess.Popen(
             [*self.args], env=env, cwd=REPO_ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
         )
@@ -60,7 +66,7 @@ class ServerProcess:
         resp = self.get(path)
         return resp.status_code if resp is not None else None
 
-    def wait_status(self, path: str, expected: int, timeout: float = 15.0) -> bool:
+    def wait_status(self, path: str, expected: int, timeout: float = 30.0) -> bool:
         return wait_until(lambda: self.status(path) == expected, timeout=timeout)
 
     def logs(self) -> str:
