@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from hyperpage import __version__
 from hyperpage.api.deps import EngineDep, SettingsDep
+from hyperpage.config import Environment
 from hyperpage.db.check import check_database, record_pool_metrics
 from hyperpage.errors import error_body
 from hyperpage.lifecycle import lifecycle
@@ -50,7 +51,7 @@ async def readyz(engine: EngineDep) -> Response:
     summary="Detailed health: version, environment, uptime, database and schema",
     responses={503: {"description": "Unhealthy: same body with status unhealthy"}},
 )
-async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+async def health(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     db = await check_database(engine)
     database: dict[str, Any] = {
         "status": "up" if db.reachable else "down",
@@ -70,6 +71,9 @@ async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
         "database": database,
         "schema": {"revision": db.revision, "head": db.head, "at_head": db.at_head},
     }
+    identity = request.scope.get("state", {}).get("identity")
+    if settings.hyperpage_env is not Environment.DEVELOPMENT and not (identity and identity.authenticated):
+        body = {"status": body["status"]}  # versions and errors help an attacker more than an anonymous prober
     return JSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
 
 
