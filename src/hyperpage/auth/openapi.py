@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from hyperpage.auth.middleware import OPEN_PATHS
+from hyperpage.auth.middleware import OPEN_PATHS, admin_only
+from hyperpage.config import AuthMode
 
 UNAUTHORIZED = {"description": "Authentication required, or the credential is wrong, revoked or expired; "
                                "`WWW-Authenticate: Bearer` says which (RFC 6750).",
@@ -26,10 +27,13 @@ def document_auth(app: FastAPI) -> None:
         spec["components"].setdefault("securitySchemes", {})["bearer"] = {
             "type": "http", "scheme": "bearer",
             "description": "An API token (`hp_...`) made by an admin, or the bootstrap HYPERPAGE_ADMIN_TOKEN."}
+        anonymous_reads = app.state.settings.auth_mode is AuthMode.OFF
         for path, operations in spec["paths"].items():
             if path in OPEN_PATHS:
                 continue
-            for operation in operations.values():
+            for method, operation in operations.items():
+                if anonymous_reads and not admin_only(method.upper(), path):
+                    continue  # HYPERPAGE_AUTH=off: the document says what this server really asks for
                 operation.setdefault("responses", {}).setdefault("401", UNAUTHORIZED)
                 operation["security"] = [{"bearer": []}]
         app.openapi_schema = spec

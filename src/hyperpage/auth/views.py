@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyperpage.api.deps import SessionDep
 from hyperpage.api.params import ADMIN_RESPONSES, RATE_LIMITED
@@ -46,6 +47,12 @@ async def create_token(body: TokenCreate, session: SessionDep, admin: AdminDep, 
     created = await tokens.create_token(session, name=body.name, role=body.role, created_by=admin.subject,
                                         expires_at=body.expires_at)
     return TokenCreated(**token_out(created.token).model_dump(), token=created.secret)
+
+
+@router.api_route("/admin/tokens", methods=["PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+async def tokens_other_methods(_admin: AdminDep) -> Response:
+    # GET and POST are two routes; without this Starlette's 405 would name only the first one's method
+    raise StarletteHTTPException(405, headers={"Allow": "GET, POST"})
 
 
 @router.delete("/admin/tokens/{token_id}", status_code=204, responses=ADMIN_RESPONSES,

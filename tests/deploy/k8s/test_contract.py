@@ -26,6 +26,7 @@ from tests.deploy.k8s.appview import (
     web_container,
 )
 from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overlay
+from tests.metrics_port import scrape_metrics
 
 PROFILE = {"development": 10_000, "staging": 5_000, "production": 1_000}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -116,7 +117,7 @@ def test_rendered_environment_loads_as_the_right_profile(
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
-    """Sample name -> label names, from the real app's /api/metrics after some traffic."""
+    """Sample name -> label names, from the real app's metrics listener (/metrics) after some traffic."""
     import asyncio
 
     url = f"sqlite:///{tmp_path_factory.mktemp('metrics') / 'hyperpage.db'}"
@@ -129,10 +130,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set
             async with httpx.AsyncClient(transport=transport, base_url="http://pod") as client:
                 for path in ("/livez", "/readyz", "/api/health", "/api/health"):
                     await client.get(path)
-                response = await client.get("/api/metrics")
-                assert response.status_code == 200
-                assert response.headers["content-type"].startswith("text/plain")
-                return response.text
+                assert (await client.get("/api/metrics")).status_code == 404  # not on the public port
+            return await scrape_metrics(app)
 
     samples: dict[str, set[str]] = {}
     for family in text_string_to_metric_families(asyncio.run(scrape())):

@@ -30,11 +30,17 @@ from tests.deploy.k8s.podsandbox import launch
 from tests.pg import PgCluster
 from tests.tooling import free_port
 
+PROBE_ADMIN_TOKEN = "pod-test-bootstrap-admin-7c1d9e"
+PROBE_ADMIN = {"Authorization": f"Bearer {PROBE_ADMIN_TOKEN}"}
+
 
 def _pod_inputs(name: str, url: str, port: int) -> tuple[dict, dict, dict, dict, dict]:
     rendered = overlay(name)
     template, container = web_container(rendered)
-    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port)}
+    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port),
+                                         "HYPERPAGE_METRICS_PORT": str(free_port()),
+                                         # staging/production need an identity on data routes (docs/auth.md)
+                                         "HYPERPAGE_ADMIN_TOKEN": PROBE_ADMIN_TOKEN}
     secrets = _with_database(secret_files(rendered, template, container), env, url)
     job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
     [job_container] = job["spec"]["containers"]
@@ -50,20 +56,21 @@ def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict
     return files | {path: url for path in paths}
 
 
-def _cache_hits(port: int) -> float:
-    metrics = httpx.get(f"http://127.0.0.1:{port}/api/metrics", timeout=5).text
+def _cache_hits(metrics_port: int) -> float:
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                if line.startswith("hyperpage_api_cache_requests_total{") and 'result="hit"' in line)
 
 
-def _list_cache_is_trusted(port: int, within: float) -> bool:
+def _list_cache_is_trusted(port: int, metrics_port: int, within: float) -> bool:
     """A repeated list page becomes a cache hit once the LISTEN connection has heard its probe come round
     (its retries back off to 30 s while the schema has no change triggers yet)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for _ in range(2):
-            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/reviews", timeout=5).status_code == 200
-        if _cache_hits(port) > 0:
+            resp = httpx.get(f"http://127.0.0.1:{port}/api/v1/reviews", headers=PROBE_ADMIN, timeout=5)
+            assert resp.status_code == 200, resp.text
+        if _cache_hits(metrics_port) > 0:
             return True
         time.sleep(0.5)
     return False
@@ -110,7 +117,8 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         assert readiness.first_pass_after(migrated) is not None, "never became ready after the migration"
         ready = time.monotonic()
         # Meanwhile the API response cache comes on: the rendered pod's LISTEN connection works.
-        assert _list_cache_is_trusted(port, within=40), (tmp_path / "web.log").read_text()[-3000:]
+        assert _list_cache_is_trusted(port, int(env["HYPERPAGE_METRICS_PORT"]), within=40), \
+            (tmp_path / "web.log").read_text()[-3000:]
         time.sleep(max(0.0, ready + container["livenessProbe"]["periodSeconds"] + 0.5 - time.monotonic()))
         # The kubelet restarts the container only after failureThreshold misses in a row.
         assert liveness.worst_failure_streak() < container["livenessProbe"]["failureThreshold"]
@@ -119,7 +127,7 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         readiness.stop()
 
         # Termination, as the kubelet does it: preStop, then SIGTERM, then SIGKILL at the grace period.
-        load = Load(port, "/api/metrics").start()
+        load = Load(port, "/livez").start()
         terminating = time.monotonic()
         pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
         time.sleep(pre_stop)

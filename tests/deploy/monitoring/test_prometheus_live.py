@@ -116,8 +116,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                        "evaluation_interval": SCRAPE_INTERVAL},
             "rule_files": [str(path) for path in support.rule_files()],
             "scrape_configs": [
-                {"job_name": "hyperpage", "metrics_path": "/api/metrics",
-                 "static_configs": [{"targets": [f"127.0.0.1:{app.port}"], "labels": TARGET_LABELS}]},
+                {"job_name": "hyperpage", "metrics_path": "/metrics",
+                 "static_configs": [{"targets": [f"127.0.0.1:{app.metrics_port}"], "labels": TARGET_LABELS}]},
                 {"job_name": "postgres-exporter",
                  "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"],
                                      "labels": {"namespace": TARGET_LABELS["namespace"]}}]},
@@ -160,8 +160,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _sync_done(app: ServerProcess) -> bool:
-    response = app.get("/api/metrics")
-    if response is None:
+    try:
+        response = httpx.get(app.metrics_url, timeout=3)
+    except httpx.HTTPError:
         return False
     lines = [line for line in response.text.splitlines()
              if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")]
