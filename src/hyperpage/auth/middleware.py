@@ -28,6 +28,7 @@ log = get_logger(__name__)
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/api/health", "/favicon.ico", "/auth/login", "/auth/callback",
                         "/auth/logout", "/auth/signed-out"})
 OPEN_PREFIXES = ("/static/",)
+NO_IDENTITY_PATHS = frozenset({"/livez", "/readyz", "/favicon.ico"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = 'Bearer realm="hyperpage"'
 
@@ -42,8 +43,8 @@ class IdentityMiddleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] in NO_IDENTITY_PATHS or scope["path"].startswith(OPEN_PREFIXES):
+            await self.app(scope, receive, send)  # probes and static files: no database look-up per request
             return
         try:
             resolution = await resolve(scope, self.settings, scope["app"].state.sessionmaker)
