@@ -6,7 +6,7 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "error: Node.js 20+ and npm are needed for tests/oidc (apt-get install -y nodejs npm)" >&2
   exit 1
 fi
-# npm ci installs exactly the lockfile; skip when that install is already there and up to date
+# npm ci installs exactly the lockfile; run it only when that install is missing or older than the lockfile
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
