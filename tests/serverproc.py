@@ -35,6 +35,7 @@ class ServerProcess:
     env: Mapping[str, str]
     args: list[str] = field(default_factory=lambda: [HYPERPAGE, "serve"])
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)  # the web process's second listener (/metrics)
     proc: subprocess.Popen[str] | None = None
     log_path: Path | None = None
 
@@ -42,9 +43,14 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self, log_path: Path) -> ServerProcess:
         self.log_path = log_path
-        env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port), **self.env}
+        env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port),
+               "HYPERPAGE_METRICS_PORT": str(self.metrics_port), **self.env}
         self.proc = subprocess.Popen(
             [*self.args], env=env, cwd=REPO_ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
         )

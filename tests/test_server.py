@@ -87,7 +87,8 @@ def test_metrics_pass_promtool(tmp_path) -> None:
         assert server.wait_status("/readyz", 200), server.logs()
         for path in ("/livez", "/api/health", "/missing"):
             server.get(path)
-        text = server.get("/api/metrics").text
+        assert server.status("/api/metrics") == 404  # the public port has no metrics route
+        text = httpx.get(server.metrics_url).text
     finally:
         server.stop()
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
@@ -107,7 +108,7 @@ def test_several_workers_share_the_port_merge_metrics_and_drain(tmp_path) -> Non
         with httpx.Client(base_url=server.base_url) as http:  # one keep-alive connection per request below
             for _ in range(20):
                 assert httpx.get(server.base_url + "/livez").status_code == 200
-            text = http.get("/api/metrics").text
+            text = http.get(server.metrics_url).text  # one child answers with every child's counts
         line = 'hyperpage_http_requests_total{method="GET",route="/livez",status="200"} '
         assert float(next(x for x in text.splitlines() if x.startswith(line))[len(line):]) == 20
         server.proc.send_signal(signal.SIGTERM)

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from hyperpage import __version__
+from hyperpage.auth.cli import app as tokens_app
 from hyperpage.backup.cli import app as backup_app
-from hyperpage.clikit import settings_or_exit
+from hyperpage.clikit import fail, settings_or_exit
 from hyperpage.db.cli import app as db_app
 from hyperpage.demo.cli import app as demo_app
 from hyperpage.sync.cli import app as sync_app
@@ -27,6 +28,7 @@ app.add_typer(tools_app, name="tools")
 app.command("worker")(worker)
 app.add_typer(backup_app, name="backup")
 app.add_typer(demo_app, name="demo")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _version(value: bool) -> None:
@@ -57,9 +59,12 @@ def serve(
 
     settings = settings_or_exit()
     configure_logging(settings)
+    problem = settings.web_auth_problem()
+    if problem is not None:
+        raise fail(f"configuration error: {problem}", code=2)
     if migrate:
         schema.upgrade(settings.sqlalchemy_url)
-    code = server.run(server.build_config(settings, host=host, port=port, workers=workers), settings)
+    code = server.run(server.build_config(settings, host=host, port=port, workers=workers), settings, metrics=True)
     raise typer.Exit(code)
 
 

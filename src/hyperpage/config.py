@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,7 @@ PROFILES: dict[Environment, dict[str, Any]] = {
         "log_format": "console",
         "hyperpage_rate_limit_per_hour": 10_000,
         "hyperpage_secure_cookies": False,
+        "hyperpage_auth": "off",
     },
     Environment.STAGING: {
         "hyperpage_debug": False,
@@ -50,12 +52,13 @@ PROFILES: dict[Environment, dict[str, Any]] = {
     },
 }
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
 FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
                 "redis_url", "hyperpage_listen_database_url",
-                "hyperpage_backup_verify_database_url")
+                "hyperpage_backup_verify_database_url", "hyperpage_session_secret", "hyperpage_oidc_client_secret")
 
 _PLACEHOLDER = re.compile(
     r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
@@ -65,6 +68,13 @@ _PLACEHOLDER = re.compile(
 def is_placeholder(value: str) -> bool:
     """Tell whether a secret looks like a value copied from an example file."""
     return bool(value) and bool(_PLACEHOLDER.search(value.strip()))
+
+
+class AuthMode(StrEnum):
+    OFF = "off"
+    TOKEN = "token"
+    OIDC = "oidc"
+    PROXY = "proxy"
 
 
 class Settings(BaseSettings):
@@ -92,6 +102,25 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     hyperpage_api_cache_mb: float = Field(32.0, ge=0, le=4096)
     hyperpage_api_cache_max_age_seconds: float = Field(60.0, gt=0, le=86_400)
+    hyperpage_metrics_port: int = Field(3002, ge=0, le=65535)
+
+    # Sign-in (docs/auth.md). No default outside development: staging/production must choose a mode.
+    hyperpage_auth: AuthMode | None = None
+    hyperpage_auth_allow_anonymous: bool = False
+    hyperpage_public_url: str | None = None
+    hyperpage_session_secret: SecretStr | None = None
+    hyperpage_session_max_age_seconds: int = Field(28_800, ge=60, le=30 * 86_400)
+    hyperpage_oidc_issuer: str | None = None
+    hyperpage_oidc_client_id: str | None = None
+    hyperpage_oidc_client_secret: SecretStr | None = None
+    hyperpage_oidc_scopes: str = "openid email profile"
+    hyperpage_oidc_groups_claim: str = Field("groups", min_length=1)
+    hyperpage_auth_allowed_domains: str = ""
+    hyperpage_auth_allowed_groups: str = ""
+    hyperpage_auth_admin_emails: str = ""
+    hyperpage_auth_admin_groups: str = ""
+    hyperpage_auth_proxy_user_header: str = "X-Auth-Request-Email"
+    hyperpage_auth_proxy_groups_header: str = "X-Auth-Request-Groups"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
@@ -254,6 +283,85 @@ class Settings(BaseSettings):
             raise ValueError("expected a postgresql:// URL (LISTEN/NOTIFY is PostgreSQL's)")
         return value
 
+    @field_validator("hyperpage_session_secret", "hyperpage_oidc_client_secret")
+    @classmethod
+    def _check_auth_secret(cls, value: SecretStr | None, info: Any) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if is_placeholder(value.get_secret_value()):
+            raise ValueError("looks like a placeholder; set the real secret")
+        if info.field_name == "hyperpage_session_secret" and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+        return value
+
+    @field_validator("hyperpage_public_url", "hyperpage_oidc_issuer")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("expected an absolute http(s):// URL without query or fragment")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials")
+        # OpenID Connect Discovery 1.0 section 2 requires https; plain http only for a provider on this machine
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ValueError("must use https:// (plain http only for localhost)")
+        return value.rstrip("/")
+
+    @field_validator("hyperpage_auth_proxy_user_header", "hyperpage_auth_proxy_groups_header")
+    @classmethod
+    def _check_header_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9-]+", value):
+            raise ValueError("expected an HTTP header name (letters, digits, dashes)")
+        return value
+
+    def web_auth_problem(self) -> str | None:
+        """Why `hyperpage serve` must not start with these sign-in settings (None when they are complete).
+
+        Checked by the web process only: the worker, migrations and backups serve no data and need no mode.
+        """
+        mode = self.hyperpage_auth
+        env = self.hyperpage_env.value
+        if mode is None:
+            return f"HYPERPAGE_AUTH: required in {env} (token, oidc or proxy; see docs/auth.md)"
+        if mode is AuthMode.OFF and self.hyperpage_env is not Environment.DEVELOPMENT \
+                and not self.hyperpage_auth_allow_anonymous:
+            return (f"HYPERPAGE_AUTH: `off` is refused in {env}; choose token, oidc or proxy, or set "
+                    "HYPERPAGE_AUTH_ALLOW_ANONYMOUS=true to publish the data to anyone who reaches the port")
+        if mode is AuthMode.OIDC:
+            for name in ("hyperpage_public_url", "hyperpage_session_secret", "hyperpage_oidc_issuer",
+                         "hyperpage_oidc_client_id"):
+                if getattr(self, name) is None:
+                    return f"{name.upper()}: required when HYPERPAGE_AUTH=oidc"
+            if "openid" not in self.hyperpage_oidc_scopes.split():
+                return "HYPERPAGE_OIDC_SCOPES: must include `openid`"
+            if self.hyperpage_secure_cookies and not str(self.hyperpage_public_url).startswith("https://"):
+                return ("HYPERPAGE_PUBLIC_URL: must be https:// when HYPERPAGE_SECURE_COOKIES=true "
+                        "(a Secure cookie never comes back over plain http)")
+        if mode is AuthMode.PROXY and not self.trusted_proxy_networks:
+            return ("HYPERPAGE_TRUSTED_PROXIES: required when HYPERPAGE_AUTH=proxy (the addresses of the proxy "
+                    "that sets the user header)")
+        if self.hyperpage_metrics_port and self.hyperpage_metrics_port == self.hyperpage_port:
+            return "HYPERPAGE_METRICS_PORT: must differ from HYPERPAGE_PORT"
+        return None
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        """The sign-in mode; only meaningful once web_auth_problem() said the settings are complete."""
+        return self.hyperpage_auth or AuthMode.OFF
+
+    @property
+    def public_origin(self) -> str | None:
+        if not self.hyperpage_public_url:
+            return None
+        parts = urlsplit(self.hyperpage_public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        """A comma-list setting, lower-cased (emails, domains and group names compare case-insensitively)."""
+        return tuple(part.lower() for part in _split_csv(getattr(self, name)))
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.hyperpage_env is Environment.PRODUCTION and self.db_engine != "postgresql":
@@ -292,7 +400,8 @@ class Settings(BaseSettings):
         """Every secret value, so logging can mask them."""
         fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token,
                   self.hyperpage_admin_token, self.redis_url, self.hyperpage_listen_database_url,
-                  self.hyperpage_backup_verify_database_url)
+                  self.hyperpage_backup_verify_database_url, self.hyperpage_session_secret,
+                  self.hyperpage_oidc_client_secret)
         return [f.get_secret_value() for f in fields if f is not None]
 
     def configured_urls(self) -> list[str]:

@@ -12,8 +12,10 @@ from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.response_cache import ResponseCache, ResponseCacheMiddleware
 from hyperpage.api.router import include_routers
 from hyperpage.api.security import SecurityHeadersMiddleware
+from hyperpage.auth.middleware import AuthGateMiddleware, IdentityMiddleware
+from hyperpage.auth.startup import warn_if_anonymous
 from hyperpage.backup.status import backup_scrape_hook
-from hyperpage.config import Settings, get_settings
+from hyperpage.config import ConfigError, Settings, get_settings
 from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
 from hyperpage.errors import UnhandledErrorMiddleware, install_error_handlers
@@ -30,6 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app. Migrations are never run here: they are `hyperpage db upgrade`."""
     settings = settings or get_settings()
     configure_logging(settings)
+    problem = settings.web_auth_problem()
+    if problem is not None:
+        raise ConfigError(problem)
+    warn_if_anonymous(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,9 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     include_routers(app)
     # added last = outermost: metrics see 429s, and every response (429s too) gets the security headers;
-    # the cache is innermost, so cached answers are still rate limited, counted and given every header
+    # the identity is known before the rate limiter (it counts per identity), the gate lets callers in after it
+    # (bad credentials are throttled too), and the cache is innermost, so cached answers are still
+    # authenticated, rate limited, counted and given every header
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache, changes=app.state.data_changes)
+    app.add_middleware(AuthGateMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(IdentityMiddleware, settings=settings)
     app.add_middleware(UnhandledErrorMiddleware)  # inside the headers and metrics: a 500 gets both
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware)

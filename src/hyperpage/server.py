@@ -7,10 +7,12 @@ import socket
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from hyperpage.config import Settings
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import get_logger
+from hyperpage.metrics_server import MetricsListener
 from hyperpage.serverlimits import bounded_h11
 
 log = get_logger(__name__)
@@ -24,9 +26,25 @@ class DrainingServer(uvicorn.Server):
     listener closes and in-flight requests get the rest of the grace period. A second signal exits now.
     """
 
-    def __init__(self, config: uvicorn.Config, *, drain_seconds: float) -> None:
+    def __init__(self, config: uvicorn.Config, *, drain_seconds: float, metrics: Settings | None = None,
+                 metrics_sock: socket.socket | None = None) -> None:
         super().__init__(config)
         self.drain_seconds = drain_seconds
+        self.metrics_settings = metrics  # set for the web app: it serves /metrics on its own port
+        self.metrics_sock = metrics_sock
+        self.metrics: MetricsListener | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.metrics_settings is not None and not self.should_exit:
+            self.metrics = MetricsListener(_web_app(self.config.loaded_app), self.metrics_settings,
+                                           self.metrics_sock)
+            await self.metrics.start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        if self.metrics is not None:  # Prometheus sees the web app until its last request is answered
+            await self.metrics.stop()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if lifecycle.draining:
@@ -42,6 +60,13 @@ class DrainingServer(uvicorn.Server):
         if lifecycle.draining and lifecycle.seconds_draining() >= self.drain_seconds:
             self.should_exit = True
         return await super().on_tick(counter)
+
+
+def _web_app(app: object) -> FastAPI:
+    """The FastAPI app under uvicorn's optional wrappers (each keeps the inner app as `.app`)."""
+    while not isinstance(app, FastAPI):
+        app = app.app  # type: ignore[attr-defined]
+    return app
 
 
 def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", host: str | None = None,
@@ -67,13 +92,18 @@ def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", 
     )
 
 
-def run(config: uvicorn.Config, settings: Settings) -> int:
-    """Serve until a signal and return the exit code; several workers run under our supervisor."""
+def run(config: uvicorn.Config, settings: Settings, *, metrics: bool = False) -> int:
+    """Serve until a signal and return the exit code; several workers run under our supervisor.
+
+    `metrics`: also serve /metrics on HYPERPAGE_METRICS_PORT (the web app; the worker has its own port).
+    """
+    metrics = metrics and settings.hyperpage_metrics_port > 0
     if config.workers > 1:
         from hyperpage.supervisor import Supervisor
 
-        return Supervisor(config, settings, app_ref=str(config.app)).run()
-    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run()
+        return Supervisor(config, settings, app_ref=str(config.app), metrics=metrics).run()
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds,
+                   metrics=settings if metrics else None).run()
     return 0
 
 
@@ -87,12 +117,16 @@ def _child_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="hyperpage.server")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--app", default="hyperpage.main:create_app")
+    parser.add_argument("--metrics-fd", type=int, default=None)
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
     config = build_config(settings, app=args.app, workers=1)
     sock = socket.socket(fileno=args.fd)  # the listening socket bound once by the supervisor
-    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds).run(sockets=[sock])
+    metrics_sock = socket.socket(fileno=args.metrics_fd) if args.metrics_fd is not None else None
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds,
+                   metrics=settings if metrics_sock is not None else None, metrics_sock=metrics_sock,
+                   ).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,8 +36,10 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, config: uvicorn.Config, settings: Settings, app_ref: str) -> None:
+    def __init__(self, config: uvicorn.Config, settings: Settings, app_ref: str, *, metrics: bool = False) -> None:
         self.config = config
+        self.metrics = metrics
+        self.metrics_sock: socket.socket | None = None
         self.settings = settings
         self.app_ref = app_ref
         self.children: list[subprocess.Popen[bytes]] = []
@@ -46,6 +49,8 @@ class Supervisor:
     def run(self) -> int:
         sock = self.config.bind_socket()
         sock.set_inheritable(True)
+        # the metrics port is shared the same way: any child answers a scrape with every child's merged numbers
+        self.metrics_sock = self._bind_metrics() if self.metrics else None
         metrics_dir = tempfile.mkdtemp(prefix="hyperpage-metrics-")
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -57,12 +62,24 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sock.close()
+            if self.metrics_sock is not None:
+                self.metrics_sock.close()
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
+    def _bind_metrics(self) -> socket.socket:
+        config = uvicorn.Config(self.config.app, host=self.config.host, port=self.settings.hyperpage_metrics_port)
+        metrics_sock = config.bind_socket()
+        metrics_sock.set_inheritable(True)
+        return metrics_sock
+
     def _spawn(self, fd: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        args = [sys.executable, "-m", "hyperpage.server", "--fd", str(fd), "--app", self.app_ref]
+        fds = [fd]
+        if self.metrics_sock is not None:
+            args += ["--metrics-fd", str(self.metrics_sock.fileno())]
+            fds.append(self.metrics_sock.fileno())
         child = subprocess.Popen(
-            [sys.executable, "-m", "hyperpage.server", "--fd", str(fd), "--app", self.app_ref],
-            pass_fds=(fd,), env=env,
+            args, pass_fds=tuple(fds), env=env,
             # Own session: a Ctrl-C or a group-wide SIGTERM reaches the children once, through us.
             start_new_session=True, preexec_fn=_die_with_parent,
         )

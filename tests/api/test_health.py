@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hyperpage.db import schema
 from hyperpage.lifecycle import lifecycle
+from tests.metrics_port import scrape_metrics
 
 
 async def test_livez_touches_nothing_and_readyz_needs_db_at_head(client) -> None:
@@ -59,13 +60,11 @@ async def test_metrics_count_requests_by_route_template(client) -> None:
         prefix = f'hyperpage_http_requests_total{{method="GET",route="{route}",status="{status}"}} '
         return sum(float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix))
 
-    before = (await client.get("/api/metrics")).text
+    before = await scrape_metrics(client.app)
     for _ in range(3):
         await client.get("/livez")
     await client.get("/does/not/exist/12345")
-    resp = await client.get("/api/metrics")
-    assert resp.headers["content-type"].startswith("text/plain")
-    text = resp.text
+    text = await scrape_metrics(client.app)
     assert count(text, "/livez", "200") - count(before, "/livez", "200") == 3
     assert count(text, "unmatched", "404") - count(before, "unmatched", "404") == 1
     assert "/does/not/exist/12345" not in text  # raw paths never become label values
@@ -76,5 +75,5 @@ async def test_metrics_count_requests_by_route_template(client) -> None:
 
 async def test_framework_routes_are_labelled_by_their_path(client) -> None:
     assert (await client.get("/openapi.json")).status_code == 200
-    text = (await client.get("/api/metrics")).text
+    text = await scrape_metrics(client.app)
     assert 'hyperpage_http_requests_total{method="GET",route="/openapi.json",status="200"}' in text

@@ -28,7 +28,8 @@ def _client(app, peer: str = "203.0.113.7") -> httpx.AsyncClient:
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"])  # production requires PostgreSQL
 async def test_the_1001st_request_in_an_hour_in_production_gets_429(db_url) -> None:
-    settings = make_settings(db_url, hyperpage_env="production")
+    settings = make_settings(db_url, hyperpage_env="production", hyperpage_auth="off",
+                             hyperpage_auth_allow_anonymous=True)  # counts per client address here
     assert settings.hyperpage_rate_limit_per_hour == 1000
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as http:
@@ -42,9 +43,10 @@ async def test_the_1001st_request_in_an_hour_in_production_gets_429(db_url) -> N
         assert int(over.headers["ratelimit-reset"]) <= 3600 and over.headers["ratelimit-remaining"] == "0"
         assert over.json()["error"]["code"] == "rate_limited"
         assert over.headers["x-content-type-options"] == "nosniff"  # 429s carry the security headers too
-        # probes and metrics are exempt; another client has its own budget
-        for path in ("/livez", "/readyz", "/api/health", "/api/metrics"):
+        # probes are exempt (metrics have their own port); another client has its own budget
+        for path in ("/livez", "/readyz", "/api/health"):
             assert (await http.get(path)).status_code == 200, path
+        assert (await http.get("/api/metrics")).status_code == 429  # no exempt metrics route on the public port
         async with _client(app, peer="198.51.100.9") as other:
             assert (await other.get("/openapi.json")).status_code == 200
 

@@ -1,5 +1,5 @@
 """Create -> verify -> restore on real PostgreSQL and SQLite, through the CLI, with the data compared; the last
-successful backup reaching /api/metrics through app_state (for the "backup older than 26 h" alert)."""
+successful backup reaching /metrics through app_state (for the "backup older than 26 h" alert)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, delete, insert, pool, select, text
 from typer.testing import CliRunner
@@ -28,6 +27,7 @@ from hyperpage.main import create_app
 from tests.backup.conftest import summaries
 from tests.backup.generator import fill
 from tests.conftest import make_settings
+from tests.metrics_port import scrape_metrics
 from tests.pg import PgCluster
 
 runner = CliRunner()
@@ -164,9 +164,7 @@ def test_restore_writes_the_schema_revision_last(pg_cluster: PgCluster, pg_templ
 async def _scrape(db_url: str) -> dict[str, float]:
     web = create_app(make_settings(db_url))
     async with web.router.lifespan_context(web):
-        transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            text = (await http.get("/api/metrics")).text
+        text = await scrape_metrics(web)
     found = re.findall(r"^(hyperpage_backup_\w+) (\S+)$", text, re.MULTILINE)
     return {name: float(value) for name, value in found}
 

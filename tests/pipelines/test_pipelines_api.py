@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests import factories as f
+from tests.metrics_port import scrape_metrics
 
 
 async def _seed(db_url: str) -> None:
@@ -50,5 +51,5 @@ async def test_pipeline_filters_and_search(client, db_url) -> None:
 
 async def test_failing_pipelines_gauge_counts_branches_whose_latest_finished_run_failed(client, db_url) -> None:
     await _seed(db_url)
-    text = (await client.get("/api/metrics")).text
+    text = await scrape_metrics(client.app)
     assert "hyperpage_failing_pipelines 2.0" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests import factories as f
+from tests.metrics_port import scrape_metrics
 
 
 async def _seed(db_url: str) -> None:
@@ -152,4 +153,4 @@ async def test_a_cursor_from_another_sort_is_refused(client, db_url) -> None:
 
 async def test_open_reviews_gauge_counts_open_reviews(client, db_url) -> None:
     await _seed(db_url)
-    assert "hyperpage_open_reviews 2.0" in (await client.get("/api/metrics")).text
+    assert "hyperpage_open_reviews 2.0" in await scrape_metrics(client.app)

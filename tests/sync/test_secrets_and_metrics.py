@@ -1,4 +1,4 @@
-"""No token in logs, errors or API answers; sync metrics and DB-derived gauges on /api/metrics."""
+"""No token in logs, errors or API answers; sync metrics and DB-derived gauges on /metrics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hyperpage.logging import configure_logging
 from hyperpage.main import create_app
 from hyperpage.sync.models import SyncRun, SyncState
 from tests.conftest import make_settings
+from tests.metrics_port import scrape_metrics
 from tests.sync.harness import harness
 from tests.tools.mock_github import MockGitHub
 
@@ -48,7 +49,8 @@ async def test_tokens_never_reach_logs_errors_or_responses(db_url: str, capsys: 
 
     app = create_app(make_settings(db_url, hyperpage_scheduler=False, **SETTINGS))
     async with app.router.lifespan_context(app), _http(app) as http:
-        bodies = [(await http.get(path)).text for path in ("/api/health", "/readyz", "/api/metrics")]
+        bodies = [(await http.get(path)).text for path in ("/api/health", "/readyz")]
+        bodies.append(await scrape_metrics(app))
     assert bodies and not any(TOKEN in body for body in bodies)
     captured = capsys.readouterr()
     assert "sync_run" in captured.err and "Bad credentials" in captured.err
@@ -61,8 +63,8 @@ async def test_metrics_expose_sync_counters_and_db_gauges(db_url: str) -> None:
         await h.scheduler.run_cycle(tool="github")
         await h.scheduler.run_cycle(tool="github")
     app = create_app(make_settings(db_url, hyperpage_scheduler=False, **SETTINGS))
-    async with app.router.lifespan_context(app), _http(app) as http:
-        text = (await http.get("/api/metrics")).text
+    async with app.router.lifespan_context(app):
+        text = await scrape_metrics(app)
     for line in (
         'hyperpage_upstream_requests_total{resource="pull_requests",status_class="2xx",tool="github"}',
         'hyperpage_upstream_not_modified_total{resource="pull_requests",tool="github"}',
@@ -84,7 +86,7 @@ async def test_a_job_that_never_succeeded_reports_last_success_zero(db_url: str)
     async with harness(db_url, mock.transport, **SETTINGS) as h:
         await h.scheduler.prepare()  # jobs exist, none has run
     app = create_app(make_settings(db_url, hyperpage_scheduler=False, **SETTINGS))
-    async with app.router.lifespan_context(app), _http(app) as http:
-        text = (await http.get("/api/metrics")).text
+    async with app.router.lifespan_context(app):
+        text = await scrape_metrics(app)
     assert ('hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="repositories",'
             'tool="github"} 0.0') in text

@@ -9,8 +9,8 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
 
-# Private: responses may depend on the caller (admin view, rate limit). Short max-age matches the dashboard's
-# polling; after that the browser revalidates with If-None-Match and usually gets a body-less 304.
+# Private: responses may depend on the caller (bearer token or session cookie, rate limit). Short max-age matches
+# the dashboard's polling; after that the browser revalidates with If-None-Match and usually gets a body-less 304.
 DATA_CACHE_CONTROL = "private, max-age=15"
 
 NOT_MODIFIED_DOC = {"description": "Not modified: the `If-None-Match` ETag still matches; no body."}
@@ -40,7 +40,7 @@ def data_response(request: Request, payload: Any, *, status_code: int = 200) -> 
     else:
         body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
     etag = etag_for(body)
-    headers = {"ETag": etag, "Cache-Control": DATA_CACHE_CONTROL, "Vary": "Authorization"}
+    headers = {"ETag": etag, "Cache-Control": DATA_CACHE_CONTROL, "Vary": "Authorization, Cookie"}
     if status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)

@@ -1,4 +1,4 @@
-"""Probes and monitoring endpoints: /livez, /readyz, /api/health, /api/metrics."""
+"""Probes and monitoring endpoints: /livez, /readyz, /api/health; Prometheus metrics (scrape, metrics_router)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import asyncio
 import os
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from hyperpage import __version__
 from hyperpage.api.deps import EngineDep, SettingsDep
+from hyperpage.config import Environment
 from hyperpage.db.check import check_database, record_pool_metrics
 from hyperpage.db.storage import check_storage
 from hyperpage.errors import error_body
 from hyperpage.lifecycle import lifecycle
 
 router = APIRouter(tags=["health"])
+# /api/metrics on the worker's port; the web process serves /metrics on HYPERPAGE_METRICS_PORT (metrics_server.py)
+metrics_router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -49,7 +52,7 @@ async def readyz(engine: EngineDep) -> Response:
     summary="Detailed health: version, environment, uptime, database, schema and (SQLite) storage",
     responses={503: {"description": "Unhealthy: same body with status unhealthy"}},
 )
-async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+async def health(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     db = await check_database(engine)
     database: dict[str, Any] = {
         "status": "up" if db.reachable else "down",
@@ -72,16 +75,24 @@ async def health(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
     }
     if storage is not None:  # SQLite: a full or read-only disk stops every sync write
         body["storage"] = storage.as_dict()
+    identity = request.scope.get("state", {}).get("identity")
+    if settings.hyperpage_env is not Environment.DEVELOPMENT and not (identity and identity.authenticated):
+        body = {"status": body["status"]}  # versions and errors help an attacker more than an anonymous prober
     return JSONResponse(body, status_code=200 if healthy else 503, headers=NO_STORE)
 
 
-@router.get("/api/metrics", summary="Prometheus metrics (text exposition format)")
-async def prometheus_metrics(request: Request, engine: EngineDep) -> Response:
-    await check_database(engine, timeout=1.0)  # refreshes hyperpage_db_up
-    record_pool_metrics(engine)
-    hooks = getattr(request.app.state, "scrape_hooks", ())
-    await asyncio.gather(*(hook(request.app) for hook in hooks))
-    return Response(_exposition(), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+@metrics_router.get("/api/metrics", summary="Prometheus metrics (text exposition format)")
+async def prometheus_metrics(request: Request) -> Response:
+    return Response(await scrape(request.app), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+
+
+async def scrape(app: FastAPI) -> bytes:
+    """Refresh the gauges read from the database, then render every metric."""
+    await check_database(app.state.engine, timeout=1.0)  # refreshes hyperpage_db_up
+    record_pool_metrics(app.state.engine)
+    hooks = getattr(app.state, "scrape_hooks", ())
+    await asyncio.gather(*(hook(app) for hook in hooks))
+    return _exposition()
 
 
 def _lifecycle_reason() -> str | None:

@@ -46,8 +46,8 @@ LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _err("The request body is not valid JSON."),
-    401: _err("Missing or wrong admin token (`Authorization: Bearer <HYPERPAGE_ADMIN_TOKEN>`)."),
-    403: _err("Admin actions are disabled: HYPERPAGE_ADMIN_TOKEN is not configured."),
+    401: _err("Not signed in, or the token is wrong, revoked or expired (`WWW-Authenticate` says which)."),
+    403: _err("Signed in with role viewer: admin actions need role admin."),
     404: _err("No such tool or sync job."),
     422: _err("The request body or a parameter is invalid."),
     429: RATE_LIMITED,

@@ -1,7 +1,9 @@
 """Per-client API rate limit (the `limits` library): in memory for one process, in Redis across replicas.
 
-Fixed one-hour windows keep one counter per client (a moving window would store every request's time).
-Probes, metrics and static files are exempt: kubelets and Prometheus must never be throttled.
+Fixed one-hour windows keep one counter per client (a moving window would store every request's time). A
+client is the signed-in identity (user, API token) that IdentityMiddleware resolved before this layer, else
+the client address: users behind one NAT or proxy get a budget each, and a token costs the same from anywhere.
+Probes and static files are exempt: kubelets must never be throttled (metrics have their own port).
 When Redis does not answer (within half a second), each process counts in its own memory and tries Redis
 again a few seconds later: clients are still limited (per replica) rather than unlimited or refused.
 """
@@ -26,7 +28,7 @@ from hyperpage.logging import get_logger
 
 log = get_logger(__name__)
 
-EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/api/health", "/api/metrics", "/favicon.ico"})
+EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/api/health", "/favicon.ico"})
 EXEMPT_PREFIXES = ("/static/",)
 NAMESPACE = "hyperpage-api"
 STORE_TIMEOUT_SECONDS = 0.5  # a healthy in-cluster Redis answers in about a millisecond
@@ -61,7 +63,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        allowed, stats = await self._hit(client_address(scope, self.trusted))
+        allowed, stats = await self._hit(self._key(scope))
         reset_in = max(0, math.ceil(stats.reset_time - time.time()))
         headers = [
             (b"ratelimit-limit", str(self.item.amount).encode()),
@@ -78,6 +80,12 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _key(self, scope: Scope) -> str:
+        identity = scope.get("state", {}).get("identity")
+        if identity is not None and identity.authenticated:
+            return "id:" + identity.subject
+        return "ip:" + client_address(scope, self.trusted)
 
     async def _hit(self, key: str) -> tuple[bool, WindowStats]:
         if self.store_down_since is None or time.monotonic() >= self._retry_store_at:

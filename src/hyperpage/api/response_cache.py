@@ -4,7 +4,8 @@ An entry is a whole 200 response (body, ETag, cache headers) keyed by path and r
 entries of one data version only (db/changes.py): the first request that sees a new version empties it, and a
 response computed under an older version is not stored. A hit therefore costs no database round trip, no
 parameter validation and no serialisation, and is never older than the data. These responses do not depend on
-the caller (no admin-only fields), so `Authorization` is not part of the key.
+the caller (no admin-only fields), so `Authorization` is not part of the key; the cache sits inside the auth gate
+(main.py), so an entry is replayed only to callers the gate let in.
 """
 
 from __future__ import annotations

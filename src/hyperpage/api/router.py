@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hyperpage.api import health
+from hyperpage.auth import pages as auth_pages
+from hyperpage.auth import views as auth_views
+from hyperpage.auth.openapi import document_auth
 from hyperpage.compat import views as compat_views
 from hyperpage.issues import views as issues_views
 from hyperpage.pipelines import service as pipelines_service
@@ -23,8 +26,10 @@ def include_routers(app: FastAPI) -> None:
     app.router.redirect_slashes = False
     app.include_router(health.router)
     for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
-                   status_views.router, compat_views.router):
+                   status_views.router, compat_views.router, auth_views.router):
         app.include_router(router)
+    auth_pages.install(app)
+    document_auth(app)
     web_views.install(app)
     app.state.scrape_hooks.extend(
         [reviews_service.scrape_gauges, pipelines_service.scrape_gauges, status_service.scrape_gauges]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hyperpage.api.clientinfo import is_tls
-from hyperpage.config import Settings
+from hyperpage.config import AuthMode, Settings
 
 # No inline script or style anywhere: scripts and CSS are files under /static, so 'self' is enough.
 CSP = (
@@ -28,12 +30,19 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.trusted = settings.trusted_proxy_networks
+        self.static = list(STATIC_HEADERS)
+        if settings.auth_mode is AuthMode.OIDC and settings.hyperpage_oidc_issuer:
+            # the sign-out form redirects to the provider's end_session_endpoint, and Chromium applies
+            # form-action to the redirects that follow a form submission
+            issuer = urlsplit(settings.hyperpage_oidc_issuer)
+            csp = CSP.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
+            self.static[0] = (b"content-security-policy", csp.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(STATIC_HEADERS)
+        extra = list(self.static)
         if is_tls(scope, self.trusted):  # HSTS over plain HTTP is ignored by browsers and misleading
             extra.append((b"strict-transport-security", HSTS))
 

@@ -1,5 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic and the migration tools read it)."""
 
+from hyperpage.auth.models import ApiToken, AuthSession
 from hyperpage.db.app_state import AppState
 from hyperpage.db.base import Base
 from hyperpage.issues.models import Issue
@@ -10,7 +11,9 @@ from hyperpage.sync.models import SyncRun, SyncState
 from hyperpage.tools.models import Connection, Repository, ToolConfig
 
 __all__ = [
+    "ApiToken",
     "AppState",
+    "AuthSession",
     "Base",
     "Connection",
     "Issue",

@@ -45,4 +45,5 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
     app.state.scrape_hooks = [refresh_sync_gauges]
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(health.metrics_router)
     return app

@@ -31,28 +31,30 @@ def theme_of(request: Request) -> str:
     return value if value in THEMES else "system"
 
 
-def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     base = {"theme": theme_of(request), "themes": THEMES, "path": request.url.path,
-            "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+            "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "identity": request.scope.get("state", {}).get("identity")}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code,
-                                      headers=PAGE_HEADERS)
+                                      headers=headers or PAGE_HEADERS)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     setup = tool_setup(settings)
     if not any(t.ready for t in setup) and not await panels.has_connections(session):
-        return _render(request, "setup.html", {"setup": setup, "first_run": True})
+        return render(request, "setup.html", {"setup": setup, "first_run": True})
     try:
         view = await panels.build_overview(session, params=request.query_params)
     except panels.BadFilter as exc:
-        return _render(request, "error.html", {"message": str(exc)}, status_code=400)
-    return _render(request, "overview.html", {"v": view})
+        return render(request, "error.html", {"message": str(exc)}, status_code=400)
+    return render(request, "overview.html", {"v": view})
 
 
 @router.get("/setup", response_class=HTMLResponse)
 async def setup_page(request: Request, settings: SettingsDep) -> Response:
-    return _render(request, "setup.html", {"setup": tool_setup(settings), "first_run": False})
+    return render(request, "setup.html", {"setup": tool_setup(settings), "first_run": False})
 
 
 @router.get("/docs", response_class=HTMLResponse)
