@@ -41,12 +41,11 @@ def test_run_to_completion_pods_get_no_sidecar(env: Environment) -> None:
 
 
 def test_the_on_demand_restore_job_gets_no_sidecar() -> None:
-    """The restore Job (components/backup/restore, production's namespace) is a Job like the backups."""
-    from tests.deploy.k8s.manifests import K8S_DIR, render
-    from tests.deploy.system.world import environment
+    """The restore Job (jobs/restore, production's namespace) is a Job like the backups."""
+    from tests.deploy.system.world import environment, restore_job_objects
 
     production = environment("production")
-    restore = Rendered("restore", render(K8S_DIR / "components" / "backup" / "restore"))
+    restore = Rendered("restore", restore_job_objects())
     [(job, template)] = list(restore.workloads())
     assert job["metadata"]["namespace"] == production.namespace
     pod = Pod(f"Job/{job['metadata']['name']}", production.namespace, template["metadata"], template["spec"], 1, True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.deploy.k8s.manifests import K8S_DIR, OVERLAYS, Rendered, overlay, render
+from tests.deploy.k8s.manifests import K8S_DIR, OVERLAYS, Rendered, overlay
 from tests.deploy.system.flows import needed_flows
 from tests.deploy.system.network import Flow, NetworkPolicies, SecurityGroups
-from tests.deploy.system.world import compose, environment
+from tests.deploy.system.world import compose, environment, restore_job_objects
 
 RECOVERY = K8S_DIR / "components" / "backup" / "cnpg" / "recovery"
 ROLE = "eks.amazonaws.com/role-arn"
@@ -47,16 +47,15 @@ def test_recovered_instances_get_their_connections(name: str) -> None:
 
 
 
-RESTORE = K8S_DIR / "components" / "backup" / "restore"
-# The restore Job is rendered on its own, into the namespace its kustomization names
+# The restore Job is applied on its own, into the namespace its kustomization names
 # (docs/runbooks/restore-from-logical-backup.md), and joins the running app there.
-RESTORE_NAMESPACE = render(RESTORE)[0]["metadata"]["namespace"]
+RESTORE_NAMESPACE = restore_job_objects()[0]["metadata"]["namespace"]
 
 
 @pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).namespace == RESTORE_NAMESPACE])
 def test_restore_job_reaches_its_database_and_bucket(name: str) -> None:
     env = environment(name)
-    app = Rendered(name, env.app.docs + render(RESTORE))
+    app = Rendered(name, env.app.docs + restore_job_objects())
     flows = [f for f in needed_flows(env, app) if f.source.name == "hyperpage-restore"]
     assert {f.port for f in flows} >= {53, 443, 5432}, [str(f) for f in flows]
     rules, groups = NetworkPolicies.of(app.docs + env.platform.docs), SecurityGroups.from_plan(env.plan)

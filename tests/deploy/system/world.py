@@ -147,3 +147,10 @@ def compose(name: str, *components: Path) -> Rendered:
             f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {namespace}\n"
             f"resources:\n  - {rel(K8S_DIR / 'overlays' / name)}\ncomponents:\n{listed}")
         return Rendered(name, render(Path(tmp)))
+
+
+def restore_job_objects() -> list[dict[str, Any]]:
+    """What an operator applies of deploy/k8s/jobs/restore: only the objects labelled for it (the kustomization
+    renders the production overlay too, so that the Job's ConfigMap reference gets the hashed name)."""
+    docs = render(K8S_DIR / "jobs" / "restore")
+    return [d for d in docs if (d["metadata"].get("labels") or {}).get("hyperpage.io/on-demand") == "restore"]
