@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hyperpage.db import schema
@@ -63,12 +64,16 @@ def test_a_500_keeps_headers_request_id_route_metrics_and_the_connection(profile
     else:
         db = f"sqlite:///{tmp_path / 'h.db'}"
         schema.upgrade(db)
-    server = ServerProcess(env={"DATABASE_URL": db, "HYPERPAGE_ENV": profile, "HYPERPAGE_SCHEDULER": "false",
-                                "HYPERPAGE_HOST": "127.0.0.1"}, args=FAILING_APP).start(tmp_path / "serve.log")
+    env = {"DATABASE_URL": db, "HYPERPAGE_ENV": profile, "HYPERPAGE_SCHEDULER": "false", "HYPERPAGE_HOST": "127.0.0.1"}
+    auth: dict[str, str] = {}
+    if profile != "development":  # staging and production need a sign-in mode and an identity (docs/auth.md)
+        env |= {"HYPERPAGE_AUTH": "token", "HYPERPAGE_ADMIN_TOKEN": "unhandled-errors-bootstrap-admin"}
+        auth = {"Authorization": "Bearer unhandled-errors-bootstrap-admin"}
+    server = ServerProcess(env=env, args=FAILING_APP).start(tmp_path / "serve.log")
     try:
         assert server.wait_status("/readyz", 200, timeout=45), server.logs()
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-        resp, body = _get(conn, "/test/boom", **{"X-Request-ID": "boom-1"})
+        resp, body = _get(conn, "/test/boom", **{"X-Request-ID": "boom-1"}, **auth)
         payload = _assert_error_shape(resp, body, 500, "internal_error")
         assert resp.getheader("x-request-id") == "boom-1" and "boom-1" in payload["error"]["message"]
         assert b"Traceback" not in body and SECRET_DETAIL.encode() not in body and b"RuntimeError" not in body
@@ -76,9 +81,9 @@ def test_a_500_keeps_headers_request_id_route_metrics_and_the_connection(profile
         socket_before = conn.sock
         again, _ = _get(conn, "/livez")  # the same keep-alive connection still serves
         assert again.status == 200 and conn.sock is socket_before
-        _, text = _get(conn, "/api/metrics")
-        assert conn.sock is socket_before
-        assert 'hyperpage_http_requests_total{method="GET",route="/test/boom",status="500"} 1.0' in text.decode()
+        assert _get(conn, "/livez")[0].status == 200 and conn.sock is socket_before
+        text = httpx.get(server.metrics_url, timeout=5).text  # the metrics listener (HYPERPAGE_METRICS_PORT)
+        assert 'hyperpage_http_requests_total{method="GET",route="/test/boom",status="500"} 1.0' in text
         conn.close()
     finally:
         server.stop()

@@ -24,4 +24,4 @@ if __name__ == "__main__":
     from hyperpage.config import get_settings
 
     settings = get_settings()
-    server.run(server.build_config(settings, app="tests.apps.failing_app:create"), settings)
+    server.run(server.build_config(settings, app="tests.apps.failing_app:create"), settings, metrics=True)

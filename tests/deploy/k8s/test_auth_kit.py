@@ -24,6 +24,13 @@ from tests.deploy.k8s.manifests import OVERLAYS, Rendered, container_port, overl
 from tests.deploy.k8s.meshauthz import Request, allows
 from tests.deploy.k8s.netpol import Address, Pod, PolicySet, selects
 from tests.deploy.k8s.test_policies import GATEWAY, INGRESS_NGINX, INTERNET, OTHER_NAMESPACE, PROMETHEUS, pods
+from tests.deploy.system.releases import (
+    GATEWAY_SERVICE_ACCOUNT,
+    ISTIO_GATEWAY,
+    KUBE_PROMETHEUS_STACK,
+    PROMETHEUS_SERVICE_ACCOUNT,
+    spiffe_principal,
+)
 from tests.tooling import REPO_ROOT
 
 MODE = {"development": "off", "staging": "proxy", "production": "oidc"}
@@ -214,8 +221,9 @@ def test_no_public_route_leads_to_the_metrics_port(name: str) -> None:
     assert all(container_port(web, p["targetPort"]) != metrics for p in services["hyperpage-web"]["spec"]["ports"])
 
 
-GATEWAY_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
-PROMETHEUS_PRINCIPAL = "cluster.local/ns/monitoring/sa/prometheus-k8s"
+# The platform's Helm releases' ServiceAccounts (tests/deploy/system/releases.py derives them from the charts).
+GATEWAY_PRINCIPAL = spiffe_principal(ISTIO_GATEWAY.namespace, GATEWAY_SERVICE_ACCOUNT)
+PROMETHEUS_PRINCIPAL = spiffe_principal(KUBE_PROMETHEUS_STACK.namespace, PROMETHEUS_SERVICE_ACCOUNT)
 
 
 @pytest.mark.parametrize("name", [n for n in OVERLAYS if overlay(n).of_kind("AuthorizationPolicy")])

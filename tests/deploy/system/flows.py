@@ -145,7 +145,12 @@ def scrape_flows(app: Rendered, net: Network, peers: dict[str, Peer], prometheus
             if not selects(monitor["spec"]["selector"], service["metadata"].get("labels", {})):
                 continue
             for endpoint in monitor["spec"]["endpoints"]:
-                [svc_port] = [p for p in service["spec"]["ports"] if p.get("name") == endpoint["port"]]
+                # The operator scrapes only selected Services that have a port of the endpoint's name
+                # (prometheus-operator docs, ServiceMonitor "endpoints[].port": the name of the Service port).
+                named = [p for p in service["spec"]["ports"] if p.get("name") == endpoint["port"]]
+                if not named:
+                    continue
+                [svc_port] = named
                 for peer in peers.values():
                     pod = peer.k8s
                     if selects({"matchLabels": service["spec"]["selector"]}, pod.labels):
@@ -178,7 +183,13 @@ def needed_flows(env: Environment, app: Rendered | None = None) -> list[Flow]:
     flows = [Flow(net.user, net.load_balancer, 443, why="users reach the portal over HTTPS")]
     flows += [Flow(net.load_balancer, front, port, why="the load balancer forwards to the front proxy")
               for port in FRONT_PORTS]
-    flows.append(Flow(front, web, web_port, why="the front proxy forwards to the web pods"))
+    if "hyperpage-oauth2-proxy" in peers:  # staging: sign-in in front of the portal (components/oauth2-proxy)
+        auth = peers["hyperpage-oauth2-proxy"]
+        flows += [Flow(front, auth, auth.k8s.ports["http"], why="the front proxy forwards to oauth2-proxy"),
+                  Flow(auth, web, web_port, why="oauth2-proxy forwards signed-in users to the web pods"),
+                  Flow(auth, net.upstream, 443, why="oauth2-proxy reaches the OpenID provider")]
+    else:
+        flows.append(Flow(front, web, web_port, why="the front proxy forwards to the web pods"))
     for pod in peers.values():
         flows += [Flow(pod, dns, 53, proto, why="cluster DNS") for proto in ("UDP", "TCP")]
     flows += [Flow(dns, net.resolver, 53, proto, why="CoreDNS forwards to the VPC resolver")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from tests.deploy.k8s.manifests import K8S_DIR, render
+from tests.deploy.k8s.manifests import K8S_DIR
 from tests.deploy.system.identity import (
     STS_AUDIENCE,
     account,
@@ -15,7 +15,7 @@ from tests.deploy.system.identity import (
     platform_service_accounts,
 )
 from tests.deploy.system.releases import EKS_NAMESPACES, EXTERNAL_SECRETS, RELEASES
-from tests.deploy.system.world import Environment, environment
+from tests.deploy.system.world import Environment, compose, environment
 
 PITR = K8S_DIR / "components" / "backup" / "cnpg" / "recovery"
 
@@ -62,7 +62,7 @@ def test_point_in_time_recovery_names_terraforms_role_and_bucket() -> None:
     """The on-demand recovery Cluster (production's CloudNativePG) archives with its own ServiceAccount,
     hyperpage-db-pitr, into the same bucket."""
     prod = environment("production")
-    docs = render(PITR)
+    docs = compose("production", PITR).docs
     _assert_aws_names_are_terraforms(prod, docs)
     roles = irsa_roles(prod.plan)
     for cluster in (d for d in docs if d["kind"] == "Cluster"):
@@ -123,7 +123,14 @@ def test_secret_stores_get_credentials_from_the_platforms_operator(env: Environm
     controllers = [sa for sa in platform_service_accounts(env) if sa.source.endswith(EXTERNAL_SECRETS.chart)]
     assert controllers, f"{env.name}: the platform layer installs no external-secrets chart"
     roles = irsa_roles(env.plan)
+    # Or EKS Pod Identity: an association (namespace, ServiceAccount) names the role, and the ServiceAccount
+    # carries no annotation (EKS User Guide, "Assign an IAM role to a Kubernetes service account").
+    associated = {f"system:serviceaccount:{a['namespace']}:{a['service_account']}"
+                  for a in env.plan.resources("aws_eks_pod_identity_association")}
     for sa in controllers:
+        if not sa.role_arn and sa.subject in associated:
+            continue
         role = roles.get(sa.role_arn)
         assert role is not None and role.subjects == (sa.subject,), (
-            f"{env.name}: external-secrets runs as {sa.subject} with role {sa.role_arn!r}")
+            f"{env.name}: external-secrets runs as {sa.subject} with role {sa.role_arn!r} and no Pod Identity "
+            f"association ({sorted(associated)})")
