@@ -37,4 +37,4 @@ image:
 	bash scripts/build-image.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts bench-results
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts bench-results
