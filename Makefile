@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: run test bench deps lint image clean
+.PHONY: run test bench deps lint typecheck image clean
 
 $(BIN)/python:
 	bash scripts/bootstrap-venv.sh "$(PYTHON)" "$(VENV)"
@@ -33,8 +33,12 @@ bench: $(VENV)/.test deps
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests bench
 
+# mypy --strict over src/ with the [tool.mypy] config in pyproject.toml; must report no error.
+typecheck: $(VENV)/.test
+	$(BIN)/python -m mypy
+
 image:
 	bash scripts/build-image.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts bench-results
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts bench-results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
+from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -41,11 +42,13 @@ DB_QUERY_DURATION = Histogram(
     ["operation"], buckets=LATENCY_BUCKETS,
 )
 # With several workers each process reports its own pool; "livesum" adds the live ones up.
-POOL = {"multiprocess_mode": "livesum"}
-DB_POOL_SIZE = Gauge("hyperpage_db_pool_size", "Connections the pool may hold (pool size plus overflow).", **POOL)
-DB_POOL_IN_USE = Gauge("hyperpage_db_pool_in_use", "Pool connections checked out now.", **POOL)
-DB_POOL_IDLE = Gauge("hyperpage_db_pool_idle", "Pool connections open and idle now.", **POOL)
-DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond the pool size now.", **POOL)
+POOL: Final = "livesum"
+DB_POOL_SIZE = Gauge("hyperpage_db_pool_size", "Connections the pool may hold (pool size plus overflow).",
+                     multiprocess_mode=POOL)
+DB_POOL_IN_USE = Gauge("hyperpage_db_pool_in_use", "Pool connections checked out now.", multiprocess_mode=POOL)
+DB_POOL_IDLE = Gauge("hyperpage_db_pool_idle", "Pool connections open and idle now.", multiprocess_mode=POOL)
+DB_POOL_OVERFLOW = Gauge("hyperpage_db_pool_overflow", "Connections open beyond the pool size now.",
+                         multiprocess_mode=POOL)
 
 BUILD_INFO = Gauge("hyperpage_build_info", "Always 1; labels carry the version.", ["version", "python_version"],
                    multiprocess_mode="livemax")

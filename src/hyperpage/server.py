@@ -65,7 +65,10 @@ class DrainingServer(uvicorn.Server):
 def _web_app(app: object) -> FastAPI:
     """The FastAPI app under uvicorn's optional wrappers (each keeps the inner app as `.app`)."""
     while not isinstance(app, FastAPI):
-        app = app.app  # type: ignore[attr-defined]
+        inner = getattr(app, "app", None)
+        if inner is None:
+            raise TypeError(f"no FastAPI app inside {type(app).__name__}")
+        app = inner
     return app
 
 

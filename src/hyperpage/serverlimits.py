@@ -36,7 +36,7 @@ def bounded_h11(*, header_timeout: float, max_connections: int) -> type[H11Proto
     class BoundedH11Protocol(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's signature
             super().connection_made(transport)
             if len(self.connections) > max_connections:
                 refusals["count"] += 1

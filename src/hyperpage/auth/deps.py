@@ -15,7 +15,7 @@ from hyperpage.errors import Forbidden, Unauthorized
 
 
 def current_identity(request: Request) -> Identity:
-    identity = request.scope.get("state", {}).get("identity")
+    identity: Identity | None = request.scope.get("state", {}).get("identity")
     if identity is None:
         raise Unauthorized("authentication required")
     return identity

@@ -34,7 +34,8 @@ REALM = 'Bearer realm="hyperpage"'
 
 
 def identity_of(scope: Scope) -> Identity | None:
-    return scope.get("state", {}).get("identity")
+    identity: Identity | None = scope.get("state", {}).get("identity")
+    return identity
 
 
 class IdentityMiddleware:

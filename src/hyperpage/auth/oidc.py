@@ -64,7 +64,7 @@ class OidcClient:
 
     async def metadata(self) -> dict[str, Any]:
         try:
-            data = await self.app.load_server_metadata()
+            data: dict[str, Any] = await self.app.load_server_metadata()
         except (HTTPError, ValueError) as exc:
             log.error("oidc_discovery_failed", error=type(exc).__name__)
             raise SignInFailed("the sign-in provider cannot be reached; try again shortly", 503) from None

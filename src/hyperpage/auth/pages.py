@@ -44,10 +44,11 @@ def _client(request: Request) -> Any:  # an oidc.OidcClient
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
-def _cookie_args(settings: Settings) -> dict:
+def _cookie_args(settings: Settings) -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": settings.hyperpage_secure_cookies}
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from hyperpage.auth.identity import Role
+from hyperpage.auth.tokens import TokenStatus
 
 MAX_LIFETIME = timedelta(days=3650)
 
@@ -50,7 +51,7 @@ class TokenOut(BaseModel):
     id: int
     name: str
     role: Role
-    status: Literal["active", "expired", "revoked"]
+    status: TokenStatus
     created_at: datetime
     created_by: str
     expires_at: datetime | None

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from hyperpage.errors import BadRequest, NotFound
 
 PREFIX = "hp_"
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
+TokenStatus = Literal["active", "expired", "revoked"]
 
 
 def hash_secret(secret: str) -> str:
@@ -32,7 +34,7 @@ def new_secret() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-def status_of(token: ApiToken, now: datetime | None = None) -> str:
+def status_of(token: ApiToken, now: datetime | None = None) -> TokenStatus:
     now = now or utcnow()
     if token.revoked_at is not None:
         return "revoked"

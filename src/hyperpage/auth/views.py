@@ -11,6 +11,7 @@ from hyperpage.api.deps import SessionDep
 from hyperpage.api.params import ADMIN_RESPONSES, RATE_LIMITED
 from hyperpage.auth import tokens
 from hyperpage.auth.deps import AdminDep, CurrentIdentity
+from hyperpage.auth.identity import Role
 from hyperpage.auth.models import ApiToken
 from hyperpage.auth.schemas import Me, TokenCreate, TokenCreated, TokenList, TokenOut
 
@@ -20,7 +21,7 @@ TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The token's id fr
 
 
 def token_out(token: ApiToken) -> TokenOut:
-    return TokenOut(id=token.id, name=token.name, role=token.role, status=tokens.status_of(token),
+    return TokenOut(id=token.id, name=token.name, role=Role(token.role), status=tokens.status_of(token),
                     created_at=token.created_at, created_by=token.created_by, expires_at=token.expires_at,
                     last_used_at=token.last_used_at, revoked_at=token.revoked_at)
 

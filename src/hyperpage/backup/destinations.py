@@ -147,7 +147,8 @@ class S3Destination:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"]
         except self.client.exceptions.NoSuchKey:
             return None
-        return body.read().decode("utf-8")
+        content: str = body.read().decode("utf-8")
+        return content
 
     def list(self) -> list[StoredObject]:
         found = []

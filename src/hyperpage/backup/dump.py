@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import Connection, create_engine, pool, text
 
 from hyperpage import __version__
 from hyperpage.backup import pgtools
@@ -60,10 +60,11 @@ def create_backup(*, database_url: str, destination: Destination, compression_le
     return manifest
 
 
-def _revision(tables: dict[str, TableSummary], conn: object) -> str | None:
+def _revision(tables: dict[str, TableSummary], conn: Connection) -> str | None:
     if "alembic_version" not in tables:
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()  # type: ignore[attr-defined]
+    revision: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return revision
 
 
 def _dump_postgresql(url: str, tmp: Path, backup_id: str, level: int) -> Dumped:

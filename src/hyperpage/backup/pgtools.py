@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
 from hyperpage.backup.destinations import BackupError
 from hyperpage.config import sync_url
@@ -67,7 +67,8 @@ def last_lines(text: str, n: int = 5) -> str:
     return " | ".join(lines[-n:]) or "no output"
 
 
-def server_version(conn: object) -> str | None:
+def server_version(conn: Connection) -> str | None:
     from sqlalchemy import text
 
-    return conn.execute(text("SHOW server_version")).scalar()  # type: ignore[attr-defined]
+    version: str | None = conn.execute(text("SHOW server_version")).scalar()
+    return version

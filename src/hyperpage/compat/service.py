@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hyperpage.api.params import Tool
 from hyperpage.compat.registry import BY_SLUG, PLATFORMS, TOOLS, ToolDef
 from hyperpage.errors import AppError
 from hyperpage.issues import service as issues
@@ -16,6 +17,7 @@ from hyperpage.pipelines.schemas import PipelineOut, PipelineQuery
 from hyperpage.rate_limits import service as rate_limits
 from hyperpage.rate_limits.schemas import Level, RateLimitQuery, RateLimitStatus, level_for
 from hyperpage.reviews import service as reviews
+from hyperpage.reviews.models import ReviewState
 from hyperpage.reviews.schemas import ReviewOut, ReviewQuery, ReviewSort
 from hyperpage.status import service as status
 
@@ -81,10 +83,10 @@ async def tool_endpoint(session: AsyncSession, *, slug: str, endpoint: str, limi
 
 async def _rows(session: AsyncSession, tool: ToolDef, endpoint: str, limit: int,
                 status_filter: str | None) -> list[dict[str, Any]]:
-    only = tool.members[0] if len(tool.members) == 1 else None
+    only = Tool(tool.members[0]) if len(tool.members) == 1 else None
     if endpoint in ("pull-requests", "merge-requests"):
         page = await reviews.list_reviews(session, query=ReviewQuery(
-            tool=only, state="OPEN", sort=ReviewSort.CREATED_DESC, limit=limit))
+            tool=only, state=ReviewState.OPEN, sort=ReviewSort.CREATED_DESC, limit=limit))
         return [_review_row(r, mr=endpoint == "merge-requests") for r in page.items]
     if endpoint in ("workflows", "pipelines"):
         # ci-cd's status filter is a substring of a derived word, so it is applied to the newest 200 runs
@@ -141,7 +143,7 @@ async def platform_rate_limit(session: AsyncSession, *, platform: str, now: date
         raise CompatError(400, "PLATFORM_NOT_SUPPORTED", f"platform {platform!r} has no rate-limit data",
                           details=[{"supportedPlatforms": list(PLATFORMS)}])
     moment = now or datetime.now(UTC)
-    current = await rate_limits.current_status(session, query=RateLimitQuery(tool=platform))
+    current = await rate_limits.current_status(session, query=RateLimitQuery(tool=Tool(platform)))
     worst: dict[str, RateLimitStatus] = {}
     for item in current:
         held = worst.get(item.resource)

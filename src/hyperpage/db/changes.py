@@ -153,6 +153,8 @@ class PostgresChanges:
     async def _listen(self) -> None:
         async with self._engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
+            if raw is None:  # the pool hands out no connection once invalidated
+                raise ConnectionError("the pooled connection was invalidated before LISTEN")
             lost = asyncio.Event()
             raw.add_termination_listener(lambda _c: lost.set())
             await raw.add_listener(CHANNEL, self._on_notify)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from hyperpage import metrics
 from hyperpage.db.schema import async_current_revision, head_revision
@@ -45,8 +46,7 @@ async def check_database(engine: AsyncEngine, *, timeout: float = 2.0) -> Databa
 def record_pool_metrics(engine: AsyncEngine) -> None:
     """Copy the pool's counters into the gauges (called on each scrape)."""
     pool = engine.sync_engine.pool
-    size = getattr(pool, "size", None)
-    if not callable(size):
+    if not isinstance(pool, QueuePool):  # NullPool and StaticPool keep no counters
         return
     metrics.DB_POOL_SIZE.set(pool.size() + max(getattr(pool, "_max_overflow", 0), 0))
     metrics.DB_POOL_IN_USE.set(pool.checkedout())

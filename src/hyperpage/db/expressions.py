@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select, type_coerce
+from sqlalchemy import ColumnElement, SQLColumnExpression, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
@@ -14,7 +14,7 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def json_list_contains(dialect: str, column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+def json_list_contains(dialect: str, column: SQLColumnExpression[Any], value: str) -> ColumnElement[bool]:
     """True when a JSON array column holds `value` as one whole element (never a substring of the text).
 
     PostgreSQL has JSONB containment (`@>`); SQLite has no such operator, so the array is walked with

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def ensure_sqlite_dir(url: URL) -> None:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(settings: Settings):
+def _sqlite_pragmas(settings: Settings) -> Callable[[Any, Any], None]:
     busy_ms = int(max(settings.db_statement_timeout, 1.0) * 1000)
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

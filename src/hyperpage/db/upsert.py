@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import FromClause, TableClause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 BATCH = 500
 
 
-async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
+async def upsert(session: AsyncSession, table: FromClause, rows: Sequence[dict[str, Any]],
                  *, key: Sequence[str] = ("connection_id", "external_id"),
                  update: Sequence[str] | None = None) -> int:
     """Insert `rows`, or on a `key` conflict update `update` (default: every non-key column; empty: nothing).
 
-    Returns how many rows were given (inserted or updated)."""
+    Returns how many rows were given (inserted or updated). `table` is typically a model's `__table__`."""
+    if not isinstance(table, TableClause):  # a model's __table__ is declared as a FromClause but is a Table
+        raise TypeError(f"upsert needs a table, not {type(table).__name__}")
     if not rows:
         return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

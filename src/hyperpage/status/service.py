@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
@@ -69,7 +70,7 @@ async def sync_report(session: AsyncSession, *, settings: Settings) -> SyncJobsR
     """Every job, and on SQLite whether its file can still be written (a full disk fails every job)."""
     storage = await check_storage(settings)
     return SyncJobsReport(jobs=await list_jobs(session),
-                          storage=StorageOut(**storage.as_dict()) if storage is not None else None)
+                          storage=StorageOut.model_validate(storage.as_dict()) if storage is not None else None)
 
 
 async def tools_report(session: AsyncSession, *, now: datetime | None = None) -> ToolsReport:
@@ -118,8 +119,9 @@ async def trigger_sync(session: AsyncSession, *, target: SyncTrigger, now: datet
     if target.tool:
         ids = select(Connection.id).where(Connection.tool == target.tool.value)
         stmt = stmt.where(SyncState.connection_id.in_(ids))
-    result = await session.execute(stmt.execution_options(synchronize_session=False))
-    count = result.rowcount or 0  # type: ignore[attr-defined]
+    # an UPDATE's result is a CursorResult (it has the rowcount); execute() is typed for any statement
+    result = cast(CursorResult[Any], await session.execute(stmt.execution_options(synchronize_session=False)))
+    count = result.rowcount or 0
     if count == 0 and (target.job or target.connection or target.tool):
         await session.rollback()
         raise NotFound("no sync job matches that tool/connection/job")

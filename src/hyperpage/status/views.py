@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -14,7 +14,7 @@ from hyperpage.status import service
 from hyperpage.status.schemas import SyncJobsReport, SyncTrigger, ToolOut, ToolsReport, ToolUpdate, TriggerResult
 
 router = APIRouter(prefix="/api/v1", tags=["tools and sync"])
-_READ = {304: NOT_MODIFIED_DOC, 429: RATE_LIMITED}
+_READ: dict[int | str, dict[str, Any]] = {304: NOT_MODIFIED_DOC, 429: RATE_LIMITED}
 
 
 @router.get("/tools", response_model=ToolsReport, responses=_READ,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.issues import service as issues
@@ -23,6 +23,7 @@ from hyperpage.status import service as status
 from hyperpage.status.schemas import SyncJobOut, ToolsReport
 
 PAGE_SIZE = 10
+Q = TypeVar("Q", bound=BaseModel)
 # URL parameter -> (panel, field of the panel's query). The URL is the whole view state, so it can be shared.
 PARAMS = {
     "q": (None, "q"), "tool": (None, "tool"),
@@ -97,7 +98,7 @@ def parse_state(params: Mapping[str, str]) -> dict[str, str]:
     return {name: params[name].strip() for name in PARAMS if params.get(name, "").strip()}
 
 
-def _query(model: type, panel: str, state: dict[str, str]) -> Any:
+def _query(model: type[Q], panel: str, state: dict[str, str]) -> Q:
     values: dict[str, Any] = {"limit": PAGE_SIZE}
     for shared in ("q", "tool"):
         if state.get(shared):
