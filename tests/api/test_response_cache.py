@@ -262,8 +262,16 @@ async def test_probes_of_other_processes_do_not_empty_the_cache(client, db_url) 
     await _seed(db_url, ["one"])
     await _titles(client)
     hits = cache_count("hit")
+    # A marker the listener is waiting for, sent after the other probe: notifications arrive in commit order, so
+    # once the marker is in, the other probe has been handled too. (Not the app's own probe: its commit through
+    # the app's engine would itself change the data version.)
+    probes = client.app.state.data_changes._probes  # type: ignore[attr-defined]
+    marker = probes["probe:marker"] = asyncio.Event()
     with psycopg.connect(db_url, autocommit=True) as other:  # what another pod's keep-alive probe sends
         other.execute("SELECT pg_notify('hyperpage_data_changed', 'probe:0123')")
-    await asyncio.sleep(0.3)
+        other.execute("SELECT pg_notify('hyperpage_data_changed', 'probe:marker')")
+    async with asyncio.timeout(10):
+        await marker.wait()
+    del probes["probe:marker"]
     await _titles(client)
     assert cache_count("hit") == hits + 1

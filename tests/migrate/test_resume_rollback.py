@@ -32,6 +32,14 @@ def _state(url: str) -> dict[str, str]:
         return {}
 
 
+def _rows_copied(url: str) -> int:
+    """Rows the COPY running into URL's database has taken in so far (0 when none is running)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy "
+                           "WHERE datname = current_database()").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 def test_kill_9_mid_copy_then_resume_matches_an_uninterrupted_run(tmp_path: Path, pg_cluster: PgCluster) -> None:
     source = tmp_path / "big.db"
     build_big_generic(source, rows=300_000)
@@ -45,11 +53,11 @@ def test_kill_9_mid_copy_then_resume_matches_an_uninterrupted_run(tmp_path: Path
                              "--from", f"sqlite:///{source}", "--to", killed, "--no-progress", "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
-    while _state(killed).get("big") != "copying":
+    # Killed inside the COPY of 300,000 rows (one worker: the only COPY running) once some have arrived.
+    while _state(killed).get("big") != "copying" or not _rows_copied(killed):
         assert proc.poll() is None, "the migration ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    time.sleep(0.5)  # well inside the COPY of 300,000 rows
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     states = _state(killed)

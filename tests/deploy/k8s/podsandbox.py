@@ -5,6 +5,7 @@ The isolation is a private mount namespace (`unshare --mount`), so nothing chang
 every filesystem is remounted read-only, /tmp becomes an empty tmpfs (the pod's emptyDir) and the Secret
 files appear under their mount path on a small read-only tmpfs. Directories the image would make readable
 but this machine does not (the Python install under /root) are bind-mounted through a read-only tmpfs.
+A checkout or venv under /tmp (the image has the app elsewhere) is bound into the fresh /tmp, read-only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ def _hidden_ancestors(path: Path) -> list[tuple[Path, str]]:
         if directory != Path("/") and not os.stat(directory).st_mode & stat.S_IXOTH:
             found.append((directory, parts[depth]))
     return found
+
+
+def _code_under_tmp() -> list[Path]:
+    """The interpreter, venv and checkout directories that lie under /tmp, outermost only."""
+    checkout = Path(__file__).resolve().parents[3]
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, checkout}
+    tmp = Path("/tmp")
+    under = {r for r in (Path(os.path.realpath(c)) for c in candidates) if tmp in r.parents}
+    return sorted(p for p in under if not any(other in p.parents for other in under))
+
+
+def _fresh_tmp(stage: Path) -> list[str]:
+    """Mount the pod's empty /tmp. It is built on a mount point in STAGE, with the code under the host's /tmp
+    bound into it, and then moved over /tmp: mounted on /tmp directly, it would hide that code."""
+    fresh = stage / "fresh-tmp"
+    fresh.mkdir()
+    lines = [f"mount -t tmpfs -o mode=1777,size=64m tmpfs {fresh}"]
+    for path in _code_under_tmp():
+        target = fresh / path.relative_to("/tmp")
+        lines += [f"mkdir -p {target}", f"mount --no-mtab --rbind {path} {target}"]
+    lines.append(f"mount --no-mtab --move {fresh} /tmp")
+    return lines
 
 
 def _script(stage: Path, secrets: dict[str, str], command: list[str], env: dict[str, str], uid: int) -> str:
@@ -65,8 +88,8 @@ def _script(stage: Path, secrets: dict[str, str], command: list[str], env: dict[
         # defaultMode 0440 with fsGroup 1001: readable by the pod's group only.
         lines += [f"cp {source} {path}", f"chown 0:{uid} {path}", f"chmod 0440 {path}"]
     lines += [f"mount -o remount,ro {base}" for base in bases]
+    lines += _fresh_tmp(stage)
     lines += [
-        "mount -t tmpfs -o mode=1777,size=64m tmpfs /tmp",
         # Every other filesystem read-only, as readOnlyRootFilesystem makes the image.
         "awk '{print $5, $6}' /proc/self/mountinfo | while read -r point options; do",
         "  case \"$point\" in /proc*|/sys*|/dev*|/tmp) continue;; esac",

@@ -9,10 +9,12 @@ asserts they are ABSENT today, so it fails (and the list must shrink) the day on
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -151,8 +153,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _drive_traffic(app)
         grown = f"{seen} > {before}"
         assert wait_until(lambda: bool(_query(url, grown)["data"]["result"]), timeout=30)
-        time.sleep(3)
-        assert wait_until(lambda: _rules_evaluated(url), timeout=30), (work / "prometheus.log").read_text()
+        # every rule evaluated once more after the second round had been scraped, so the SLIs hold it
+        seen_at = time.time()
+        assert wait_until(lambda: _rules_evaluated(url, since=seen_at), timeout=30), \
+            (work / "prometheus.log").read_text()
         yield Stack(prometheus=url, app=app)
     finally:
         _stop(prometheus)
@@ -181,9 +185,19 @@ def _drive_traffic(app: ServerProcess) -> None:
             assert app.get(path) is not None, f"{path} did not answer"
 
 
-def _rules_evaluated(url: str) -> bool:
+def _rules_evaluated(url: str, *, since: float) -> bool:
     groups = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
-    return bool(groups) and all(rule["health"] != "unknown" for group in groups for rule in group["rules"])
+    return bool(groups) and all(
+        _unix_time(group["lastEvaluation"]) > since
+        and all(rule["health"] != "unknown" for rule in group["rules"]) for group in groups)
+
+
+def _unix_time(rfc3339: str) -> float:
+    """Prometheus's RFC 3339 times carry nanoseconds, which datetime does not parse."""
+    match = re.fullmatch(r"(.+?)(\.\d+)?(Z|[+-]\d\d:\d\d)", rfc3339)
+    assert match, rfc3339
+    zone = "+00:00" if match[3] == "Z" else match[3]
+    return datetime.fromisoformat(match[1] + zone).timestamp() + float(match[2] or 0)
 
 
 def test_prometheus_loaded_every_rule_and_all_are_healthy(stack: Stack) -> None:
