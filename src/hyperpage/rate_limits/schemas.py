@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from hyperpage.api.params import Tool
-from hyperpage.api.validation import DbId, RequestModel
+from hyperpage.listing.query import Tool
+from hyperpage.validation import DbId, RequestModel
 
 WARNING_PERCENT = 75.0
 CRITICAL_PERCENT = 90.0

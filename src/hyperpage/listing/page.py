@@ -1,0 +1,115 @@
+"""One keyset page of a list: driver rows to plain values, the next cursor, and the page as JSON bytes.
+
+Rows never become ORM objects or models: a row is a dict of the API's field names, in the documented order,
+holding what orjson writes exactly as pydantic would (UTC instants ending in `Z`, lists, booleans, null).
+tests/api/test_list_golden.py holds every list route to the bytes the earlier pydantic/ORM path wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hyperpage.listing.cursor import AFTER_ID, AFTER_VALUE, SortSpec, decode_cursor, encode_cursor
+from hyperpage.listing.query import ListQuery
+from hyperpage.listing.reader import fetch_rows
+from hyperpage.listing.spec import Listing, Out
+
+Row = dict[str, Any]
+SQLITE_TIME_LENGTH = len("2026-11-01 12:00:00.000000")  # how SQLAlchemy writes DateTime on SQLite
+_fromisoformat = datetime.fromisoformat
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[Row]
+    next_cursor: str | None
+    limit: int
+
+    def json(self) -> bytes:
+        return orjson.dumps({"items": self.items, "next_cursor": self.next_cursor, "limit": self.limit},
+                            option=orjson.OPT_UTC_Z)
+
+
+async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> Page:
+    """The page of `listing` that `query` asks for, in a stable keyset order."""
+    after = decode_cursor(query.cursor, sort)
+    plan, values = listing.statement(engine.dialect, query, sort, after is not None)
+    if after is not None:
+        values[AFTER_VALUE], values[AFTER_ID] = after
+    rows = await fetch_rows(engine, plan.sql, plan.bind(values))
+    limit = query.limit
+    has_more = len(rows) > limit
+    items = _converter(listing, engine.dialect.name)(rows[:limit])
+    if not has_more or not items:
+        return Page(items, None, limit)
+    last = items[-1]
+    return Page(items, encode_cursor(sort, last[sort.column.key], last["id"]), limit)
+
+
+_CONVERTERS: dict[tuple[int, str], Callable[[list[Any]], list[Row]]] = {}
+
+
+def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row]]:
+    key = (id(listing), dialect)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        found = _CONVERTERS[key] = _make_converter(listing.columns, dialect)
+    return found
+
+
+def _make_converter(columns: tuple[Out, ...], dialect: str) -> Callable[[list[Any]], list[Row]]:
+    """Rows -> dicts, converting only the columns whose driver value is not already the API's value."""
+    names = tuple(c.name for c in columns)
+    fixes: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, column in enumerate(columns):
+        if column.kind == "list":
+            fixes.append((index, _sqlite_list if dialect == "sqlite" else _list))
+        elif dialect == "sqlite" and column.kind == "time":
+            fixes.append((index, _sqlite_time))
+        elif dialect == "sqlite" and column.kind == "bool":
+            fixes.append((index, _sqlite_bool))
+        # PostgreSQL: asyncpg gives aware UTC datetimes, booleans, and JSONB decoded by the engine's codec
+
+    if not fixes:
+        return lambda rows: [dict(zip(names, row, strict=True)) for row in rows]
+
+    def convert(rows: list[Any]) -> list[Row]:
+        out = []
+        for row in rows:
+            values = list(row)
+            for index, fix in fixes:
+                values[index] = fix(values[index])
+            out.append(dict(zip(names, values, strict=True)))
+        return out
+
+    return convert
+
+
+def _sqlite_time(value: Any) -> datetime | None:
+    # SQLite holds UTC instants as naive text (db/base.py TZDateTime); text with an offset is converted
+    if value is None:
+        return None
+    if type(value) is str and len(value) == SQLITE_TIME_LENGTH:
+        return _fromisoformat(value + "+00:00")  # one C call; datetime.replace(tzinfo=) costs 3x more
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
+
+
+def _list(value: Any) -> list[Any]:
+    return [] if value is None else value
+
+
+def _sqlite_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
