@@ -52,14 +52,10 @@ async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sor
     return Page(items, encode_cursor(sort, last[sort.column.key], last["id"]), limit)
 
 
-_CONVERTERS: dict[tuple[int, str], Callable[[list[Any]], list[Row]]] = {}
-
-
 def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row]]:
-    key = (id(listing), dialect)
-    found = _CONVERTERS.get(key)
+    found = listing.converters.get(dialect)
     if found is None:
-        found = _CONVERTERS[key] = _make_converter(listing.columns, dialect)
+        found = listing.converters[dialect] = _make_converter(listing.columns, dialect)
     return found
 
 

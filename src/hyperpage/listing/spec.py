@@ -116,6 +116,7 @@ class Listing:
     search: Search
     sorts: dict[Any, SortSpec]
     _plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
+    converters: dict[str, Callable[[list[Any]], list[dict[str, Any]]]] = field(default_factory=dict)  # page.py
 
     def statement(self, dialect: Dialect, query: ListQuery, sort: SortSpec, after: bool) -> tuple[Plan, dict[str, Any]]:
         """The compiled plan for this request's shape, and the values of its parameters."""
