@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -95,4 +95,6 @@ def _request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like uuid4().hex without the getrandom() system call and UUID object
+    # (~5 % of an uncached list request under load, py-spy): an id only has to be unique, not unguessable
+    return f"{random.getrandbits(128):032x}"

@@ -2,7 +2,7 @@
 
 schemathesis generates schema-valid and schema-violating requests from the app's /openapi.json; every case
 then has some of its query, path and body values swapped for what broke the databases before
-(api/validation.py): strings holding NUL, integers beyond 64 bits, instants that overflow in UTC, and
+(validation.py): strings holding NUL, integers beyond 64 bits, instants that overflow in UTC, and
 cursors carrying those. The development profile (no sign-in); admin routes get the admin token so their
 bodies are parsed. Bounded: a fixed seed and EXAMPLES cases per operation and engine.
 """

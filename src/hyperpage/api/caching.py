@@ -32,10 +32,13 @@ def etag_matches(header: str | None, etag: str) -> bool:
 def data_response(request: Request, payload: Any, *, status_code: int = 200) -> Response:
     """Serialise once, tag the bytes, and answer 304 when the client already holds them.
 
-    `payload` is a pydantic model, or dataclasses/dicts: orjson writes those with the same JSON pydantic would
-    (UTC datetimes end in `Z`, enums by value); tests/api/test_serialisation.py holds the two to the same bytes.
+    `payload` is JSON bytes already (the lists: hyperpage.listing), a pydantic model, or dataclasses/dicts:
+    orjson writes those with the same JSON pydantic would (UTC datetimes end in `Z`, enums by value);
+    tests/api/test_serialisation.py holds the two to the same bytes.
     """
-    if isinstance(payload, BaseModel):
+    if isinstance(payload, bytes):
+        body = payload
+    elif isinstance(payload, BaseModel):
         body = payload.model_dump_json().encode()
     else:
         body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)

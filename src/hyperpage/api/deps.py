@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hyperpage.config import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+# async, though they only read app.state: FastAPI runs a plain `def` dependency in its thread pool, a hop
+# that cost more than the whole list query (issue 18)
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     return request.app.state.engine
 
 

@@ -1,22 +1,12 @@
-"""Query parameters and documented error responses shared by the data API."""
+"""Documented error responses shared by the data API (the list parameters are in hyperpage.listing.query)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from hyperpage.api.caching import NOT_MODIFIED_DOC
-from hyperpage.api.paging import DEFAULT_LIMIT, MAX_LIMIT
-from hyperpage.api.validation import DbId, RequestModel
-
-
-class Tool(StrEnum):
-    GITHUB = "github"
-    GITLAB = "gitlab"
-    JIRA = "jira"
 
 
 class ErrorDetail(BaseModel):
@@ -52,42 +42,3 @@ ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _err("The request body or a parameter is invalid."),
     429: RATE_LIMITED,
 }
-
-
-class ListQuery(RequestModel):
-    """Parameters every list endpoint accepts. Unknown parameters are refused, so a typo is not ignored."""
-
-    model_config = {"extra": "forbid"}
-
-    tool: Tool | None = Field(None, description="Only rows from this upstream tool.")
-    connection: DbId | None = Field(None, description="Only rows from this connection id (see /api/v1/tools).")
-    repository: str | None = Field(
-        None, min_length=1, max_length=300, description="Only this repository or project, by full name."
-    )
-    updated_since: datetime | None = Field(
-        None, description="Only rows updated at or after this instant (ISO 8601; without offset means UTC)."
-    )
-    q: str | None = Field(
-        None, max_length=200,
-        description="Free-text search: every whitespace-separated term must appear (case-insensitive) in one of "
-                    "the searched fields.",
-    )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page (1-200).")
-    cursor: str | None = Field(
-        None, max_length=500, description="Opaque `next_cursor` from the previous page of the same query."
-    )
-
-    @field_validator("updated_since", mode="before")
-    @classmethod
-    def _iso_only(cls, value: Any) -> Any:
-        # pydantic would also take "0.5" as a Unix timestamp; the documented format is ISO 8601 only
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                raise ValueError("expected an ISO 8601 date-time such as 2026-11-01T12:00:00Z") from None
-        return value
-
-    def since_utc(self) -> datetime | None:
-        # already UTC: RequestModel converted it (and refused instants that leave years 1-9999 in UTC)
-        return self.updated_since

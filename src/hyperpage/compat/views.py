@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
 from hyperpage.api.deps import SessionDep
 from hyperpage.api.params import RATE_LIMITED, ErrorBody
-from hyperpage.api.validation import SafeText
 from hyperpage.compat import service
+from hyperpage.validation import SafeText
 
 router = APIRouter(tags=["compatibility (original Hyperpage routes)"])
 _SEGMENT = r"^[a-zA-Z0-9._-]+$"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,12 +36,15 @@ def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncE
         # A local file cannot drop a connection; the ping cost an aiosqlite thread round trip per checkout.
         kwargs["pool_pre_ping"] = False
         kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0)}
+        kwargs["pool_reset_on_return"] = None  # _sqlite_reset rolls back only what is open
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings))
+        event.listen(engine.sync_engine, "reset", _sqlite_reset)
     else:
         kwargs["connect_args"] = _pg_connect_args(settings)
         kwargs["pool_recycle"] = 1800
         engine = create_async_engine(target, **kwargs)
+        _ping_only_when_idle(engine)
     _time_queries(engine)
     return engine
 
@@ -85,6 +89,45 @@ def _sqlite_pragmas(settings: Settings) -> Callable[[Any, Any], None]:
         cursor.close()
 
     return on_connect
+
+
+def _sqlite_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+    """Check-in: roll back only a connection inside a transaction. The pool's unconditional rollback cost a
+    hop to the aiosqlite thread per request even after a plain read, which opens no transaction."""
+    if reset_state.terminate_only:
+        return
+    try:
+        open_transaction = dbapi_connection._connection._conn.in_transaction
+    except ValueError:  # aiosqlite: the connection is already closed
+        return
+    if open_transaction:
+        dbapi_connection.rollback()
+
+
+# HikariCP's aliveBypassWindowMs (500 ms) in spirit: a connection that was in use a moment ago is alive; the
+# ping (BEGIN, a query, ROLLBACK: three round trips on asyncpg) is kept for connections that sat idle, which
+# is when a restart or failover can have cut them. A connection cut within the window fails one query and is
+# invalidated (SQLAlchemy's disconnect handling, or listing/reader.py); the next checkout reconnects.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_only_when_idle(engine: AsyncEngine) -> None:
+    dialect = engine.dialect
+    ping = dialect.do_ping
+    checked_in: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        returned = checked_in.get(dbapi_connection._connection)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return True
+        return ping(dbapi_connection)
+
+    def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:  # None: the connection was invalidated
+            checked_in[dbapi_connection._connection] = time.monotonic()
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
+    event.listen(engine.sync_engine, "checkin", on_checkin)
 
 
 def _time_queries(engine: AsyncEngine) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from hyperpage.api.params import ListQuery
 from hyperpage.issues.models import StatusCategory
+from hyperpage.listing.query import ListQuery
 
 
 class IssueSort(StrEnum):

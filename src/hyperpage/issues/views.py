@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from hyperpage.api.caching import data_response
-from hyperpage.api.deps import SessionDep
+from hyperpage.api.deps import EngineDep
+from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
 from hyperpage.issues import service
 from hyperpage.issues.schemas import IssuePage, IssueQuery
 
-router = APIRouter(prefix="/api/v1", tags=["issues"])
+router = APIRouter(prefix="/api/v1", tags=["issues"], route_class=ListRoute)
 
 
 @router.get(
@@ -22,5 +23,5 @@ router = APIRouter(prefix="/api/v1", tags=["issues"])
     summary="Tickets (Jira, GitHub, GitLab issues), filtered, searched and paged",
     description="Searched fields: title, key, project/repository, assignee, reporter.",
 )
-async def list_issues(request: Request, session: SessionDep, query: Annotated[IssueQuery, Query()]) -> Response:
-    return data_response(request, await service.list_issues(session, query=query))
+async def list_issues(request: Request, engine: EngineDep, query: Annotated[IssueQuery, Query()]) -> Response:
+    return data_response(request, (await service.issues_page(engine, query=query)).json())

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from hyperpage.api.params import ListQuery
+from hyperpage.listing.query import ListQuery
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 
 

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from hyperpage.api.caching import data_response
-from hyperpage.api.deps import SessionDep
+from hyperpage.api.deps import EngineDep
+from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
 from hyperpage.pipelines import service
 from hyperpage.pipelines.schemas import PipelinePage, PipelineQuery
 
-router = APIRouter(prefix="/api/v1", tags=["pipelines"])
+router = APIRouter(prefix="/api/v1", tags=["pipelines"], route_class=ListRoute)
 
 
 @router.get(
@@ -23,5 +24,5 @@ router = APIRouter(prefix="/api/v1", tags=["pipelines"])
     description="Searched fields: workflow name, repository, branch (ref), commit sha, event, run id. "
                 "`result=FAILURE` lists failing pipelines.",
 )
-async def list_pipelines(request: Request, session: SessionDep, query: Annotated[PipelineQuery, Query()]) -> Response:
-    return data_response(request, await service.list_pipelines(session, query=query))
+async def list_pipelines(request: Request, engine: EngineDep, query: Annotated[PipelineQuery, Query()]) -> Response:
+    return data_response(request, (await service.pipelines_page(engine, query=query)).json())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from hyperpage.api.params import Tool
-from hyperpage.api.validation import DbId, RequestModel
+from hyperpage.listing.query import Tool
+from hyperpage.validation import DbId, RequestModel
 
 WARNING_PERCENT = 75.0
 CRITICAL_PERCENT = 90.0
@@ -47,7 +49,10 @@ class RateLimitQuery(RequestModel):
     hours: int = Field(24, ge=1, le=168, description="History window in hours (1-168).")
 
 
-class RateLimitStatus(BaseModel):
+# Output shapes are plain dataclasses written by orjson, like the lists' (a week of history is up to 20,000
+# points: pydantic objects cost more than the query). FastAPI documents them in OpenAPI all the same.
+@dataclass(slots=True, kw_only=True)
+class RateLimitStatus:
     connection_id: int
     connection: str
     tool: str
@@ -56,27 +61,30 @@ class RateLimitStatus(BaseModel):
     remaining: int
     used: int
     usage_percent: float | None
-    level: Level = Field(description="normal below 75 % used, warning from 75 %, critical from 90 %.")
+    level: Annotated[Level, Field(description="normal below 75 % used, warning from 75 %, critical from 90 %.")]
     reset_at: datetime | None
     observed_at: datetime
 
 
-class UsagePoint(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class UsagePoint:
     observed_at: datetime
     limit: int
     remaining: int
     usage_percent: float | None
 
 
-class UsageSeries(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class UsageSeries:
     connection_id: int
     connection: str
     tool: str
     resource: str
-    points: list[UsagePoint] = Field(description="Oldest first.")
+    points: Annotated[list[UsagePoint], Field(description="Oldest first.")]
 
 
-class RateLimitReport(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class RateLimitReport:
     current: list[RateLimitStatus]
     history: list[UsageSeries]
     window_hours: int

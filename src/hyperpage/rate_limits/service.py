@@ -67,23 +67,23 @@ async def current_status(session: AsyncSession, *, query: RateLimitQuery) -> lis
 async def history(session: AsyncSession, *, query: RateLimitQuery, now: datetime | None = None) -> list[UsageSeries]:
     """Samples of the last `hours`, one series per (connection, resource), oldest first."""
     since = (now or datetime.now(UTC)) - timedelta(hours=query.hours)
-    stmt = (
-        select(RateLimitSample, Connection.name, Connection.tool)
-        .join(Connection, Connection.id == RateLimitSample.connection_id)
-        .where(RateLimitSample.observed_at >= since, *_conditions(query))
-        .order_by(RateLimitSample.observed_at.desc(), RateLimitSample.id.desc())
+    s = RateLimitSample
+    stmt = (  # columns, not ORM entities: read-only rows, up to MAX_HISTORY_ROWS of them
+        select(s.connection_id, s.resource, s.observed_at, s.limit, s.remaining, Connection.name, Connection.tool)
+        .join(Connection, Connection.id == s.connection_id)
+        .where(s.observed_at >= since, *_conditions(query))
+        .order_by(s.observed_at.desc(), s.id.desc())
         .limit(MAX_HISTORY_ROWS)
     )
     series: dict[tuple[int, str], UsageSeries] = {}
     points: dict[tuple[int, str], list[UsagePoint]] = defaultdict(list)
-    for sample, name, tool in (await session.execute(stmt)).all():
-        key = (sample.connection_id, sample.resource)
+    for connection_id, resource, observed_at, limit, remaining, name, tool in (await session.execute(stmt)).all():
+        key = (connection_id, resource)
         if key not in series:
-            series[key] = UsageSeries(connection_id=sample.connection_id, connection=name, tool=tool,
-                                      resource=sample.resource, points=[])
-        points[key].append(UsagePoint(observed_at=sample.observed_at, limit=sample.limit,
-                                      remaining=sample.remaining,
-                                      usage_percent=usage_percent(sample.limit, sample.remaining)))
+            series[key] = UsageSeries(connection_id=connection_id, connection=name, tool=tool, resource=resource,
+                                      points=[])
+        points[key].append(UsagePoint(observed_at=observed_at, limit=limit, remaining=remaining,
+                                      usage_percent=usage_percent(limit, remaining)))
     for key, item in series.items():
         item.points = list(reversed(points[key]))
     return sorted(series.values(), key=lambda s: (s.tool, s.connection, s.resource))

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from hyperpage.api.caching import data_response
-from hyperpage.api.deps import SessionDep
+from hyperpage.api.deps import EngineDep
+from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
 from hyperpage.reviews import service
 from hyperpage.reviews.schemas import ReviewPage, ReviewQuery
 
-router = APIRouter(prefix="/api/v1", tags=["reviews"])
+router = APIRouter(prefix="/api/v1", tags=["reviews"], route_class=ListRoute)
 
 
 @router.get(
@@ -22,5 +23,5 @@ router = APIRouter(prefix="/api/v1", tags=["reviews"])
     summary="Pull requests and merge requests, filtered, searched and paged",
     description="Searched fields: title, key (#123 / !123), repository, author, source branch.",
 )
-async def list_reviews(request: Request, session: SessionDep, query: Annotated[ReviewQuery, Query()]) -> Response:
-    return data_response(request, await service.list_reviews(session, query=query))
+async def list_reviews(request: Request, engine: EngineDep, query: Annotated[ReviewQuery, Query()]) -> Response:
+    return data_response(request, (await service.reviews_page(engine, query=query)).json())

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from hyperpage.api.params import Tool
-from hyperpage.api.validation import DbId, RequestModel
+from hyperpage.listing.query import Tool
+from hyperpage.validation import DbId, RequestModel
 
 
 class SyncJobOut(BaseModel):

@@ -10,10 +10,10 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.api.params import Tool
 from hyperpage.config import Settings
 from hyperpage.db.storage import check_storage
 from hyperpage.errors import NotFound
+from hyperpage.listing.query import Tool
 from hyperpage.logging import strip_userinfo
 from hyperpage.status.schemas import (
     ConnectionOut,

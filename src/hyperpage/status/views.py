@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Request, Response
 from hyperpage.api.admin import AdminDep
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
 from hyperpage.api.deps import SessionDep, SettingsDep
-from hyperpage.api.params import ADMIN_RESPONSES, RATE_LIMITED, Tool
+from hyperpage.api.params import ADMIN_RESPONSES, RATE_LIMITED
+from hyperpage.listing.query import Tool
 from hyperpage.status import service
 from hyperpage.status.schemas import SyncJobsReport, SyncTrigger, ToolOut, ToolsReport, ToolUpdate, TriggerResult
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Select, String, UniqueConstraint, select
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hyperpage.db.base import Base, BigId, TimestampMixin
@@ -57,16 +57,3 @@ class ToolConfig(Base):
     interval_seconds: Mapped[int | None] = mapped_column(Integer)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column()
-
-
-def select_with_source(model: Any) -> Select[Any]:
-    """Rows of a synced table with their connection's tool and name and their repository's full name.
-
-    Plain columns, not ORM entities: list pages are read-only, and identity-mapped objects cost ~3x more.
-    """
-    return (
-        select(*model.__table__.c, Connection.tool.label("tool"), Connection.name.label("connection_name"),
-               Repository.full_name.label("repository_name"))
-        .join(Connection, Connection.id == model.connection_id)
-        .outerjoin(Repository, Repository.id == model.repository_id)
-    )

@@ -1,4 +1,4 @@
-"""Keyset pagination on (sort key, id) with an opaque cursor, shared by every list endpoint.
+"""Keyset pagination on (sort key, id) with an opaque cursor, shared by every list.
 
 A cursor carries the sort it was made for and the last row's (sort value, id). The next page starts strictly
 after that pair in the same order, so rows inserted meanwhile never make a row repeat or get skipped.
@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, or_
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 
-from hyperpage.api.validation import check_datetime, check_int, check_text
 from hyperpage.errors import BadRequest
+from hyperpage.validation import check_datetime, check_int, check_text
 
-T = TypeVar("T")
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+AFTER_VALUE, AFTER_ID = "after_value", "after_id"  # the bound parameters of the keyset condition
 
 
 class InvalidCursor(BadRequest):
@@ -42,6 +36,19 @@ class SortSpec:
     descending: bool
     kind: str  # "datetime" | "str" | "int": how the cursor value is encoded
 
+    def after(self) -> ColumnElement[bool]:
+        """Rows strictly after the cursor's (value, id), as a condition on two bound parameters."""
+        col, id_col = self.column, self.id_column
+        value, last_id = bindparam(AFTER_VALUE, type_=col.type), bindparam(AFTER_ID, type_=id_col.type)
+        if self.descending:
+            return or_(col < value, and_(col == value, id_col < last_id))
+        return or_(col > value, and_(col == value, id_col > last_id))
+
+    def order_by(self) -> tuple[Any, Any]:
+        if self.descending:
+            return self.column.desc(), self.id_column.desc()
+        return self.column.asc(), self.id_column.asc()
+
 
 def time_sorts(model: Any, options: type[StrEnum]) -> dict[Any, SortSpec]:
     """Sort specs for a list whose options are `[-]updated_at` / `[-]created_at` (id breaks ties)."""
@@ -51,18 +58,6 @@ def time_sorts(model: Any, options: type[StrEnum]) -> dict[Any, SortSpec]:
         specs[option] = SortSpec(option.value, getattr(model, column), model.id, option.value.startswith("-"),
                                  "datetime")
     return specs
-
-
-def apply_keyset(stmt: Select[Any], sort: SortSpec, cursor: tuple[Any, int] | None, limit: int) -> Select[Any]:
-    col, id_col = sort.column, sort.id_column
-    if cursor is not None:
-        value, last_id = cursor
-        if sort.descending:
-            stmt = stmt.where(or_(col < value, and_(col == value, id_col < last_id)))
-        else:
-            stmt = stmt.where(or_(col > value, and_(col == value, id_col > last_id)))
-    order = (col.desc(), id_col.desc()) if sort.descending else (col.asc(), id_col.asc())
-    return stmt.order_by(*order).limit(limit + 1)  # one extra row tells whether a next page exists
 
 
 def encode_cursor(sort: SortSpec, value: Any, row_id: int) -> str:
@@ -86,7 +81,7 @@ def decode_cursor(token: str | None, sort: SortSpec) -> tuple[Any, int] | None:
         raise InvalidCursor(f"cursor: made for sort {name!r}, not {sort.name!r}; restart without a cursor")
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         raise InvalidCursor("cursor: malformed row id")
-    try:  # a cursor is client input: the same checks as every parameter (api/validation.py)
+    try:  # a cursor is client input: the same checks as every parameter (validation.py)
         check_int(row_id)
     except ValueError as exc:
         raise InvalidCursor(f"cursor: row id {exc}") from None
@@ -104,22 +99,3 @@ def _decode_value(kind: str, value: Any) -> Any:
     except ValueError as exc:
         raise InvalidCursor(f"cursor: sort value {exc}") from None
     raise InvalidCursor("cursor: malformed sort value")
-
-
-def page_of(rows: list[Any], sort: SortSpec, limit: int, key: Any) -> tuple[list[Any], str | None]:
-    """Cut the extra row off and build the next cursor from the last row kept; `key(row)` -> (value, id)."""
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    if not has_more or not rows:
-        return rows, None
-    value, row_id = key(rows[-1])
-    return rows, encode_cursor(sort, value, row_id)
-
-
-async def fetch_page(session: AsyncSession, stmt: Select[Any], sort: SortSpec, cursor: str | None, limit: int,
-                     out: Callable[[Row[Any]], T]) -> tuple[list[T], str | None]:
-    """Run a list query as one keyset page: the items (each row through `out`) and the next cursor."""
-    after = decode_cursor(cursor, sort)
-    rows = (await session.execute(apply_keyset(stmt, sort, after, limit))).all()
-    kept, next_cursor = page_of(list(rows), sort, limit, lambda r: (r._mapping[sort.column.key], r.id))
-    return [out(row) for row in kept], next_cursor

@@ -9,7 +9,7 @@ A value can be well-formed for pydantic and still break the query that uses it, 
   which both drivers do before binding (`9999-12-31T23:59:59-01:00` is 10000-01-01 in UTC).
 
 `RequestModel` is the base of every query and body model, so each field of each route goes through
-`check_value`; plain parameters use `SafeText`, and cursors (api/paging.py) call the same functions. The
+`check_value`; plain parameters use `SafeText`, and cursors (listing/cursor.py) call the same functions. The
 failure is a ValueError, which FastAPI turns into the 422 error shape like any other invalid parameter.
 """
 

@@ -1,0 +1,12 @@
+"""The one listing module every list uses (issue 18): common filters, text search, sort options, keyset
+paging, and rows straight from the database driver to JSON bytes.
+
+- query.py   ListQuery (the parameters every list takes), Tool, search terms and LIKE escaping
+- cursor.py  SortSpec and the opaque keyset cursor
+- spec.py    Listing: a list's output columns, filters, searched fields and sorts, compiled once per shape
+- reader.py  runs a compiled statement on the driver (aiosqlite thread, asyncpg) with a pooled connection
+- page.py    read_page(): one page as plain dicts and its next cursor; Page.json() the response bytes
+
+A feature keeps what is its own (columns, filters, searched fields, output dataclasses for the web pages) and
+declares its Listing; it never builds SQL for paging or search itself.
+"""
