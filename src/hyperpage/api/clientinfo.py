@@ -13,7 +13,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            decoded: str = value.decode("latin-1")  # ASGI header values are bytes
+            return decoded
     return None
 
 
@@ -60,5 +61,5 @@ def is_tls(scope: Scope, trusted: Sequence[Network]) -> bool:
         return True
     if _trusted(peer_address(scope), trusted):
         proto = _header(scope, b"x-forwarded-proto")
-        return bool(proto) and proto.split(",")[0].strip().lower() == "https"
+        return proto is not None and proto.split(",")[0].strip().lower() == "https"
     return False

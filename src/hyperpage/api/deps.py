@@ -14,11 +14,13 @@ from hyperpage.config import Settings
 # async, though they only read app.state: FastAPI runs a plain `def` dependency in its thread pool, a hop
 # that cost more than the whole list query (issue 18)
 async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine
+    engine: AsyncEngine = request.app.state.engine
+    return engine
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -33,7 +33,9 @@ class ListRoute(APIRoute):
         endpoint = self.endpoint
 
         async def handler(request: Request) -> Response:
-            return await endpoint(request, request.app.state.engine, parse_query(model, fields, request))
+            response: Response = await endpoint(request, request.app.state.engine,
+                                                 parse_query(model, fields, request))
+            return response
 
         return handler
 

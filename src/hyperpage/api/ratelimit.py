@@ -19,7 +19,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.limits import RateLimitItem
 from limits.storage import storage_from_string
 from limits.util import WindowStats
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hyperpage.api.clientinfo import client_address
 from hyperpage.config import Settings
@@ -74,7 +74,7 @@ class RateLimitMiddleware:
             await _too_many(send, headers, reset_in)
             return
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
@@ -84,7 +84,8 @@ class RateLimitMiddleware:
     def _key(self, scope: Scope) -> str:
         identity = scope.get("state", {}).get("identity")
         if identity is not None and identity.authenticated:
-            return "id:" + identity.subject
+            subject: str = identity.subject
+            return "id:" + subject
         return "ip:" + client_address(scope, self.trusted)
 
     async def _hit(self, key: str) -> tuple[bool, WindowStats]:

@@ -172,7 +172,8 @@ def _entry_of(messages: list[Message], route: Any, key_bytes: int) -> Entry | No
 def _if_none_match(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"if-none-match":
-            return value.decode("latin-1")
+            tag: str = value.decode("latin-1")
+            return tag
     return None
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hyperpage.api.params import Tool
 from hyperpage.compat.registry import BY_SLUG, PLATFORMS, TOOLS, ToolDef
 from hyperpage.errors import AppError
 from hyperpage.issues import service as issues
 from hyperpage.issues.schemas import IssueOut, IssueQuery, IssueSort
+from hyperpage.listing.query import Tool
 from hyperpage.pipelines import service as pipelines
 from hyperpage.pipelines.schemas import PipelineOut, PipelineQuery
 from hyperpage.rate_limits import service as rate_limits

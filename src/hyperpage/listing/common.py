@@ -12,7 +12,7 @@ from hyperpage.tools.models import Connection, Repository
 
 def source_of(model: Any) -> FromClause:
     """The synced table joined to its connection and (when it has one) its repository."""
-    table = model.__table__
+    table: FromClause = model.__table__
     return (table.join(Connection.__table__, Connection.id == model.connection_id)
             .outerjoin(Repository.__table__, Repository.id == model.repository_id))
 

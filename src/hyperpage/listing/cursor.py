@@ -11,13 +11,17 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, or_
+from sqlalchemy.orm import QueryableAttribute
 
 from hyperpage.errors import BadRequest
 from hyperpage.validation import check_datetime, check_int, check_text
+
+# What a list names a column by: a Core column or expression, or a model's mapped attribute.
+Col: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
 
 AFTER_VALUE, AFTER_ID = "after_value", "after_id"  # the bound parameters of the keyset condition
 
@@ -31,8 +35,8 @@ class SortSpec:
     """A sort option: `-updated_at` means newest first. Only non-null columns are offered as sort keys."""
 
     name: str
-    column: ColumnElement[Any]
-    id_column: ColumnElement[Any]
+    column: Col
+    id_column: Col
     descending: bool
     kind: str  # "datetime" | "str" | "int": how the cursor value is encoded
 

@@ -49,7 +49,7 @@ async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sor
     if not has_more or not items:
         return Page(items, None, limit)
     last = items[-1]
-    return Page(items, encode_cursor(sort, last[sort.column.key], last["id"]), limit)
+    return Page(items, encode_cursor(sort, last[str(sort.column.key)], last["id"]), limit)
 
 
 def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row]]:
@@ -73,7 +73,9 @@ def _make_converter(columns: tuple[Out, ...], dialect: str) -> Callable[[list[An
         fields.append(f"{column.name!r}: {fix.__name__}(r[{index}])" if fix else f"{column.name!r}: r[{index}]")
     source = "lambda rows: [{" + ", ".join(fields) + "} for r in rows]"
     namespace = {fix.__name__: fix for fix in (*_SQLITE_FIXES.values(), *_DRIVER_FIXES.values())}
-    return eval(source, namespace)  # the source holds only our own column and converter names
+    # the source holds only our own column and converter names
+    converter: Callable[[list[Any]], list[Row]] = eval(source, namespace)
+    return converter
 
 
 def _sqlite_time(value: Any) -> datetime | None:

@@ -46,10 +46,13 @@ async def fetch_rows(engine: AsyncEngine, sql: str, params: list[Any]) -> list[A
 
 async def _sqlite_fetch(driver: Any, sql: str, params: list[Any]) -> list[Any]:
     def run() -> list[Any]:
-        return driver._conn.execute(sql, params).fetchall()
+        fetched: list[Any] = driver._conn.execute(sql, params).fetchall()
+        return fetched
 
     try:
-        return await driver._execute(run)  # aiosqlite's queue to its connection thread: one hop for the whole read
+        # aiosqlite's queue to its connection thread: one hop for the whole read
+        rows: list[Any] = await driver._execute(run)
+        return rows
     except sqlite3.Error as exc:
         raise sa_exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
@@ -58,7 +61,8 @@ async def _asyncpg_fetch(raw: Any, driver: Any, sql: str, params: list[Any]) -> 
     import asyncpg
 
     try:
-        return await driver.fetch(sql, *params)
+        records: list[Any] = await driver.fetch(sql, *params)
+        return records
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         if driver.is_closed():  # the server went away: this connection must not go back to the pool
             raw.invalidate(exc)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import func
 
-from hyperpage.listing.cursor import SortSpec
+from hyperpage.listing.cursor import Col, SortSpec
 from hyperpage.listing.query import LIKE_ESCAPE, ListQuery, like_pattern, search_terms
 
 LIMIT = "page_limit"
@@ -30,7 +30,7 @@ class Out:
     """One field of a row as the API writes it: `kind` says how a driver's value becomes the JSON value."""
 
     name: str
-    expr: ColumnElement[Any]
+    expr: Col
     kind: str = "plain"  # "plain" | "time" (UTC instant) | "list" (JSON array, null as []) | "bool"
 
 
@@ -45,19 +45,19 @@ class Filter:
     inline: bool = False
 
 
-def equals(name: str, column: ColumnElement[Any]) -> Filter:
+def equals(name: str, column: Col) -> Filter:
     return Filter(name, lambda _d, operand: column == operand)
 
 
-def since(name: str, column: ColumnElement[Any]) -> Filter:
+def since(name: str, column: Col) -> Filter:
     return Filter(name, lambda _d, operand: column >= operand)
 
 
-def flag(name: str, column: ColumnElement[Any]) -> Filter:
+def flag(name: str, column: Col) -> Filter:
     return Filter(name, lambda _d, value: column.is_(value), inline=True)
 
 
-def has_element(name: str, column: ColumnElement[Any]) -> Filter:
+def has_element(name: str, column: Col) -> Filter:
     """The JSON array column holds the value as one whole element (never a substring of the text).
 
     PostgreSQL has JSONB containment (`@>`); SQLite has no such operator, so the array is walked with json_each.
@@ -76,8 +76,8 @@ class Search:
     """Every term must appear, case-insensitively, in one of `fields`; a term that is a number (after an optional
     `#` or `!`) also matches `number` exactly."""
 
-    fields: tuple[ColumnElement[Any], ...]
-    number: ColumnElement[Any] | None = None
+    fields: tuple[Col, ...]
+    number: Col | None = None
 
     def numeric(self, term: str) -> bool:
         return self.number is not None and term.lstrip("#!").isdigit()
@@ -94,7 +94,7 @@ class Search:
 class Plan:
     sql: str
     names: tuple[str, ...]  # parameter name per position
-    processors: dict[str, Callable[[Any], Any]]
+    processors: dict[str, Any]  # SQLAlchemy's bind processors: callables (sequences only for tuple types)
     constants: dict[str, Any]  # parameters SQLAlchemy made of literals in the statement
 
     def bind(self, values: dict[str, Any]) -> list[Any]:
