@@ -14,7 +14,6 @@ from hyperpage.api.router import include_routers
 from hyperpage.api.security import SecurityHeadersMiddleware
 from hyperpage.auth.middleware import AuthGateMiddleware, IdentityMiddleware
 from hyperpage.auth.startup import warn_if_anonymous
-from hyperpage.backup.status import backup_scrape_hook
 from hyperpage.config import ConfigError, Settings, get_settings
 from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
@@ -22,7 +21,8 @@ from hyperpage.errors import UnhandledErrorMiddleware, install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
 from hyperpage.middleware import ObservabilityMiddleware
-from hyperpage.sync.gauges import refresh_sync_gauges
+from hyperpage.scrape import WEB_HOOKS
+from hyperpage.scrape import install as install_scrape_hooks
 from hyperpage.sync.service import start_background_sync, stop_background_sync
 
 log = get_logger(__name__)
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = [refresh_sync_gauges, backup_scrape_hook]
+    install_scrape_hooks(app, WEB_HOOKS)
     app.state.response_cache = ResponseCache(max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
                                              max_age=settings.hyperpage_api_cache_max_age_seconds)
     # no cache, no change signal: a LISTEN connection and its probes would serve nothing

@@ -1,4 +1,4 @@
-"""Every router of the app, and the scrape hooks of the feature services, in one place."""
+"""Every router of the app, in one place (the scrape hooks are in hyperpage/scrape.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from hyperpage.auth import views as auth_views
 from hyperpage.auth.openapi import document_auth
 from hyperpage.compat import views as compat_views
 from hyperpage.issues import views as issues_views
-from hyperpage.pipelines import service as pipelines_service
 from hyperpage.pipelines import views as pipelines_views
 from hyperpage.rate_limits import views as rate_limits_views
-from hyperpage.reviews import service as reviews_service
 from hyperpage.reviews import views as reviews_views
-from hyperpage.status import service as status_service
 from hyperpage.status import views as status_views
 from hyperpage.web import views as web_views
 
@@ -31,6 +28,3 @@ def include_routers(app: FastAPI) -> None:
     auth_pages.install(app)
     document_auth(app)
     web_views.install(app)
-    app.state.scrape_hooks.extend(
-        [reviews_service.scrape_gauges, pipelines_service.scrape_gauges, status_service.scrape_gauges]
-    )

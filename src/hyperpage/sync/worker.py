@@ -14,7 +14,8 @@ from hyperpage.db.session import create_engine, make_sessionmaker
 from hyperpage.errors import install_error_handlers
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
-from hyperpage.sync.gauges import refresh_sync_gauges
+from hyperpage.scrape import WORKER_HOOKS
+from hyperpage.scrape import install as install_scrape_hooks
 from hyperpage.sync.service import start_background_sync, stop_background_sync
 
 log = get_logger(__name__)
@@ -42,7 +43,7 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.scrape_hooks = [refresh_sync_gauges]
+    install_scrape_hooks(app, WORKER_HOOKS)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
