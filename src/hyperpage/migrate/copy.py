@@ -71,15 +71,38 @@ def fast_path(source: Endpoint, table: Table) -> bool:
 
 
 def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
-    """Whole COPY text-format lines built by SQLite itself: no per-value Python work at all."""
-    line = " || char(9) || ".join(f"coalesce({c.copy_sql}, '\\N')" for c in table.columns)
+    """Whole COPY text-format lines built by SQLite itself; Python only writes doubles (see plan.copy_field)."""
+    parts: list[str] = []  # SQLite expressions: runs of finished fields, or one raw double
+    floats: list[bool] = []
+    run: list[str] = []
+    for c in table.columns:
+        if c.pg_type != "double precision":
+            run.append(f"coalesce({c.copy_sql}, '\\N')")
+            continue
+        if run:
+            parts.append(" || char(9) || ".join(run))
+            floats.append(False)
+            run = []
+        parts.append(str(c.copy_sql))
+        floats.append(True)
+    if run:
+        parts.append(" || char(9) || ".join(run))
+        floats.append(False)
     conn = open_source(source)
     try:
-        cur = conn.execute(f"SELECT {line} FROM {quote_ident(table.source)}")
+        cur = conn.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table.source)}")
+        if floats == [False]:
+            while batch := cur.fetchmany(BATCH):
+                yield [r[0] for r in batch]
+            return
         while batch := cur.fetchmany(BATCH):
-            yield [r[0] for r in batch]
+            yield ["\t".join([_double(v) if f else v for f, v in zip(floats, row, strict=True)]) for row in batch]
     finally:
         conn.close()
+
+
+def _double(v: Any) -> str:
+    return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
 
 
 def converted(table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[Any, str, list[Any]]],

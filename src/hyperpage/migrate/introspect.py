@@ -11,6 +11,9 @@ from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_f
 from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_bool, to_date
 
 SCAN_CHUNK = 20_000
+# PostgreSQL's system columns: a user column of that name is refused by CREATE TABLE, so it gets a "_" suffix
+SYSTEM_COLUMNS = {"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid"}
+ROWID_ALIASES = ("rowid", "_rowid_", "oid")  # a user column may shadow any of them, not all three
 
 
 def open_source(endpoint: Endpoint) -> sqlite3.Connection:
@@ -23,11 +26,18 @@ def open_source(endpoint: Endpoint) -> sqlite3.Connection:
 
 
 def user_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Ordinary and virtual tables; shadow tables (an FTS5 index's _data, an R*Tree's _node) are not data."""
     rows = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
         "ORDER BY name"
     ).fetchall()
-    return [(name, sql or "") for name, sql in rows]
+    shadow = {r[1] for r in conn.execute("PRAGMA table_list") if r[2] == "shadow"}
+    return [(name, sql or "") for name, sql in rows if name not in shadow]
+
+
+def virtual_module(sql: str) -> str | None:
+    m = re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE\s+.*?\bUSING\s+(\w+)", sql, re.I | re.S)
+    return m.group(1).lower() if m else None
 
 
 def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, str]]) -> list[Profile]:
@@ -97,6 +107,7 @@ def _scan_candidates(conn: sqlite3.Connection, table: str, name: str, declared: 
             ok, problem = _check(value, is_bool, is_json, is_date, p.epoch_divisor)
             if not ok:
                 bad += 1
+                p.sub_microsecond += "below the microsecond" in problem
                 if len(p.examples) < 3:
                     p.examples.append(repr(value)[:40])
                 p.json_problem = p.json_problem or problem
@@ -121,6 +132,19 @@ def _check(value: Any, is_bool: bool, is_json: bool, is_date: bool, divisor: int
     return True, ""
 
 
+def _warn_about_values(plan: Plan, table: str, column: str, kind: str, p: Profile) -> None:
+    """Interpretations an operator must know about, in every run (the plan's warnings reach the report)."""
+    if kind == "ts" and (p.n_int or p.n_real):
+        unit = {1: "seconds", 1000: "milliseconds", 1_000_000: "microseconds"}[p.epoch_divisor]
+        plan.warnings.append(
+            f"{table}.{column}: {p.n_real} REAL values read as Julian day numbers (as SQLite's datetime() reads "
+            f"them, to the millisecond) and {p.n_int} integers as Unix epoch {unit}: check a few rows")
+    if p.sub_microsecond:
+        plan.warnings.append(f"{table}.{column}: {p.sub_microsecond} values with 7 to 9 fractional digits (below "
+                             "the microsecond, "
+                             "which timestamptz cannot hold): the column is kept as text, exactly")
+
+
 def build_generic_plan(endpoint: Endpoint) -> Plan:
     conn = open_source(endpoint)
     try:
@@ -141,6 +165,16 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
     ):
         plan.warnings.append(f"{obj_type} {obj_name!r} is not migrated (SQLite SQL): recreate it by hand")
     for name, sql in raw:
+        module = virtual_module(sql)
+        if module is not None:
+            try:
+                conn.execute(f"SELECT * FROM {quote_ident(name)} LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                plan.warnings.append(f"virtual table {name!r} ({module}) cannot be read here ({exc}): not migrated")
+                continue
+            plan.warnings.append(f"virtual table {name!r} ({module}) is copied as a plain table of its columns; "
+                                 f"its {module} index (shadow tables) is not migrated: rebuild it in PostgreSQL "
+                                 "(e.g. a tsvector column and a GIN index for fts5)")
         info = conn.execute(f"PRAGMA table_xinfo({quote_ident(name)})").fetchall()
         cols = [(r[1], r[2] or "") for r in info if r[6] in (0, 2, 3)]
         pk = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
@@ -154,15 +188,21 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
             d = decide(declared, prof)
             if r[6]:
                 plan.warnings.append(f"{name}.{cname} is a generated column: copied as plain values")
+            _warn_about_values(plan, name, cname, d.kind, prof)
             identity = rowid_alias and cname == pk[0]
+            target = cname + "_" if cname.lower() in SYSTEM_COLUMNS else cname
+            if target != cname:
+                plan.warnings.append(f"{name}.{cname} is a PostgreSQL system column name: renamed to {target}")
             columns.append(Column(
-                source=cname, target=shorten(cname, col_used), pg_type=d.pg_type, kind=d.kind,
+                source=cname, target=shorten(target, col_used), pg_type=d.pg_type, kind=d.kind,
+                epoch_divisor=prof.epoch_divisor,
                 select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
                 convert=d.convert, not_null=bool(r[3]), default=r[4], identity=identity,
                 decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
                 copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
             ))
-        key = ("rowid" if not without_rowid
+        free = [a for a in ROWID_ALIASES if a not in {c.lower() for c, _ in cols}]
+        key = ((free or ["NULL"])[0] if not without_rowid
                else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL")
         table = Table(source=name, target=names[name], columns=columns, key=key,
                       rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],

@@ -99,15 +99,16 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
-    jobs = [(side, end, t, part) for t in biggest_first
+    skips = {t.target: verify.rejected_keys(target, t) for t in plan.tables}
+    jobs = [(side, end, t, part, skips[t.target] if side == "source" else frozenset()) for t in biggest_first
             for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
             for part in parts]
     totals = {t.target: 2 * t.rows for t in plan.tables}  # verification reads every row twice: source and target
     report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         tables = {t.target: t for t in plan.tables}
-        jobs = [(side, end, tables[name], buckets) for name, buckets in recheck.items()
-                for side, end in (("source", source), ("target", target))]
+        jobs = [(side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
+                for name, buckets in recheck.items() for side, end in (("source", source), ("target", target))]
         found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, jobs,
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
