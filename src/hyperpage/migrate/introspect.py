@@ -7,7 +7,17 @@ import sqlite3
 from typing import Any
 
 from hyperpage.migrate import ddl
-from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, quote_ident, shorten
+from hyperpage.migrate.plan import (
+    Column,
+    Endpoint,
+    MigrationError,
+    Plan,
+    Reject,
+    Table,
+    copy_field,
+    quote_ident,
+    shorten,
+)
 from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_bool, to_date
 
 SCAN_CHUNK = 20_000
@@ -23,6 +33,25 @@ def open_source(endpoint: Endpoint) -> sqlite3.Connection:
     conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True, check_same_thread=False)
     conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+def check_integrity(endpoint: Endpoint) -> None:
+    """Refuse a file that is not SQLite, or is truncated or damaged, before anything is read or written.
+
+    quick_check reads every page once (a fraction of the copy's time) and finds what would otherwise surface
+    as a "malformed" error in the middle of a table's copy.
+    """
+    try:
+        conn = open_source(endpoint)
+        try:
+            found = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise MigrationError(f"{endpoint.path} is not a readable SQLite database: {exc}") from None
+    if found != ["ok"]:
+        raise MigrationError(f"{endpoint.path} is damaged (SQLite quick_check: {'; '.join(found)}): recover it "
+                             "first, e.g. `sqlite3 FILE .recover | sqlite3 NEW-FILE`, and migrate the recovered file")
 
 
 def user_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
