@@ -9,7 +9,10 @@ the GIL (bench/bench_migrate.py measures one worker against two).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,9 +36,22 @@ class TableResult:
     rejected: int
 
 
-def _init_worker(queue: Any) -> None:
-    global _progress
-    _progress = queue
+_parent: int | None = None  # the migrating process, in a worker: no table is committed once it is gone
+PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(queue: Any, parent: int) -> None:
+    """Tie the worker's life to the parent's: killing only the parent (an OOM kill) must not leave copies going."""
+    global _progress, _parent
+    _progress, _parent = queue, parent
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere parent_alive() still guards commits
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died before prctl took effect
+        os._exit(1)
+
+
+def parent_alive() -> bool:
+    return _parent is None or os.getppid() == _parent
 
 
 def report_progress(table: str, n: int) -> None:
@@ -157,6 +173,8 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
                             cp.write_row(out)
                         done += len(batch)
                         report_progress(table.target, len(batch))
+            if not parent_alive():  # the transaction rolls back: the table stays as it was
+                raise MigrationError("the migrating process is gone: not committing")
             with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
                                 "VALUES (%s, %s, %s, %s)",
@@ -194,10 +212,10 @@ def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: i
         _progress = None
         return results
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding connections and threads
-    with ctx.Manager() as manager:
-        queue = manager.Queue()
+    queue = ctx.Queue()  # passed at spawn: no Manager process (one process fewer to outlive a killed parent)
+    try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(queue,)) as pool:
+                                 initargs=(queue, os.getpid())) as pool:
             futures = [pool.submit(fn, *job) for job in jobs]
             pending = set(futures)
             while pending:
@@ -206,11 +224,13 @@ def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: i
                 finished = {f for f in pending if f.done()}
                 pending -= finished
                 if pending:
-                    with contextlib.suppress(Exception):  # queue.Empty from the manager proxy
+                    with contextlib.suppress(Exception):  # queue.Empty after the timeout
                         on_progress(*queue.get(timeout=0.2))
             while not queue.empty():
                 on_progress(*queue.get())
             return [f.result() for f in as_completed(futures)]
+    finally:
+        queue.close()
 
 
 class _Direct:
