@@ -34,9 +34,12 @@ _double = struct.Struct(">d").pack
 _EPOCH_DAYS = date(1970, 1, 1).toordinal()
 
 
+_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
+
+
 def _good_text(v: str) -> bool:
-    """Decoded with surrogateescape: a lone surrogate marks a byte that was not UTF-8."""
-    return "\x00" not in v and not any("\udc80" <= ch <= "\udcff" for ch in v)
+    """Decoded with surrogateescape: a lone surrogate marks a byte that was not UTF-8; U+0000 fits no text."""
+    return _UNSTORABLE.search(v) is None
 
 
 def _int(v: Any) -> str:
@@ -99,6 +102,24 @@ def _date(v: Any) -> str:
     return canon.odd(v)
 
 
+_DAYS: dict[tuple[str, str, str], int | None] = {}
+
+
+def _days(y: str, mo: str, d: str) -> int | None:
+    """Days since 1970-01-01 of a calendar date (cached: a table's timestamps share few dates)."""
+    key = (y, mo, d)
+    days = _DAYS.get(key, -1)
+    if days == -1:
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        try:
+            days = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_DAYS
+        except ValueError:
+            days = None
+        _DAYS[key] = days
+    return days
+
+
 def ts_micros(text: str) -> int | None:
     """Microseconds since 1970 UTC of a SQLite date/time text, or None (not one, or finer than microseconds)."""
     m = _TS.fullmatch(text)
@@ -107,9 +128,8 @@ def ts_micros(text: str) -> int | None:
     y, mo, d, h, mi, s, frac, tz = m.groups()
     if frac and frac[6:].strip("0"):
         return None
-    try:
-        days = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_DAYS
-    except ValueError:
+    days = _days(y, mo, d)
+    if days is None:
         return None
     hh, mm, ss = int(h or 0), int(mi or 0), int(s or 0)
     if hh > 23 or mm > 59 or ss > 59:
