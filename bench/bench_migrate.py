@@ -129,6 +129,10 @@ def main(args: list[str]) -> None:
             ours = min(float(r["copy"]) for r in results[1:])  # type: ignore[arg-type]
             print(f"ours (copy, best of 1 or 2 workers) vs pgloader: {float(results[0]['copy']) / ours:.2f}x "  # type: ignore[arg-type]
                   "pgloader's time; total includes our verification of every row", flush=True)
+            best = min(results[1:], key=lambda r: float(r["wall"]))  # type: ignore[arg-type]
+            print(f"end to end, ours verified vs pgloader: wall {float(best['wall']):.1f} s vs "  # type: ignore[arg-type]
+                  f"{float(results[0]['wall']):.1f} s, peak RSS {best['rss']} MiB vs {results[0]['rss']} MiB "
+                  f"({best['tool']})", flush=True)
             check, copy = float(results[1]["verify"]), float(results[1]["copy"])  # type: ignore[arg-type]
             print(f"verification (--workers 2): {check:.1f} s, {count / check if check else 0:,.0f} rows/s = "
                   f"{check / copy:.2f}x the copy of the same run; `db verify` of pgloader's result: "

@@ -54,7 +54,7 @@ def build_traps(path: Path) -> None:
          "2020-05-05 05:05:05", 0, 0, "[]", "{not json", "text", "n2", None, None, 1, -5),
         (3, "three", None, 255, 2**62, 3.14159, -1.5e300, "false", None, "2024-01-02 03:04:05.123456Z", None,
          None, None, None, '{"k": "v", "n": {"m": true}}', '{"a": 1, "a": 2}', 2.5, "n3", None, None, 0, 0),
-        (4, "four", "EF", 0, None, None, None, 0, b"\x01", None, None, None, 1.5, None, None, None,
+        (4, "four", "EF", 0, None, None, None, 0, b"\x01", None, None, None, 2460000.5, None, None, None,
          b"\xff\xfe", "n4", None, None, None, None),
     ]
     conn.executemany(f'INSERT INTO "Order" VALUES ({", ".join("?" * 22)})', rows)

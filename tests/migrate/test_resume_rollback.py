@@ -72,6 +72,8 @@ def test_kill_9_mid_copy_then_resume_matches_an_uninterrupted_run(tmp_path: Path
                             "--resume", "--report", str(tmp_path / "resumed.json"))
     assert resumed.returncode == 0, resumed.stderr
     assert _checksums(tmp_path / "resumed.json") == _checksums(tmp_path / "clean.json")
+    # this run copied `big` only: the earlier run's `a_small` is not counted again
+    assert json.loads((tmp_path / "resumed.json").read_text())["copied_rows"] == 300_000
     with psycopg.connect(killed) as conn:
         assert conn.execute(f"SELECT finished_at FROM {ledger.SCHEMA}.tables WHERE name = 'a_small'"
                             ).fetchone() == kept  # finished tables are kept, not copied again

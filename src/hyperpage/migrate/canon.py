@@ -25,7 +25,22 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 _double = struct.Struct(">d").pack
 _json_cache: dict[str, str] = {}
-_json_in = json.JSONDecoder()
+
+
+def _json_number(text: str) -> float | int:
+    """A JSON number with a fraction or exponent, as jsonb (numeric) keeps it: 1e2 is the integer 100, -0.0 is 0.
+
+    Exponent forms are read exactly (Decimal), so 1E400 is an integer, not infinity; other fractions are floats
+    on both sides, which jsonb's exact decimal reads back to the same double.
+    """
+    if "e" in text or "E" in text:
+        exact = Decimal(text)
+        if exact.adjusted() <= 1000 and exact == exact.to_integral_value():  # bounded: 1e99999999 stays a float
+            return int(exact)
+    return float(text) or 0.0
+
+
+_json_in = json.JSONDecoder(parse_float=_json_number)
 _json_out = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once: faster
 JSON_CACHE_MAX = 50_000
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,10 @@ ModeOpt = Annotated[str, typer.Option(help="auto (Hyperpage when the source has 
                                            "generic.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, max=16, help="Tables copied/verified in parallel (processes).")]
 ReportOpt = Annotated[Path | None, typer.Option(help="Write the JSON report here.")]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (redact_text(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _endpoint(raw: str) -> Endpoint:
@@ -68,6 +73,14 @@ def migrate_command(
         raise fail(redact_text(str(exc))) from None
     except psycopg.OperationalError as exc:
         raise fail(f"database unreachable: {redact_text(str(exc)).splitlines()[0]}") from None
+    except typer.Exit:
+        raise
+    except psycopg.Error as exc:  # DDL or data PostgreSQL refused: the statement is in the message
+        raise fail(f"PostgreSQL refused: {_first_line(exc)}") from None
+    except sqlite3.Error as exc:
+        raise fail(f"reading {from_ or to}: {_first_line(exc)}") from None
+    except Exception as exc:
+        raise fail(f"migration stopped: {type(exc).__name__}: {_first_line(exc)} (run again with --resume)") from None
     result.rejects_file = str(opts.rejects_path) if result.rejects else None
     result.write(report)
     result.summary()
@@ -96,7 +109,9 @@ def verify_command(
     except (MigrationError, FileNotFoundError) as exc:
         raise fail(redact_text(str(exc))) from None
     except psycopg.Error as exc:
-        raise fail(f"verification failed: {redact_text(str(exc)).splitlines()[0]}") from None
+        raise fail(f"verification failed: {_first_line(exc)}") from None
+    except sqlite3.Error as exc:
+        raise fail(f"reading {from_}: {_first_line(exc)}") from None
     result.write(report)
     result.summary()
     if not result.verified:

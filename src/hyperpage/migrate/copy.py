@@ -9,7 +9,10 @@ the GIL (bench/bench_migrate.py measures one worker against two).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,9 +36,22 @@ class TableResult:
     rejected: int
 
 
-def _init_worker(queue: Any) -> None:
-    global _progress
-    _progress = queue
+_parent: int | None = None  # the migrating process, in a worker: no table is committed once it is gone
+PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(queue: Any, parent: int) -> None:
+    """Tie the worker's life to the parent's: killing only the parent (an OOM kill) must not leave copies going."""
+    global _progress, _parent
+    _progress, _parent = queue, parent
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere parent_alive() still guards commits
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died before prctl took effect
+        os._exit(1)
+
+
+def parent_alive() -> bool:
+    return _parent is None or os.getppid() == _parent
 
 
 def report_progress(table: str, n: int) -> None:
@@ -71,15 +87,38 @@ def fast_path(source: Endpoint, table: Table) -> bool:
 
 
 def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
-    """Whole COPY text-format lines built by SQLite itself: no per-value Python work at all."""
-    line = " || char(9) || ".join(f"coalesce({c.copy_sql}, '\\N')" for c in table.columns)
+    """Whole COPY text-format lines built by SQLite itself; Python only writes doubles (see plan.copy_field)."""
+    parts: list[str] = []  # SQLite expressions: runs of finished fields, or one raw double
+    floats: list[bool] = []
+    run: list[str] = []
+    for c in table.columns:
+        if c.pg_type != "double precision":
+            run.append(f"coalesce({c.copy_sql}, '\\N')")
+            continue
+        if run:
+            parts.append(" || char(9) || ".join(run))
+            floats.append(False)
+            run = []
+        parts.append(str(c.copy_sql))
+        floats.append(True)
+    if run:
+        parts.append(" || char(9) || ".join(run))
+        floats.append(False)
     conn = open_source(source)
     try:
-        cur = conn.execute(f"SELECT {line} FROM {quote_ident(table.source)}")
+        cur = conn.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table.source)}")
+        if floats == [False]:
+            while batch := cur.fetchmany(BATCH):
+                yield [r[0] for r in batch]
+            return
         while batch := cur.fetchmany(BATCH):
-            yield [r[0] for r in batch]
+            yield ["\t".join([_double(v) if f else v for f, v in zip(floats, row, strict=True)]) for row in batch]
     finally:
         conn.close()
+
+
+def _double(v: Any) -> str:
+    return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
 
 
 def converted(table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[Any, str, list[Any]]],
@@ -134,6 +173,8 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
                             cp.write_row(out)
                         done += len(batch)
                         report_progress(table.target, len(batch))
+            if not parent_alive():  # the transaction rolls back: the table stays as it was
+                raise MigrationError("the migrating process is gone: not committing")
             with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
                                 "VALUES (%s, %s, %s, %s)",
@@ -171,10 +212,10 @@ def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: i
         _progress = None
         return results
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding connections and threads
-    with ctx.Manager() as manager:
-        queue = manager.Queue()
+    queue = ctx.Queue()  # passed at spawn: no Manager process (one process fewer to outlive a killed parent)
+    try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(queue,)) as pool:
+                                 initargs=(queue, os.getpid())) as pool:
             futures = [pool.submit(fn, *job) for job in jobs]
             pending = set(futures)
             while pending:
@@ -183,11 +224,13 @@ def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: i
                 finished = {f for f in pending if f.done()}
                 pending -= finished
                 if pending:
-                    with contextlib.suppress(Exception):  # queue.Empty from the manager proxy
+                    with contextlib.suppress(Exception):  # queue.Empty after the timeout
                         on_progress(*queue.get(timeout=0.2))
             while not queue.empty():
                 on_progress(*queue.get())
             return [f.result() for f in as_completed(futures)]
+    finally:
+        queue.close()
 
 
 class _Direct:

@@ -14,7 +14,11 @@ import psycopg
 
 from hyperpage.migrate.plan import Plan, Table, quote_ident, shorten
 
-_NOW = {"timestamptz": "CURRENT_TIMESTAMP", "date": "CURRENT_DATE"}
+# SQLite's 'now' is UTC; PostgreSQL's CURRENT_DATE is in the session's TimeZone, so today is taken in UTC
+_NOW = {"timestamptz": "CURRENT_TIMESTAMP", "date": "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date"}
+_TODAY = {"timestamptz": "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
+          "date": _NOW["date"]}
+_OFFSET = re.compile(r"\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)'$", re.I)
 _STRFTIME = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI", "%S": "SS", "%f": "SS.MS",
              "%j": "DDD", "%%": "%"}
 
@@ -30,8 +34,8 @@ def translate_default(expr: str | None, pg_type: str) -> str | None:
     now_like = low in ("current_timestamp", "datetime('now')", "datetime('now','utc')", "datetime(\"now\")")
     if now_like or low.startswith("datetime('now','localtime')"):
         return _NOW.get(pg_type, "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')")
-    if low in ("current_date", "date('now')"):
-        return _NOW.get(pg_type, "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+    if low in ("current_date", "date('now')"):  # midnight UTC, not now: a DATETIME column gets the date's start
+        return _TODAY.get(pg_type, "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
     if low in ("current_time", "time('now')"):
         return "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'HH24:MI:SS')"
     m = re.fullmatch(r"strftime\('([^']*)','now'(?:,'(?:utc|localtime)')?\)", low)
@@ -44,6 +48,9 @@ def translate_default(expr: str | None, pg_type: str) -> str | None:
         pieces = re.split(r"(%.)", fmt)
         out = "".join(_STRFTIME.get(p, p) if p.startswith("%") else f'"{p}"' if p else "" for p in pieces)
         return f"to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', '{out}')"
+    if pg_type == "timestamptz" and e.startswith("'") and e.endswith("'"):
+        # a naive literal means UTC, as the copied values do; PostgreSQL would read it in its TimeZone
+        return f"{e}::timestamptz" if _OFFSET.search(e) else f"({e}::timestamp AT TIME ZONE 'UTC')"
     if pg_type == "boolean" and low in ("0", "1", "'0'", "'1'"):
         return "true" if "1" in low else "false"
     return e  # literals: PostgreSQL accepts them or the (optional) step records a warning
@@ -77,13 +84,23 @@ def generic_table_ddl(conn: sqlite3.Connection, plan: Plan, table: Table, sql: s
             plan.warnings.append(f"index {iname!r} on {table.source!r} uses an expression or WHERE: not migrated")
             continue
         desc = {r[2]: " DESC" if r[3] else "" for r in info if r[5]}
-        cols_sql = ", ".join(quote_ident(by_src[c].target) + desc[c] for c in keycols)
+        nocase = {r[2] for r in info if r[5] and str(r[4]).upper() == "NOCASE"}
+        cols_sql = ", ".join((f"lower({quote_ident(by_src[c].target)})" if c in nocase
+                              else quote_ident(by_src[c].target)) + desc[c] for c in keycols)
+        if nocase:
+            # PostgreSQL has no NOCASE collation without ICU; lower() keeps the index's (unique) meaning for ASCII
+            plan.warnings.append(f"index {iname!r} on {table.source!r} uses COLLATE NOCASE: built on lower(...) "
+                                 "of those columns; queries must compare lower(column) to use it")
+            origin = "c"  # an expression index, not a constraint
         if origin == "u":
             post.append((f"ALTER TABLE {t} ADD CONSTRAINT {cname('_'.join(keycols) + '_key')} UNIQUE ({cols_sql})",
                          False))
         else:
             uq = "UNIQUE " if unique else ""
             post.append((f"CREATE {uq}INDEX {quote_ident(shorten(iname, used))} ON {t} ({cols_sql})", False))
+    if re.search(r"\bCOLLATE\s+NOCASE\b", sql, re.I):
+        plan.warnings.append(f"table {table.source!r} declares COLLATE NOCASE: comparisons on those columns were "
+                             "case-insensitive in SQLite and are case-sensitive in PostgreSQL (use lower() or citext)")
     for i, check in enumerate(_checks(sql)):
         post.append((f"ALTER TABLE {t} ADD CONSTRAINT {cname(f'check{i + 1}')} CHECK ({check})", True))
     for c in table.columns:

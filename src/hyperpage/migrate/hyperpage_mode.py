@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
@@ -19,6 +20,7 @@ from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_f
 from hyperpage.migrate.typing_rules import to_bool
 
 ALEMBIC_TABLE = "alembic_version"
+CORE_TABLES = {"connections", "repositories", "pull_requests", "pipelines", "issues"}  # since the first revision
 
 
 def sqlite_ts_to_pg(value: Any) -> datetime:
@@ -90,13 +92,37 @@ def build_hyperpage_plan(source: Endpoint) -> Plan:
     return Plan(mode="hyperpage", source=source.display, tables=fk_order(tables))
 
 
+@lru_cache(maxsize=1)
+def known_revisions() -> frozenset[str]:
+    """Every Alembic revision this version ships (a file from another Alembic-managed app has others)."""
+    from alembic.script import ScriptDirectory
+
+    from hyperpage.db.schema import MIGRATIONS_DIR
+
+    return frozenset(r.revision for r in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions())
+
+
 def is_hyperpage_sqlite(conn: Any) -> str | None:
-    """The Alembic revision of a SQLite file written by Hyperpage, or None for any other file."""
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (ALEMBIC_TABLE,)).fetchone()
-    if row is None:
+    """The Alembic revision of a SQLite file written by Hyperpage, or None for any other file.
+
+    An alembic_version table alone proves nothing (every Alembic-managed app has one): the revision must be
+    one of ours and our core tables must be there.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if ALEMBIC_TABLE not in tables:
         return None
     rev = conn.execute(f"SELECT version_num FROM {ALEMBIC_TABLE}").fetchone()
-    return rev[0] if rev else None
+    if rev is None or rev[0] not in known_revisions() or not tables >= CORE_TABLES:
+        return None
+    return str(rev[0])
+
+
+def alembic_revision(conn: Any) -> str | None:
+    """The revision in any file's alembic_version table (for the error message of --mode hyperpage)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (ALEMBIC_TABLE,)).fetchone():
+        row = conn.execute(f"SELECT version_num FROM {ALEMBIC_TABLE}").fetchone()
+        return str(row[0]) if row else None
+    return None
 
 
 def count_rows(plan: Plan, conn: Any) -> None:

@@ -7,10 +7,23 @@ import sqlite3
 from typing import Any
 
 from hyperpage.migrate import ddl
-from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, quote_ident, shorten
+from hyperpage.migrate.plan import (
+    Column,
+    Endpoint,
+    MigrationError,
+    Plan,
+    Reject,
+    Table,
+    copy_field,
+    quote_ident,
+    shorten,
+)
 from hyperpage.migrate.typing_rules import BOOL_TEXT, Profile, decide, json_problem, parse_ts, to_bool, to_date
 
 SCAN_CHUNK = 20_000
+# PostgreSQL's system columns: a user column of that name is refused by CREATE TABLE, so it gets a "_" suffix
+SYSTEM_COLUMNS = {"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid"}
+ROWID_ALIASES = ("rowid", "_rowid_", "oid")  # a user column may shadow any of them, not all three
 
 
 def open_source(endpoint: Endpoint) -> sqlite3.Connection:
@@ -22,12 +35,38 @@ def open_source(endpoint: Endpoint) -> sqlite3.Connection:
     return conn
 
 
+def check_integrity(endpoint: Endpoint) -> None:
+    """Refuse a file that is not SQLite, or is truncated or damaged, before anything is read or written.
+
+    quick_check reads every page once (a fraction of the copy's time) and finds what would otherwise surface
+    as a "malformed" error in the middle of a table's copy.
+    """
+    try:
+        conn = open_source(endpoint)
+        try:
+            found = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise MigrationError(f"{endpoint.path} is not a readable SQLite database: {exc}") from None
+    if found != ["ok"]:
+        raise MigrationError(f"{endpoint.path} is damaged (SQLite quick_check: {'; '.join(found)}): recover it "
+                             "first, e.g. `sqlite3 FILE .recover | sqlite3 NEW-FILE`, and migrate the recovered file")
+
+
 def user_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Ordinary and virtual tables; shadow tables (an FTS5 index's _data, an R*Tree's _node) are not data."""
     rows = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
         "ORDER BY name"
     ).fetchall()
-    return [(name, sql or "") for name, sql in rows]
+    shadow = {r[1] for r in conn.execute("PRAGMA table_list") if r[2] == "shadow"}
+    return [(name, sql or "") for name, sql in rows if name not in shadow]
+
+
+def virtual_module(sql: str) -> str | None:
+    m = re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE\s+.*?\bUSING\s+(\w+)", sql, re.I | re.S)
+    return m.group(1).lower() if m else None
 
 
 def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, str]]) -> list[Profile]:
@@ -46,7 +85,7 @@ def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, st
         v = [x or 0 for x in row[i * 8: i * 8 + 8]]
         p = Profile(n_int=v[0], n_real=v[1], n_text=v[2], n_blob=v[3], n_null=v[4],
                     min_int=row[i * 8 + 5], max_int=row[i * 8 + 6], nul_text=v[7])
-        if p.n_text or p.n_blob:
+        if p.n_text or (p.n_blob and (p.n_int or p.n_real)):  # blobs alone become bytea: no decoding
             _scan_utf8(conn, table, name, p)
         _scan_candidates(conn, table, name, declared.upper(), p)
         profiles.append(p)
@@ -90,13 +129,16 @@ def _scan_candidates(conn: sqlite3.Connection, table: str, name: str, declared: 
     if is_ts and p.n_int:
         biggest = max(abs(p.min_int or 0), abs(p.max_int or 0))
         p.epoch_divisor = 1_000_000 if biggest >= 10**14 else 1000 if biggest >= 10**11 else 1
-    cur = conn.execute(f"SELECT DISTINCT {c} FROM {quote_ident(table)} WHERE {c} IS NOT NULL")
+    good = _known_good(c, is_json, is_date, is_ts, p.epoch_divisor)
+    cur = conn.execute(f"SELECT DISTINCT {c} FROM {quote_ident(table)} WHERE {c} IS NOT NULL"
+                       + (f" AND NOT coalesce({good}, 0)" if good else ""))
     bad = 0
     while chunk := cur.fetchmany(SCAN_CHUNK):
         for (value,) in chunk:
             ok, problem = _check(value, is_bool, is_json, is_date, p.epoch_divisor)
             if not ok:
                 bad += 1
+                p.sub_microsecond += "below the microsecond" in problem
                 if len(p.examples) < 3:
                     p.examples.append(repr(value)[:40])
                 p.json_problem = p.json_problem or problem
@@ -105,6 +147,36 @@ def _scan_candidates(conn: sqlite3.Connection, table: str, name: str, declared: 
         p.bool_ok = p.json_ok = p.date_ok = p.ts_ok = False
         p.ts_problem = f"{bad} distinct values do not parse, e.g. {', '.join(p.examples)}"
         p.json_problem = f"{bad} distinct values are not jsonb-safe, e.g. {p.json_problem}"
+
+
+_D = "[0-9]"
+_YMD = f"{_D * 4}-{_D * 2}-{_D * 2}"
+_HMS = f"{_D * 2}:{_D * 2}:{_D * 2}"
+MIN_EPOCH, MAX_EPOCH = -62135596800, 253402300799  # 0001-01-01 and 9999-12-31 23:59:59, Python's range
+
+
+def _known_good(c: str, is_json: bool, is_date: bool, is_ts: bool, divisor: int) -> str:
+    """SQL true for values SQLite proves fit the candidate type, so only the others are checked in Python.
+
+    The common forms only, each stricter than the Python check: a timestamp as YYYY-MM-DD[ T]HH:MM:SS with 0, 3
+    or 6 fraction digits or a bare date, on a real calendar day (julianday() normalises Feb 30, date() does
+    not); an epoch integer in range; JSON that json_valid() accepts, without \\u0000 and without a key twice
+    in one object.
+    """
+    if is_ts:
+        head = f"substr({c}, 1, 10) || ' ' || substr({c}, 12, 8)"
+        forms = " OR ".join(f"{c} GLOB '{_YMD}[ T]{_HMS}{frac}'" for frac in ("", f".{_D * 3}", f".{_D * 6}"))
+        return (f"(typeof({c}) = 'text' AND (({forms}) AND strftime('%Y-%m-%d %H:%M:%S', julianday({head})) = {head} "
+                f"OR {c} GLOB '{_YMD}' AND date(julianday({c})) = {c})) "
+                f"OR (typeof({c}) = 'integer' AND {c} / {divisor} BETWEEN {MIN_EPOCH} AND {MAX_EPOCH})")
+    if is_date:
+        return f"typeof({c}) = 'text' AND {c} GLOB '{_YMD}' AND date(julianday({c})) = {c}"
+    if is_json:
+        return (f"typeof({c}) = 'text' AND json_valid({c}) AND instr({c}, '\\u0000') = 0 AND NOT EXISTS ("
+                f"SELECT 1 FROM json_tree(CASE WHEN json_valid({c}) THEN {c} ELSE '[]' END) j "
+                "WHERE j.parent IS NOT NULL GROUP BY j.parent, j.key "
+                "HAVING count(*) > 1)")
+    return ""
 
 
 def _check(value: Any, is_bool: bool, is_json: bool, is_date: bool, divisor: int) -> tuple[bool, str]:
@@ -119,6 +191,19 @@ def _check(value: Any, is_bool: bool, is_json: bool, is_date: bool, divisor: int
     except (Reject, ValueError, OverflowError) as exc:
         return False, str(exc)
     return True, ""
+
+
+def _warn_about_values(plan: Plan, table: str, column: str, kind: str, p: Profile) -> None:
+    """Interpretations an operator must know about, in every run (the plan's warnings reach the report)."""
+    if kind == "ts" and (p.n_int or p.n_real):
+        unit = {1: "seconds", 1000: "milliseconds", 1_000_000: "microseconds"}[p.epoch_divisor]
+        plan.warnings.append(
+            f"{table}.{column}: {p.n_real} REAL values read as Julian day numbers (as SQLite's datetime() reads "
+            f"them, to the millisecond) and {p.n_int} integers as Unix epoch {unit}: check a few rows")
+    if p.sub_microsecond:
+        plan.warnings.append(f"{table}.{column}: {p.sub_microsecond} values with 7 to 9 fractional digits (below "
+                             "the microsecond, "
+                             "which timestamptz cannot hold): the column is kept as text, exactly")
 
 
 def build_generic_plan(endpoint: Endpoint) -> Plan:
@@ -141,6 +226,16 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
     ):
         plan.warnings.append(f"{obj_type} {obj_name!r} is not migrated (SQLite SQL): recreate it by hand")
     for name, sql in raw:
+        module = virtual_module(sql)
+        if module is not None:
+            try:
+                conn.execute(f"SELECT * FROM {quote_ident(name)} LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                plan.warnings.append(f"virtual table {name!r} ({module}) cannot be read here ({exc}): not migrated")
+                continue
+            plan.warnings.append(f"virtual table {name!r} ({module}) is copied as a plain table of its columns; "
+                                 f"its {module} index (shadow tables) is not migrated: rebuild it in PostgreSQL "
+                                 "(e.g. a tsvector column and a GIN index for fts5)")
         info = conn.execute(f"PRAGMA table_xinfo({quote_ident(name)})").fetchall()
         cols = [(r[1], r[2] or "") for r in info if r[6] in (0, 2, 3)]
         pk = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
@@ -154,15 +249,21 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
             d = decide(declared, prof)
             if r[6]:
                 plan.warnings.append(f"{name}.{cname} is a generated column: copied as plain values")
+            _warn_about_values(plan, name, cname, d.kind, prof)
             identity = rowid_alias and cname == pk[0]
+            target = cname + "_" if cname.lower() in SYSTEM_COLUMNS else cname
+            if target != cname:
+                plan.warnings.append(f"{name}.{cname} is a PostgreSQL system column name: renamed to {target}")
             columns.append(Column(
-                source=cname, target=shorten(cname, col_used), pg_type=d.pg_type, kind=d.kind,
+                source=cname, target=shorten(target, col_used), pg_type=d.pg_type, kind=d.kind,
+                epoch_divisor=prof.epoch_divisor,
                 select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
                 convert=d.convert, not_null=bool(r[3]), default=r[4], identity=identity,
                 decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
                 copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
             ))
-        key = ("rowid" if not without_rowid
+        free = [a for a in ROWID_ALIASES if a not in {c.lower() for c, _ in cols}]
+        key = ((free or ["NULL"])[0] if not without_rowid
                else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL")
         table = Table(source=name, target=names[name], columns=columns, key=key,
                       rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],

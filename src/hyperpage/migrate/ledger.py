@@ -128,8 +128,46 @@ def rejected_counts(conn: psycopg.Connection) -> dict[str, int]:
     return dict(conn.execute(f"SELECT name, coalesce(rejected, 0) FROM {SCHEMA}.tables").fetchall())
 
 
+_FOREIGN_DEPENDENTS = f"""
+WITH ours AS (
+    SELECT 'pg_class'::regclass AS cls, to_regclass(quote_ident(name)) AS oid FROM {SCHEMA}.objects
+    WHERE kind = 'table'
+    UNION ALL
+    SELECT 'pg_proc'::regclass, to_regproc('public.' || quote_ident(name))::oid FROM {SCHEMA}.objects
+    WHERE kind = 'function'),
+dependents AS (
+    SELECT d.classid, d.objid, d.objsubid,
+           CASE d.classid
+               WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = d.objid)
+               WHEN 'pg_constraint'::regclass THEN (SELECT conrelid FROM pg_constraint WHERE oid = d.objid)
+               WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = d.objid)
+               WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid)
+               WHEN 'pg_class'::regclass THEN d.objid
+           END AS owner
+    FROM pg_depend d JOIN ours o ON d.refclassid = o.cls AND d.refobjid = o.oid
+    WHERE d.deptype = 'n')
+SELECT DISTINCT pg_describe_object(classid, objid, objsubid) FROM dependents
+WHERE owner IS NULL OR owner NOT IN (SELECT oid FROM ours WHERE cls = 'pg_class'::regclass AND oid IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE c.oid = owner AND n.nspname = '{SCHEMA}')
+ORDER BY 1"""
+
+
+def foreign_dependents(conn: psycopg.Connection) -> list[str]:
+    """Objects this migration did not create that depend on what it created (a user's views, foreign keys)."""
+    return [r[0] for r in conn.execute(_FOREIGN_DEPENDENTS).fetchall()]
+
+
 def drop_objects(conn: psycopg.Connection) -> list[str]:
-    """Drop what the ledger recorded, newest first, then the ledger itself."""
+    """Drop what the ledger recorded, newest first, then the ledger itself.
+
+    CASCADE only removes what depends on our own objects (indexes, keys between migrated tables, the change
+    trigger); anything else depending on them was made by someone else since, so the rollback refuses instead.
+    """
+    others = foreign_dependents(conn)
+    if others:
+        raise MigrationError(f"rollback refused: {len(others)} objects made after the migration depend on its tables "
+                             f"and would be dropped with them: {', '.join(others[:10])}; drop or move them first")
     dropped = []
     for kind, name in conn.execute(f"SELECT kind, name FROM {SCHEMA}.objects ORDER BY seq DESC").fetchall():
         conn.execute(f"DROP {kind.upper()} IF EXISTS {quote_ident(name)} CASCADE")

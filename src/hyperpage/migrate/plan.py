@@ -43,6 +43,7 @@ class Column:
     # SQLite expression giving the value as a field of COPY's text format, when no Python conversion is
     # needed: then SQLite builds whole COPY lines in C and Python only forwards them (copy.py's fast path)
     copy_sql: str | None = None
+    epoch_divisor: int = 1  # a timestamp column's integers are Unix epoch seconds / this (1, 1000, 1_000_000)
 
 
 @dataclass
@@ -73,13 +74,18 @@ class Plan:
 
 
 def copy_field(pg_type: str, expr: str) -> str | None:
-    """SQLite expression rendering `expr` for a PostgreSQL COPY text-format field of type `pg_type`."""
+    """SQLite expression rendering `expr` for a PostgreSQL COPY text-format field of type `pg_type`.
+
+    NULL stays NULL (copy_lines writes it as \\N): printf() and hex() of NULL would give '0.0' and ''. Doubles
+    are the exception: SQLite's printf('%!.17g') is not exact above ~1e300 (3.40), so they are selected raw and
+    Python writes repr(), the shortest text that reads back as the same bits (copy_lines does that).
+    """
+    if pg_type == "double precision":
+        return expr
     if pg_type in ("bigint", "integer", "smallint", "boolean", "numeric"):  # booleans: 0/1/t/f/true/false
         return f"CAST({expr} AS TEXT)"
-    if pg_type == "double precision":
-        return f"printf('%!.17g', {expr})"  # 17 significant digits round-trip every double exactly
     if pg_type == "bytea":
-        return f"'\\\\x' || hex({expr})"
+        return f"CASE WHEN {expr} IS NOT NULL THEN '\\\\x' || hex({expr}) END"
     if pg_type in ("text", "jsonb", "timestamptz"):
         # COPY text format escapes: backslash first, then tab, newline, carriage return
         return (f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "

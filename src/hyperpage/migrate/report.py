@@ -105,6 +105,7 @@ class Report:
             console.print(f"copied {self.copied_rows:,} rows in {copy:.1f} s ({self.copied_rows / copy:,.0f} rows/s),"
                           f" verified in {self.seconds - copy:.1f} s")
         if self.rejects:
-            console.print(f"[red]{self.rejects} rows rejected[/red], written to {self.rejects_file}")
+            where = f", written to {self.rejects_file}" if self.rejects_file else " (listed in the target's ledger)"
+            console.print(f"[red]{self.rejects} rows rejected[/red]{where}", highlight=False)
         console.print("[green]verified: every table matches[/green]" if self.verified
                       else "[red]verification FAILED[/red]")

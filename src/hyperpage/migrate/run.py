@@ -16,8 +16,14 @@ import psycopg
 from hyperpage.db import schema
 from hyperpage.migrate import ddl, ledger, verify
 from hyperpage.migrate.copy import copy_to_postgres, copy_to_sqlite, run_parallel
-from hyperpage.migrate.hyperpage_mode import ALEMBIC_TABLE, build_hyperpage_plan, count_rows, is_hyperpage_sqlite
-from hyperpage.migrate.introspect import build_generic_plan, open_source
+from hyperpage.migrate.hyperpage_mode import (
+    ALEMBIC_TABLE,
+    alembic_revision,
+    build_hyperpage_plan,
+    count_rows,
+    is_hyperpage_sqlite,
+)
+from hyperpage.migrate.introspect import build_generic_plan, check_integrity, open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident
 from hyperpage.migrate.report import Report, progress_bars
 from hyperpage.migrate.rollback import SQLITE_MARKER, rollback
@@ -34,6 +40,14 @@ class Options:
     progress: bool = True
 
 
+REJECTS_FILE = "hyperpage-migration-rejects.jsonl"
+
+
+def default_rejects_path(report: Path | None) -> Path:
+    """Next to the report (the run's output directory), else the current directory."""
+    return (report.parent if report is not None else Path()) / REJECTS_FILE
+
+
 def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
     if source.kind == "postgresql":
         with psycopg.connect(source.dsn) as pg:
@@ -45,13 +59,17 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
             plan = build_hyperpage_plan(source)
             count_rows(plan, pg)
         return plan
+    check_integrity(source)
     conn = open_source(source)
     try:
         rev = is_hyperpage_sqlite(conn)
         chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
         if chosen == "hyperpage":
             if rev is None:
-                raise MigrationError("--mode hyperpage: the source has no alembic_version table")
+                found = alembic_revision(conn)
+                raise MigrationError("--mode hyperpage: the source is not a Hyperpage database ("
+                                     + (f"its Alembic revision {found} is not one of ours" if found
+                                        else "no alembic_version table") + ")")
             _require_head(rev)
             plan = build_hyperpage_plan(source)
             count_rows(plan, conn)
@@ -99,15 +117,16 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
-    jobs = [(side, end, t, part) for t in biggest_first
+    skips = {t.target: verify.rejected_keys(target, t) for t in plan.tables}
+    jobs = [(side, end, t, part, skips[t.target] if side == "source" else frozenset()) for t in biggest_first
             for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
             for part in parts]
     totals = {t.target: 2 * t.rows for t in plan.tables}  # verification reads every row twice: source and target
     report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         tables = {t.target: t for t in plan.tables}
-        jobs = [(side, end, tables[name], buckets) for name, buckets in recheck.items()
-                for side, end in (("source", source), ("target", target))]
+        jobs = [(side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
+                for name, buckets in recheck.items() for side, end in (("source", source), ("target", target))]
         found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, jobs,
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
@@ -158,8 +177,8 @@ def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) 
             _prepare(conn, target, plan)
         states = ledger.table_states(conn)
         todo = [t for t in plan.tables if states.get(t.target) != "done"]
-        _with_progress(copy_to_postgres, [(source, target, t) for t in todo], {t.target: t.rows for t in todo},
-                       opts, "copy")
+        results = _with_progress(copy_to_postgres, [(source, target, t) for t in todo],
+                                 {t.target: t.rows for t in todo}, opts, "copy")
         for seq, sql, optional in ledger.pending_steps(conn):
             try:
                 with conn.transaction():
@@ -174,13 +193,13 @@ def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) 
         rejected = ledger.rejected_counts(conn)
         rows = ledger.rejects(conn)
         if rows:
-            path = opts.rejects_path or Path("hyperpage-migration-rejects.jsonl")
+            path = opts.rejects_path or default_rejects_path(opts.report_path)
             with path.open("w") as fh:
                 for r in rows:
                     fh.write(json.dumps(r) + "\n")
             opts.rejects_path = path
-        copied = conn.execute(f"SELECT coalesce(sum(rows), 0) FROM {ledger.SCHEMA}.tables").fetchone()[0]
-        return int(copied), rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn)
+        copied = sum(r.rows for r in results)  # this run's rows: a resumed run does not count the earlier one's
+        return copied, rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn)
 
 
 def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:

@@ -70,6 +70,7 @@ class Profile:
     ts_ok: bool = False
     ts_problem: str = ""
     epoch_divisor: int = 1
+    sub_microsecond: int = 0  # date/time text with non-zero digits below the microsecond
     examples: list[str] = field(default_factory=list)
 
 
@@ -84,9 +85,22 @@ def to_bool(value: Any) -> bool:
     raise Reject(f"{value!r} is not a boolean")
 
 
+JULIAN_UNIX_MS = 210_866_760_000_000  # 2440587.5 days (Julian day of 1970-01-01 00:00 UTC) in milliseconds
+FRACTION = re.compile(r"[.,](\d{7,})")
+
+
 def parse_ts(value: Any, divisor: int = 1) -> datetime:
-    """ISO-8601 text (naive means UTC, as SQLite's CURRENT_TIMESTAMP) or epoch seconds/milliseconds."""
+    """ISO-8601 text (naive means UTC, as SQLite's CURRENT_TIMESTAMP), epoch integers, or Julian-day REALs.
+
+    Numbers are read the way SQLite's own functions read them: a REAL is a Julian day number, rounded to the
+    millisecond exactly as datetime() does; an integer is Unix epoch seconds (or milliseconds/microseconds,
+    `divisor`, chosen by the column's magnitude). Text with digits below the microsecond is refused rather
+    than truncated: the column then stays text.
+    """
     if isinstance(value, str):
+        fraction = FRACTION.search(value)
+        if fraction and fraction.group(1)[6:].strip("0"):
+            raise Reject(f"{value[:40]!r} has digits below the microsecond (timestamptz would truncate them)")
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -98,10 +112,10 @@ def parse_ts(value: Any, divisor: int = 1) -> datetime:
         except OverflowError:
             raise Reject(f"epoch value {value} out of range") from None
     if isinstance(value, float):
-        ts = EPOCH + timedelta(seconds=value / divisor)
-        if (ts - EPOCH).total_seconds() * divisor != value:
-            raise Reject(f"epoch value {value!r} has more precision than microseconds")
-        return ts
+        try:
+            return EPOCH + timedelta(milliseconds=int(value * 86_400_000.0 + 0.5) - JULIAN_UNIX_MS)
+        except (OverflowError, ValueError):
+            raise Reject(f"Julian day {value!r} out of range") from None
     raise Reject(f"{value!r} is not a date/time")
 
 
@@ -200,7 +214,8 @@ def decide(declared: str, p: Profile) -> Decision:
     elif "TIMESTAMP" in d or "DATETIME" in d:
         if p.ts_ok:
             unit = {1: "seconds", 1000: "milliseconds", 1_000_000: "microseconds"}[p.epoch_divisor]
-            epoch = f"; epoch numbers read as {unit}" if numbers else ""
+            epoch = (f"; integers read as Unix epoch {unit}, REALs as Julian days (as SQLite's datetime())"
+                     if numbers else "")
             return Decision("timestamptz", "ts", partial(parse_ts, divisor=p.epoch_divisor),
                             f"declared {declared}; every value parses (naive values are UTC){epoch}")
         note = f"declared {declared} but kept as text: {p.ts_problem}"

@@ -2,8 +2,9 @@
 
 Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON with sorted
 keys, exact decimals), hashed with BLAKE2b; the hashes are summed modulo 2**128, so the sum does not depend on
-row order and counts duplicates. The source side goes through the plan's converters (the copy's own type rules;
-rejected rows are counted apart); a PostgreSQL target renders its canonical rows in the server.
+row order and counts duplicates. Neither side goes through the copy's converters: SQLite is read raw with
+rawread.py's own rules, PostgreSQL renders its canonical rows in the server. Rows the copy rejected (its
+ledger names them, with reasons) are read but kept out of the source sums and counted apart.
 
 The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
 in full (every row rendered and hashed again), keeping only the rows in differing buckets (whole buckets, up to
@@ -22,9 +23,9 @@ from typing import Any
 
 import psycopg
 
-from hyperpage.migrate import canon
-from hyperpage.migrate.copy import converted, report_progress, source_rows
-from hyperpage.migrate.introspect import open_source
+from hyperpage.migrate import canon, ledger, rawread
+from hyperpage.migrate.copy import report_progress
+from hyperpage.migrate.introspect import ROWID_ALIASES, open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Table, quote_ident
 
 MOD = 2**128
@@ -94,13 +95,14 @@ def require_verifiable(target: Endpoint) -> None:
                              f"(server_version_num >= {MIN_SERVER}: exact timestamps in extract(epoch))")
 
 
-def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
+def _pg_select(table: Table, types: dict[str, str], side: str) -> tuple[str, list[Any]]:
     """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
-    exprs: list[str] = []
-    render: list[Any] = []  # per selected column: None (already canonical) or a Python renderer
+    exprs: list[str] = [table.key] if side == "source" else []
+    render: list[Any] = [None] if side == "source" else []  # per selected column: None (canonical) or a renderer
     run: list[str] = []
     for c in table.columns:
-        sql = canon.pg_field(c.kind, c.target, types.get(c.target))
+        name = c.source if side == "source" else c.target
+        sql = canon.pg_field(c.kind, name, types.get(name))
         if sql is not None:
             run.append(sql)
             continue
@@ -108,32 +110,25 @@ def _pg_select(table: Table, types: dict[str, str]) -> tuple[str, list[Any]]:
             exprs.append(" || '|' || ".join(run))
             render.append(None)
             run = []
-        json = c.kind == "json" and types.get(c.target) in ("jsonb", "json")  # as text: no dict per value
-        exprs.append(f"{quote_ident(c.target)}::text" if json else quote_ident(c.target))
+        json = c.kind == "json" and types.get(name) in ("jsonb", "json")  # as text: no dict per value
+        exprs.append(f"{quote_ident(name)}::text" if json else quote_ident(name))
         render.append(canon.RENDER[c.kind])
     if run:
         exprs.append(" || '|' || ".join(run))
         render.append(None)
-    return f"SELECT {', '.join(exprs)} FROM {quote_ident(table.target)}", render
+    relation = table.source if side == "source" else table.target
+    return f"SELECT {', '.join(exprs)} FROM {quote_ident(relation)}", render
 
 
-def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, str]]]:
-    if endpoint.kind == "sqlite":
-        renderers = [canon.RENDER[c.kind] for c in table.columns]
-        cols = ", ".join(quote_ident(c.target) for c in table.columns)
-        conn = open_source(endpoint)
-        try:
-            cur = conn.execute(f"SELECT rowid, {cols} FROM {quote_ident(table.target)}")
-            while batch := cur.fetchmany(FETCH):
-                yield [(row[0], canon.render_row(renderers, row[1:])) for row in batch]
-        finally:
-            conn.close()
-        return
+def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple[Any, str]]]:
+    """Canonical rows rendered by PostgreSQL itself (a source side also selects its row key, to name rows)."""
+    relation = table.source if side == "source" else table.target
     with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
         types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                                (quote_ident(table.target),)).fetchall())
-        sql, render = _pg_select(table, types)
+                                (quote_ident(relation),)).fetchall())
+        sql, render = _pg_select(table, types, side)
+        keyed = side == "source"
         with pg.cursor(name="hyperpage_verify") as cur:
             cur.execute(sql)
             if render == [None]:  # no JSON: the server sends each row's whole canonical text
@@ -141,17 +136,19 @@ def _target_rows(endpoint: Endpoint, table: Table) -> Iterator[list[tuple[Any, s
                     yield [(None, text) for text, in batch]
                 return
             while batch := cur.fetchmany(FETCH):
-                yield [(None, "|".join([v if r is None else ("N" if v is None else r(v))
-                                         for r, v in zip(render, row, strict=True)])) for row in batch]
+                yield [(row[0] if keyed else None,
+                        "|".join([v if r is None else ("N" if v is None else r(v))
+                                  for r, v in zip(render[keyed:], row[keyed:], strict=True)])) for row in batch]
 
 
 def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]:
     """Rowid ranges of a big SQLite source table, so that several processes share its (slower) source side."""
-    if source.kind != "sqlite" or table.key != "rowid" or table.rows <= PART_ROWS:
+    if source.kind != "sqlite" or table.key not in ROWID_ALIASES or table.rows <= PART_ROWS:
         return [None]
     conn = open_source(source)
     try:
-        lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM {quote_ident(table.source)}").fetchone()
+        lo, hi = conn.execute(f"SELECT min({table.key}), max({table.key}) FROM {quote_ident(table.source)}"
+                              ).fetchone()
     finally:
         conn.close()
     if lo is None:
@@ -161,43 +158,53 @@ def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]
     return [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
 
 
-def _source_rows(endpoint: Endpoint, table: Table, rejects: list[Any],
-                 part: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Any]]]:
-    renderers = [canon.RENDER[c.kind] for c in table.columns]
-    where = "" if part is None else f"WHERE rowid BETWEEN {int(part[0])} AND {int(part[1])}"
-    for batch in source_rows(endpoint, table, where=where):
-        yield len(batch), [(row[0], canon.render_row(renderers, row[1:]))
-                           for row in converted(table, batch, rejects, keep_key=True)]
+def rejected_keys(target: Endpoint, table: Table) -> frozenset[str]:
+    """Row keys the copy rejected (recorded in the target's ledger, with reasons): the source side skips them."""
+    if target.kind != "postgresql":
+        return frozenset()
+    with psycopg.connect(target.dsn) as pg:
+        if not ledger.exists(pg):
+            return frozenset()
+        rows = pg.execute(f"SELECT rowkey FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,)).fetchall()
+    return frozenset(r[0] for r in rows)
 
 
-def _side_rows(side: str, endpoint: Endpoint, table: Table, rejects: list[Any],
+def _side_rows(side: str, endpoint: Endpoint, table: Table, skip: frozenset[str] = frozenset(),
                part: tuple[int, int] | None = None) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
-    """Batches of (rows read, [(row key or None, canonical text)]) for one side of one table (or part)."""
-    if side == "source":
-        yield from _source_rows(endpoint, table, rejects, part)
-    else:
-        for batch in _target_rows(endpoint, table):
+    """Batches of (rows read, [(row key or None, canonical text)]) for one side of one table (or part).
+
+    SQLite is read raw by rawread.py, PostgreSQL renders in the server: neither uses the copy's converters.
+    Rows of the source whose key is in `skip` were rejected by the copy: read, but not part of the sums.
+    """
+    if endpoint.kind == "postgresql":
+        for batch in _pg_rows(endpoint, table, side):
             yield len(batch), batch
+        return
+    key = table.key if side == "source" else "rowid"
+    where = "" if part is None else f"WHERE {key} BETWEEN {int(part[0])} AND {int(part[1])}"
+    for batch in rawread.rows(endpoint, table, side, key, where):
+        yield len(batch), ([r for r in batch if str(r[0]) not in skip] if skip else batch)
 
 
 def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
 
 
-def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None) -> SideSums:
+def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None,
+              skip: frozenset[str] = frozenset()) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
-    rejects: list[Any] = []
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
-    n = 0
-    for read, batch in _side_rows(side, endpoint, table, rejects, part):
+    n = kept = 0
+    for read, batch in _side_rows(side, endpoint, table, skip, part):
         for _, text in batch:
             h = _digest(text)
             b = h >> SHIFT
             sums[b] += h
             counts[b] += 1
         n += read
+        kept += len(batch)
         report_progress(table.target, read)
-    return SideSums(table.target, side, n, len(rejects), [s % MOD for s in sums], counts)
+    return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
 
 
 def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[int]]]:
@@ -230,12 +237,12 @@ def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[i
     return checks, recheck
 
 
-def rows_in_buckets(side: str, endpoint: Endpoint, table: Table,
-                    buckets: list[int]) -> tuple[str, str, list[tuple[int, Any, str]]]:
+def rows_in_buckets(side: str, endpoint: Endpoint, table: Table, buckets: list[int],
+                    skip: frozenset[str] = frozenset()) -> tuple[str, str, list[tuple[int, Any, str]]]:
     """(table, side, [(hash, key, canonical text)]) of the rows that fall into `buckets`."""
     wanted = frozenset(buckets)
     kept = []
-    for _, batch in _side_rows(side, endpoint, table, []):
+    for _, batch in _side_rows(side, endpoint, table, skip):
         for key, text in batch:
             h = _digest(text)
             if h >> SHIFT in wanted:
@@ -274,7 +281,7 @@ def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
     a first field is usually the primary key, so the rest of the table holds no other partner.
     """
     wanted, kept, found = frozenset(firsts), [], set()
-    for _, batch in _side_rows("target", target, table, []):
+    for _, batch in _side_rows("target", target, table):
         for _, text in batch:
             first = canon.first_field(text)
             if first in wanted:
