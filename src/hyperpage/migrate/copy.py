@@ -75,7 +75,7 @@ def source_rows(source: Endpoint, table: Table, conn: Any = None, where: str = "
             if own:
                 conn.close()
         return
-    with psycopg.connect(source.dsn, autocommit=False) as pg, pg.cursor(name="hyperpage_migrate") as cur:
+    with psycopg.connect(source.pg_dsn, autocommit=False) as pg, pg.cursor(name="hyperpage_migrate") as cur:
         cur.itersize = BATCH
         cur.execute(sql)
         while batch := cur.fetchmany(BATCH):
@@ -150,11 +150,10 @@ def converted(table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[An
 
 
 def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableResult:
-    assert target.dsn is not None
     cols = ", ".join(quote_ident(c.target) for c in table.columns)
     rejects: list[tuple[Any, str, list[Any]]] = []
     done = 0
-    with psycopg.connect(target.dsn, autocommit=True) as pg:
+    with psycopg.connect(target.pg_dsn, autocommit=True) as pg:
         pg.execute("SET TIME ZONE 'UTC'")  # naive timestamps from SQLite are UTC
         pg.execute(f"UPDATE {ledger.SCHEMA}.tables SET status = 'copying' WHERE name = %s", (table.target,))
         pg.autocommit = False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from typing import Any
 
 import psycopg
 
-from hyperpage.migrate.plan import Plan, Table, quote_ident, shorten
+from hyperpage.migrate.plan import Plan, Table, quote_ident, scalar, shorten
 
 # SQLite's 'now' is UTC; PostgreSQL's CURRENT_DATE is in the session's TimeZone, so today is taken in UTC
 _NOW = {"timestamptz": "CURRENT_TIMESTAMP", "date": "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date"}
@@ -40,7 +41,8 @@ def translate_default(expr: str | None, pg_type: str) -> str | None:
         return "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'HH24:MI:SS')"
     m = re.fullmatch(r"strftime\('([^']*)','now'(?:,'(?:utc|localtime)')?\)", low)
     if m:
-        fmt = re.search(r"'([^']*)'", e).group(1)  # original case: %M and %m differ
+        found = re.search(r"'([^']*)'", e)  # the original case: %M and %m differ
+        fmt = found.group(1) if found else m.group(1)
         if fmt == "%s":
             return "floor(extract(epoch FROM CURRENT_TIMESTAMP))::bigint"
         if pg_type == "timestamptz":
@@ -115,7 +117,7 @@ def generic_fk_ddl(conn: sqlite3.Connection, plan: Plan, names: dict[str, str], 
     """Foreign keys, once every table (and so every parent's target column name) is known."""
     by_source = {t.source: t for t in plan.tables}
     for table in plan.tables:
-        fks: dict[int, list[tuple]] = {}
+        fks: dict[int, list[tuple[Any, ...]]] = {}
         for r in conn.execute(f"PRAGMA foreign_key_list({quote_ident(table.source)})"):
             fks.setdefault(r[0], []).append(r)
         for rows in fks.values():
@@ -159,8 +161,9 @@ def _orphans(conn: sqlite3.Connection, child: str, parent: str, cols: list[str],
         return 0
     on = " AND ".join(f"p.{quote_ident(r)} = c.{quote_ident(f)}" for f, r in zip(cols, refs, strict=True))
     notnull = " AND ".join(f"c.{quote_ident(f)} IS NOT NULL" for f in cols)
-    return conn.execute(f"SELECT count(*) FROM {quote_ident(child)} c WHERE {notnull} AND NOT EXISTS "
-                        f"(SELECT 1 FROM {quote_ident(parent)} p WHERE {on})").fetchone()[0]
+    count: int = scalar(conn, f"SELECT count(*) FROM {quote_ident(child)} c WHERE {notnull} AND NOT EXISTS "
+                               f"(SELECT 1 FROM {quote_ident(parent)} p WHERE {on})")
+    return count
 
 
 def _checks(sql: str) -> list[str]:

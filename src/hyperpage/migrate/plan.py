@@ -98,6 +98,14 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def scalar(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The first column of a query that always returns one row (count, max, a catalogue look-up)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise MigrationError(f"the database returned no row for: {sql.split()[0]} ...")
+    return row[0]
+
+
 def shorten(name: str, used: set[str]) -> str:
     """Fit a name into PostgreSQL's 63 bytes, deterministically and without colliding with `used`."""
     candidate = name
@@ -157,6 +165,13 @@ class Endpoint:
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
             return cls("postgresql", dsn=dsn, display=url.set(drivername="postgresql").render_as_string())
         raise MigrationError(f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://")
+
+    @property
+    def pg_dsn(self) -> str:
+        """The libpq URL of a PostgreSQL endpoint (a SQLite endpoint has none: a bug of the caller, said so)."""
+        if self.dsn is None:
+            raise MigrationError(f"{self.display} is not a PostgreSQL database")
+        return self.dsn
 
     def sqlite_uri(self) -> str:
         """Read-only URI; `immutable` (no locks, no -shm) only when no write-ahead log holds pending pages."""

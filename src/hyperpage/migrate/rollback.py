@@ -20,8 +20,7 @@ SQLITE_MARKER = 0x48505347  # PRAGMA application_id of files written by the way 
 def rollback(target: Endpoint) -> list[str]:
     if target.kind == "sqlite":
         return _rollback_sqlite(target)
-    assert target.dsn is not None
-    with psycopg.connect(target.dsn) as conn:
+    with psycopg.connect(target.pg_dsn) as conn:
         if not ledger.exists(conn):
             raise MigrationError("no migration ledger in the target: nothing this tool created to roll back")
         with conn.transaction():

@@ -24,7 +24,7 @@ from hyperpage.migrate.hyperpage_mode import (
     is_hyperpage_sqlite,
 )
 from hyperpage.migrate.introspect import build_generic_plan, check_integrity, open_source
-from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident
+from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident, scalar
 from hyperpage.migrate.report import Report, progress_bars
 from hyperpage.migrate.rollback import SQLITE_MARKER, rollback
 
@@ -50,12 +50,12 @@ def default_rejects_path(report: Path | None) -> Path:
 
 def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
     if source.kind == "postgresql":
-        with psycopg.connect(source.dsn) as pg:
-            rev = pg.execute("SELECT version_num FROM alembic_version").fetchone() if pg.execute(
-                "SELECT to_regclass('public.alembic_version')").fetchone()[0] else None
-            if rev is None or mode == "generic":
+        with psycopg.connect(source.pg_dsn) as pg:
+            has_versions = scalar(pg, "SELECT to_regclass('public.alembic_version')") is not None
+            row = pg.execute("SELECT version_num FROM alembic_version").fetchone() if has_versions else None
+            if row is None or mode == "generic":
                 raise MigrationError("PostgreSQL -> SQLite is for Hyperpage databases only (no alembic_version)")
-            _require_head(rev[0])
+            _require_head(row[0])
             plan = build_hyperpage_plan(source)
             count_rows(plan, pg)
         return plan
@@ -125,9 +125,10 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
     report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         tables = {t.target: t for t in plan.tables}
-        jobs = [(side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
-                for name, buckets in recheck.items() for side, end in (("source", source), ("target", target))]
-        found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, jobs,
+        recheck_jobs = [(side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
+                        for name, buckets in recheck.items()
+                        for side, end in (("source", source), ("target", target))]
+        found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, recheck_jobs,
                                                                            opts.workers, lambda *_: None)}
         for t in report.tables:
             if t.table in recheck:
@@ -157,7 +158,7 @@ def _with_progress(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], totals: 
 
 def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> tuple[int, dict[str, int],
                                                                                         list[str]]:
-    with psycopg.connect(target.dsn, autocommit=True) as conn:
+    with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
         has_ledger = ledger.exists(conn)
         if has_ledger and opts.replace:
             rollback(target)
@@ -214,7 +215,7 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
     steps = list(plan.post_load)
     if plan.mode == "hyperpage":
         functions_before = _functions(conn)
-        schema.upgrade(target.dsn)
+        schema.upgrade(target.pg_dsn)
         with conn.transaction():
             # functions the schema brings (migration 0002's change trigger) are this migration's to roll back
             ledger.record_objects(conn, [("function", f) for f in sorted(_functions(conn) - functions_before)])

@@ -146,6 +146,8 @@ def to_text(value: Any) -> str:
         return repr(value)
     elif isinstance(value, int):
         return str(value)
+    if not isinstance(value, str):  # SQLite's storage classes are all handled above: this is a caller's bug
+        raise Reject(f"{type(value).__name__} value where text was expected")
     if "\x00" in value:
         raise Reject("text contains U+0000, which PostgreSQL text cannot store")
     return value

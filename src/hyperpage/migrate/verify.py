@@ -26,7 +26,7 @@ import psycopg
 from hyperpage.migrate import canon, ledger, rawread
 from hyperpage.migrate.copy import report_progress
 from hyperpage.migrate.introspect import ROWID_ALIASES, open_source
-from hyperpage.migrate.plan import Endpoint, MigrationError, Table, quote_ident
+from hyperpage.migrate.plan import Endpoint, MigrationError, Table, quote_ident, scalar
 
 MOD = 2**128
 BUCKET_BITS = 12
@@ -80,7 +80,7 @@ class SideSums:
 
 def server_version(target: Endpoint) -> int:
     """The target server's server_version_num (140005 for 14.5)."""
-    with psycopg.connect(target.dsn) as pg:
+    with psycopg.connect(target.pg_dsn) as pg:
         return pg.info.server_version
 
 
@@ -123,8 +123,8 @@ def _pg_select(table: Table, types: dict[str, str], side: str) -> tuple[str, lis
 def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple[Any, str]]]:
     """Canonical rows rendered by PostgreSQL itself (a source side also selects its row key, to name rows)."""
     relation = table.source if side == "source" else table.target
-    with psycopg.connect(endpoint.dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
-        types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+    with psycopg.connect(endpoint.pg_dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
+        types: dict[str, str] = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
                                 (quote_ident(relation),)).fetchall())
         sql, render = _pg_select(table, types, side)
@@ -162,7 +162,7 @@ def rejected_keys(target: Endpoint, table: Table) -> frozenset[str]:
     """Row keys the copy rejected (recorded in the target's ledger, with reasons): the source side skips them."""
     if target.kind != "postgresql":
         return frozenset()
-    with psycopg.connect(target.dsn) as pg:
+    with psycopg.connect(target.pg_dsn) as pg:
         if not ledger.exists(pg):
             return frozenset()
         rows = pg.execute(f"SELECT rowkey FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,)).fetchall()
@@ -225,7 +225,8 @@ def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[i
         if check.ok:
             continue
         differing = [b for b, (a, z) in enumerate(zip(src.sums, tgt.sums, strict=True)) if a != z]
-        chosen, budget = [], RECHECK_ROWS
+        chosen: list[int] = []
+        budget = RECHECK_ROWS
         for b in differing:
             size = max(src.counts[b], tgt.counts[b])
             if chosen and size > budget:
@@ -334,7 +335,7 @@ def fk_problems(target: Endpoint) -> list[str]:
             conn.close()
         return [f"{t}: row {rowid} references missing {parent}" for t, rowid, parent, _ in bad[:20]]
     problems = []
-    with psycopg.connect(target.dsn) as pg:
+    with psycopg.connect(target.pg_dsn) as pg:
         fks = pg.execute("""
             SELECT format('%I.%I', n.nspname, cl.relname), format('%I.%I', pn.nspname, pc.relname), c.conname,
                    c.convalidated,
@@ -348,8 +349,8 @@ def fk_problems(target: Endpoint) -> list[str]:
         for child, parent, name, validated, cols, refs in fks:
             on = " AND ".join(f"p.{r} = c.{f}" for f, r in zip(cols, refs, strict=True))
             notnull = " AND ".join(f"c.{f} IS NOT NULL" for f in cols)
-            orphans = pg.execute(f"SELECT count(*) FROM {child} c WHERE {notnull} AND NOT EXISTS "
-                                 f"(SELECT 1 FROM {parent} p WHERE {on})").fetchone()[0]
+            orphans = scalar(pg, f"SELECT count(*) FROM {child} c WHERE {notnull} AND NOT EXISTS "
+                                 f"(SELECT 1 FROM {parent} p WHERE {on})")
             if orphans and validated:
                 problems.append(f"{child}: {orphans} rows violate {name}")
     return problems
@@ -360,17 +361,20 @@ def sequence_problems(target: Endpoint) -> list[str]:
     if target.kind == "sqlite":
         return []
     problems = []
-    with psycopg.connect(target.dsn) as pg:
+    with psycopg.connect(target.pg_dsn) as pg:
         cols = pg.execute("""
             SELECT format('%I', table_name), column_name FROM information_schema.columns
             WHERE table_schema = 'public' AND (is_identity = 'YES' OR column_default LIKE 'nextval(%%')""").fetchall()
         for table, column in cols:
-            seq = pg.execute("SELECT pg_get_serial_sequence(%s, %s)", (table, column)).fetchone()[0]
+            seq = scalar(pg, "SELECT pg_get_serial_sequence(%s, %s)", (table, column))
             if seq is None:
                 continue
-            last, called = pg.execute(f"SELECT last_value, is_called FROM {seq}").fetchone()
+            state = pg.execute(f"SELECT last_value, is_called FROM {seq}").fetchone()
+            if state is None:
+                continue
+            last, called = state
             nxt = last + 1 if called else last
-            top = pg.execute(f"SELECT max({quote_ident(column)}) FROM {table}").fetchone()[0]
+            top = scalar(pg, f"SELECT max({quote_ident(column)}) FROM {table}")
             if top is not None and nxt <= top:
                 problems.append(f"{table}.{column}: next value {nxt} is not above the maximum id {top}")
     return problems
