@@ -56,6 +56,13 @@ def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int
     result = _RUN_RESULT.get(conclusion) if status is PipelineStatus.DONE and conclusion else None
     started = parse_time(item.get("run_started_at"))
     finished = parse_time(item["updated_at"]) if status is PipelineStatus.DONE else None
+    duration = (finished - started).total_seconds() if started and finished else None
+    if started and finished and finished < started:
+        # The list has no completion time; `updated_at` is the run object's last change. A run that waited
+        # for approval (`action_required`) can be updated before `run_started_at` (a recorded one by 25 s).
+        # It did not run for a negative time: finished no earlier than it started, duration unknown (null,
+        # not 0, so averages are not pulled down).
+        finished, duration = started, None
     return {
         "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
         "name": item.get("name") or item.get("display_title"), "status": status.value,
@@ -64,7 +71,7 @@ def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int
         "event": item.get("event"), "web_url": item.get("html_url"),
         "created_at": parse_time(item["created_at"]), "updated_at": parse_time(item["updated_at"]),
         "started_at": started, "finished_at": finished,
-        "duration_seconds": (finished - started).total_seconds() if started and finished else None,
+        "duration_seconds": duration,
         "synced_at": now,
     }
 
