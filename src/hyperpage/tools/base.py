@@ -208,6 +208,17 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def names(items: Any, key: str, prefix: str = "") -> list[str]:
+    """`[{key: "x"}, "y", ...]` -> ["x", "y"]: entries without the key (or null) are left out, not fatal.
+    Labels, reviewers and teams are optional detail; one odd entry must not cost the whole item."""
+    out = []
+    for entry in items or []:
+        value = entry.get(key) if isinstance(entry, dict) else entry
+        if isinstance(value, str | int) and value != "":
+            out.append(f"{prefix}{value}")
+    return out
+
+
 def parse_time(value: str | None) -> datetime | None:
     """ISO 8601 from any of the three APIs (`Z`, `+00:00` or Jira's `+0000`) -> aware UTC."""
     if not value:
