@@ -17,10 +17,13 @@ PREFIX = "/github"
 
 
 async def _all_pages(fake: httpx.AsyncClient, tally: Tally, url: str, **params: object) -> list[httpx.Response]:
-    pages = [await fake.get(url, headers=GH, params=params)]
+    headers = {**GH, "X-GitHub-Api-Version": tally.version} if tally.version else GH
+    pages = [await fake.get(url, headers=headers, params=params)]
     while (nxt := pages[-1].links.get("next")) is not None:
         assert len(pages) < 50, "pagination does not terminate"
-        pages.append(await fake.get(nxt["url"], headers=GH))
+        if "/repos/" in url:  # GitHub's repository lists link by id: /repositories/{id}/...
+            assert "/repositories/" in nxt["url"], nxt["url"]
+        pages.append(await fake.get(nxt["url"], headers=headers))
     for page in pages:
         tally.check(page, PREFIX)
     return pages
@@ -62,6 +65,20 @@ async def test_every_fake_github_response_matches_the_published_schema(
     tally.check(await fake.get(f"{PREFIX}/search/issues", headers=GH,
                                params={"q": f"is:pr org:{owner} created:>=2026-01-01"}), PREFIX)
     tally.check(await fake.get(f"{PREFIX}/rate_limit", headers=GH), PREFIX)
+    # A renamed repository: 301 to /repositories/{id}, documented for GET /repos/{owner}/{repo}.
+    [(old, moved)] = list(world.renamed.items())
+    redirect = await fake.get(f"{PREFIX}/repos/{old}", headers=GH)
+    assert redirect.status_code == 301 and redirect.headers["location"].endswith(f"/repositories/{moved.id}")
+    tally.check(redirect, PREFIX)
+    tally.check(await fake.get(redirect.headers["location"], headers=GH), PREFIX)
+    # API version 2026-03-10: no merge_commit_sha, no singular assignee, as its breaking changes say.
+    newer = Tally(version="2026-03-10")
+    name = world.repos[0].full_name
+    for path in ("pulls", "issues"):
+        for page in await _all_pages(fake, newer, f"{PREFIX}/repos/{name}/{path}", per_page=100, state="all"):
+            assert not any({"merge_commit_sha", "assignee"} & set(item) for item in page.json())
+    assert not newer.errors, "\n".join(newer.distinct_errors()[:60])
+    tally.checked.update({(f"{t} (2026-03-10)", s): n for (t, s), n in newer.checked.items()})
     assert not tally.errors, f"{len(tally.errors)} mismatches:\n" + "\n".join(tally.distinct_errors()[:60])
     assert tally.total >= 100
     print(f"\nfake GitHub responses validated against the OpenAPI description: {tally.total}")

@@ -40,8 +40,10 @@ LABEL_DESCRIPTIONS = {"bug": "Something isn't working", "enhancement": "New feat
 
 
 class GitHubShapes:
-    def __init__(self, api: str, web: str, people: list[Person]) -> None:
+    def __init__(self, api: str, web: str, people: list[Person], version: str = "2022-11-28") -> None:
         self.api = api  # e.g. http://127.0.0.1:8000/github
+        # 2026-03-10 and later drop pull requests' merge_commit_sha and the singular assignee
+        self.dropped = {"merge_commit_sha", "assignee"} if version >= "2026-03-10" else set()
         self.web = web  # where html_url points (the fake's own web pages)
         self.people = people
         # One instance serves one request: caching the nested user and repository objects (a PR page
@@ -84,6 +86,9 @@ class GitHubShapes:
             "user_view_type": "public",
             "site_admin": False,
         }
+
+    def _versioned(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in item.items() if k not in self.dropped} if self.dropped else item
 
     def authenticated_user(self, person: Person, repos: int) -> dict[str, Any]:
         return {
@@ -253,7 +258,7 @@ class GitHubShapes:
                     "changed_files": pr.changed_files,
                 }
             )
-        return out
+        return self._versioned(out)
 
     def issue(self, item: GhIssue | PullRequest) -> dict[str, Any]:
         repo = item.repo
@@ -299,7 +304,9 @@ class GitHubShapes:
                 "patch_url": f"{html}.patch",
                 "merged_at": iso_z(item.merged_at),
             }
-        return out
+            if self.dropped and item.merged_at is None:
+                del out["pull_request"]["merged_at"]  # 2026-03-10: not nullable any more, so absent
+        return self._versioned(out)
 
     def run(self, run: WorkflowRun) -> dict[str, Any]:
         repo_url = f"{self.api}/repos/{run.repo.full_name}"
