@@ -221,9 +221,10 @@ class Generator:
             name, _, events = names.WORKFLOWS[wf_index]
             numbers[name] = numbers.get(name, 0) + 1
             status = "queued" if k == count - 1 else ("in_progress" if k == count - 2 else "completed")
-            self.world.runs.append(
-                self.make_run(rng, repo, created, status, wf_index, numbers[name], rng.choice(events))
-            )
+            run = self.make_run(rng, repo, created, status, wf_index, numbers[name], rng.choice(events))
+            if k == 0 and status == "completed":  # every repository shows one run waiting for approval
+                run.conclusion, run.updated_at = "action_required", run.run_started_at - timedelta(seconds=25)
+            self.world.runs.append(run)
 
     def make_run(
         self, rng: random.Random, repo: Repo, created: datetime, status: str, wf_index: int, number: int, event: str
