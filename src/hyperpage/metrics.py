@@ -98,7 +98,7 @@ UPSTREAM_RETRIES = Counter(
     "hyperpage_upstream_retries", "Upstream requests retried, by reason (server_error, timeout, connection, "
     "rate_limit, secondary_rate_limit).", ["tool", "reason"],
 )
-SYNC_RUNS = Counter("hyperpage_sync_runs", "Sync runs finished, by outcome (success, failure).",
+SYNC_RUNS = Counter("hyperpage_sync_runs", "Sync runs finished, by outcome (success, partial, failure).",
                     ["tool", "resource", "outcome"])
 SYNC_RUN_DURATION = Histogram(
     "hyperpage_sync_run_duration_seconds", "Wall time of one sync run.", ["tool", "resource"],
