@@ -101,13 +101,25 @@ UPSTREAM_RETRIES = Counter(
     "hyperpage_upstream_retries", "Upstream requests retried, by reason (server_error, timeout, connection, "
     "rate_limit, secondary_rate_limit).", ["tool", "reason"],
 )
-SYNC_RUNS = Counter("hyperpage_sync_runs", "Sync runs finished, by outcome (success, failure).",
+SYNC_RUNS = Counter("hyperpage_sync_runs", "Sync runs finished, by outcome (success, partial, failure).",
                     ["tool", "resource", "outcome"])
 SYNC_RUN_DURATION = Histogram(
     "hyperpage_sync_run_duration_seconds", "Wall time of one sync run.", ["tool", "resource"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
 )
 SYNC_ITEMS_UPSERTED = Counter("hyperpage_sync_items_upserted", "Rows written by sync runs.", ["tool", "resource"])
+SYNC_ITEMS_REJECTED = Counter(
+    "hyperpage_sync_items_rejected", "Upstream items that could not be mapped or stored; kept in sync_rejects.",
+    ["tool", "resource"],
+)
+SYNC_SCOPES_MISSING = Counter(
+    "hyperpage_sync_scopes_missing", "Configured repositories/projects discovery could not find (404 or no access).",
+    ["tool", "connection"],
+)
+UPSTREAM_LINKS_REFUSED = Counter(
+    "hyperpage_upstream_links_refused", "Links (pagination, redirects) to another origin that were not followed.",
+    ["tool"],
+)
 RATE_LIMIT_SAMPLES_PRUNED = Counter(
     "hyperpage_rate_limit_samples_pruned",
     "Rate-limit samples deleted by retention (HYPERPAGE_RATE_LIMIT_RETENTION_DAYS).",

@@ -116,7 +116,7 @@ async def test_search_issues_qualifiers_and_search_quota(fake: httpx.AsyncClient
     response = await fake.get("/github/search/issues", headers=GH,
                               params={"q": f"is:pr involves:{me} updated:>=2026-10-01", "per_page": 100})
     body = response.json()
-    assert set(body) == {"total_count", "incomplete_results", "items"} and body["total_count"] > 0
+    assert set(body) == {"total_count", "incomplete_results", "items", "search_type"} and body["total_count"] > 0
     assert all("pull_request" in i for i in body["items"])
     assert response.headers["x-ratelimit-resource"] == "search" and response.headers["x-ratelimit-limit"] == "30"
     issues = (await fake.get("/github/search/issues", headers=GH, params={"q": "is:issue is:open"})).json()

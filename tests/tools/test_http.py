@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from hyperpage.tools.errors import BadPayload, CircuitOpen, RateLimited, UpstreamServerError, UpstreamUnavailable
+from hyperpage.tools.errors import (
+    BadPayload,
+    CircuitOpen,
+    ForeignLink,
+    RateLimited,
+    UpstreamServerError,
+    UpstreamUnavailable,
+)
 from hyperpage.tools.http import ClientPool, RequestStats, decode_json
 from tests.conftest import make_settings
 from tests.sync.harness import SleepRecorder
@@ -173,3 +180,19 @@ def test_malformed_json_and_wrong_shape_are_bad_payloads() -> None:
         decode_json(httpx.Response(200, text="{oops", request=request), list)
     with pytest.raises(BadPayload, match="expected a JSON list"):
         decode_json(httpx.Response(200, json={"a": 1}, request=request), list)
+
+
+async def test_a_redirect_to_another_origin_is_refused_before_any_request_goes_there(tmp_path) -> None:
+    # A Location header is as untrusted as a Link: only the configured API origin gets a request (and the token).
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(301, headers={"location": "https://elsewhere.example.org/repositories/1"})
+
+    client, _, _ = make_client(handler, tmp_path)
+    with pytest.raises(ForeignLink, match=r"elsewhere\.example\.org"):
+        await client.request("GET", "/repos/acme/old", resource="repositories", stats=RequestStats())
+    assert [c.url.host for c in calls] == ["api.example"]
+    with pytest.raises(ForeignLink):  # an absolute URL given directly is checked the same way
+        await client.request("GET", "http://api.example:8080/x", resource="issues", stats=RequestStats())

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hyperpage.tools.base import map_items
-from hyperpage.tools.errors import BadPayload
 from hyperpage.tools.github import mappers as gh
 from hyperpage.tools.gitlab import mappers as gl
 from hyperpage.tools.jira import mappers as jira
@@ -86,8 +84,22 @@ def test_jira_cloud_issue_with_adf_description_and_status_category() -> None:
     assert row["status_category"] == "DONE" and row["resolved_at"] == datetime(2026, 9, 25, 10, tzinfo=UTC)
 
 
-def test_unexpected_shape_is_a_bad_payload() -> None:
-    with pytest.raises(BadPayload, match="unexpected item shape"):
-        map_items(gh.pull_request, [{"id": 1}], **IDS)
-    with pytest.raises(BadPayload):
-        map_items(gh.pull_request, ["not an object"], **IDS)
+def test_unexpected_shapes_raise_what_the_sync_rejects_item_by_item() -> None:
+    # JobContext.map catches exactly these and keeps the item in sync_rejects (tests/sync/test_upstream_fidelity)
+    for bad in ({"id": 1}, "not an object"):
+        with pytest.raises((KeyError, TypeError, ValueError, AttributeError)):
+            gh.pull_request(bad, **IDS)
+
+
+def test_action_required_run_updated_before_it_started_has_no_negative_duration() -> None:
+    # A real `action_required` run: GitHub documents `updated_at` as the run object's last update, not its
+    # end (https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository); here it
+    # is 25 s before `run_started_at` (the run waits for approval and was re-requested).
+    run = {**fixture("github", "workflow_runs.json")["workflow_runs"][0], "status": "completed",
+           "conclusion": "action_required", "updated_at": "2026-10-12T10:00:00Z",
+           "run_started_at": "2026-10-12T10:00:25Z"}
+    row = gh.workflow_run(run, **IDS)
+    assert row["duration_seconds"] is None
+    assert row["finished_at"] >= row["started_at"]
+    ordinary = gh.workflow_run(fixture("github", "workflow_runs.json")["workflow_runs"][0], **IDS)
+    assert ordinary["duration_seconds"] == 445.0

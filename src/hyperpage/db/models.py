@@ -7,7 +7,7 @@ from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.reviews.models import PullRequest
-from hyperpage.sync.models import SyncRun, SyncState
+from hyperpage.sync.models import SyncReject, SyncRun, SyncState
 from hyperpage.tools.models import Connection, Repository, ToolConfig
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "PullRequest",
     "RateLimitSample",
     "Repository",
+    "SyncReject",
     "SyncRun",
     "SyncState",
     "ToolConfig",

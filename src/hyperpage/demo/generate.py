@@ -106,6 +106,9 @@ class Generator:
         for i, login in enumerate(orgs):
             w.orgs.append(Org(login=login, id=90_000_000 + i, name=login.replace("-", " ").title()))
         repo_names = rng.sample([f"{a}-{b}" for a in names.REPO_WORDS for b in names.REPO_SUFFIXES], k=cfg.repos)
+        if len(repo_names) >= 3:
+            # Real repository names go up to 100 characters; an `owner/name#number` key then passes 77.
+            repo_names[-1] = (repo_names[-1] + "-" + "-".join(names.REPO_WORDS))[:90].rstrip("-")
         for i, name in enumerate(repo_names):
             created = self.now - timedelta(days=rng.randint(200, 1500))
             repo = Repo(
@@ -133,6 +136,9 @@ class Generator:
                 r.updated_at for r in w.runs if r.repo is repo
             ]
             repo.updated_at = repo.pushed_at = max(stamps, default=created)
+        if len(w.repos) >= 2:
+            # A renamed repository: its old name answers 301 to /repositories/{id}.
+            w.renamed[f"{w.repos[1].full_name}-legacy".lower()] = w.repos[1]
 
     def add_pull(self, rng: random.Random, repo: Repo, created: datetime) -> PullRequest:
         age_days = (self.now - created).total_seconds() / 86400
@@ -215,9 +221,10 @@ class Generator:
             name, _, events = names.WORKFLOWS[wf_index]
             numbers[name] = numbers.get(name, 0) + 1
             status = "queued" if k == count - 1 else ("in_progress" if k == count - 2 else "completed")
-            self.world.runs.append(
-                self.make_run(rng, repo, created, status, wf_index, numbers[name], rng.choice(events))
-            )
+            run = self.make_run(rng, repo, created, status, wf_index, numbers[name], rng.choice(events))
+            if k == 0 and status == "completed":  # every repository shows one run waiting for approval
+                run.conclusion, run.updated_at = "action_required", run.run_started_at - timedelta(seconds=25)
+            self.world.runs.append(run)
 
     def make_run(
         self, rng: random.Random, repo: Repo, created: datetime, status: str, wf_index: int, number: int, event: str
@@ -230,6 +237,9 @@ class Generator:
         updated = (
             self.after(rng, started, 0.3) if status == "completed" else min(started + timedelta(seconds=30), self.now)
         )
+        if conclusion == "action_required":
+            # As recorded on GitHub: a run waiting for approval is updated before its run_started_at.
+            updated = started - timedelta(seconds=25)
         return WorkflowRun(
             id=self.world.new_id() + 8_000_000_000,
             repo=repo,

@@ -25,6 +25,9 @@ LINK_ORDER = ("prev", "next", "last", "first")
 ANONYMOUS = "anonymous"
 # GET /rate_limit neither costs quota nor is refused when the quota is gone; its headers show core.
 FREE = "free"
+# The REST API version served unless the request's X-GitHub-Api-Version asks for 2026-03-10, which drops
+# `merge_commit_sha` from pull requests and the singular `assignee` (x-github-breaking-changes in the spec).
+DEFAULT_VERSION = "2022-11-28"
 
 
 class GitHubService(Service):
@@ -128,23 +131,51 @@ class GitHubService(Service):
         )
 
     def problem_response(self, problem: HttpProblem) -> Response:
-        return self.problem(problem.status, problem.message)
+        response = self.problem(problem.status, problem.message, problem.extra)
+        response.headers.update(problem.headers)
+        return response
 
     # Helpers used by the handlers.
     def shapes(self, request: Request) -> GitHubShapes:
         origin = f"{request.url.scheme}://{request.url.netloc}"
-        return GitHubShapes(api=origin + self.prefix, web=origin + "/github-web", people=self.up.world.people)
+        return GitHubShapes(api=origin + self.prefix, web=origin + "/github-web", people=self.up.world.people,
+                            version=request.headers.get("x-github-api-version", DEFAULT_VERSION))
 
     def find_repo(self, request: Request) -> Repo:
-        repo = self.up.world.repo(f"{request.path_params['owner']}/{request.path_params['repo']}")
+        """By `owner/repo`, or by id under /repositories/{id} (where GitHub's own Link URLs point). A
+        renamed repository's old name answers 301 to /repositories/{id}, as GitHub does
+        (https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#follow-redirects)."""
+        params = request.path_params
+        if "id" in params:
+            repo = next((r for r in self.up.world.repos if r.id == params["id"]), None)
+        else:
+            full_name = f"{params['owner']}/{params['repo']}"
+            repo = self.up.world.repo(full_name)
+            moved = self.up.world.renamed.get(full_name.lower())
+            if repo is None and moved is not None:
+                old = f"{self.prefix}/repos/{params['owner']}/{params['repo']}"
+                target = str(request.url.replace(path=request.url.path.replace(
+                    old, f"{self.prefix}/repositories/{moved.id}", 1)))
+                raise HttpProblem(301, "Moved Permanently", headers={"location": target}, extra={"url": target})
         if repo is None:
             raise HttpProblem(404, "Not Found")
         return repo
 
+    def repo_link(self, request: Request, link: str | None) -> str | None:
+        """GitHub's Link URLs of repository lists name the repository by id, not by owner/name."""
+        params = request.path_params
+        if not link or "owner" not in params:
+            return link
+        repo = self.up.world.repo(f"{params['owner']}/{params['repo']}")
+        if repo is None:
+            return link
+        return link.replace(f"{self.prefix}/repos/{params['owner']}/{params['repo']}/",
+                            f"{self.prefix}/repositories/{repo.id}/")
+
     def listing(self, request: Request, items: list[Any], render, default_per_page: int = 30) -> Reply:
         page = page_of(request, len(items), default_per_page)
         headers = {}
-        link = link_header(request, page, LINK_ORDER)
+        link = self.repo_link(request, link_header(request, page, LINK_ORDER))
         if link:
             headers["link"] = link
         stamps = [getattr(i, "updated_at", None) for i in items]
@@ -274,7 +305,7 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         items.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         page = page_of(request, len(items), 30)
         shapes = svc.shapes(request)
-        link = link_header(request, page, LINK_ORDER)
+        link = svc.repo_link(request, link_header(request, page, LINK_ORDER))
         return Reply(
             {"total_count": len(items), "workflow_runs": [shapes.run(r) for r in page.slice(items)]},
             headers={"link": link} if link else {},
@@ -316,6 +347,12 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/repos/{owner}/{repo}/issues", issues),
         svc.route("/repos/{owner}/{repo}/issues/{number:int}", issue),
         svc.route("/repos/{owner}/{repo}/actions/runs", runs),
+        svc.route("/repositories/{id:int}", repo),
+        svc.route("/repositories/{id:int}/pulls", pulls),
+        svc.route("/repositories/{id:int}/pulls/{number:int}", pull),
+        svc.route("/repositories/{id:int}/issues", issues),
+        svc.route("/repositories/{id:int}/issues/{number:int}", issue),
+        svc.route("/repositories/{id:int}/actions/runs", runs),
         svc.route("/search/issues", search, resource="search"),
         svc.route("/rate_limit", rate_limit, resource=FREE),
         svc.route("/{rest:path}", not_found, methods=("GET", "POST", "PATCH", "PUT", "DELETE")),

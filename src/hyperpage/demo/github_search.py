@@ -125,6 +125,6 @@ def search_issues(svc: GitHubService, request: Request, ident: Identity) -> Repl
     shapes = svc.shapes(request)
     out = [{**shapes.issue(i), "score": 1.0} for i in page.slice(reachable)]
     link = link_header(request, Page(page.number, page.per_page, len(reachable)), ("prev", "next", "last", "first"))
-    return Reply(
-        {"total_count": len(items), "incomplete_results": False, "items": out}, headers={"link": link} if link else {}
-    )
+    # `search_type` is required by GitHub's current description (lexical, semantic or hybrid).
+    body = {"total_count": len(items), "incomplete_results": False, "items": out, "search_type": "lexical"}
+    return Reply(body, headers={"link": link} if link else {})

@@ -18,9 +18,32 @@ def node_id(prefix: str, ident: int) -> str:
     return prefix + base64.b64encode(f"fake:{ident}".encode()).decode().rstrip("=")
 
 
+# The URL templates every repository object carries (GitHub's `repository` and `minimal-repository` require them).
+REPO_URLS = (
+    ("archive", "{archive_format}{/ref}"), ("assignees", "assignees{/user}"), ("blobs", "git/blobs{/sha}"),
+    ("branches", "branches{/branch}"), ("collaborators", "collaborators{/collaborator}"),
+    ("comments", "comments{/number}"), ("commits", "commits{/sha}"), ("compare", "compare/{base}...{head}"),
+    ("contents", "contents/{+path}"), ("contributors", "contributors"), ("deployments", "deployments"),
+    ("downloads", "downloads"), ("events", "events"), ("forks", "forks"), ("git_commits", "git/commits{/sha}"),
+    ("git_refs", "git/refs{/sha}"), ("git_tags", "git/tags{/sha}"), ("hooks", "hooks"),
+    ("issue_comment", "issues/comments{/number}"), ("issue_events", "issues/events{/number}"),
+    ("issues", "issues{/number}"), ("keys", "keys{/key_id}"), ("labels", "labels{/name}"),
+    ("languages", "languages"), ("merges", "merges"), ("milestones", "milestones{/number}"),
+    ("notifications", "notifications{?since,all,participating}"), ("pulls", "pulls{/number}"),
+    ("releases", "releases{/id}"), ("stargazers", "stargazers"), ("statuses", "statuses/{sha}"),
+    ("subscribers", "subscribers"), ("subscription", "subscription"), ("tags", "tags"), ("teams", "teams"),
+    ("trees", "git/trees{/sha}"),
+)
+
+
+LABEL_DESCRIPTIONS = {"bug": "Something isn't working", "enhancement": "New feature or request"}
+
+
 class GitHubShapes:
-    def __init__(self, api: str, web: str, people: list[Person]) -> None:
+    def __init__(self, api: str, web: str, people: list[Person], version: str = "2022-11-28") -> None:
         self.api = api  # e.g. http://127.0.0.1:8000/github
+        # 2026-03-10 and later drop pull requests' merge_commit_sha and the singular assignee
+        self.dropped = {"merge_commit_sha", "assignee"} if version >= "2026-03-10" else set()
         self.web = web  # where html_url points (the fake's own web pages)
         self.people = people
         # One instance serves one request: caching the nested user and repository objects (a PR page
@@ -37,15 +60,19 @@ class GitHubShapes:
 
     def _user(self, index: int) -> dict[str, Any]:
         p = self.people[index]
-        url = f"{self.api}/users/{p.login}"
+        return self._account(p.login, p.github_id, "U_", "User")
+
+    def _account(self, login: str, ident: int, prefix: str, kind: str) -> dict[str, Any]:
+        """GitHub's `simple-user`: every field its schema requires, for people and organisations alike."""
+        url = f"{self.api}/users/{login}"
         return {
-            "login": p.login,
-            "id": p.github_id,
-            "node_id": node_id("U_", p.github_id),
-            "avatar_url": f"{self.web}/avatars/{p.login}.png",
+            "login": login,
+            "id": ident,
+            "node_id": node_id(prefix, ident),
+            "avatar_url": f"{self.web}/avatars/{login}.png",
             "gravatar_id": "",
             "url": url,
-            "html_url": f"{self.web}/{p.login}",
+            "html_url": f"{self.web}/{login}",
             "followers_url": f"{url}/followers",
             "following_url": f"{url}/following{{/other_user}}",
             "gists_url": f"{url}/gists{{/gist_id}}",
@@ -55,10 +82,13 @@ class GitHubShapes:
             "repos_url": f"{url}/repos",
             "events_url": f"{url}/events{{/privacy}}",
             "received_events_url": f"{url}/received_events",
-            "type": "User",
+            "type": kind,
             "user_view_type": "public",
             "site_admin": False,
         }
+
+    def _versioned(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in item.items() if k not in self.dropped} if self.dropped else item
 
     def authenticated_user(self, person: Person, repos: int) -> dict[str, Any]:
         return {
@@ -80,20 +110,7 @@ class GitHubShapes:
         }
 
     def org(self, org: Org) -> dict[str, Any]:
-        url = f"{self.api}/users/{org.login}"
-        return {
-            "login": org.login,
-            "id": org.id,
-            "node_id": node_id("O_", org.id),
-            "avatar_url": f"{self.web}/avatars/{org.login}.png",
-            "gravatar_id": "",
-            "url": url,
-            "html_url": f"{self.web}/{org.login}",
-            "repos_url": f"{url}/repos",
-            "type": "Organization",
-            "user_view_type": "public",
-            "site_admin": False,
-        }
+        return self._account(org.login, org.id, "O_", "Organization")
 
     def repo(self, repo: Repo, open_issues: int = 0) -> dict[str, Any]:
         if open_issues:
@@ -115,12 +132,20 @@ class GitHubShapes:
             "description": repo.description,
             "fork": False,
             "url": url,
-            "pulls_url": f"{url}/pulls{{/number}}",
-            "issues_url": f"{url}/issues{{/number}}",
+            **{f"{name}_url": f"{url}/{path}" for name, path in REPO_URLS},
             "created_at": iso_z(repo.created_at),
             "updated_at": iso_z(repo.updated_at),
             "pushed_at": iso_z(repo.pushed_at),
             "clone_url": f"{self.web}/{repo.full_name}.git",
+            "git_url": f"git://fake.invalid/{repo.full_name}.git",
+            "ssh_url": f"git@fake.invalid:{repo.full_name}.git",
+            "svn_url": f"{self.web}/{repo.full_name}",
+            "mirror_url": None,
+            "has_pages": False,
+            "has_downloads": True,
+            "has_discussions": False,
+            "network_count": 0,
+            "subscribers_count": 4,
             "homepage": None,
             "size": 2048,
             "stargazers_count": 4,
@@ -138,6 +163,7 @@ class GitHubShapes:
             "topics": [],
             "visibility": "private" if repo.private else "public",
             "forks": 0,
+            "forks_count": 0,
             "open_issues": open_issues,
             "watchers": 4,
             "default_branch": repo.default_branch,
@@ -153,7 +179,9 @@ class GitHubShapes:
             "name": name,
             "color": LABEL_COLORS.get(name, "ededed"),
             "default": name in ("bug", "enhancement"),
-            "description": None,
+            # GitHub's `label` schema has a string description (null is what a label without one sends
+            # on some endpoints, but the pull-request schema does not allow it): an empty string here.
+            "description": LABEL_DESCRIPTIONS.get(name, ""),
         }
 
     def _branch(self, pr: PullRequest, ref: str, sha: str) -> dict[str, Any]:
@@ -179,6 +207,7 @@ class GitHubShapes:
             "issue_url": issue_url,
             "commits_url": f"{url}/commits",
             "review_comments_url": f"{url}/comments",
+            "review_comment_url": f"{self.api}/repos/{pr.repo.full_name}/pulls/comments{{/number}}",
             "comments_url": f"{issue_url}/comments",
             "statuses_url": f"{self.api}/repos/{pr.repo.full_name}/statuses/{pr.head_sha}",
             "number": pr.number,
@@ -201,7 +230,12 @@ class GitHubShapes:
             "requested_teams": [],
             "head": self._branch(pr, pr.head_ref, pr.head_sha),
             "base": self._branch(pr, pr.base_ref, f"{pr.id:040x}"),
-            "_links": {"self": {"href": url}, "html": {"href": html}, "issue": {"href": issue_url}},
+            "_links": {"self": {"href": url}, "html": {"href": html}, "issue": {"href": issue_url},
+                       "comments": {"href": f"{issue_url}/comments"},
+                       "review_comments": {"href": f"{url}/comments"},
+                       "review_comment": {"href": f"{self.api}/repos/{pr.repo.full_name}/pulls/comments{{/number}}"},
+                       "commits": {"href": f"{url}/commits"},
+                       "statuses": {"href": f"{self.api}/repos/{pr.repo.full_name}/statuses/{pr.head_sha}"}},
             "author_association": "MEMBER",
             "auto_merge": None,
             "draft": pr.draft,
@@ -224,7 +258,7 @@ class GitHubShapes:
                     "changed_files": pr.changed_files,
                 }
             )
-        return out
+        return self._versioned(out)
 
     def issue(self, item: GhIssue | PullRequest) -> dict[str, Any]:
         repo = item.repo
@@ -270,7 +304,9 @@ class GitHubShapes:
                 "patch_url": f"{html}.patch",
                 "merged_at": iso_z(item.merged_at),
             }
-        return out
+            if self.dropped and item.merged_at is None:
+                del out["pull_request"]["merged_at"]  # 2026-03-10: not nullable any more, so absent
+        return self._versioned(out)
 
     def run(self, run: WorkflowRun) -> dict[str, Any]:
         repo_url = f"{self.api}/repos/{run.repo.full_name}"
@@ -288,6 +324,7 @@ class GitHubShapes:
             k: v
             for k, v in self.repo(run.repo).items()
             if k in ("id", "node_id", "name", "full_name", "private", "owner", "html_url", "description", "fork", "url")
+            or (k.endswith("_url") and k not in ("clone_url", "git_url", "ssh_url", "svn_url", "mirror_url"))
         }
         return {
             "id": run.id,

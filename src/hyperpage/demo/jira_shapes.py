@@ -8,7 +8,7 @@ from typing import Any
 from hyperpage.demo.httpkit import jira_time
 from hyperpage.demo.world import JiraIssue, Person
 
-CATEGORY_COLORS = {"new": "blue-gray", "indeterminate": "yellow", "done": "green"}
+CATEGORY_COLORS = {"new": "blue-gray", "indeterminate": "yellow", "done": "green", "undefined": "medium-gray"}
 PRIORITY_IDS = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 NAVIGABLE = (
     "summary",
@@ -99,7 +99,18 @@ class JiraShapes:
         return {**self.user(person.index), **extra}
 
     def fields(self, issue: JiraIssue) -> dict[str, Any]:
+        every = self._fields(issue)
+        if issue.number % 9 == 0:
+            # Fields hidden from a project's screens are absent, not null (Jira Cloud's search omits them).
+            for key in ("assignee", "priority", "labels", "resolutiondate"):
+                every.pop(key, None)
+        return every
+
+    def _fields(self, issue: JiraIssue) -> dict[str, Any]:
         name, cat_key, cat_id, cat_name = issue.status
+        if issue.number % 11 == 0 and cat_key == "new":
+            # Jira's fourth status category, "No Category" (key `undefined`, id 1), e.g. on imported statuses.
+            cat_key, cat_id, cat_name = "undefined", 1, "No Category"
         status_id = str(10_000 + sum(map(ord, name)))
         project = issue.project
         return {

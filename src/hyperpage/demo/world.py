@@ -256,6 +256,7 @@ class World:
     gl_issues: list[GlIssue] = field(default_factory=list)
     jira_projects: list[JiraProject] = field(default_factory=list)
     jira_issues: list[JiraIssue] = field(default_factory=list)
+    renamed: dict[str, Repo] = field(default_factory=dict)  # old "owner/name" (lower case) -> the repository
     next_id: int = 1_000_000
 
     def new_id(self) -> int:

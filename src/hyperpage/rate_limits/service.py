@@ -32,8 +32,15 @@ MAX_HISTORY_ROWS = 20_000  # ~5-minute samples of 14 series over a week; bounds 
 PRUNE_BATCH = 5_000
 
 
-async def current_status(session: AsyncSession, *, query: RateLimitQuery) -> list[RateLimitStatus]:
-    """The latest sample of every (connection, resource): the current quota picture."""
+async def current_status(session: AsyncSession, *, query: RateLimitQuery,
+                         now: datetime | None = None) -> list[RateLimitStatus]:
+    """The latest sample of every (connection, resource): the current quota picture.
+
+    A sample describes one quota window. Past its reset time the window has started over (GitHub's
+    `x-ratelimit-reset`, GitLab's `RateLimit-Reset` and Jira's `X-RateLimit-Reset` all name the moment
+    the quota is refilled), so it is shown as full: a 429 seen hours ago, with no quota headers since,
+    must not keep a connection "critical"."""
+    now = now or datetime.now(UTC)
     ranked = (
         select(
             RateLimitSample,
@@ -54,11 +61,13 @@ async def current_status(session: AsyncSession, *, query: RateLimitQuery) -> lis
     )
     out = []
     for row in (await session.execute(stmt)).mappings():
-        pct = usage_percent(row["limit"], row["remaining"])
+        reset_at = _aware(row["reset_at"])
+        remaining = row["limit"] if reset_at is not None and reset_at <= now else row["remaining"]
+        pct = usage_percent(row["limit"], remaining)
         out.append(RateLimitStatus(
             connection_id=row["connection_id"], connection=row["name"], tool=row["tool"], resource=row["resource"],
-            limit=row["limit"], remaining=row["remaining"], used=max(0, row["limit"] - row["remaining"]),
-            usage_percent=pct, level=level_for(pct), reset_at=_aware(row["reset_at"]),
+            limit=row["limit"], remaining=remaining, used=max(0, row["limit"] - remaining),
+            usage_percent=pct, level=level_for(pct), reset_at=reset_at,
             observed_at=_aware(row["observed_at"]),
         ))
     return out

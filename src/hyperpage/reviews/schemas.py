@@ -22,12 +22,12 @@ class ReviewSort(StrEnum):
 
 class ReviewQuery(ListQuery):
     state: ReviewState | None = Field(None, description="OPEN, CLOSED or MERGED (case-insensitive).")
-    author: str | None = Field(None, min_length=1, max_length=200, description="Only reviews opened by this user.")
+    author: str | None = Field(None, min_length=1, max_length=255, description="Only reviews opened by this user.")
     reviewer: str | None = Field(
-        None, min_length=1, max_length=200,
+        None, min_length=1, max_length=255,
         description="Only reviews where this user is a requested reviewer (\"needs my review\").",
     )
-    label: str | None = Field(None, min_length=1, max_length=200, description="Only reviews carrying this label.")
+    label: str | None = Field(None, min_length=1, max_length=255, description="Only reviews carrying this label.")
     draft: bool | None = Field(None, description="true: drafts only; false: ready for review only.")
     sort: ReviewSort = Field(ReviewSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
 

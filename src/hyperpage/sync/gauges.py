@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -56,8 +57,15 @@ async def refresh_sync_gauges(app: Any) -> None:
         oldest = 0.0 if never or last_success is None else last_success.timestamp()
         metrics.SYNC_LAST_SUCCESS.labels(tool, name, resource).set(oldest)
         metrics.SYNC_INTERVAL.labels(tool, name, resource).set(interval)
+    now = datetime.now(UTC)
     for tool, name, resource, limit, remaining, reset_at in quotas:
+        if reset_at is not None and _aware(reset_at) <= now:
+            remaining = limit  # the window is over and refilled (rate_limits.service.current_status says why)
         metrics.RATE_LIMIT_LIMIT.labels(tool, name, resource).set(limit)
         metrics.RATE_LIMIT_REMAINING.labels(tool, name, resource).set(remaining)
         if reset_at is not None:
             metrics.RATE_LIMIT_RESET.labels(tool, name, resource).set(reset_at.timestamp())
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,7 +19,7 @@ class SyncState(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     resource: Mapped[str] = mapped_column(String(32))
-    scope: Mapped[str] = mapped_column(String(300), default="")
+    scope: Mapped[str] = mapped_column(String(1000), default="")  # a repository full name
     etag: Mapped[str | None] = mapped_column(String(255))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     high_water_mark: Mapped[datetime | None] = mapped_column()
@@ -37,7 +37,7 @@ class SyncState(Base):
 class SyncRun(Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('RUNNING', 'SUCCESS', 'FAILED')", name="status"),
+        CheckConstraint("status IN ('RUNNING', 'SUCCESS', 'PARTIAL', 'FAILED')", name="status"),
         Index("ix_sync_runs_sync_state_id_started_at", "sync_state_id", "started_at"),
     )
 
@@ -51,4 +51,24 @@ class SyncRun(Base):
     requests_made: Mapped[int] = mapped_column(Integer, default=0)
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     items_upserted: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    items_rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)  # FAILED: why; PARTIAL: what was left out
+
+
+class SyncReject(Base):
+    """An upstream item a job could not map or store, kept as received so an operator can see why.
+
+    One row per (job, item): a later run that meets the same item again bumps `times_seen`, and a run that
+    stores the item after all (fixed upstream or fixed here) removes it."""
+
+    __tablename__ = "sync_rejects"
+    __table_args__ = (UniqueConstraint("sync_state_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sync_state_id: Mapped[int] = mapped_column(ForeignKey("sync_state.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))  # the upstream id, or "sha1:..." when it has none
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # the item's JSON as received, cut at PAYLOAD_LIMIT
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)

@@ -83,7 +83,8 @@ class Scheduler:
             for resource in self.tools[slug].resources:
                 metrics.UPSTREAM_NOT_MODIFIED.labels(slug, resource)
                 metrics.SYNC_ITEMS_UPSERTED.labels(slug, resource)
-                for outcome in ("success", "failure"):
+                metrics.SYNC_ITEMS_REJECTED.labels(slug, resource)
+                for outcome in ("success", "partial", "failure"):
                     metrics.SYNC_RUNS.labels(slug, resource, outcome)
             for reason in RETRY_REASONS:
                 metrics.UPSTREAM_RETRIES.labels(slug, reason)
@@ -242,18 +243,23 @@ class Scheduler:
             duration = time.perf_counter() - started
             stats = ctx.stats if ctx else None
             try:
-                await self._finish(job, run_id, client, stats, result, full, error, retry_after, duration)
+                await self._finish(job, run_id, client, stats, result, full, error, retry_after, duration,
+                                   ctx.seen if ctx else set())
             finally:
                 self.leased.discard(job.id)
         return RunReport(job.tool, job.connection, job.resource, job.scope, error is None,
                          stats.requests if stats else 0, stats.not_modified if stats else 0,
-                         result.items_upserted if result and not error else 0, duration, error)
+                         result.items_upserted if result and not error else 0, duration,
+                         error or runs.partial_summary(result))
 
     async def _finish(self, job: leases.ClaimedJob, run_id: int, client: UpstreamClient | None,
                       stats: RequestStats | None, result: JobResult | None, full: bool, error: str | None,
-                      retry_after: timedelta | None, duration: float) -> None:
-        outcome = "failure" if error else "success"
+                      retry_after: timedelta | None, duration: float, seen: set[str]) -> None:
+        left_out = runs.partial_summary(result) if not error else None
+        outcome = "failure" if error else "partial" if left_out else "success"
         metrics.SYNC_RUNS.labels(job.tool, job.resource, outcome).inc()
+        if result and result.rejects:
+            metrics.SYNC_ITEMS_REJECTED.labels(job.tool, job.resource).inc(len(result.rejects))
         metrics.SYNC_RUN_DURATION.labels(job.tool, job.resource).observe(duration)
         if result and result.items_upserted:
             metrics.SYNC_ITEMS_UPSERTED.labels(job.tool, job.resource).inc(result.items_upserted)
@@ -263,6 +269,8 @@ class Scheduler:
                 await runs.finish_run(session, job=job, run_id=run_id, worker=self.worker, now=self.clock(),
                                       duration=duration, stats=stats, result=result, full=full, error=error,
                                       retry_after=retry_after)
+                if result is not None and error is None:
+                    await runs.record_rejects(session, job=job, rejects=result.rejects, seen=seen, now=self.clock())
                 if client is not None:
                     await runs.record_samples(session, connection_id=job.connection_id, samples=client.samples,
                                               written=client.samples_written, now=self.clock())
@@ -271,4 +279,5 @@ class Scheduler:
         event = log.warning if error else log.info
         event("sync_run", tool=job.tool, connection=job.connection, resource=job.resource, scope=job.scope,
               outcome=outcome, full=full, requests=stats.requests, not_modified=stats.not_modified,
-              items=result.items_upserted if result else 0, duration_s=round(duration, 3), error=error)
+              items=result.items_upserted if result else 0, duration_s=round(duration, 3),
+              error=error or left_out)

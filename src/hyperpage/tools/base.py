@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,11 +13,12 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hyperpage import metrics
 from hyperpage.config import Settings
 from hyperpage.db.session import session_scope
 from hyperpage.db.upsert import upsert
-from hyperpage.logging import register_url_credentials, strip_userinfo
-from hyperpage.tools.errors import BadPayload
+from hyperpage.logging import get_logger, register_url_credentials, strip_userinfo
+from hyperpage.tools.errors import ToolError
 from hyperpage.tools.http import ClientPool, RequestStats, UpstreamClient, decode_json
 
 PULL_REQUESTS = "pull_requests"
@@ -24,6 +27,8 @@ ISSUES = "issues"
 RATE_LIMITS = "rate_limits"
 REPOSITORIES = "repositories"
 RESOURCES = (REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS)
+PAYLOAD_LIMIT = 65_536  # characters of a rejected item's JSON kept in sync_rejects
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,15 @@ class ConnectionSpec:
         return scope
 
 
+@dataclass(frozen=True)
+class Reject:
+    """An item left out of a run: its upstream id, why, and the item as received (JSON, cut short)."""
+
+    external_id: str
+    reason: str
+    payload: str
+
+
 @dataclass
 class JobResult:
     items_upserted: int = 0
@@ -65,6 +79,10 @@ class JobResult:
     high_water_mark: datetime | None = None
     not_modified: bool = False
     discovered: list[dict[str, Any]] | None = None  # repository rows, for the repositories resource
+    # What a successful run left out: configured scopes not found, items it could not map or store.
+    # Either makes the run PARTIAL: stored, cursor advanced, the reason recorded where a failure would be.
+    problems: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
 
 @dataclass
@@ -112,6 +130,40 @@ class JobContext:
             self.result.items_upserted += await upsert(session, table, rows)
         self.seen.update(row["external_id"] for row in rows)
 
+    def map(self, mapper: Callable[..., dict[str, Any]], items: Sequence[Any], *, table: Any = None,
+            **kwargs: Any) -> list[dict[str, Any]]:
+        """Map items to rows; one that does not map, or has a value too long for `table`, is rejected
+        (kept for inspection, counted, logged) and the others go on. One odd item must not stop a whole
+        listing run after run, and PostgreSQL and SQLite must keep the same rows."""
+        rows = []
+        for item in items:
+            try:
+                row = mapper(item, **kwargs)
+                if table is not None:
+                    check_lengths(table, row)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self.reject(item, _reason(exc))
+                continue
+            rows.append(row)
+        return rows
+
+    def reject(self, item: Any, reason: str) -> None:
+        payload = json.dumps(item, default=str, sort_keys=True)
+        external_id = item.get("id") if isinstance(item, dict) else None
+        if external_id is None:
+            external_id = "sha1:" + hashlib.sha1(payload.encode()).hexdigest()
+        external_id = str(external_id)[:64]
+        self.result.rejects.append(Reject(external_id, reason[:500], payload[:PAYLOAD_LIMIT]))
+        log.warning("sync_item_rejected", tool=self.spec.tool, connection=self.spec.name, resource=self.resource,
+                    scope=self.scope, external_id=external_id, reason=reason[:200])
+
+    def scope_missing(self, scope: str, exc: ToolError) -> None:
+        """A configured repository/project the upstream does not show us: recorded, the others go on."""
+        self.result.problems.append(f"{scope}: {exc}")
+        metrics.SYNC_SCOPES_MISSING.labels(self.spec.tool, self.spec.name).inc()
+        log.warning("sync_scope_missing", tool=self.spec.tool, connection=self.spec.name, scope=scope,
+                    error=str(exc))
+
     def advance(self, moment: datetime | None) -> None:
         """Candidate high-water mark; stored only if the whole run succeeds."""
         if moment and (self.result.high_water_mark is None or moment > self.result.high_water_mark):
@@ -141,15 +193,30 @@ class ToolDefinition:
         return await self.runners[ctx.resource](ctx)
 
 
-def map_items(mapper: Callable[..., dict[str, Any]], items: Sequence[Any], **kwargs: Any) -> list[dict[str, Any]]:
-    """Map upstream items to rows; an unexpected shape is BadPayload for this run, not a crash."""
-    rows = []
-    for item in items:
-        try:
-            rows.append(mapper(item, **kwargs))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadPayload(f"unexpected item shape ({type(exc).__name__}: {str(exc)[:80]})") from None
-    return rows
+def check_lengths(table: Any, row: dict[str, Any]) -> None:
+    """PostgreSQL refuses a string longer than its VARCHAR, SQLite stores it: refuse it here on both."""
+    for column in table.columns:
+        value = row.get(column.name)
+        length = getattr(column.type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            raise ValueError(f"{column.name} is {len(value)} characters, longer than the {length} stored")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"required field {exc} is missing"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def names(items: Any, key: str, prefix: str = "") -> list[str]:
+    """`[{key: "x"}, "y", ...]` -> ["x", "y"]: entries without the key (or null) are left out, not fatal.
+    Labels, reviewers and teams are optional detail; one odd entry must not cost the whole item."""
+    out = []
+    for entry in items or []:
+        value = entry.get(key) if isinstance(entry, dict) else entry
+        if isinstance(value, str | int) and value != "":
+            out.append(f"{prefix}{value}")
+    return out
 
 
 def parse_time(value: str | None) -> datetime | None:

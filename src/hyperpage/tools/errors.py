@@ -53,3 +53,11 @@ class CircuitOpen(ToolError):
 
 class BadPayload(ToolError):
     """Malformed JSON or a shape we do not understand: fails the run, never the worker."""
+
+
+class PaginationLoop(BadPayload):
+    """A `next` link or `X-Next-Page` points at a page already read."""
+
+
+class ForeignLink(ToolError):
+    """A link points outside the configured API origin; it is not followed (the token would go along)."""

@@ -38,6 +38,7 @@ from hyperpage.tools.errors import (
     UpstreamServerError,
     UpstreamUnavailable,
 )
+from hyperpage.tools.links import check_origin
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -142,8 +143,14 @@ class UpstreamClient:
 
     def __post_init__(self) -> None:
         self.breaker = CircuitBreaker(self.tool, self.connection, self.clock)
+        # Every request, redirect hops included, passes the origin check: links and Location headers are
+        # followed verbatim, but only inside the configured API origin (tools/links.py says why).
         self._http = httpx.AsyncClient(base_url=self.base_url.rstrip("/"), headers=self.headers,
-                                       timeout=self.timeout, transport=self.transport, follow_redirects=True)
+                                       timeout=self.timeout, transport=self.transport, follow_redirects=True,
+                                       event_hooks={"request": [self._check_origin]})
+
+    async def _check_origin(self, request: httpx.Request) -> None:
+        check_origin(tool=self.tool, base_url=self.base_url, url=request.url)
 
     async def aclose(self) -> None:
         await self._http.aclose()

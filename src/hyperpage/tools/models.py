@@ -40,9 +40,9 @@ class Repository(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(64))
-    full_name: Mapped[str] = mapped_column(String(300), index=True)
-    web_url: Mapped[str | None] = mapped_column(String(500))
-    default_branch: Mapped[str | None] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(1000), index=True)
+    web_url: Mapped[str | None] = mapped_column(String(2048))
+    default_branch: Mapped[str | None] = mapped_column(String(1000))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from hyperpage.issues.models import StatusCategory
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
-from hyperpage.tools.base import parse_time
+from hyperpage.tools.base import names, parse_time
 
 _RUN_STATUS = {"queued": PipelineStatus.QUEUED, "waiting": PipelineStatus.QUEUED,
                "requested": PipelineStatus.QUEUED, "pending": PipelineStatus.QUEUED,
@@ -33,14 +33,13 @@ def pull_request(item: dict[str, Any], *, connection_id: int, repository_id: int
         state = ReviewState.CLOSED
     else:
         state = ReviewState.OPEN
-    reviewers = [u["login"] for u in item.get("requested_reviewers") or []]
-    reviewers += [f"team:{t['slug']}" for t in item.get("requested_teams") or []]
+    reviewers = names(item.get("requested_reviewers"), "login") + names(item.get("requested_teams"), "slug", "team:")
     return {
         "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
         "number": int(item["number"]), "title": item.get("title") or "", "state": state.value,
         "original_state": item["state"], "draft": bool(item.get("draft")),
         "author": (item.get("user") or {}).get("login"), "requested_reviewers": reviewers,
-        "labels": [label["name"] for label in item.get("labels") or []],
+        "labels": names(item.get("labels"), "name"),
         "source_branch": (item.get("head") or {}).get("ref"), "target_branch": (item.get("base") or {}).get("ref"),
         "merge_state": item.get("mergeable_state"), "web_url": item.get("html_url"),
         "created_at": parse_time(item["created_at"]), "updated_at": parse_time(item["updated_at"]),
@@ -56,6 +55,13 @@ def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int
     result = _RUN_RESULT.get(conclusion) if status is PipelineStatus.DONE and conclusion else None
     started = parse_time(item.get("run_started_at"))
     finished = parse_time(item["updated_at"]) if status is PipelineStatus.DONE else None
+    duration = (finished - started).total_seconds() if started and finished else None
+    if started and finished and finished < started:
+        # The list has no completion time; `updated_at` is the run object's last change. A run that waited
+        # for approval (`action_required`) can be updated before `run_started_at` (a recorded one by 25 s).
+        # It did not run for a negative time: finished no earlier than it started, duration unknown (null,
+        # not 0, so averages are not pulled down).
+        finished, duration = started, None
     return {
         "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
         "name": item.get("name") or item.get("display_title"), "status": status.value,
@@ -64,7 +70,7 @@ def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int
         "event": item.get("event"), "web_url": item.get("html_url"),
         "created_at": parse_time(item["created_at"]), "updated_at": parse_time(item["updated_at"]),
         "started_at": started, "finished_at": finished,
-        "duration_seconds": (finished - started).total_seconds() if started and finished else None,
+        "duration_seconds": duration,
         "synced_at": now,
     }
 
@@ -73,15 +79,16 @@ def issue(item: dict[str, Any], *, connection_id: int, repository_id: int | None
           now: datetime) -> dict[str, Any]:
     closed = item["state"] == "closed"
     reason = item.get("state_reason")
-    assignee = item.get("assignee") or next(iter(item.get("assignees") or []), None)
+    # API version 2026-03-10 drops the singular `assignee`; the first of `assignees` is the same person.
+    assignee = next(iter(names([item.get("assignee")], "login") + names(item.get("assignees"), "login")), None)
     return {
         "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
         "key": f"{repo}#{item['number']}", "title": item.get("title") or "",
         "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
         "original_status": f"{item['state']} ({reason})" if reason else item["state"],
-        "assignee": assignee["login"] if assignee else None, "reporter": (item.get("user") or {}).get("login"),
+        "assignee": assignee, "reporter": (item.get("user") or {}).get("login"),
         "priority": None, "issue_type": (item.get("type") or {}).get("name") if item.get("type") else None,
-        "labels": [label["name"] if isinstance(label, dict) else str(label) for label in item.get("labels") or []],
+        "labels": names(item.get("labels"), "name"),
         "web_url": item.get("html_url"), "created_at": parse_time(item["created_at"]),
         "updated_at": parse_time(item["updated_at"]), "resolved_at": parse_time(item.get("closed_at")),
         "synced_at": now,

@@ -1,5 +1,7 @@
 """Follow GitHub's `Link: <...>; rel="next"` to the last page; the first request is conditional.
 
+A next link to a page already read stops the run (PaginationLoop) instead of paging forever.
+
 https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api
 """
 
@@ -11,6 +13,7 @@ from typing import Any
 from hyperpage.tools.base import JobContext
 from hyperpage.tools.errors import BadPayload
 from hyperpage.tools.http import decode_json
+from hyperpage.tools.links import PageTrail
 
 PER_PAGE = 100
 
@@ -24,7 +27,9 @@ async def pages(ctx: JobContext, path: str, params: dict[str, Any], *, items_key
         ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
         return
     ctx.remember_validators(response)
+    trail = PageTrail()
     while True:
+        trail.add(response.request.url)
         body = decode_json(response, dict if items_key else list)
         items = body.get(items_key) if items_key else body
         if not isinstance(items, list):
@@ -33,4 +38,5 @@ async def pages(ctx: JobContext, path: str, params: dict[str, Any], *, items_key
         next_url = response.links.get("next", {}).get("url")
         if not next_url:
             return
+        trail.check(response.request.url.join(next_url))
         response = await ctx.send("GET", next_url)

@@ -22,14 +22,14 @@ from hyperpage.tools.base import (
     JobContext,
     JobResult,
     ToolDefinition,
-    map_items,
     stable_since,
 )
-from hyperpage.tools.errors import NotFound
+from hyperpage.tools.errors import AuthFailed, NotFound
 from hyperpage.tools.github import mappers
 from hyperpage.tools.github.client import SLUG, connection_specs, make_client
 from hyperpage.tools.github.pager import pages
 from hyperpage.tools.http import QuotaSample, parse_reset
+from hyperpage.tools.models import Repository
 
 AFFILIATION = "owner,collaborator,organization_member"
 
@@ -38,21 +38,31 @@ async def discover(ctx: JobContext) -> JobResult:
     """Repositories in scope: listed ones, every repo of `owner/*`, or by default those the token's user
     owns, collaborates on or sees as an organisation member (the original's `/user/repos`)."""
     found: dict[str, dict[str, Any]] = {}
+
+    async def collect(path: str, params: dict[str, Any]) -> None:
+        async for page in pages(ctx, path, params, conditional=False):
+            found.update((r["external_id"], r) for r in ctx.map(mappers.repository, page, table=Repository.__table__))
+
     if not ctx.spec.scopes:
-        async for page in pages(ctx, "/user/repos", {"affiliation": AFFILIATION}, conditional=False):
-            found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
+        await collect("/user/repos", {"affiliation": AFFILIATION})
     for scope in ctx.spec.scopes:
         owner, _, name = scope.partition("/")
-        if name == "*":
-            try:
-                async for page in pages(ctx, f"/orgs/{owner}/repos", {"type": "all"}, conditional=False):
-                    found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
-            except NotFound:  # a user account, not an organisation
-                async for page in pages(ctx, f"/users/{owner}/repos", {"type": "all"}, conditional=False):
-                    found.update((r["external_id"], r) for r in map_items(mappers.repository, page))
-        else:
-            row = mappers.repository(await ctx.get_json(f"/repos/{owner}/{name}", dict))
-            found[row["external_id"]] = row
+        # One scope that is gone, renamed without a redirect or out of the token's reach must not cost the
+        # others their jobs: GitHub answers 404 (or 403 under an organisation's SAML enforcement) for it.
+        try:
+            if name == "*":
+                try:
+                    await collect(f"/orgs/{owner}/repos", {"type": "all"})
+                except NotFound:  # a user account, not an organisation
+                    await collect(f"/users/{owner}/repos", {"type": "all"})
+            else:
+                item = await ctx.get_json(f"/repos/{owner}/{name}", dict)
+                found.update((r["external_id"], r) for r in ctx.map(mappers.repository, [item],
+                                                                    table=Repository.__table__))
+        except (NotFound, AuthFailed) as exc:
+            if isinstance(exc, AuthFailed) and exc.status_code != 403:
+                raise  # 401: the token itself is wrong, every scope would fail
+            ctx.scope_missing(scope, exc)
     ctx.result.discovered = list(found.values())
     return ctx.result
 
@@ -61,8 +71,8 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
     params = {"state": "all", "sort": "updated", "direction": "desc"}
     mark = None if ctx.full else ctx.high_water_mark
     async for page in pages(ctx, f"/repos/{ctx.scope}/pulls", params):
-        rows = map_items(mappers.pull_request, page, connection_id=ctx.connection_id,
-                         repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(mappers.pull_request, page, table=PullRequest.__table__, connection_id=ctx.connection_id,
+                       repository_id=ctx.repository_id, now=ctx.now)
         fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
         if ctx.settings.sync_github_merge_state:
             await _add_merge_states(ctx, fresh)
@@ -98,8 +108,8 @@ async def sync_workflow_runs(ctx: JobContext) -> JobResult:
     params = {"created": f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
     oldest_unfinished = newest = None
     async for page in pages(ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs"):
-        rows = map_items(mappers.workflow_run, page, connection_id=ctx.connection_id,
-                         repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(mappers.workflow_run, page, table=Pipeline.__table__, connection_id=ctx.connection_id,
+                       repository_id=ctx.repository_id, now=ctx.now)
         await ctx.write(Pipeline.__table__, rows)
         for row in rows:
             newest = max(newest or row["created_at"], row["created_at"])
@@ -115,9 +125,10 @@ async def sync_issues(ctx: JobContext) -> JobResult:
     if not ctx.full and ctx.high_water_mark:
         params["since"] = stable_since(ctx.high_water_mark).strftime("%Y-%m-%dT%H:%M:%SZ")
     async for page in pages(ctx, f"/repos/{ctx.scope}/issues", params):
-        only_issues = [item for item in page if "pull_request" not in item]  # the list includes PRs
-        rows = map_items(mappers.issue, only_issues, connection_id=ctx.connection_id,
-                         repository_id=ctx.repository_id, repo=ctx.scope, now=ctx.now)
+        # the list includes pull requests
+        only_issues = [item for item in page if not (isinstance(item, dict) and "pull_request" in item)]
+        rows = ctx.map(mappers.issue, only_issues, table=Issue.__table__, connection_id=ctx.connection_id,
+                       repository_id=ctx.repository_id, repo=ctx.scope, now=ctx.now)
         await ctx.write(Issue.__table__, rows)
         for row in rows:
             ctx.advance(row["updated_at"])

@@ -8,7 +8,7 @@ from typing import Any
 from hyperpage.issues.models import StatusCategory
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
-from hyperpage.tools.base import parse_time
+from hyperpage.tools.base import names, parse_time
 
 _MR_STATE = {"opened": ReviewState.OPEN, "locked": ReviewState.OPEN, "closed": ReviewState.CLOSED,
              "merged": ReviewState.MERGED}
@@ -38,8 +38,8 @@ def merge_request(item: dict[str, Any], *, connection_id: int, repository_id: in
         "state": _MR_STATE.get(item["state"], ReviewState.OPEN).value, "original_state": item["state"],
         "draft": bool(item.get("draft") or item.get("work_in_progress")),
         "author": (item.get("author") or {}).get("username"),
-        "requested_reviewers": [u["username"] for u in item.get("reviewers") or []],
-        "labels": [label if isinstance(label, str) else label["name"] for label in item.get("labels") or []],
+        "requested_reviewers": names(item.get("reviewers"), "username"),  # absent before GitLab 13.8
+        "labels": names(item.get("labels"), "name"),
         "source_branch": item.get("source_branch"), "target_branch": item.get("target_branch"),
         "merge_state": item.get("detailed_merge_status") or item.get("merge_status"),
         "web_url": item.get("web_url"), "created_at": parse_time(item["created_at"]),
@@ -65,17 +65,17 @@ def pipeline(item: dict[str, Any], *, connection_id: int, repository_id: int | N
 
 
 def issue(item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime) -> dict[str, Any]:
-    assignee = item.get("assignee") or next(iter(item.get("assignees") or []), None)
+    assignee = next(iter(names([item.get("assignee")], "username") + names(item.get("assignees"), "username")), None)
     references = item.get("references") or {}
     closed = item["state"] == "closed"
     return {
         "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
         "key": references.get("full") or f"#{item['iid']}", "title": item.get("title") or "",
         "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
-        "original_status": item["state"], "assignee": assignee["username"] if assignee else None,
+        "original_status": item["state"], "assignee": assignee,
         "reporter": (item.get("author") or {}).get("username"), "priority": item.get("severity"),
         "issue_type": item.get("issue_type") or item.get("type"),
-        "labels": [label if isinstance(label, str) else label["name"] for label in item.get("labels") or []],
+        "labels": names(item.get("labels"), "name"),
         "web_url": item.get("web_url"), "created_at": parse_time(item["created_at"]),
         "updated_at": parse_time(item["updated_at"]), "resolved_at": parse_time(item.get("closed_at")),
         "synced_at": now,

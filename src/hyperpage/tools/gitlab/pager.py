@@ -1,6 +1,7 @@
 """Follow GitLab's `Link rel="next"`, or `X-Next-Page` when a proxy strips Link; first request conditional.
 
 https://docs.gitlab.com/api/rest/#pagination (GitLab omits X-Total above 10,000 items, so it is not used.)
+A next page already read stops the run (PaginationLoop) instead of paging forever.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from hyperpage.tools.base import JobContext
 from hyperpage.tools.http import decode_json
+from hyperpage.tools.links import PageTrail
 
 PER_PAGE = 100
 
@@ -23,13 +25,17 @@ async def pages(ctx: JobContext, path: str, params: dict[str, Any], *,
         ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
         return
     ctx.remember_validators(response)
+    trail = PageTrail()
     while True:
+        trail.add(response.request.url)
         yield decode_json(response, list)
         next_url = response.links.get("next", {}).get("url")
         if next_url:
+            trail.check(response.request.url.join(next_url))
             response = await ctx.send("GET", next_url)
             continue
         next_page = response.headers.get("x-next-page", "").strip()
         if not next_page:
             return
+        trail.check(response.request.url.copy_set_param("page", next_page))
         response = await ctx.send("GET", path, params={**query, "page": next_page})

@@ -10,7 +10,7 @@ import math
 import re
 
 from hyperpage.issues.models import Issue
-from hyperpage.tools.base import ISSUES, JobContext, JobResult, ToolDefinition, map_items
+from hyperpage.tools.base import ISSUES, JobContext, JobResult, ToolDefinition
 from hyperpage.tools.jira import mappers
 from hyperpage.tools.jira.client import SLUG, connection_specs, make_client
 from hyperpage.tools.jira.pager import search
@@ -31,8 +31,8 @@ def build_jql(scope: str, ctx: JobContext) -> str:
 
 async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in search(ctx, build_jql(ctx.spec.jql or "", ctx), mappers.FIELDS):
-        rows = map_items(mappers.issue, page, connection_id=ctx.connection_id, web_url=ctx.spec.web_url,
-                         now=ctx.now)
+        rows = ctx.map(mappers.issue, page, table=Issue.__table__, connection_id=ctx.connection_id,
+                       web_url=ctx.spec.web_url, now=ctx.now)
         await ctx.write(Issue.__table__, rows)
         for row in rows:
             ctx.advance(row["updated_at"])
