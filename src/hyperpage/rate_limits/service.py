@@ -7,9 +7,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -132,7 +132,8 @@ async def prune_samples(session: AsyncSession, *, retention_days: int, now: date
     deleted = 0
     while True:
         batch_started = time.monotonic()
-        count = (await session.execute(stmt)).rowcount or 0  # type: ignore[attr-defined]
+        # a DELETE's result is a CursorResult (it has the rowcount); execute() is typed for any statement
+        count = cast(CursorResult[Any], await session.execute(stmt)).rowcount or 0
         await session.commit()
         deleted += count
         metrics.RATE_LIMIT_SAMPLES_PRUNED.inc(count)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import CursorResult, and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.db.app_state import AppState
@@ -84,12 +85,13 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
             continue  # two repository rows with one name (a repository re-created upstream): claim once
         # Compare-and-set: only if the job is still free and not run meanwhile. PostgreSQL's row lock already
         # guarantees that; on SQLite it is what keeps two processes (serve --workers) from sharing a job.
-        won = await session.execute(
+        # an UPDATE's result is a CursorResult (it has the rowcount); execute() is typed for any statement
+        won = cast(CursorResult[Any], await session.execute(
             update(SyncState)
             .where(SyncState.id == state.id, free, SyncState.next_run_at == state.next_run_at)
             .values(lease_owner=worker, lease_expires_at=expires)
             .execution_options(synchronize_session=False)
-        )
+        ))
         if won.rowcount != 1:
             continue
         if state.lease_owner is not None:  # its worker died mid-run: close that run's record
@@ -152,12 +154,12 @@ async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: d
     # the condition on the row after waiting for the first writer's commit).
     # a fresh record, not merged into the last one: a run that fails must not show the previous run's results
     value = {"owner": worker, "claimed_at": now.isoformat(), "next_run_at": next_run.isoformat()}
-    won = await session.execute(
+    won = cast(CursorResult[Any], await session.execute(
         update(AppState).where(AppState.key == key, AppState.updated_at == row.updated_at)
         .values(value=value, updated_at=now).execution_options(synchronize_session=False)
-    )
+    ))
     await session.commit()
-    return PeriodicClaim(won.rowcount == 1, next_run)  # type: ignore[attr-defined]
+    return PeriodicClaim(won.rowcount == 1, next_run)
 
 
 async def finish_periodic(session: AsyncSession, *, key: str, worker: str, now: datetime,

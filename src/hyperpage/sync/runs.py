@@ -24,7 +24,7 @@ from hyperpage.tools.base import ISSUES, PULL_REQUESTS, JobResult, Reject
 from hyperpage.tools.http import QuotaSample, RequestStats
 
 # Rows a full resync may prune when the upstream no longer lists them (deleted or moved out of scope).
-PRUNABLE = {PULL_REQUESTS: PullRequest, ISSUES: Issue}
+PRUNABLE: dict[str, type[PullRequest] | type[Issue]] = {PULL_REQUESTS: PullRequest, ISSUES: Issue}
 SAMPLE_EVERY = timedelta(seconds=60)
 
 

@@ -8,6 +8,7 @@ that job and the loop carries on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import socket
@@ -180,7 +181,7 @@ class Scheduler:
         for job in batch:
             task = asyncio.create_task(self.run_job(job))
             self.running[job.id] = task
-            task.add_done_callback(lambda _t, job_id=job.id: self.running.pop(job_id, None))
+            task.add_done_callback(functools.partial(self._forget, job.id))
 
     async def _heartbeat(self) -> None:
         period = self.settings.sync_lease_seconds / 3
@@ -192,6 +193,9 @@ class Scheduler:
                     await leases.renew(session, worker=self.worker, job_ids=list(self.leased), until=until)
             except Exception:
                 log.exception("sync_lease_renew_failed")
+
+    def _forget(self, job_id: int, _task: asyncio.Task[RunReport]) -> None:
+        self.running.pop(job_id, None)
 
     async def run_job(self, job: leases.ClaimedJob) -> RunReport:
         """Run one claimed job and record it; never raises (except on cancellation)."""

@@ -60,7 +60,7 @@ class RetryPolicy:
                    settings.sync_backoff_max_seconds, settings.sync_max_wait_seconds)
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0**attempt)
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

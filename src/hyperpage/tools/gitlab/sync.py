@@ -3,7 +3,7 @@ on every response, so there is no separate rate-limit job (GitLab has no free qu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +27,7 @@ from hyperpage.tools.gitlab.pager import pages
 from hyperpage.tools.models import Repository
 
 
-def _iso(moment: Any) -> str:
+def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
