@@ -122,6 +122,17 @@ class JobContext:
     async def get_json(self, url: str, expect: type, **params: Any) -> Any:
         return decode_json(await self.send("GET", url, params=params or None), expect)
 
+    async def first_page(self, path: str, params: dict[str, Any], *, conditional: bool) -> httpx.Response | None:
+        """A listing's first request, conditional on the stored validators. None on 304: the run is marked
+        not-modified and keeps the validators it sent; otherwise the new validators are kept for next time."""
+        response = await self.send("GET", path, params=params, conditional=conditional)
+        if response.status_code == 304:
+            self.result.not_modified = True
+            self.result.etag, self.result.last_modified = self.etag, self.last_modified
+            return None
+        self.remember_validators(response)
+        return response
+
     async def write(self, table: Any, rows: list[dict[str, Any]]) -> None:
         """Upsert one page of rows in its own transaction, so a later failure keeps what is stored."""
         if not rows:
@@ -163,6 +174,19 @@ class JobContext:
         metrics.SYNC_SCOPES_MISSING.labels(self.spec.tool, self.spec.name).inc()
         log.warning("sync_scope_missing", tool=self.spec.tool, connection=self.spec.name, scope=scope,
                     error=str(exc))
+
+    async def store(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Write one page of an updated-ordered listing and move the candidate high-water mark to its newest
+        `updated_at`: what every such runner does per page."""
+        await self.write(table, rows)
+        for row in rows:
+            self.advance(row["updated_at"])
+
+    def finish(self) -> JobResult:
+        """The run's result; a run that stored nothing newer keeps the previous high-water mark."""
+        if self.result.high_water_mark is None:
+            self.result.high_water_mark = self.high_water_mark
+        return self.result
 
     def advance(self, moment: datetime | None) -> None:
         """Candidate high-water mark; stored only if the whole run succeeds."""

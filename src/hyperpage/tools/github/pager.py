@@ -21,12 +21,9 @@ PER_PAGE = 100
 async def pages(ctx: JobContext, path: str, params: dict[str, Any], *, items_key: str | None = None,
                 conditional: bool = True) -> AsyncIterator[list[Any]]:
     """Yield each page's items. A 304 on the first page yields nothing and marks the run not-modified."""
-    response = await ctx.send("GET", path, params={**params, "per_page": PER_PAGE}, conditional=conditional)
-    if response.status_code == 304:
-        ctx.result.not_modified = True
-        ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
+    response = await ctx.first_page(path, {**params, "per_page": PER_PAGE}, conditional=conditional)
+    if response is None:  # 304: nothing changed since the last run
         return
-    ctx.remember_validators(response)
     trail = PageTrail()
     while True:
         trail.add(response.request.url)

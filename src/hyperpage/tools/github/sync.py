@@ -76,14 +76,10 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
         fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
         if ctx.settings.sync_github_merge_state:
             await _add_merge_states(ctx, fresh)
-        await ctx.write(PullRequest.__table__, fresh)
-        for row in fresh:
-            ctx.advance(row["updated_at"])
+        await ctx.store(PullRequest.__table__, fresh)
         if len(fresh) < len(rows):
             break  # sorted newest first: the rest is older than the high-water mark, already stored
-    if ctx.result.high_water_mark is None:
-        ctx.result.high_water_mark = ctx.high_water_mark
-    return ctx.result
+    return ctx.finish()
 
 
 async def _add_merge_states(ctx: JobContext, rows: list[dict[str, Any]]) -> None:
@@ -129,12 +125,8 @@ async def sync_issues(ctx: JobContext) -> JobResult:
         only_issues = [item for item in page if not (isinstance(item, dict) and "pull_request" in item)]
         rows = ctx.map(mappers.issue, only_issues, table=Issue.__table__, connection_id=ctx.connection_id,
                        repository_id=ctx.repository_id, repo=ctx.scope, now=ctx.now)
-        await ctx.write(Issue.__table__, rows)
-        for row in rows:
-            ctx.advance(row["updated_at"])
-    if ctx.result.high_water_mark is None:
-        ctx.result.high_water_mark = ctx.high_water_mark
-    return ctx.result
+        await ctx.store(Issue.__table__, rows)
+    return ctx.finish()
 
 
 async def sync_rate_limits(ctx: JobContext) -> JobResult:

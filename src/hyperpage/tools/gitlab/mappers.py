@@ -25,6 +25,11 @@ _PIPELINE = {
 }
 
 
+def pipeline_status(raw: Any) -> PipelineStatus:
+    """Our status for GitLab's (unknown ones count as queued: GitLab adds states over time)."""
+    return _PIPELINE.get(str(raw), (PipelineStatus.QUEUED, None))[0]
+
+
 def project(item: dict[str, Any]) -> dict[str, Any]:
     return {"external_id": str(item["id"]), "full_name": item["path_with_namespace"], "web_url": item.get("web_url"),
             "default_branch": item.get("default_branch"), "archived": bool(item.get("archived"))}

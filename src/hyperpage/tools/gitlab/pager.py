@@ -19,12 +19,9 @@ PER_PAGE = 100
 async def pages(ctx: JobContext, path: str, params: dict[str, Any], *,
                 conditional: bool = True) -> AsyncIterator[list[Any]]:
     query = {**params, "per_page": PER_PAGE}
-    response = await ctx.send("GET", path, params=query, conditional=conditional)
-    if response.status_code == 304:
-        ctx.result.not_modified = True
-        ctx.result.etag, ctx.result.last_modified = ctx.etag, ctx.last_modified
+    response = await ctx.first_page(path, query, conditional=conditional)
+    if response is None:  # 304: nothing changed since the last run
         return
-    ctx.remember_validators(response)
     trail = PageTrail()
     while True:
         trail.add(response.request.url)

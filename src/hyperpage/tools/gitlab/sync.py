@@ -72,11 +72,8 @@ async def sync_merge_requests(ctx: JobContext) -> JobResult:
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
         rows = ctx.map(mappers.merge_request, page, table=PullRequest.__table__, connection_id=ctx.connection_id,
                        repository_id=ctx.repository_id, now=ctx.now)
-        await ctx.write(PullRequest.__table__, rows)
-        for row in rows:
-            ctx.advance(row["updated_at"])
-    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
-    return ctx.result
+        await ctx.store(PullRequest.__table__, rows)
+    return ctx.finish()
 
 
 async def sync_pipelines(ctx: JobContext) -> JobResult:
@@ -88,19 +85,15 @@ async def sync_pipelines(ctx: JobContext) -> JobResult:
         detailed = [await _with_times(ctx, project, item) for item in page]
         rows = ctx.map(mappers.pipeline, detailed, table=Pipeline.__table__, connection_id=ctx.connection_id,
                        repository_id=ctx.repository_id, now=ctx.now)
-        await ctx.write(Pipeline.__table__, rows)
-        for row in rows:
-            ctx.advance(row["updated_at"])
-    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
-    return ctx.result
+        await ctx.store(Pipeline.__table__, rows)
+    return ctx.finish()
 
 
 async def _with_times(ctx: JobContext, project: str | None, item: Any) -> Any:
     """The list omits started_at/finished_at/duration; only changed pipelines reach here, so fetch those."""
     if not isinstance(item, dict) or "finished_at" in item or "id" not in item:
         return item
-    status = mappers._PIPELINE.get(str(item.get("status")), (PipelineStatus.QUEUED, None))[0]
-    if status is PipelineStatus.QUEUED:
+    if mappers.pipeline_status(item.get("status")) is PipelineStatus.QUEUED:
         return item
     try:
         return {**item, **await ctx.get_json(f"/projects/{project}/pipelines/{item['id']}", dict)}
@@ -113,11 +106,8 @@ async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
         rows = ctx.map(mappers.issue, page, table=Issue.__table__, connection_id=ctx.connection_id,
                        repository_id=ctx.repository_id, now=ctx.now)
-        await ctx.write(Issue.__table__, rows)
-        for row in rows:
-            ctx.advance(row["updated_at"])
-    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
-    return ctx.result
+        await ctx.store(Issue.__table__, rows)
+    return ctx.finish()
 
 
 TOOL = ToolDefinition(

@@ -33,11 +33,8 @@ async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in search(ctx, build_jql(ctx.spec.jql or "", ctx), mappers.FIELDS):
         rows = ctx.map(mappers.issue, page, table=Issue.__table__, connection_id=ctx.connection_id,
                        web_url=ctx.spec.web_url, now=ctx.now)
-        await ctx.write(Issue.__table__, rows)
-        for row in rows:
-            ctx.advance(row["updated_at"])
-    ctx.result.high_water_mark = ctx.result.high_water_mark or ctx.high_water_mark
-    return ctx.result
+        await ctx.store(Issue.__table__, rows)
+    return ctx.finish()
 
 
 TOOL = ToolDefinition(
