@@ -83,4 +83,5 @@ class FakeUpstreamConfig:
         return datetime.now(UTC).replace(second=0, microsecond=0)
 
     def with_overrides(self, **changes: object) -> FakeUpstreamConfig:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        # Overrides come from tests and CLI flags as loosely typed keyword arguments; replace() checks names at runtime.
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # values of mixed field types

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,9 @@ def build_gitlab(gen: Generator) -> None:
         project.last_activity_at = max(stamps, default=created)
 
 
-def add_mr(gen: Generator, rng: random.Random, project: Project, created: datetime, slug) -> MergeRequest:
+def add_mr(
+    gen: Generator, rng: random.Random, project: Project, created: datetime, slug: Callable[[str], str]
+) -> MergeRequest:
     age_days = (gen.now - created).total_seconds() / 86400
     roll = rng.random()
     open_share = 0.6 if age_days < 7 else 0.12

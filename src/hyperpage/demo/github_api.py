@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,7 +173,9 @@ class GitHubService(Service):
         return link.replace(f"{self.prefix}/repos/{params['owner']}/{params['repo']}/",
                             f"{self.prefix}/repositories/{repo.id}/")
 
-    def listing(self, request: Request, items: list[Any], render, default_per_page: int = 30) -> Reply:
+    def listing(
+        self, request: Request, items: list[Any], render: Callable[[Any], Any], default_per_page: int = 30
+    ) -> Reply:
         page = page_of(request, len(items), default_per_page)
         headers = {}
         link = self.repo_link(request, link_header(request, page, LINK_ORDER))
@@ -239,7 +242,8 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         )
 
     def open_issues(repo: Repo) -> int:
-        return sum(1 for i in (*up.world.pulls, *up.world.gh_issues) if i.repo is repo and i.state == "open")
+        every: tuple[PullRequest | GhIssue, ...] = (*up.world.pulls, *up.world.gh_issues)
+        return sum(1 for i in every if i.repo is repo and i.state == "open")
 
     def repo(request: Request, ident: Identity) -> Reply:
         found = svc.find_repo(request)
@@ -265,7 +269,8 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
 
     def issues(request: Request, ident: Identity) -> Reply:
         found = svc.find_repo(request)
-        items: list[GhIssue | PullRequest] = [i for i in (*up.world.gh_issues, *up.world.pulls) if i.repo is found]
+        every: tuple[GhIssue | PullRequest, ...] = (*up.world.gh_issues, *up.world.pulls)
+        items: list[GhIssue | PullRequest] = [i for i in every if i.repo is found]
         items = state_filter(request, items)
         if since := parse_time(request.query_params.get("since"), "since"):
             items = [i for i in items if i.updated_at >= since]
@@ -282,7 +287,8 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
     def issue(request: Request, ident: Identity) -> Reply:
         found = svc.find_repo(request)
         number = int(request.path_params["number"])
-        item = next((i for i in (*up.world.gh_issues, *up.world.pulls) if i.repo is found and i.number == number), None)
+        every: tuple[GhIssue | PullRequest, ...] = (*up.world.gh_issues, *up.world.pulls)
+        item = next((i for i in every if i.repo is found and i.number == number), None)
         if item is None:
             raise HttpProblem(404, "Not Found")
         return Reply(svc.shapes(request).issue(item), last_modified=item.updated_at)

@@ -58,9 +58,13 @@ def search_issues(svc: GitHubService, request: Request, ident: Identity) -> Repl
     if not q:
         raise HttpProblem(422, "Validation Failed")
     me = ident.person.login
-    login = lambda index: world.people[index].login  # noqa: E731
+
+    def login(index: int) -> str:
+        return world.people[index].login
+
+    every: tuple[PullRequest | GhIssue, ...] = (*world.pulls, *world.gh_issues)
     items: list[GhIssue | PullRequest] = [
-        i for i in (*world.pulls, *world.gh_issues) if not i.repo.private or ident.person.index in i.repo.members
+        i for i in every if not i.repo.private or ident.person.index in i.repo.members
     ]
     words: list[str] = []
     for term in q.split():

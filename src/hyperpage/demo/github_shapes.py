@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any
+from typing import Any, overload
 
 from hyperpage.demo import names
 from hyperpage.demo.httpkit import iso_z
@@ -51,6 +51,12 @@ class GitHubShapes:
         self._users: dict[int, dict[str, Any]] = {}
         self._repos: dict[int, dict[str, Any]] = {}
 
+    @overload
+    def user(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def user(self, index: None) -> None: ...
+    @overload
+    def user(self, index: int | None) -> dict[str, Any] | None: ...
     def user(self, index: int | None) -> dict[str, Any] | None:
         if index is None:
             return None
@@ -292,9 +298,9 @@ class GitHubShapes:
             "body": item.body,
             "timeline_url": f"{url}/timeline",
             "performed_via_github_app": None,
-            "state_reason": None if is_pr else item.state_reason,
+            "state_reason": None if isinstance(item, PullRequest) else item.state_reason,
         }
-        if is_pr:
+        if isinstance(item, PullRequest):
             # The issues API lists pull requests too; this key is the only way to tell them apart.
             out["draft"] = item.draft
             out["pull_request"] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ class GitLabService(Service):
     etag_length = 32
 
     @property
-    def charges_304(self) -> bool:  # type: ignore[override]
+    def charges_304(self) -> bool:
         return self.up.config.gitlab_charges_304
 
     def authenticate(self, request: Request) -> Identity | Response:
@@ -86,7 +87,7 @@ class GitLabService(Service):
             raise HttpProblem(404, "Project Not Found")
         return project
 
-    def listing(self, request: Request, items: list[Any], render) -> Reply:
+    def listing(self, request: Request, items: list[Any], render: Callable[[Any], Any]) -> Reply:
         page = page_of(request, len(items), 20)
         counted = len(items) <= self.up.config.gitlab_count_limit
         headers = {

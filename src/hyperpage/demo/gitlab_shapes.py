@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from hyperpage.demo.httpkit import iso_ms
 from hyperpage.demo.world import GlIssue, Group, MergeRequest, Person, Pipeline, Project
@@ -28,6 +28,12 @@ class GitLabShapes:
         self.api = web + "/api/v4"
         self.people = people
 
+    @overload
+    def user(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def user(self, index: None) -> None: ...
+    @overload
+    def user(self, index: int | None) -> dict[str, Any] | None: ...
     def user(self, index: int | None) -> dict[str, Any] | None:
         if index is None:
             return None

@@ -21,7 +21,7 @@ from hyperpage.demo.faults import Fault
 from hyperpage.demo.httpkit import HttpProblem, Reply, jira_time
 from hyperpage.demo.jira_shapes import JiraShapes
 from hyperpage.demo.jql import JqlError, parse_jql, sort_issues
-from hyperpage.demo.service import Identity, Service, bearer_or_token
+from hyperpage.demo.service import Handler, Identity, Service, bearer_or_token
 
 UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 
@@ -47,8 +47,8 @@ class JiraService(Service):
             known = cfg.jira_basic.get(email)
             if known is not None and known[0] == token:
                 index, credential = known[1], f"basic:{email}:{token}"
-        elif (token := bearer_or_token(request)) is not None and token in cfg.jira_pats:
-            index, credential = cfg.jira_pats[token], f"pat:{token}"
+        elif (pat := bearer_or_token(request)) is not None and pat in cfg.jira_pats:
+            index, credential = cfg.jira_pats[pat], f"pat:{pat}"
         if index is None:
             return self.json(
                 errors("You are not authenticated. Authentication required to perform this operation."), 401
@@ -186,13 +186,13 @@ def routes(svc: JiraService) -> list[BaseRoute]:
 
         return await svc.serve_counted(request, "/rest/api/2/search", handler)
 
-    def myself(cloud: bool):
+    def myself(cloud: bool) -> Handler:
         def handler(request: Request, ident: Identity) -> Reply:
             return Reply(svc.shapes(request, cloud).myself(ident.person), conditional=False)
 
         return handler
 
-    def server_info(cloud: bool):
+    def server_info(cloud: bool) -> Handler:
         def handler(request: Request, ident: Identity) -> Reply:
             base = f"{request.url.scheme}://{request.url.netloc}/jira"
             version = ("1001.0.0-SNAPSHOT", [1001, 0, 0], "Cloud") if cloud else ("9.12.15", [9, 12, 15], "Server")

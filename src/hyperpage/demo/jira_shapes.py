@@ -3,7 +3,7 @@ Data Center (v2, wiki-markup descriptions, users by name/key)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from hyperpage.demo.httpkit import jira_time
 from hyperpage.demo.world import JiraIssue, Person
@@ -59,6 +59,12 @@ class JiraShapes:
         self.people = people
         self.cloud = cloud
 
+    @overload
+    def user(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def user(self, index: None) -> None: ...
+    @overload
+    def user(self, index: int | None) -> dict[str, Any] | None: ...
     def user(self, index: int | None) -> dict[str, Any] | None:
         if index is None:
             return None

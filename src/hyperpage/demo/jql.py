@@ -9,6 +9,7 @@ currentUser(), now(), startOfDay(), relative dates (-30d, -2w, -4h, -15m) and "y
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,7 +187,7 @@ class Parser:
             "resolution": lambda i: "done" if i.resolutiondate else None,
         }
         for name, attr in DATE_FIELDS.items():
-            getters[name] = lambda i, attr=attr: getattr(i, attr)
+            getters[name] = operator.attrgetter(attr)
         if field not in getters:
             raise JqlError(
                 f"Error in the JQL Query: Field '{field}' does not exist or you do not have permission to view it."
@@ -223,7 +224,7 @@ class Parser:
         getter = self.getter(field)
         if field in DATE_FIELDS:
             moment = self.date(values[0])
-            checks = {
+            checks: dict[str, Callable[[datetime], bool]] = {
                 ">": lambda d: d > moment,
                 ">=": lambda d: d >= moment,
                 "<": lambda d: d < moment,

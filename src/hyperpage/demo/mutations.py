@@ -131,16 +131,18 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         run.updated_at = now
         return {"op": op, "id": run.id, "updated_at": iso_z(now)}
     if op == "github.update_issue":
-        repo, number = str(_need(params, "repo")), int(_need(params, "number"))
-        issue = next((i for i in up.world.gh_issues if i.repo.full_name == repo and i.number == number), None)
-        if issue is None:
+        full_name, number = str(_need(params, "repo")), int(_need(params, "number"))
+        gh_issue = next((i for i in up.world.gh_issues if i.repo.full_name == full_name and i.number == number), None)
+        if gh_issue is None:
             raise MutationError("no such issue")
-        issue.title = str(params.get("title", issue.title))
+        gh_issue.title = str(params.get("title", gh_issue.title))
         if "state" in params:
-            issue.state = params["state"]
-            issue.closed_at, issue.state_reason = (now, "completed") if issue.state == "closed" else (None, None)
-        issue.updated_at = now
-        return {"op": op, "id": issue.id, "number": issue.number, "updated_at": iso_z(now)}
+            gh_issue.state = params["state"]
+            gh_issue.closed_at, gh_issue.state_reason = (
+                (now, "completed") if gh_issue.state == "closed" else (None, None)
+            )
+        gh_issue.updated_at = now
+        return {"op": op, "id": gh_issue.id, "number": gh_issue.number, "updated_at": iso_z(now)}
     if op == "gitlab.update_mr":
         mr = _mr(up, params)
         mr.title = str(params.get("title", mr.title))
@@ -181,12 +183,12 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         issue.updated = now
         return {"op": op, "key": issue.key, "updated": iso_z(now)}
     if op == "jira.add_issue":
-        project = next((p for p in up.world.jira_projects if p.key == str(_need(params, "project")).upper()), None)
-        if project is None:
+        jira_project = next((p for p in up.world.jira_projects if p.key == str(_need(params, "project")).upper()), None)
+        if jira_project is None:
             raise MutationError("no such Jira project")
-        issue = _generator(up).add_jira_issue(rng, project, now - timedelta(seconds=1))
-        issue.updated = now
-        return {"op": op, "key": issue.key, "updated": iso_z(now)}
+        added = _generator(up).add_jira_issue(rng, jira_project, now - timedelta(seconds=1))
+        added.updated = now
+        return {"op": op, "key": added.key, "updated": iso_z(now)}
     raise MutationError(f"unknown operation {op!r}")
 
 

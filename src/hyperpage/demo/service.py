@@ -41,7 +41,11 @@ class Service(ABC):
     name = ""
     prefix = ""
     etag_length = 64
-    charges_304 = False
+
+    @property
+    def charges_304(self) -> bool:
+        """Whether a 304 Not Modified answer costs rate limit (GitLab's is configurable)."""
+        return False
 
     def __init__(self, upstream: FakeUpstream) -> None:
         self.up = upstream

@@ -272,9 +272,9 @@ class World:
         return next((p for p in self.projects if p.path_with_namespace.lower() == ident.lower()), None)
 
     def latest_update(self) -> datetime | None:
-        stamps = [
-            x.updated_at
-            for x in (*self.pulls, *self.gh_issues, *self.runs, *self.mrs, *self.pipelines, *self.gl_issues)
-        ]
+        records: tuple[PullRequest | GhIssue | WorkflowRun | MergeRequest | Pipeline | GlIssue, ...] = (
+            *self.pulls, *self.gh_issues, *self.runs, *self.mrs, *self.pipelines, *self.gl_issues
+        )
+        stamps = [x.updated_at for x in records]
         stamps += [j.updated for j in self.jira_issues]
         return max(stamps) if stamps else None
