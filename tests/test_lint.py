@@ -14,3 +14,10 @@ def test_ruff_finds_nothing_in_src_tests_and_bench() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "bench"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    # one formatter for the whole tree (issue 19); `ruff format src tests bench` fixes what this reports
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "src", "tests", "bench"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr

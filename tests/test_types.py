@@ -1,8 +1,4 @@
-"""mypy --strict (the [tool.mypy] config in pyproject.toml) finds no error in src/.
-
-Kept under scripts/ until the remaining packages are typed: then it moves to tests/test_types.py, where
-`make test` collects it. Until then `make typecheck` runs the same check.
-"""
+"""mypy --strict (the [tool.mypy] config in pyproject.toml) finds no error in src/; `make typecheck` runs the same."""
 
 from __future__ import annotations
 
