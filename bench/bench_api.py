@@ -32,29 +32,46 @@ from hyperpage.db import schema
 from hyperpage.reviews.models import PullRequest
 
 PULL_REQUESTS = 10_000
-PATHS = ["/api/v1/reviews?limit=50", "/api/v1/reviews?limit=50&state=OPEN&q=module",
-         "/api/v1/reviews?limit=50&reviewer=carol"]
+PATHS = [
+    "/api/v1/reviews?limit=50",
+    "/api/v1/reviews?limit=50&state=OPEN&q=module",
+    "/api/v1/reviews?limit=50&reviewer=carol",
+]
 
 
 async def seed(db_url: str) -> None:
     async with f.db_session(db_url) as s:
         connections = [await f.add_connection(s, tool=t) for t in ("github", "gitlab")]
-        repos = [await f.add_repository(s, connection=connections[i % 2], full_name=f"acme/repo-{i}")
-                 for i in range(20)]
+        repos = [
+            await f.add_repository(s, connection=connections[i % 2], full_name=f"acme/repo-{i}") for i in range(20)
+        ]
         rows = []
         for n in range(PULL_REQUESTS):
             repo = repos[n % 20]
             updated = f.BASE_TIME - timedelta(minutes=n)
-            rows.append({
-                "connection_id": repo.connection_id, "repository_id": repo.id, "external_id": f"pr-{n}",
-                "number": n, "title": f"Change {n} to module {n % 97}", "state": ("OPEN", "MERGED", "CLOSED")[n % 3],
-                "original_state": "open", "draft": n % 11 == 0, "author": f"user{n % 40}",
-                "requested_reviewers": ["carol"] if n % 7 == 0 else [f"user{n % 13}"], "labels": ["bench"],
-                "source_branch": f"feature/{n}", "target_branch": "main", "web_url": f"https://example.test/{n}",
-                "created_at": updated - timedelta(hours=2), "updated_at": updated, "synced_at": updated,
-            })
+            rows.append(
+                {
+                    "connection_id": repo.connection_id,
+                    "repository_id": repo.id,
+                    "external_id": f"pr-{n}",
+                    "number": n,
+                    "title": f"Change {n} to module {n % 97}",
+                    "state": ("OPEN", "MERGED", "CLOSED")[n % 3],
+                    "original_state": "open",
+                    "draft": n % 11 == 0,
+                    "author": f"user{n % 40}",
+                    "requested_reviewers": ["carol"] if n % 7 == 0 else [f"user{n % 13}"],
+                    "labels": ["bench"],
+                    "source_branch": f"feature/{n}",
+                    "target_branch": "main",
+                    "web_url": f"https://example.test/{n}",
+                    "created_at": updated - timedelta(hours=2),
+                    "updated_at": updated,
+                    "synced_at": updated,
+                }
+            )
         for start in range(0, len(rows), 1000):
-            await s.execute(insert(PullRequest), rows[start:start + 1000])
+            await s.execute(insert(PullRequest), rows[start : start + 1000])
 
 
 @contextmanager
@@ -85,20 +102,32 @@ def main(_args: list[str]) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-api-"))
     cluster = PgCluster.start()
     try:
-        urls = {"sqlite": f"sqlite:///{workdir / 'api.db'}",
-                "postgresql": cluster.url(cluster.create_database(prefix="bench_api"))}
+        urls = {
+            "sqlite": f"sqlite:///{workdir / 'api.db'}",
+            "postgresql": cluster.url(cluster.create_database(prefix="bench_api")),
+        }
         # A pool as large as the useful concurrency and no overflow: an overflow connection is opened and closed
         # per request (on SQLite a new aiosqlite thread plus the PRAGMAs), which measured 2-4x slower under wrk.
-        common = {"HYPERPAGE_RATE_LIMIT_PER_HOUR": "1000000000", "HYPERPAGE_SCHEDULER": "false",
-                  "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}
+        common = {
+            "HYPERPAGE_RATE_LIMIT_PER_HOUR": "1000000000",
+            "HYPERPAGE_SCHEDULER": "false",
+            "DB_POOL_SIZE": "10",
+            "DB_MAX_OVERFLOW": "0",
+        }
         for url in urls.values():
             schema.upgrade(url)
             asyncio.run(seed(url))
-        ceiling_args = [sys.executable, "-c", "from hyperpage import server; from hyperpage.config import "
-                        "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)"]
+        ceiling_args = [
+            sys.executable,
+            "-c",
+            "from hyperpage import server; from hyperpage.config import "
+            "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)",
+        ]
         ceiling = load({"DATABASE_URL": urls["sqlite"], **common}, workdir, ["/"], args=ceiling_args)["/"]
-        print(f"{PULL_REQUESTS} pull requests; 1 uvicorn process; wrk -t2 -c32 -d8s on the same 2 cores; "
-              f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)")
+        print(
+            f"{PULL_REQUESTS} pull requests; 1 uvicorn process; wrk -t2 -c32 -d8s on the same 2 cores; "
+            f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)"
+        )
         print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))
         for name, url in urls.items():
             env = {"DATABASE_URL": url, **common}
@@ -111,11 +140,16 @@ def main(_args: list[str]) -> None:
             for path, result in uncached.items():
                 print("  " + result.row(f"{name} uncached {path.removeprefix('/api/v1/reviews?')}", ceiling))
             plain = uncached[PATHS[0]].rps
-            print(f"  {name} uncached filtered/searched vs plain: "
-                  + ", ".join(f"{uncached[p].rps / plain:.0%}" for p in PATHS[1:]) + " (target >= 80%)")
+            print(
+                f"  {name} uncached filtered/searched vs plain: "
+                + ", ".join(f"{uncached[p].rps / plain:.0%}" for p in PATHS[1:])
+                + " (target >= 80%)"
+            )
             one = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS[:1], connections=1)[PATHS[0]]
             print("  " + one.row(f"{name} uncached, one client (c1) limit=50", ceiling))
-        print("targets (issue 18): uncached limit=50 >= 2,000 req/s with P95 < 30 ms, one client P50 < 1 ms; "
-              "cached >= 30% of the ceiling; filtered and searched within 20% of the plain page")
+        print(
+            "targets (issue 18): uncached limit=50 >= 2,000 req/s with P95 < 30 ms, one client P50 < 1 ms; "
+            "cached >= 30% of the ceiling; filtered and searched within 20% of the plain page"
+        )
     finally:
         cluster.destroy()

@@ -82,12 +82,15 @@ def generate(url: str, target_bytes: int) -> tuple[int, int]:
     tables = {t.name: t for t in Base.metadata.sorted_tables}
     rows = 0
     with psycopg.connect(url, autocommit=True) as conn:
+
         def insert(table: Table, start: int, count: int) -> None:
             allowed = allowed_values(table)
             cols = ", ".join(f'"{c.name}"' for c in table.columns)
             exprs = ", ".join(_expr(table, c, allowed) for c in table.columns)
-            conn.execute(f"INSERT INTO {table.name} ({cols}) SELECT {exprs} "
-                         f"FROM generate_series({start + 1}, {start + count}) AS g")
+            conn.execute(
+                f"INSERT INTO {table.name} ({cols}) SELECT {exprs} "
+                f"FROM generate_series({start + 1}, {start + count}) AS g"
+            )
 
         for name, count in SMALL.items():
             insert(tables[name], 0, count)
@@ -146,8 +149,12 @@ def rto_until_ready(database_url: str, workdir: Path, restore: Callable[[], None
         watcher.join(timeout=10)
         server.stop()
     first_ok = min((sent for sent, status in polls if status == 200), default=ready)
-    return {"restore": restored - started, "rto": ready - started, "first_200_sent": first_ok - started,
-            "not_ready_during_restore": sum(1 for sent, status in polls if sent < restored and status == 503)}
+    return {
+        "restore": restored - started,
+        "rto": ready - started,
+        "first_200_sent": first_ok - started,
+        "not_ready_during_restore": sum(1 for sent, status in polls if sent < restored and status == 503),
+    }
 
 
 def measure_rpo(drill: ArchivedCluster, seconds: float) -> list[float]:
@@ -174,8 +181,9 @@ def measure_rpo(drill: ArchivedCluster, seconds: float) -> list[float]:
         conn.execute("CREATE TABLE IF NOT EXISTS rpo_probe (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            segment = conn.execute("INSERT INTO rpo_probe DEFAULT VALUES RETURNING "
-                                   "pg_walfile_name(pg_current_wal_insert_lsn())").fetchone()[0]
+            segment = conn.execute(
+                "INSERT INTO rpo_probe DEFAULT VALUES RETURNING pg_walfile_name(pg_current_wal_insert_lsn())"
+            ).fetchone()[0]
             with lock:
                 pending.append((time.monotonic(), segment))
             time.sleep(0.5)
@@ -197,24 +205,33 @@ def main(_args: list[str]) -> None:
 
         dest = LocalDestination(f"file://{workdir / 'backups'}", workdir / "backups")
         manifest, create_s = _timed(create_backup, database_url=source, destination=dest, work_dir=workdir)
-        print(f"logical create : {create_s:6.1f} s  file {_mb(manifest.size)} "
-              f"({manifest.size / size:.1%} of the database), {manifest.total_rows:,} rows checksummed")
+        print(
+            f"logical create : {create_s:6.1f} s  file {_mb(manifest.size)} "
+            f"({manifest.size / size:.1%} of the database), {manifest.total_rows:,} rows checksummed"
+        )
         _, verify_s = _timed(verify_backup, manifest=manifest, destination=dest, server_url=source, work_dir=workdir)
         print(f"logical verify : {verify_s:6.1f} s  (sha256, restore into scratch, compare every table)")
         target = admin.url(admin.create_database(prefix="bench_restore"))
-        rto = rto_until_ready(target, workdir, lambda: restore_backup(
-            manifest=manifest, destination=dest, target_url=target, work_dir=workdir))
-        print(f"logical restore: {rto['restore']:6.1f} s; RTO to /readyz 200: {rto['rto']:.1f} s (target < 300 s); "
-              f"/readyz answered 503 {rto['not_ready_during_restore']:.0f} times during the restore, first 200 "
-              f"requested at {rto['first_200_sent']:.1f} s (restore returned at {rto['restore']:.1f} s)")
+        rto = rto_until_ready(
+            target,
+            workdir,
+            lambda: restore_backup(manifest=manifest, destination=dest, target_url=target, work_dir=workdir),
+        )
+        print(
+            f"logical restore: {rto['restore']:6.1f} s; RTO to /readyz 200: {rto['rto']:.1f} s (target < 300 s); "
+            f"/readyz answered 503 {rto['not_ready_during_restore']:.0f} times during the restore, first 200 "
+            f"requested at {rto['first_200_sent']:.1f} s (restore returned at {rto['restore']:.1f} s)"
+        )
 
         _, full_s = _timed(drill.pgbackrest, "backup", "--type=full")
         repo = sum(f.stat().st_size for f in (drill.root / "repo").rglob("*") if f.is_file())
         print(f"pgBackRest full: {full_s:6.1f} s  repository {_mb(repo)} (backup + WAL since start, lz4)")
 
         delays = measure_rpo(drill, seconds=2.2 * ARCHIVE_TIMEOUT_S)
-        print(f"RPO (archive_timeout {ARCHIVE_TIMEOUT_S} s): worst {max(delays):.1f} s, median {median(delays):.1f} s "
-              f"over {len(delays)} writes (target < 60 s; seed < 3600 s)")
+        print(
+            f"RPO (archive_timeout {ARCHIVE_TIMEOUT_S} s): worst {max(delays):.1f} s, median {median(delays):.1f} s "
+            f"over {len(delays)} writes (target < 60 s; seed < 3600 s)"
+        )
 
         with drill.connect("postgres") as conn:
             point = conn.execute("SELECT clock_timestamp()::text").fetchone()[0]

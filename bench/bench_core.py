@@ -29,8 +29,9 @@ def startup_seconds(env: dict[str, str], workdir: Path) -> float:
         server.stop()
 
 
-def load(env: dict[str, str], workdir: Path, paths: list[str], args: list[str] | None = None,
-         connections: int = 32) -> dict[str, LoadResult]:
+def load(
+    env: dict[str, str], workdir: Path, paths: list[str], args: list[str] | None = None, connections: int = 32
+) -> dict[str, LoadResult]:
     server = ServerProcess(env={**env, "LOG_LEVEL": "WARNING"}, args=args or [HYPERPAGE, "serve"])
     server.start(workdir / "load.log")
     try:
@@ -38,8 +39,9 @@ def load(env: dict[str, str], workdir: Path, paths: list[str], args: list[str] |
             raise RuntimeError(server.logs())
         for path in paths:
             wrk(server.base_url + path, seconds=2)  # warm-up
-        return {path: wrk(server.base_url + path, connections=connections, threads=min(2, connections))
-                for path in paths}
+        return {
+            path: wrk(server.base_url + path, connections=connections, threads=min(2, connections)) for path in paths
+        }
     finally:
         server.stop()
 
@@ -59,8 +61,12 @@ def main(_args: list[str]) -> None:
             runs = [startup_seconds(env, workdir) for _ in range(RUNS)]
             print(f"  {name:<10} median {median(runs):.2f} s  (runs: {', '.join(f'{r:.2f}' for r in runs)})")
 
-        ceiling_args = [sys.executable, "-c", "from hyperpage import server; from hyperpage.config import "
-                        "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)"]
+        ceiling_args = [
+            sys.executable,
+            "-c",
+            "from hyperpage import server; from hyperpage.config import "
+            "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)",
+        ]
         ceiling = load(engines["sqlite"], workdir, ["/"], args=ceiling_args)["/"]
         print("\nthroughput, 1 uvicorn process, wrk -t2 -c32 -d8s on the same 2 cores:")
         print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))

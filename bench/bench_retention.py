@@ -52,9 +52,13 @@ async def seed(url: str) -> None:
     engine = create_engine(load_settings(database_url=url))
     async with engine.begin() as conn:
         for name in ("gh", "gl"):
-            await conn.execute(text("INSERT INTO connections (tool, name, base_url, scope, enabled, created_at, "
-                                    "updated_at) VALUES ('github', :n, 'https://x', '{}', true, :t, :t)"),
-                               {"n": name, "t": NOW if conn.dialect.name == "postgresql" else NOW.isoformat()})
+            await conn.execute(
+                text(
+                    "INSERT INTO connections (tool, name, base_url, scope, enabled, created_at, "
+                    "updated_at) VALUES ('github', :n, 'https://x', '{}', true, :t, :t)"
+                ),
+                {"n": name, "t": NOW if conn.dialect.name == "postgresql" else NOW.isoformat()},
+            )
         now = NOW if conn.dialect.name == "postgresql" else NOW.strftime("%Y-%m-%d %H:%M:%S")
         await conn.execute(text(SEED[conn.dialect.name]), {"now": now, "per": PER_SERIES})
         if conn.dialect.name == "postgresql":
@@ -69,8 +73,9 @@ async def writer(url: str, stop: asyncio.Event, latencies: list[float]) -> None:
     while not stop.is_set():
         started = time.perf_counter()
         async with sessions() as session:
-            session.add(RateLimitSample(connection_id=1, resource="probe", limit=1, remaining=1,
-                                        observed_at=datetime.now(UTC)))
+            session.add(
+                RateLimitSample(connection_id=1, resource="probe", limit=1, remaining=1, observed_at=datetime.now(UTC))
+            )
             await session.commit()
         latencies.append(time.perf_counter() - started)
         await asyncio.sleep(0.01)
@@ -101,27 +106,39 @@ async def run(url: str, batch_size: int) -> dict[str, Any]:
     stop.set()
     await writing
     await engine.dispose()
-    return {"deleted": deleted, "seconds": seconds, "batches": len(deletes), "longest": max(deletes),
-            "writer_max": max(latencies), "writes": len(latencies)}
+    return {
+        "deleted": deleted,
+        "seconds": seconds,
+        "batches": len(deletes),
+        "longest": max(deletes),
+        "writer_max": max(latencies),
+        "writes": len(latencies),
+    }
 
 
 def report(label: str, r: dict[str, Any], baseline: dict[str, Any] | None = None) -> None:
     ratios = ""
     if baseline:
-        ratios = (f"  time x{r['seconds'] / baseline['seconds']:.2f}"
-                  f", longest DELETE x{r['longest'] / baseline['longest']:.3f}"
-                  f", writer worst x{r['writer_max'] / baseline['writer_max']:.3f}")
-    print(f"  {label:<26} deleted {r['deleted']:>8}  {r['seconds']:6.2f} s  {r['deleted'] / r['seconds']:>8.0f} rows/s"
-          f"  DELETEs {r['batches']:>4}  longest {r['longest'] * 1000:8.1f} ms"
-          f"  writer worst {r['writer_max'] * 1000:8.1f} ms ({r['writes']} inserts){ratios}")
+        ratios = (
+            f"  time x{r['seconds'] / baseline['seconds']:.2f}"
+            f", longest DELETE x{r['longest'] / baseline['longest']:.3f}"
+            f", writer worst x{r['writer_max'] / baseline['writer_max']:.3f}"
+        )
+    print(
+        f"  {label:<26} deleted {r['deleted']:>8}  {r['seconds']:6.2f} s  {r['deleted'] / r['seconds']:>8.0f} rows/s"
+        f"  DELETEs {r['batches']:>4}  longest {r['longest'] * 1000:8.1f} ms"
+        f"  writer worst {r['writer_max'] * 1000:8.1f} ms ({r['writes']} inserts){ratios}"
+    )
 
 
 def main(_args: list[str]) -> None:
     work = Path(tempfile.mkdtemp(prefix="hyperpage-bench-retention-"))
     cluster = PgCluster.start()
     try:
-        print(f"backlog: 14 series x {PER_SERIES} samples ({DAYS} days, one per 2 min) = {14 * PER_SERIES} rows; "
-              f"window 30 days; batch {PRUNE_BATCH}")
+        print(
+            f"backlog: 14 series x {PER_SERIES} samples ({DAYS} days, one per 2 min) = {14 * PER_SERIES} rows; "
+            f"window 30 days; batch {PRUNE_BATCH}"
+        )
         template = cluster.create_database(prefix="retention_seed")
         schema.upgrade(cluster.url(template))
         asyncio.run(seed(cluster.url(template)))

@@ -32,9 +32,16 @@ def quota_charged(fake: FakeUpstreamProcess) -> int:
 
 
 async def cycle(url: str, fake: FakeUpstreamProcess, repos: list[str]) -> tuple[list[RunReport], float]:
-    settings = load_settings(database_url=url, enable_github=True, github_token=DEMO_GITHUB_TOKEN,
-                             github_api_url=f"{fake.base}/github", github_repos=",".join(repos),
-                             log_level="WARNING", sync_concurrent_jobs=8, sync_concurrency_per_token=8)
+    settings = load_settings(
+        database_url=url,
+        enable_github=True,
+        github_token=DEMO_GITHUB_TOKEN,
+        github_api_url=f"{fake.base}/github",
+        github_repos=",".join(repos),
+        log_level="WARNING",
+        sync_concurrent_jobs=8,
+        sync_concurrency_per_token=8,
+    )
     configure_logging(settings)  # warnings only: the per-run lines would drown the figures
     engine = create_engine(settings)
     scheduler = Scheduler(settings=settings, sessionmaker=make_sessionmaker(engine))
@@ -52,20 +59,34 @@ def describe(label: str, reports: list[RunReport], seconds: float, spent: int) -
     items = sum(r.items for r in reports)
     requests = sum(r.requests for r in reports)
     not_modified = sum(r.not_modified for r in reports)
-    print(f"  {label:<22} jobs {len(reports):>4}  requests {requests:>4}  304s {not_modified:>4}"
-          f"  quota spent {spent:>4}  items {items:>5}  {seconds:6.2f} s  {items / seconds:8.0f} items/s"
-          + (f"  FAILED {len(failed)}: {failed[0].error}" if failed else ""))
+    print(
+        f"  {label:<22} jobs {len(reports):>4}  requests {requests:>4}  304s {not_modified:>4}"
+        f"  quota spent {spent:>4}  items {items:>5}  {seconds:6.2f} s  {items / seconds:8.0f} items/s"
+        + (f"  FAILED {len(failed)}: {failed[0].error}" if failed else "")
+    )
 
 
 def main(_args: list[str]) -> None:
-    fake = FakeUpstreamProcess("--repos", str(REPOS), "--big-repo-prs", "0", "--prs-per-repo", "30",
-                               "--runs-per-repo", "40", "--issues-per-repo", "20")
+    fake = FakeUpstreamProcess(
+        "--repos",
+        str(REPOS),
+        "--big-repo-prs",
+        "0",
+        "--prs-per-repo",
+        "30",
+        "--runs-per-repo",
+        "40",
+        "--issues-per-repo",
+        "20",
+    )
     cluster = PgCluster.start()
     workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-sync-"))
     try:
         repos = list(fake.world()["github"]["repos"])
-        print(f"fake upstream: {len(repos)} GitHub repositories x (30 PRs, 40 workflow runs, 20 issues + PRs in "
-              "the issue list); pull requests, runs, issues and rate limits synced")
+        print(
+            f"fake upstream: {len(repos)} GitHub repositories x (30 PRs, 40 workflow runs, 20 issues + PRs in "
+            "the issue list); pull requests, runs, issues and rate limits synced"
+        )
         targets = {"sqlite": f"sqlite:///{workdir / 'sync.db'}", "postgresql": cluster.url(cluster.create_database())}
         for name, url in targets.items():
             schema.upgrade(url)
@@ -80,8 +101,10 @@ def main(_args: list[str]) -> None:
             reports, seconds = asyncio.run(cycle(url, fake, repos))
             describe("steady-state cycle", reports, seconds, quota_charged(fake) - before)
             per_repo = sum(r.requests for r in reports) / len(repos)
-            print(f"  steady state: {per_repo:.2f} requests per repository per cycle, all conditional "
-                  f"(target: quota spent = 0)")
+            print(
+                f"  steady state: {per_repo:.2f} requests per repository per cycle, all conditional "
+                f"(target: quota spent = 0)"
+            )
     finally:
         cluster.destroy()
         fake.stop()

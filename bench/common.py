@@ -30,8 +30,10 @@ class LoadResult:
 
     def row(self, label: str, ceiling: LoadResult | None = None) -> str:
         ratio = f"{self.rps / ceiling.rps:6.1%}" if ceiling else "   -  "
-        return (f"{label:<44} {self.rps:>9.0f} req/s  P50 {self.p50_ms:6.2f} ms  P95 {self.p95_ms:6.2f} ms  "
-                f"P99 {self.p99_ms:6.2f} ms  errors {self.errors:<4} of ceiling {ratio}")
+        return (
+            f"{label:<44} {self.rps:>9.0f} req/s  P50 {self.p50_ms:6.2f} ms  P95 {self.p95_ms:6.2f} ms  "
+            f"P99 {self.p99_ms:6.2f} ms  errors {self.errors:<4} of ceiling {ratio}"
+        )
 
 
 def wrk(url: str, *, seconds: int = 8, connections: int = 32, threads: int = 2) -> LoadResult:
@@ -40,8 +42,12 @@ def wrk(url: str, *, seconds: int = 8, connections: int = 32, threads: int = 2) 
         raise RuntimeError("wrk is not installed: run `make deps` (scripts/deps/20-load.sh)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(WRK_SCRIPT)
-    out = subprocess.run([exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     Path(fh.name).unlink()
     match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
     if not match:

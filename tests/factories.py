@@ -41,35 +41,66 @@ async def db_session(db_url: str) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-async def add_connection(session: AsyncSession, *, tool: str = "github", name: str | None = None,
-                         base_url: str | None = None, enabled: bool = True) -> Connection:
-    urls = {"github": "https://api.github.com", "gitlab": "https://gitlab.example.com",
-            "jira": "https://example.atlassian.net"}
-    row = Connection(tool=tool, name=name or f"{tool}-{next(_seq)}", base_url=base_url or urls[tool],
-                     scope={}, enabled=enabled)
+async def add_connection(
+    session: AsyncSession,
+    *,
+    tool: str = "github",
+    name: str | None = None,
+    base_url: str | None = None,
+    enabled: bool = True,
+) -> Connection:
+    urls = {
+        "github": "https://api.github.com",
+        "gitlab": "https://gitlab.example.com",
+        "jira": "https://example.atlassian.net",
+    }
+    row = Connection(
+        tool=tool, name=name or f"{tool}-{next(_seq)}", base_url=base_url or urls[tool], scope={}, enabled=enabled
+    )
     session.add(row)
     await session.flush()
     return row
 
 
 async def add_repository(session: AsyncSession, *, connection: Connection, full_name: str) -> Repository:
-    row = Repository(connection_id=connection.id, external_id=str(next(_seq)), full_name=full_name,
-                     web_url=f"https://example.test/{full_name}", default_branch="main")
+    row = Repository(
+        connection_id=connection.id,
+        external_id=str(next(_seq)),
+        full_name=full_name,
+        web_url=f"https://example.test/{full_name}",
+        default_branch="main",
+    )
     session.add(row)
     await session.flush()
     return row
 
 
-async def add_pull_request(session: AsyncSession, *, connection: Connection, repository: Repository | None = None,
-                           flush: bool = True, **fields: Any) -> PullRequest:
+async def add_pull_request(
+    session: AsyncSession,
+    *,
+    connection: Connection,
+    repository: Repository | None = None,
+    flush: bool = True,
+    **fields: Any,
+) -> PullRequest:
     n = next(_seq)
     updated = fields.pop("updated_at", BASE_TIME + timedelta(minutes=n))
     values: dict[str, Any] = {
-        "external_id": f"pr-{n}", "number": n, "title": f"Pull request {n}", "state": "OPEN",
-        "original_state": "open", "draft": False, "author": "alice", "requested_reviewers": [], "labels": [],
-        "source_branch": f"feature/{n}", "target_branch": "main",
+        "external_id": f"pr-{n}",
+        "number": n,
+        "title": f"Pull request {n}",
+        "state": "OPEN",
+        "original_state": "open",
+        "draft": False,
+        "author": "alice",
+        "requested_reviewers": [],
+        "labels": [],
+        "source_branch": f"feature/{n}",
+        "target_branch": "main",
         "web_url": f"https://example.test/{repository.full_name if repository else 'x'}/pull/{n}",
-        "created_at": updated - timedelta(hours=1), "updated_at": updated, "synced_at": updated,
+        "created_at": updated - timedelta(hours=1),
+        "updated_at": updated,
+        "synced_at": updated,
     }
     values.update(fields)
     row = PullRequest(connection_id=connection.id, repository_id=repository.id if repository else None, **values)
@@ -79,16 +110,28 @@ async def add_pull_request(session: AsyncSession, *, connection: Connection, rep
     return row
 
 
-async def add_pipeline(session: AsyncSession, *, connection: Connection, repository: Repository | None = None,
-                       **fields: Any) -> Pipeline:
+async def add_pipeline(
+    session: AsyncSession, *, connection: Connection, repository: Repository | None = None, **fields: Any
+) -> Pipeline:
     n = next(_seq)
     updated = fields.pop("updated_at", BASE_TIME + timedelta(minutes=n))
     values: dict[str, Any] = {
-        "external_id": f"run-{n}", "name": "CI", "status": "DONE", "result": "SUCCESS",
-        "original_status": "completed", "original_result": "success", "ref": "main", "sha": f"{n:040x}",
-        "event": "push", "web_url": f"https://example.test/runs/{n}", "created_at": updated - timedelta(minutes=5),
-        "updated_at": updated, "started_at": updated - timedelta(minutes=4), "finished_at": updated,
-        "duration_seconds": 240.0, "synced_at": updated,
+        "external_id": f"run-{n}",
+        "name": "CI",
+        "status": "DONE",
+        "result": "SUCCESS",
+        "original_status": "completed",
+        "original_result": "success",
+        "ref": "main",
+        "sha": f"{n:040x}",
+        "event": "push",
+        "web_url": f"https://example.test/runs/{n}",
+        "created_at": updated - timedelta(minutes=5),
+        "updated_at": updated,
+        "started_at": updated - timedelta(minutes=4),
+        "finished_at": updated,
+        "duration_seconds": 240.0,
+        "synced_at": updated,
     }
     values.update(fields)
     row = Pipeline(connection_id=connection.id, repository_id=repository.id if repository else None, **values)
@@ -97,15 +140,26 @@ async def add_pipeline(session: AsyncSession, *, connection: Connection, reposit
     return row
 
 
-async def add_issue(session: AsyncSession, *, connection: Connection, repository: Repository | None = None,
-                    **fields: Any) -> Issue:
+async def add_issue(
+    session: AsyncSession, *, connection: Connection, repository: Repository | None = None, **fields: Any
+) -> Issue:
     n = next(_seq)
     updated = fields.pop("updated_at", BASE_TIME + timedelta(minutes=n))
     values: dict[str, Any] = {
-        "external_id": f"issue-{n}", "key": f"PROJ-{n}", "title": f"Issue {n}", "status_category": "TODO",
-        "original_status": "To Do", "assignee": "bob", "reporter": "rita", "priority": "Medium",
-        "issue_type": "Task", "labels": [], "web_url": f"https://example.test/browse/PROJ-{n}",
-        "created_at": updated - timedelta(days=1), "updated_at": updated, "synced_at": updated,
+        "external_id": f"issue-{n}",
+        "key": f"PROJ-{n}",
+        "title": f"Issue {n}",
+        "status_category": "TODO",
+        "original_status": "To Do",
+        "assignee": "bob",
+        "reporter": "rita",
+        "priority": "Medium",
+        "issue_type": "Task",
+        "labels": [],
+        "web_url": f"https://example.test/browse/PROJ-{n}",
+        "created_at": updated - timedelta(days=1),
+        "updated_at": updated,
+        "synced_at": updated,
     }
     values.update(fields)
     row = Issue(connection_id=connection.id, repository_id=repository.id if repository else None, **values)
@@ -114,32 +168,62 @@ async def add_issue(session: AsyncSession, *, connection: Connection, repository
     return row
 
 
-async def add_rate_limit_sample(session: AsyncSession, *, connection: Connection, resource: str = "core",
-                                limit: int = 5000, remaining: int = 4000, observed_at: datetime | None = None,
-                                reset_at: datetime | None = None) -> RateLimitSample:
+async def add_rate_limit_sample(
+    session: AsyncSession,
+    *,
+    connection: Connection,
+    resource: str = "core",
+    limit: int = 5000,
+    remaining: int = 4000,
+    observed_at: datetime | None = None,
+    reset_at: datetime | None = None,
+) -> RateLimitSample:
     observed = observed_at or now()
-    row = RateLimitSample(connection_id=connection.id, resource=resource, limit=limit, remaining=remaining,
-                          observed_at=observed, reset_at=reset_at or observed + timedelta(minutes=30))
+    row = RateLimitSample(
+        connection_id=connection.id,
+        resource=resource,
+        limit=limit,
+        remaining=remaining,
+        observed_at=observed,
+        reset_at=reset_at or observed + timedelta(minutes=30),
+    )
     session.add(row)
     await session.flush()
     return row
 
 
-async def add_sync_state(session: AsyncSession, *, connection: Connection, resource: str = "pull_requests",
-                         scope: str = "", interval_seconds: int = 300, last_success_at: datetime | None = None,
-                         last_error: str | None = None, last_error_at: datetime | None = None,
-                         next_run_at: datetime | None = None, consecutive_failures: int = 0) -> SyncState:
-    row = SyncState(connection_id=connection.id, resource=resource, scope=scope, interval_seconds=interval_seconds,
-                    last_success_at=last_success_at, last_error=last_error, last_error_at=last_error_at,
-                    next_run_at=next_run_at or now() + timedelta(seconds=interval_seconds),
-                    consecutive_failures=consecutive_failures)
+async def add_sync_state(
+    session: AsyncSession,
+    *,
+    connection: Connection,
+    resource: str = "pull_requests",
+    scope: str = "",
+    interval_seconds: int = 300,
+    last_success_at: datetime | None = None,
+    last_error: str | None = None,
+    last_error_at: datetime | None = None,
+    next_run_at: datetime | None = None,
+    consecutive_failures: int = 0,
+) -> SyncState:
+    row = SyncState(
+        connection_id=connection.id,
+        resource=resource,
+        scope=scope,
+        interval_seconds=interval_seconds,
+        last_success_at=last_success_at,
+        last_error=last_error,
+        last_error_at=last_error_at,
+        next_run_at=next_run_at or now() + timedelta(seconds=interval_seconds),
+        consecutive_failures=consecutive_failures,
+    )
     session.add(row)
     await session.flush()
     return row
 
 
-async def add_tool_config(session: AsyncSession, *, tool: str, enabled: bool | None = None,
-                          interval_seconds: int | None = None) -> ToolConfig:
+async def add_tool_config(
+    session: AsyncSession, *, tool: str, enabled: bool | None = None, interval_seconds: int | None = None
+) -> ToolConfig:
     row = ToolConfig(tool=tool, enabled=enabled, interval_seconds=interval_seconds, config={}, updated_at=now())
     session.add(row)
     await session.flush()

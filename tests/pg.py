@@ -59,14 +59,35 @@ class PgCluster:
             for path in (base, sockdir):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
         subprocess.run(
-            _as_postgres([_bin("initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                          "--no-sync", "--locale=C"]),
-            check=True, capture_output=True, text=True,
+            _as_postgres(
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
         )
         cluster = cls(port=free_port(), datadir=datadir, _owned_dir=base)
-        conf = {"listen_addresses": "127.0.0.1", "unix_socket_directories": str(sockdir), "fsync": "off",
-                "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300",
-                **(extra_conf or {})}
+        conf = {
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(sockdir),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "300",
+            **(extra_conf or {}),
+        }
         with open(datadir / "postgresql.conf", "a") as fh:
             fh.write(f"port = {cluster.port}\n")
             for key, value in conf.items():
@@ -77,15 +98,32 @@ class PgCluster:
     def start_server(self) -> None:
         assert self.datadir is not None
         subprocess.run(
-            _as_postgres([_bin("pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir.parent / "log"),
-                          "-w", "-t", "30", "start"]),
-            check=True, capture_output=True, text=True,
+            _as_postgres(
+                [
+                    _bin("pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.datadir.parent / "log"),
+                    "-w",
+                    "-t",
+                    "30",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
     def stop_server(self, mode: str = "fast") -> None:
         assert self.datadir is not None
-        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]),
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            _as_postgres([_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
     def destroy(self) -> None:
         if self._owned_dir is None:

@@ -19,30 +19,55 @@ async def seed(db_url: str) -> None:
         web = await f.add_repository(s, connection=gh, full_name="acme/web")
         api = await f.add_repository(s, connection=gl, full_name="acme/api")
         for i in range(14):
-            await f.add_pull_request(s, connection=gh if i % 2 else gl, repository=web if i % 2 else api,
-                                     title=f"Improve module {i}", author="alice" if i % 3 else "bob",
-                                     requested_reviewers=["carol"] if i % 4 == 0 else [],
-                                     updated_at=now - timedelta(minutes=10 * i))
-        await f.add_pull_request(s, connection=gh, repository=web, title="Fix login redirect loop",
-                                 updated_at=now - timedelta(hours=5))
+            await f.add_pull_request(
+                s,
+                connection=gh if i % 2 else gl,
+                repository=web if i % 2 else api,
+                title=f"Improve module {i}",
+                author="alice" if i % 3 else "bob",
+                requested_reviewers=["carol"] if i % 4 == 0 else [],
+                updated_at=now - timedelta(minutes=10 * i),
+            )
+        await f.add_pull_request(
+            s, connection=gh, repository=web, title="Fix login redirect loop", updated_at=now - timedelta(hours=5)
+        )
         for i, result in enumerate(["SUCCESS", "FAILURE", "SUCCESS", "FAILURE", "CANCELLED"]):
-            await f.add_pipeline(s, connection=gh, repository=web, name=f"workflow-{i}", result=result,
-                                 updated_at=now - timedelta(minutes=7 * i))
+            await f.add_pipeline(
+                s,
+                connection=gh,
+                repository=web,
+                name=f"workflow-{i}",
+                result=result,
+                updated_at=now - timedelta(minutes=7 * i),
+            )
         for i in range(4):
-            await f.add_issue(s, connection=gl, repository=api, key=f"#{100 + i}", title=f"Ticket {i}",
-                              updated_at=now - timedelta(minutes=3 * i))
+            await f.add_issue(
+                s,
+                connection=gl,
+                repository=api,
+                key=f"#{100 + i}",
+                title=f"Ticket {i}",
+                updated_at=now - timedelta(minutes=3 * i),
+            )
         for h in range(24):
-            await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=4800 - 150 * h,
-                                          observed_at=now - timedelta(hours=23 - h))
-        await f.add_rate_limit_sample(s, connection=gl, resource="global", limit=2000, remaining=1500,
-                                      observed_at=now)
+            await f.add_rate_limit_sample(
+                s, connection=gh, resource="core", remaining=4800 - 150 * h, observed_at=now - timedelta(hours=23 - h)
+            )
+        await f.add_rate_limit_sample(s, connection=gl, resource="global", limit=2000, remaining=1500, observed_at=now)
         await f.add_sync_state(s, connection=gh, resource="pull_requests", last_success_at=now - timedelta(minutes=2))
-        await f.add_sync_state(s, connection=gh, resource="rate_limits", interval_seconds=60,
-                               last_success_at=now - timedelta(minutes=1))
-        await f.add_sync_state(s, connection=gl, resource="pipelines", interval_seconds=300,
-                               last_success_at=now - timedelta(hours=2),
-                               last_error="GitLab answered 401 Unauthorized: the token was refused",
-                               last_error_at=now - timedelta(minutes=3), consecutive_failures=5)
+        await f.add_sync_state(
+            s, connection=gh, resource="rate_limits", interval_seconds=60, last_success_at=now - timedelta(minutes=1)
+        )
+        await f.add_sync_state(
+            s,
+            connection=gl,
+            resource="pipelines",
+            interval_seconds=300,
+            last_success_at=now - timedelta(hours=2),
+            last_error="GitLab answered 401 Unauthorized: the token was refused",
+            last_error_at=now - timedelta(minutes=3),
+            consecutive_failures=5,
+        )
 
 
 def serve(tmp: Path, name: str, seeded: bool, **env: str) -> ServerProcess:

@@ -49,10 +49,20 @@ class ServerProcess:
 
     def start(self, log_path: Path) -> ServerProcess:
         self.log_path = log_path
-        env = {**os.environ, "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(self.port),
-               "HYPERPAGE_METRICS_PORT": str(self.metrics_port), **self.env}
+        env = {
+            **os.environ,
+            "HYPERPAGE_HOST": "127.0.0.1",
+            "HYPERPAGE_PORT": str(self.port),
+            "HYPERPAGE_METRICS_PORT": str(self.metrics_port),
+            **self.env,
+        }
         self.proc = subprocess.Popen(
-            [*self.args], env=env, cwd=REPO_ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
+            [*self.args],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         return self
 

@@ -19,8 +19,7 @@ runner = CliRunner()
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERPAGE_", "DATABASE_URL", "DB_"))}
-    return subprocess.run([HYPERPAGE, *args], env={**clean, **(env or {})}, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([HYPERPAGE, *args], env={**clean, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
 def test_version() -> None:
@@ -84,9 +83,16 @@ def test_db_upgrade_names_an_unreachable_database(monkeypatch) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for args in (["--help"], ["serve", "--help"], ["db", "--help"], ["db", "upgrade", "--help"],
-                 ["db", "check", "--help"], ["db", "current", "--help"], ["db", "downgrade", "--help"],
-                 ["sync", "prune-samples", "--help"]):
+    for args in (
+        ["--help"],
+        ["serve", "--help"],
+        ["db", "--help"],
+        ["db", "upgrade", "--help"],
+        ["db", "check", "--help"],
+        ["db", "current", "--help"],
+        ["db", "downgrade", "--help"],
+        ["sync", "prune-samples", "--help"],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output

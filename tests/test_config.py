@@ -11,8 +11,16 @@ PG = "postgresql://hyperpage:s3cret@db.internal:5432/hyperpage"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HYPERPAGE_ENV", "DATABASE_URL", "DATABASE_URL_FILE", "LOG_LEVEL", "LOG_FORMAT",
-                 "HYPERPAGE_RATE_LIMIT_PER_HOUR", "HYPERPAGE_DEBUG", "DB_POOL_SIZE"):
+    for name in (
+        "HYPERPAGE_ENV",
+        "DATABASE_URL",
+        "DATABASE_URL_FILE",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "HYPERPAGE_RATE_LIMIT_PER_HOUR",
+        "HYPERPAGE_DEBUG",
+        "DB_POOL_SIZE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -64,10 +72,12 @@ def test_postgres_urls_use_asyncpg_and_translate_sslmode() -> None:
         ({"db_pool_size": "0"}, "DB_POOL_SIZE", "greater than or equal to 1"),
         ({"hyperpage_port": "70000"}, "HYPERPAGE_PORT", "less than or equal to 65535"),
         ({"log_level": "LOUD"}, "LOG_LEVEL", "DEBUG"),
-        ({"hyperpage_rate_limit_retention_days": "0"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
-         "greater than or equal to 1"),
-        ({"hyperpage_rate_limit_retention_days": "a month"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
-         "valid integer"),
+        (
+            {"hyperpage_rate_limit_retention_days": "0"},
+            "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS",
+            "greater than or equal to 1",
+        ),
+        ({"hyperpage_rate_limit_retention_days": "a month"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS", "valid integer"),
         ({"hyperpage_listen_database_url": "sqlite:///./x.db"}, "HYPERPAGE_LISTEN_DATABASE_URL", "postgresql://"),
         ({"hyperpage_api_cache_mb": "-1"}, "HYPERPAGE_API_CACHE_MB", "greater than or equal to 0"),
     ],

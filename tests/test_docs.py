@@ -42,8 +42,9 @@ def test_every_cli_command_is_in_docs_cli_md() -> None:
 
 def test_docs_cli_md_reference_is_what_the_commands_help_says() -> None:
     script = REPO_ROOT / "scripts" / "gen-cli-docs.py"
-    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -21,8 +21,12 @@ def test_json_logs_redact_fields_and_values(capfd) -> None:
     settings = load_settings(database_url="postgresql://app:pa55word@db/x", log_format="json")
     configure_logging(settings)
     try:
-        get_logger("test").warning("connecting", url="postgresql://app:pa55word@db/x", api_token="abc123xyz",
-                                   detail={"authorization": "Bearer zzz999"})
+        get_logger("test").warning(
+            "connecting",
+            url="postgresql://app:pa55word@db/x",
+            api_token="abc123xyz",
+            detail={"authorization": "Bearer zzz999"},
+        )
         logging.getLogger("uvicorn.error").warning("raw message with pa55word inside")
         err = capfd.readouterr().err
     finally:

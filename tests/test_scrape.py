@@ -16,7 +16,8 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "hyperpage"
 def test_no_module_but_scrape_py_registers_hooks() -> None:
     # issue 19: the hooks were registered from main.py, api/router.py and sync/worker.py; one place now
     writers = sorted(
-        str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
         if re.search(r"scrape_hooks\s*(=|\.(append|extend|insert)\()", path.read_text())
     )
     assert writers == ["scrape.py"]

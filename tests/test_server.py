@@ -45,8 +45,11 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path) -> None:
     db = tmp_path / "h.db"
     schema.upgrade(f"sqlite:///{db}")
     server = ServerProcess(
-        env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_DRAIN_SECONDS": "1",
-             "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "8"},
+        env={
+            "DATABASE_URL": f"sqlite:///{db}",
+            "HYPERPAGE_DRAIN_SECONDS": "1",
+            "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "8",
+        },
         args=[sys.executable, "-m", "tests.apps.slow_app"],
     ).start(tmp_path / "serve.log")
     try:
@@ -99,9 +102,14 @@ def test_metrics_pass_promtool(tmp_path) -> None:
 def test_several_workers_share_the_port_merge_metrics_and_drain(tmp_path) -> None:
     db = tmp_path / "h.db"
     schema.upgrade(f"sqlite:///{db}")
-    server = ServerProcess(env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_DRAIN_SECONDS": "1",
-                                "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "6"},
-                           args=[sys.executable, "-m", "hyperpage.cli", "serve", "--workers", "2"])
+    server = ServerProcess(
+        env={
+            "DATABASE_URL": f"sqlite:///{db}",
+            "HYPERPAGE_DRAIN_SECONDS": "1",
+            "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "6",
+        },
+        args=[sys.executable, "-m", "hyperpage.cli", "serve", "--workers", "2"],
+    )
     server.start(tmp_path / "serve.log")
     try:
         assert server.wait_status("/readyz", 200, timeout=45), server.logs()
@@ -110,7 +118,7 @@ def test_several_workers_share_the_port_merge_metrics_and_drain(tmp_path) -> Non
                 assert httpx.get(server.base_url + "/livez").status_code == 200
             text = http.get(server.metrics_url).text  # one child answers with every child's counts
         line = 'hyperpage_http_requests_total{method="GET",route="/livez",status="200"} '
-        assert float(next(x for x in text.splitlines() if x.startswith(line))[len(line):]) == 20
+        assert float(next(x for x in text.splitlines() if x.startswith(line))[len(line) :]) == 20
         server.proc.send_signal(signal.SIGTERM)
         assert wait_until(lambda: server.status("/readyz") == 503, timeout=1.0)
         assert server.proc.wait(timeout=10) == 0, server.logs()

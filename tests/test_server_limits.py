@@ -46,11 +46,15 @@ def _closed_by_peer(sock: socket.socket, timeout: float) -> bool:
 def _start(tmp_path: Path) -> ServerProcess:
     db = tmp_path / "h.db"
     schema.upgrade(f"sqlite:///{db}")
-    server = ServerProcess(env={
-        "DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "ERROR",
-        "HYPERPAGE_HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
-        "HYPERPAGE_HTTP_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-    }).start(tmp_path / "serve.log")
+    server = ServerProcess(
+        env={
+            "DATABASE_URL": f"sqlite:///{db}",
+            "HYPERPAGE_SCHEDULER": "false",
+            "LOG_LEVEL": "ERROR",
+            "HYPERPAGE_HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+            "HYPERPAGE_HTTP_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        }
+    ).start(tmp_path / "serve.log")
     assert server.wait_status("/readyz", 200, timeout=45), server.logs()
     return server
 

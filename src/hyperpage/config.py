@@ -56,9 +56,18 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 DEFAULT_SQLITE_URL = "sqlite:///./data/hyperpage.db"
 
 # Secrets that may be given as a path in `<NAME>_FILE` (Kubernetes secret volumes) instead of a value.
-FILE_SECRETS = ("database_url", "github_token", "gitlab_token", "jira_api_token", "hyperpage_admin_token",
-                "redis_url", "hyperpage_listen_database_url",
-                "hyperpage_backup_verify_database_url", "hyperpage_session_secret", "hyperpage_oidc_client_secret")
+FILE_SECRETS = (
+    "database_url",
+    "github_token",
+    "gitlab_token",
+    "jira_api_token",
+    "hyperpage_admin_token",
+    "redis_url",
+    "hyperpage_listen_database_url",
+    "hyperpage_backup_verify_database_url",
+    "hyperpage_session_secret",
+    "hyperpage_oidc_client_secret",
+)
 
 _PLACEHOLDER = re.compile(
     r"(change[-_]?me|change[-_]?this|^your[-_]|[-_]here$|placeholder|^xxx+$|^<.*>$|^todo$)", re.IGNORECASE
@@ -325,23 +334,36 @@ class Settings(BaseSettings):
         env = self.hyperpage_env.value
         if mode is None:
             return f"HYPERPAGE_AUTH: required in {env} (token, oidc or proxy; see docs/auth.md)"
-        if mode is AuthMode.OFF and self.hyperpage_env is not Environment.DEVELOPMENT \
-                and not self.hyperpage_auth_allow_anonymous:
-            return (f"HYPERPAGE_AUTH: `off` is refused in {env}; choose token, oidc or proxy, or set "
-                    "HYPERPAGE_AUTH_ALLOW_ANONYMOUS=true to publish the data to anyone who reaches the port")
+        if (
+            mode is AuthMode.OFF
+            and self.hyperpage_env is not Environment.DEVELOPMENT
+            and not self.hyperpage_auth_allow_anonymous
+        ):
+            return (
+                f"HYPERPAGE_AUTH: `off` is refused in {env}; choose token, oidc or proxy, or set "
+                "HYPERPAGE_AUTH_ALLOW_ANONYMOUS=true to publish the data to anyone who reaches the port"
+            )
         if mode is AuthMode.OIDC:
-            for name in ("hyperpage_public_url", "hyperpage_session_secret", "hyperpage_oidc_issuer",
-                         "hyperpage_oidc_client_id"):
+            for name in (
+                "hyperpage_public_url",
+                "hyperpage_session_secret",
+                "hyperpage_oidc_issuer",
+                "hyperpage_oidc_client_id",
+            ):
                 if getattr(self, name) is None:
                     return f"{name.upper()}: required when HYPERPAGE_AUTH=oidc"
             if "openid" not in self.hyperpage_oidc_scopes.split():
                 return "HYPERPAGE_OIDC_SCOPES: must include `openid`"
             if self.hyperpage_secure_cookies and not str(self.hyperpage_public_url).startswith("https://"):
-                return ("HYPERPAGE_PUBLIC_URL: must be https:// when HYPERPAGE_SECURE_COOKIES=true "
-                        "(a Secure cookie never comes back over plain http)")
+                return (
+                    "HYPERPAGE_PUBLIC_URL: must be https:// when HYPERPAGE_SECURE_COOKIES=true "
+                    "(a Secure cookie never comes back over plain http)"
+                )
         if mode is AuthMode.PROXY and not self.trusted_proxy_networks:
-            return ("HYPERPAGE_TRUSTED_PROXIES: required when HYPERPAGE_AUTH=proxy (the addresses of the proxy "
-                    "that sets the user header)")
+            return (
+                "HYPERPAGE_TRUSTED_PROXIES: required when HYPERPAGE_AUTH=proxy (the addresses of the proxy "
+                "that sets the user header)"
+            )
         if self.hyperpage_metrics_port and self.hyperpage_metrics_port == self.hyperpage_port:
             return "HYPERPAGE_METRICS_PORT: must differ from HYPERPAGE_PORT"
         return None
@@ -398,16 +420,29 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret value, so logging can mask them."""
-        fields = (self.database_url, self.github_token, self.gitlab_token, self.jira_api_token,
-                  self.hyperpage_admin_token, self.redis_url, self.hyperpage_listen_database_url,
-                  self.hyperpage_backup_verify_database_url, self.hyperpage_session_secret,
-                  self.hyperpage_oidc_client_secret)
+        fields = (
+            self.database_url,
+            self.github_token,
+            self.gitlab_token,
+            self.jira_api_token,
+            self.hyperpage_admin_token,
+            self.redis_url,
+            self.hyperpage_listen_database_url,
+            self.hyperpage_backup_verify_database_url,
+            self.hyperpage_session_secret,
+            self.hyperpage_oidc_client_secret,
+        )
         return [f.get_secret_value() for f in fields if f is not None]
 
     def configured_urls(self) -> list[str]:
         """Every non-secret URL setting: one may still carry `user:password@` (masked in logs, stripped in output)."""
-        urls = (self.github_api_url, self.gitlab_web_url, self.jira_web_url, self.hyperpage_backup_s3_endpoint_url,
-                self.hyperpage_backup_destination)
+        urls = (
+            self.github_api_url,
+            self.gitlab_web_url,
+            self.jira_web_url,
+            self.hyperpage_backup_s3_endpoint_url,
+            self.hyperpage_backup_destination,
+        )
         return [url for url in urls if url]
 
     @property

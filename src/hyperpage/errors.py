@@ -58,9 +58,19 @@ class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
 
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-                 415: "unsupported_media_type", 429: "rate_limited", 503: "service_unavailable"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -106,11 +116,19 @@ def install_error_handlers(app: FastAPI) -> None:
 def unhandled_error_response(exc: BaseException, request_id: str, path: str) -> JSONResponse:
     """503 with Retry-After when the database is down, else 500; the details go to the log, never the body."""
     if database_unavailable(exc):
-        log.warning("database_unavailable", path=path, request_id=request_id, error=type(exc).__name__,
-                    reason=outage_reason(exc))
+        log.warning(
+            "database_unavailable",
+            path=path,
+            request_id=request_id,
+            error=type(exc).__name__,
+            reason=outage_reason(exc),
+        )
         message = f"the database is unavailable; retry in {RETRY_AFTER_SECONDS} s (request id {request_id})"
-        return JSONResponse(error_body("database_unavailable", message), status_code=503,
-                            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"})
+        return JSONResponse(
+            error_body("database_unavailable", message),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        )
     log.error("unhandled_error", path=path, request_id=request_id, exc_info=exc)
     message = f"internal error; quote request id {request_id} to the operator"
     return JSONResponse(error_body("internal_error", message), status_code=500, headers={"Cache-Control": "no-store"})

@@ -42,8 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.data_changes.start()
         scheduler = await start_background_sync(app) if settings.scheduler_enabled else None
         lifecycle.mark_started()
-        log.info("started", version=__version__, environment=settings.hyperpage_env.value,
-                 database=settings.db_engine, scheduler=scheduler is not None)
+        log.info(
+            "started",
+            version=__version__,
+            environment=settings.hyperpage_env.value,
+            database=settings.db_engine,
+            scheduler=scheduler is not None,
+        )
         try:
             yield
         finally:
@@ -66,12 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_scrape_hooks(app, WEB_HOOKS)
-    app.state.response_cache = ResponseCache(max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
-                                             max_age=settings.hyperpage_api_cache_max_age_seconds)
+    app.state.response_cache = ResponseCache(
+        max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
+        max_age=settings.hyperpage_api_cache_max_age_seconds,
+    )
     # no cache, no change signal: a LISTEN connection and its probes would serve nothing
     app.state.data_changes = (
         data_changes(settings.sqlalchemy_url, create_listen_engine(settings), app.state.engine)
-        if app.state.response_cache.enabled else NoChanges()
+        if app.state.response_cache.enabled
+        else NoChanges()
     )
     install_error_handlers(app)
     include_routers(app)

@@ -45,9 +45,17 @@ class MetricsApp:
 
 
 async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -61,9 +69,16 @@ class _QuietServer(uvicorn.Server):
 
 class MetricsListener:
     def __init__(self, web_app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> None:
-        config = uvicorn.Config(MetricsApp(web_app), host=settings.hyperpage_host, port=settings.hyperpage_metrics_port,
-                                lifespan="off", access_log=False, log_config=None, server_header=False,
-                                timeout_keep_alive=5)
+        config = uvicorn.Config(
+            MetricsApp(web_app),
+            host=settings.hyperpage_host,
+            port=settings.hyperpage_metrics_port,
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+            timeout_keep_alive=5,
+        )
         self.server = _QuietServer(config)
         self.sock = sock
         self.task: asyncio.Task[None] | None = None

@@ -78,8 +78,13 @@ class ObservabilityMiddleware:
         route = route_template(scope)
         metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
-        fields: dict[str, Any] = {"method": method, "route": route, "status": status,
-                                  "duration_ms": round(elapsed * 1000, 2), "request_id": request_id}
+        fields: dict[str, Any] = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "request_id": request_id,
+        }
         if status >= 500:
             log.error("request", path=scope.get("path"), **fields)
         elif route in QUIET_ROUTES:

@@ -26,8 +26,14 @@ class DrainingServer(uvicorn.Server):
     listener closes and in-flight requests get the rest of the grace period. A second signal exits now.
     """
 
-    def __init__(self, config: uvicorn.Config, *, drain_seconds: float, metrics: Settings | None = None,
-                 metrics_sock: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        drain_seconds: float,
+        metrics: Settings | None = None,
+        metrics_sock: socket.socket | None = None,
+    ) -> None:
         super().__init__(config)
         self.drain_seconds = drain_seconds
         self.metrics_settings = metrics  # set for the web app: it serves /metrics on its own port
@@ -37,8 +43,7 @@ class DrainingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.metrics_settings is not None and not self.should_exit:
-            self.metrics = MetricsListener(_web_app(self.config.loaded_app), self.metrics_settings,
-                                           self.metrics_sock)
+            self.metrics = MetricsListener(_web_app(self.config.loaded_app), self.metrics_settings, self.metrics_sock)
             await self.metrics.start()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -72,8 +77,14 @@ def _web_app(app: object) -> FastAPI:
     return app
 
 
-def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", host: str | None = None,
-                 port: int | None = None, workers: int | None = None) -> uvicorn.Config:
+def build_config(
+    settings: Settings,
+    *,
+    app: str = "hyperpage.main:create_app",
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> uvicorn.Config:
     grace_after_drain = max(settings.hyperpage_shutdown_grace_seconds - settings.hyperpage_drain_seconds, 1.0)
     return uvicorn.Config(
         app,
@@ -87,8 +98,10 @@ def build_config(settings: Settings, *, app: str = "hyperpage.main:create_app", 
         server_header=False,
         timeout_graceful_shutdown=int(grace_after_drain),
         # what one client may hold: serverlimits.py says which of these uvicorn enforces itself
-        http=bounded_h11(header_timeout=settings.hyperpage_http_header_timeout_seconds,
-                         max_connections=settings.hyperpage_http_max_connections),
+        http=bounded_h11(
+            header_timeout=settings.hyperpage_http_header_timeout_seconds,
+            max_connections=settings.hyperpage_http_max_connections,
+        ),
         h11_max_incomplete_event_size=settings.hyperpage_http_max_header_bytes,
         timeout_keep_alive=settings.hyperpage_http_keepalive_seconds,
         limit_concurrency=settings.hyperpage_http_max_connections,
@@ -105,8 +118,7 @@ def run(config: uvicorn.Config, settings: Settings, *, metrics: bool = False) ->
         from hyperpage.supervisor import Supervisor
 
         return Supervisor(config, settings, app_ref=str(config.app), metrics=metrics).run()
-    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds,
-                   metrics=settings if metrics else None).run()
+    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds, metrics=settings if metrics else None).run()
     return 0
 
 
@@ -127,9 +139,12 @@ def _child_main(argv: list[str]) -> None:
     config = build_config(settings, app=args.app, workers=1)
     sock = socket.socket(fileno=args.fd)  # the listening socket bound once by the supervisor
     metrics_sock = socket.socket(fileno=args.metrics_fd) if args.metrics_fd is not None else None
-    DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds,
-                   metrics=settings if metrics_sock is not None else None, metrics_sock=metrics_sock,
-                   ).run(sockets=[sock])
+    DrainingServer(
+        config,
+        drain_seconds=settings.hyperpage_drain_seconds,
+        metrics=settings if metrics_sock is not None else None,
+        metrics_sock=metrics_sock,
+    ).run(sockets=[sock])
 
 
 if __name__ == "__main__":

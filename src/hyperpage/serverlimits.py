@@ -41,8 +41,12 @@ def bounded_h11(*, header_timeout: float, max_connections: int) -> type[H11Proto
             if len(self.connections) > max_connections:
                 refusals["count"] += 1
                 if time.monotonic() - refusals["logged_at"] >= REFUSAL_LOG_SECONDS:
-                    log.warning("connections_refused", reason="too many open connections", limit=max_connections,
-                                refused=refusals["count"])
+                    log.warning(
+                        "connections_refused",
+                        reason="too many open connections",
+                        limit=max_connections,
+                        refused=refusals["count"],
+                    )
                     refusals["count"], refusals["logged_at"] = 0, time.monotonic()
                 transport.abort()  # no FIN handshake to wait for: the descriptor is freed at once
                 return

@@ -79,9 +79,12 @@ class Supervisor:
             args += ["--metrics-fd", str(self.metrics_sock.fileno())]
             fds.append(self.metrics_sock.fileno())
         child = subprocess.Popen(
-            args, pass_fds=tuple(fds), env=env,
+            args,
+            pass_fds=tuple(fds),
+            env=env,
             # Own session: a Ctrl-C or a group-wide SIGTERM reaches the children once, through us.
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.started_at[child.pid] = time.monotonic()
         return child

@@ -18,17 +18,38 @@ ADMIN = "contract-test-admin-token-0123"
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Path) -> None:
-    server = serve(tmp_path, "contract", seeded=True, HYPERPAGE_RATE_LIMIT_PER_HOUR="100000000",
-                   HYPERPAGE_ADMIN_TOKEN=ADMIN)
+    server = serve(
+        tmp_path, "contract", seeded=True, HYPERPAGE_RATE_LIMIT_PER_HOUR="100000000", HYPERPAGE_ADMIN_TOKEN=ADMIN
+    )
     report = REPO_ROOT / "test-artifacts" / "schemathesis"
     try:
         run = subprocess.run(  # bounded: fixed seed, 20 examples per operation, 10 s per request
-            [str(Path(sys.executable).parent / "schemathesis"), "run", server.base_url + "/openapi.json",
-             "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-             "-n", "20", "--seed", "1", "--request-timeout", "10",
-             "-H", f"Authorization: Bearer {ADMIN}", "--no-color",
-             "--report", "junit", "--report-dir", str(report)],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+            [
+                str(Path(sys.executable).parent / "schemathesis"),
+                "run",
+                server.base_url + "/openapi.json",
+                "--checks",
+                "all",
+                "--exclude-checks",
+                "positive_data_acceptance",
+                "-n",
+                "20",
+                "--seed",
+                "1",
+                "--request-timeout",
+                "10",
+                "-H",
+                f"Authorization: Bearer {ADMIN}",
+                "--no-color",
+                "--report",
+                "junit",
+                "--report-dir",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
         )
     finally:
         server.stop()

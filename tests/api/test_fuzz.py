@@ -27,18 +27,33 @@ from tests.serverproc import ServerProcess
 
 EXAMPLES = 15
 ADMIN = "fuzz-admin-token-0123456789abcdef"
-SERVER_ENV = {"HYPERPAGE_RATE_LIMIT_PER_HOUR": "100000000", "HYPERPAGE_ADMIN_TOKEN": ADMIN,
-              "HYPERPAGE_ENV": "development"}
+SERVER_ENV = {
+    "HYPERPAGE_RATE_LIMIT_PER_HOUR": "100000000",
+    "HYPERPAGE_ADMIN_TOKEN": ADMIN,
+    "HYPERPAGE_ENV": "development",
+}
 
-NUL_TEXT = st.one_of(st.sampled_from(["\x00", "a\x00b", "\x00" * 40, "%00", "q\x00 \x00"]),
-                     st.text(max_size=12).map(lambda s: s + "\x00"))
-HUGE_INTS = st.one_of(st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 2**63 - 1, 0, -1]),
-                      st.integers(min_value=2**63, max_value=2**90))
-EXTREME_DATES = st.sampled_from([
-    "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999999-23:59",
-    "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", "2026-02-30T00:00:00Z", "10000-01-01T00:00:00Z",
-    "0000-01-01T00:00:00Z", "2026-11-01T12:00:00\x00Z",
-])
+NUL_TEXT = st.one_of(
+    st.sampled_from(["\x00", "a\x00b", "\x00" * 40, "%00", "q\x00 \x00"]),
+    st.text(max_size=12).map(lambda s: s + "\x00"),
+)
+HUGE_INTS = st.one_of(
+    st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 2**63 - 1, 0, -1]),
+    st.integers(min_value=2**63, max_value=2**90),
+)
+EXTREME_DATES = st.sampled_from(
+    [
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59.999999-23:59",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59+14:00",
+        "2026-02-30T00:00:00Z",
+        "10000-01-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2026-11-01T12:00:00\x00Z",
+    ]
+)
 
 
 def _cursor(sort: str, value: Any, row_id: Any) -> str:
@@ -46,8 +61,12 @@ def _cursor(sort: str, value: Any, row_id: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-CURSORS = st.builds(_cursor, st.sampled_from(["-updated_at", "updated_at", "-created_at", "created_at"]),
-                    st.one_of(EXTREME_DATES, NUL_TEXT, HUGE_INTS), st.one_of(HUGE_INTS, NUL_TEXT, st.none()))
+CURSORS = st.builds(
+    _cursor,
+    st.sampled_from(["-updated_at", "updated_at", "-created_at", "created_at"]),
+    st.one_of(EXTREME_DATES, NUL_TEXT, HUGE_INTS),
+    st.one_of(HUGE_INTS, NUL_TEXT, st.none()),
+)
 ANY_HOSTILE = st.one_of(NUL_TEXT, HUGE_INTS, EXTREME_DATES, CURSORS)
 
 
@@ -87,8 +106,9 @@ def _seeded_server(engine: str, tmp_path, request: pytest.FixtureRequest) -> Ite
         url = cluster.url(name)
     schema.upgrade(url)
     asyncio.run(seed(url))
-    server = ServerProcess(env={"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "HYPERPAGE_SCHEDULER": "false",
-                                **SERVER_ENV})
+    server = ServerProcess(
+        env={"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "HYPERPAGE_SCHEDULER": "false", **SERVER_ENV}
+    )
     server.start(tmp_path / "fuzz.log")
     try:
         assert server.wait_status("/readyz", 200, timeout=60), server.logs()
@@ -110,18 +130,29 @@ def test_hostile_fuzzing_finds_no_server_error(fuzz_server: ServerProcess) -> No
     assert len(operations) >= 15, [op.label for op in operations]
     server_errors: list[str] = []
     for operation in operations:
-        cases = st.one_of(operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
-                          operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)).flatmap(_hostile)
+        cases = st.one_of(
+            operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
+            operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
+        ).flatmap(_hostile)
 
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=cases)
         def run(case: Any) -> None:
-            response = case.call(base_url=fuzz_server.base_url, headers={"Authorization": f"Bearer {ADMIN}"},
-                                 timeout=10)
+            response = case.call(
+                base_url=fuzz_server.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+            )
             if response.status_code >= 500:
-                server_errors.append(f"{response.status_code} {case.method} {case.formatted_path} "
-                                     f"query={case.query!r} body={case.body!r}: {response.text[:200]}")
+                server_errors.append(
+                    f"{response.status_code} {case.method} {case.formatted_path} "
+                    f"query={case.query!r} body={case.body!r}: {response.text[:200]}"
+                )
 
         run()
     assert not server_errors, "\n".join(server_errors[:20])

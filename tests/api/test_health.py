@@ -58,7 +58,7 @@ async def test_unknown_path_uses_the_one_error_shape_and_echoes_request_id(clien
 async def test_metrics_count_requests_by_route_template(client) -> None:
     def count(text: str, route: str, status: str) -> float:
         prefix = f'hyperpage_http_requests_total{{method="GET",route="{route}",status="{status}"}} '
-        return sum(float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix))
+        return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
 
     before = await scrape_metrics(client.app)
     for _ in range(3):
@@ -69,7 +69,7 @@ async def test_metrics_count_requests_by_route_template(client) -> None:
     assert count(text, "unmatched", "404") - count(before, "unmatched", "404") == 1
     assert "/does/not/exist/12345" not in text  # raw paths never become label values
     assert "hyperpage_db_up 1.0" in text
-    assert 'hyperpage_build_info{python_version=' in text
+    assert "hyperpage_build_info{python_version=" in text
     assert "hyperpage_db_pool_size" in text and "process_resident_memory_bytes" in text
 
 

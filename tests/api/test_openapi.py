@@ -23,9 +23,20 @@ async def test_every_parameter_and_error_response_is_described(client) -> None:
     assert wrong_errors == [], wrong_errors
     assert "HTTPValidationError" not in spec["components"]["schemas"]  # FastAPI's default shape is never used
     reviews = spec["paths"]["/api/v1/reviews"]["get"]
-    assert {p["name"] for p in reviews["parameters"]} >= {"tool", "connection", "repository", "state", "author",
-                                                         "reviewer", "label", "updated_since", "q", "sort",
-                                                         "limit", "cursor"}
+    assert {p["name"] for p in reviews["parameters"]} >= {
+        "tool",
+        "connection",
+        "repository",
+        "state",
+        "author",
+        "reviewer",
+        "label",
+        "updated_since",
+        "q",
+        "sort",
+        "limit",
+        "cursor",
+    }
     assert {"304", "400", "422", "429"} <= set(reviews["responses"])
 
 

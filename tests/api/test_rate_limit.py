@@ -28,8 +28,9 @@ def _client(app, peer: str = "203.0.113.7") -> httpx.AsyncClient:
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"])  # production requires PostgreSQL
 async def test_the_1001st_request_in_an_hour_in_production_gets_429(db_url) -> None:
-    settings = make_settings(db_url, hyperpage_env="production", hyperpage_auth="off",
-                             hyperpage_auth_allow_anonymous=True)  # counts per client address here
+    settings = make_settings(
+        db_url, hyperpage_env="production", hyperpage_auth="off", hyperpage_auth_allow_anonymous=True
+    )  # counts per client address here
     assert settings.hyperpage_rate_limit_per_hour == 1000
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as http:
@@ -78,9 +79,24 @@ REDIS_PASSWORD = secrets.token_hex(16)
 def _redis_server(tmp_path: Path, port: int) -> Iterator[str]:
     binary = require_tool("redis-server", hint="scripts/deps/30-redis.sh")
     proc = subprocess.Popen(  # our own test server, loopback only
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--requirepass", REDIS_PASSWORD, "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            REDIS_PASSWORD,
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         import redis
 
@@ -108,8 +124,13 @@ def _ping(client) -> bool:
 def test_two_server_processes_sharing_redis_share_the_count(redis_url, tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     schema.upgrade(db)
-    env = {"DATABASE_URL": db, "REDIS_URL": redis_url, "HYPERPAGE_RATE_LIMIT_PER_HOUR": "6",
-           "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "WARNING"}
+    env = {
+        "DATABASE_URL": db,
+        "REDIS_URL": redis_url,
+        "HYPERPAGE_RATE_LIMIT_PER_HOUR": "6",
+        "HYPERPAGE_SCHEDULER": "false",
+        "LOG_LEVEL": "WARNING",
+    }
     servers = [ServerProcess(env=env).start(tmp_path / f"serve-{i}.log") for i in range(2)]
     try:
         for server in servers:
@@ -130,8 +151,9 @@ def test_two_server_processes_sharing_redis_share_the_count(redis_url, tmp_path)
 
 
 async def test_while_redis_is_unreachable_each_process_counts_in_memory(db_url) -> None:
-    app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0",
-                                   hyperpage_rate_limit_per_hour=3))
+    app = create_app(
+        make_settings(db_url, redis_url=f"redis://127.0.0.1:{free_port()}/0", hyperpage_rate_limit_per_hour=3)
+    )
     async with app.router.lifespan_context(app), _client(app) as http:
         answers = [await http.get("/api/v1/tools") for _ in range(4)]
         assert [r.status_code for r in answers] == [200, 200, 200, 429]  # limited, not unlimited nor refused
@@ -142,8 +164,11 @@ async def test_while_redis_is_unreachable_each_process_counts_in_memory(db_url) 
 async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(ratelimit, "STORE_RETRY_SECONDS", 0.2)
     port = free_port()
-    app = create_app(make_settings(db_url, redis_url=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0",
-                                   hyperpage_rate_limit_per_hour=5))
+    app = create_app(
+        make_settings(
+            db_url, redis_url=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0", hyperpage_rate_limit_per_hour=5
+        )
+    )
     async with app.router.lifespan_context(app), _client(app) as http:
         assert (await http.get("/api/v1/tools")).headers["ratelimit-remaining"] == "4"  # in memory
         with _redis_server(tmp_path, port):
@@ -152,6 +177,7 @@ async def test_counting_returns_to_redis_once_it_answers_again(db_url, tmp_path,
             assert resp.headers["ratelimit-remaining"] == "4"  # a fresh count, in Redis
             assert _rate_limiter(app).store_down_since is None
             import redis
+
             keys = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD).keys("*hyperpage-api*")
             assert len(keys) == 1
 
@@ -167,8 +193,11 @@ async def test_while_redis_is_down_one_request_at_a_time_asks_it_again(db_url, m
     monkeypatch.setattr(ratelimit, "_count", count)
     # a Redis that accepts connections and never answers: every ask of the store costs the full 0.5 s timeout
     with socket.create_server(("127.0.0.1", 0)) as silent:
-        app = create_app(make_settings(db_url, redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
-                                       hyperpage_rate_limit_per_hour=100))
+        app = create_app(
+            make_settings(
+                db_url, redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0", hyperpage_rate_limit_per_hour=100
+            )
+        )
         async with app.router.lifespan_context(app), _client(app) as http:
             assert (await http.get("/api/v1/tools")).status_code == 200
             assert _rate_limiter(app).store_down_since is not None
@@ -191,8 +220,13 @@ def test_a_wrong_redis_password_is_served_like_an_unreachable_redis(redis_url, t
     db = f"sqlite:///{tmp_path / 'wrong.db'}"
     schema.upgrade(db)
     wrong = secrets.token_hex(16)
-    env = {"DATABASE_URL": db, "REDIS_URL": redis_url.replace(REDIS_PASSWORD, wrong),
-           "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "INFO", "HYPERPAGE_RATE_LIMIT_PER_HOUR": "10000"}
+    env = {
+        "DATABASE_URL": db,
+        "REDIS_URL": redis_url.replace(REDIS_PASSWORD, wrong),
+        "HYPERPAGE_SCHEDULER": "false",
+        "LOG_LEVEL": "INFO",
+        "HYPERPAGE_RATE_LIMIT_PER_HOUR": "10000",
+    }
     server = ServerProcess(env=env).start(tmp_path / "serve.log")
     try:
         assert server.wait_status("/livez", 200), server.logs()

@@ -84,6 +84,7 @@ async def _seed(db_url: str, titles: list[str]) -> None:
 
 def _outside_writer(db_url: str) -> Callable[[str], None]:
     """Writes through a plain driver connection, not SQLAlchemy: only the database's own signal can tell."""
+
     def write(sql: str) -> None:
         if db_url.startswith("sqlite"):
             with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
@@ -91,6 +92,7 @@ def _outside_writer(db_url: str) -> Callable[[str], None]:
         else:
             with psycopg.connect(db_url, autocommit=True) as conn:
                 conn.execute(sql)
+
     return write
 
 
@@ -196,8 +198,10 @@ async def test_without_its_listen_connection_the_cache_is_bypassed_until_it_is_b
     await _seed(db_url, ["one"])
     assert await _titles(client) == ["one"]
     with psycopg.connect(db_url, autocommit=True) as admin:
-        killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE application_name = 'hyperpage-listen' AND datname = current_database()")
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'hyperpage-listen' AND datname = current_database()"
+        )
         assert killed.fetchall() == [(True,)]
         for _ in range(100):  # the termination is noticed on the listener's connection
             if not changes.listening:
@@ -244,8 +248,9 @@ async def test_a_database_without_the_change_triggers_is_never_cached(db_url) ->
 
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)
-async def test_a_listen_connection_that_hears_nothing_is_detected_and_never_trusted(db_url, pg_cluster,
-                                                                                       pg_template) -> None:
+async def test_a_listen_connection_that_hears_nothing_is_detected_and_never_trusted(
+    db_url, pg_cluster, pg_template
+) -> None:
     # LISTEN on another database succeeds and hears nothing, like LISTEN through a transaction-mode PgBouncer
     elsewhere = pg_cluster.create_database(template=pg_template)
     try:

@@ -25,12 +25,38 @@ async def _seed(db_url: str) -> None:
         gh = await f.add_connection(s, tool="github", name="gh")
         jira = await f.add_connection(s, tool="jira", name="jira")
         repo = await f.add_repository(s, connection=gh, full_name="acme/wéb")
-        await f.add_pull_request(s, connection=gh, repository=repo, title='Quote " and ünïcode ✓', updated_at=odd,
-                                 requested_reviewers=["carol"], labels=["a", "b"], draft=True)
-        await f.add_pull_request(s, connection=gh, title="No repository", state="MERGED", original_state="merged",
-                                 merged_at=odd, closed_at=odd, author=None, source_branch=None, web_url=None)
-        await f.add_pipeline(s, connection=gh, repository=repo, duration_seconds=0.1 + 0.2, status="IN_PROGRESS",
-                             result=None, original_result=None, finished_at=None)
+        await f.add_pull_request(
+            s,
+            connection=gh,
+            repository=repo,
+            title='Quote " and ünïcode ✓',
+            updated_at=odd,
+            requested_reviewers=["carol"],
+            labels=["a", "b"],
+            draft=True,
+        )
+        await f.add_pull_request(
+            s,
+            connection=gh,
+            title="No repository",
+            state="MERGED",
+            original_state="merged",
+            merged_at=odd,
+            closed_at=odd,
+            author=None,
+            source_branch=None,
+            web_url=None,
+        )
+        await f.add_pipeline(
+            s,
+            connection=gh,
+            repository=repo,
+            duration_seconds=0.1 + 0.2,
+            status="IN_PROGRESS",
+            result=None,
+            original_result=None,
+            finished_at=None,
+        )
         await f.add_pipeline(s, connection=gh, duration_seconds=None, started_at=None, updated_at=odd)
         await f.add_issue(s, connection=jira, labels=["x"], resolved_at=odd, status_category="DONE")
         await f.add_issue(s, connection=jira, assignee=None, priority=None, title="Tab\tand newline\n")

@@ -26,8 +26,17 @@ from tests.pg import PgCluster
 from tests.serverproc import ServerProcess, unprivileged, wait_until
 
 FAILING_APP = [sys.executable, "-m", "tests.apps.failing_app"]
-DATA_ROUTES = ("/api/v1/reviews", "/api/v1/pipelines", "/api/v1/issues", "/api/v1/rate-limits", "/api/v1/tools",
-               "/api/v1/sync", "/api/tools/enabled", "/api/rate-limit/github", "/")
+DATA_ROUTES = (
+    "/api/v1/reviews",
+    "/api/v1/pipelines",
+    "/api/v1/issues",
+    "/api/v1/rate-limits",
+    "/api/v1/tools",
+    "/api/v1/sync",
+    "/api/tools/enabled",
+    "/api/rate-limit/github",
+    "/",
+)
 
 
 def _get(conn: http.client.HTTPConnection, path: str, **headers: str) -> tuple[http.client.HTTPResponse, bytes]:

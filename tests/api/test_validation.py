@@ -75,8 +75,11 @@ HOSTILE_CURSORS = [
     _cursor("-updated_at", "9999-12-31T23:59:59-01:00", 1),
     _cursor("-updated_at", "0001-01-01T00:00:00+05:00", 1),
 ]
-UNSTORABLE_BODIES = [({"connection": int(BEYOND_INT64)}, "connection"), ({"job": 2**70}, "job"),
-                     ({"job": -(2**64)}, "job")]
+UNSTORABLE_BODIES = [
+    ({"connection": int(BEYOND_INT64)}, "connection"),
+    ({"job": 2**70}, "job"),
+    ({"job": -(2**64)}, "job"),
+]
 
 
 async def test_unstorable_query_values_cursors_and_admin_bodies_are_4xx(admin_client) -> None:
@@ -91,8 +94,12 @@ async def test_unstorable_query_values_cursors_and_admin_bodies_are_4xx(admin_cl
 
 def test_every_field_of_every_request_model_is_checked_including_subclass_fields() -> None:
     # "\ud800" is valid JSON text (a body can carry it) but has no UTF-8 encoding for either driver
-    for model, values in ((ReviewQuery, {"q": "\ud800"}), (ReviewQuery, {"reviewer": "x\x00"}),
-                          (RateLimitQuery, {"resource": "\udfff"}), (SyncTrigger, {"job": 2**63})):
+    for model, values in (
+        (ReviewQuery, {"q": "\ud800"}),
+        (ReviewQuery, {"reviewer": "x\x00"}),
+        (RateLimitQuery, {"resource": "\udfff"}),
+        (SyncTrigger, {"job": 2**63}),
+    ):
         with pytest.raises(ValidationError):
             model(**values)
     assert ReviewQuery(updated_since="2026-01-01T01:00:00+01:00").since_utc() == datetime(2026, 1, 1, tzinfo=UTC)
@@ -115,8 +122,10 @@ async def test_the_overview_page_refuses_unstorable_filters_with_400(admin_clien
 
 
 async def test_values_within_range_still_work(admin_client) -> None:
-    ok = await admin_client.get("/api/v1/reviews", params={
-        "connection": "9223372036854775807", "updated_since": "9999-12-31T22:00:00-01:00", "q": "résumé ✓"})
+    ok = await admin_client.get(
+        "/api/v1/reviews",
+        params={"connection": "9223372036854775807", "updated_since": "9999-12-31T22:00:00-01:00", "q": "résumé ✓"},
+    )
     assert ok.status_code == 200 and ok.json()["items"] == []
     first = (await admin_client.get("/api/v1/reviews", params={"q": "one"})).json()
     assert [item["title"] for item in first["items"]] == ["one"]

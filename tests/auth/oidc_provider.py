@@ -21,8 +21,12 @@ OIDC_DIR = REPO_ROOT / "tests" / "oidc"
 CLIENT_ID = "hyperpage-test"
 CLIENT_SECRET = "test-client-secret-1b7f0e9d8c6a5b4c3d2e"
 ACCOUNTS = {
-    "alice": {"email": "alice@example.com", "email_verified": True, "name": "Alice Admin",
-              "groups": ["platform", "hyperpage-admins"]},
+    "alice": {
+        "email": "alice@example.com",
+        "email_verified": True,
+        "name": "Alice Admin",
+        "groups": ["platform", "hyperpage-admins"],
+    },
     "bob": {"email": "bob@example.com", "email_verified": True, "name": "Bob Viewer", "groups": ["platform"]},
     "mallory": {"email": "mallory@elsewhere.test", "email_verified": True, "name": "Mallory", "groups": []},
 }
@@ -59,17 +63,25 @@ def start_provider(tmp: Path, portal_base: str) -> Provider:
     provider = Provider(port=free_port(), key=key, redirect_base=portal_base)
     config = {
         "port": provider.port,
-        "client": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                   "redirect_uris": [f"{portal_base}/auth/callback"],
-                   "post_logout_redirect_uris": [f"{portal_base}/auth/signed-out"]},
+        "client": {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uris": [f"{portal_base}/auth/callback"],
+            "post_logout_redirect_uris": [f"{portal_base}/auth/signed-out"],
+        },
         "jwks": {"keys": [key.as_dict(private=True)]},
         "accounts": ACCOUNTS,
     }
     path = tmp / "oidc-provider.json"
     path.write_text(json.dumps(config))
     provider.log = tmp / "oidc-provider.log"
-    provider.proc = subprocess.Popen([node, str(OIDC_DIR / "provider.js"), str(path)], cwd=OIDC_DIR,
-                                     stdout=provider.log.open("w"), stderr=subprocess.STDOUT, text=True)
+    provider.proc = subprocess.Popen(
+        [node, str(OIDC_DIR / "provider.js"), str(path)],
+        cwd=OIDC_DIR,
+        stdout=provider.log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

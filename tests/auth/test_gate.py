@@ -21,8 +21,15 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 async def app(db_url: str) -> AsyncIterator[object]:
-    app = create_app(make_settings(db_url, hyperpage_auth="token", hyperpage_admin_token=BOOTSTRAP,
-                                   hyperpage_scheduler=False, hyperpage_rate_limit_per_hour=5))
+    app = create_app(
+        make_settings(
+            db_url,
+            hyperpage_auth="token",
+            hyperpage_admin_token=BOOTSTRAP,
+            hyperpage_scheduler=False,
+            hyperpage_rate_limit_per_hour=5,
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -54,14 +61,19 @@ async def test_admin_routes_refuse_viewers_and_anonymous_before_reading_the_body
                 anonymous = await other.request(method, url, **kwargs)
                 assert anonymous.status_code == 401, (method, path, anonymous.text)
                 assert anonymous.headers["www-authenticate"].startswith("Bearer"), (method, path)
-                as_viewer = await other.request(method, url, content=b"{not json",
-                                                headers={**bearer(viewer), "Content-Type": "application/json"})
+                as_viewer = await other.request(
+                    method, url, content=b"{not json", headers={**bearer(viewer), "Content-Type": "application/json"}
+                )
                 assert as_viewer.status_code == 403, (method, path, as_viewer.text)
                 assert 'error="insufficient_scope"' in as_viewer.headers["www-authenticate"]
                 checked.append(f"{method.upper()} {path}")
-        assert set(checked) >= {"POST /api/v1/sync/trigger", "PATCH /api/v1/tools/{tool}",
-                                "GET /api/v1/admin/tokens", "POST /api/v1/admin/tokens",
-                                "DELETE /api/v1/admin/tokens/{token_id}"}
+        assert set(checked) >= {
+            "POST /api/v1/sync/trigger",
+            "PATCH /api/v1/tools/{tool}",
+            "GET /api/v1/admin/tokens",
+            "POST /api/v1/admin/tokens",
+            "DELETE /api/v1/admin/tokens/{token_id}",
+        }
         admin_token = await _token(admin, "ops", role="admin")
         ok = await other.post("/api/v1/sync/trigger", headers=bearer(admin_token))
         assert ok.status_code == 200, ok.text
@@ -94,8 +106,13 @@ async def test_a_cached_page_is_never_replayed_to_a_caller_the_gate_refuses(app)
 
 
 async def test_anonymous_health_shows_only_the_status_outside_development(db_url: str) -> None:
-    settings = make_settings(db_url, hyperpage_env="staging", hyperpage_auth="token",
-                             hyperpage_admin_token=BOOTSTRAP, hyperpage_scheduler=False)
+    settings = make_settings(
+        db_url,
+        hyperpage_env="staging",
+        hyperpage_auth="token",
+        hyperpage_admin_token=BOOTSTRAP,
+        hyperpage_scheduler=False,
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as http:
         anonymous = (await http.get("/api/health")).json()

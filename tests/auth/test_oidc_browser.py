@@ -33,13 +33,23 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
     db = f"sqlite:///{tmp / 'portal.db'}"
     schema.upgrade(db)
     asyncio.run(seed(db))
-    server = ServerProcess(port=port, env={
-        "DATABASE_URL": db, "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "INFO",
-        "HYPERPAGE_AUTH": "oidc", "HYPERPAGE_PUBLIC_URL": public_url, "HYPERPAGE_SESSION_SECRET": SESSION_SECRET,
-        "HYPERPAGE_OIDC_ISSUER": provider.issuer, "HYPERPAGE_OIDC_CLIENT_ID": CLIENT_ID,
-        "HYPERPAGE_OIDC_CLIENT_SECRET": CLIENT_SECRET, "HYPERPAGE_OIDC_SCOPES": "openid email profile groups",
-        "HYPERPAGE_AUTH_ALLOWED_DOMAINS": "example.com", "HYPERPAGE_AUTH_ADMIN_GROUPS": "hyperpage-admins",
-    })
+    server = ServerProcess(
+        port=port,
+        env={
+            "DATABASE_URL": db,
+            "HYPERPAGE_SCHEDULER": "false",
+            "LOG_LEVEL": "INFO",
+            "HYPERPAGE_AUTH": "oidc",
+            "HYPERPAGE_PUBLIC_URL": public_url,
+            "HYPERPAGE_SESSION_SECRET": SESSION_SECRET,
+            "HYPERPAGE_OIDC_ISSUER": provider.issuer,
+            "HYPERPAGE_OIDC_CLIENT_ID": CLIENT_ID,
+            "HYPERPAGE_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+            "HYPERPAGE_OIDC_SCOPES": "openid email profile groups",
+            "HYPERPAGE_AUTH_ALLOWED_DOMAINS": "example.com",
+            "HYPERPAGE_AUTH_ADMIN_GROUPS": "hyperpage-admins",
+        },
+    )
     server.start(tmp / "portal.log")
     try:
         assert server.wait_status("/readyz", 200), server.logs()
@@ -63,8 +73,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1300, "height": 900})
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
-                  else route.abort())
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:") else route.abort()
+    )
     yield context.new_page()
     context.close()
 
@@ -160,5 +171,3 @@ def test_sign_out_is_post_only_and_same_origin(portal) -> None:
     assert httpx.get(server.base_url + "/auth/logout").status_code == 405
     cross = httpx.post(server.base_url + "/auth/logout", headers={"Origin": "https://evil.test"})
     assert cross.status_code == 403
-
-

@@ -31,20 +31,33 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 
 @pytest.fixture
 def client(provider: Provider, tmp_path: Path) -> OidcClient:
-    settings = make_settings(f"sqlite:///{tmp_path / 'x.db'}", hyperpage_auth="oidc",
-                             hyperpage_public_url="http://127.0.0.1:9", hyperpage_session_secret="s" * 40,
-                             hyperpage_oidc_issuer=provider.issuer, hyperpage_oidc_client_id=CLIENT_ID,
-                             hyperpage_oidc_client_secret=CLIENT_SECRET)
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'x.db'}",
+        hyperpage_auth="oidc",
+        hyperpage_public_url="http://127.0.0.1:9",
+        hyperpage_session_secret="s" * 40,
+        hyperpage_oidc_issuer=provider.issuer,
+        hyperpage_oidc_client_id=CLIENT_ID,
+        hyperpage_oidc_client_secret=CLIENT_SECRET,
+    )
     return OidcClient(settings)
 
 
 def _token(provider: Provider, key: RSAKey, **changes: object) -> dict[str, str]:
     now = int(time.time())
-    claims = {"iss": provider.issuer, "sub": "alice", "aud": CLIENT_ID, "iat": now, "exp": now + 300,
-              "nonce": NONCE, "email": "alice@example.com", "groups": ["platform"], **changes}
+    claims = {
+        "iss": provider.issuer,
+        "sub": "alice",
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": NONCE,
+        "email": "alice@example.com",
+        "groups": ["platform"],
+        **changes,
+    }
     claims = {k: v for k, v in claims.items() if v is not None}
-    return {"id_token": jwt.encode({"alg": "RS256", "kid": "test-signing-key"}, claims, key),
-            "access_token": "opaque"}
+    return {"id_token": jwt.encode({"alg": "RS256", "kid": "test-signing-key"}, claims, key), "access_token": "opaque"}
 
 
 async def test_a_genuine_token_passes_and_yields_its_claims(provider: Provider, client: OidcClient) -> None:
@@ -59,19 +72,28 @@ async def test_an_expired_token_is_refused(provider: Provider, client: OidcClien
     assert refused.value.status == 401
 
 
-async def test_a_token_signed_with_a_key_the_provider_did_not_publish_is_refused(provider: Provider,
-                                                                                client: OidcClient) -> None:
+async def test_a_token_signed_with_a_key_the_provider_did_not_publish_is_refused(
+    provider: Provider, client: OidcClient
+) -> None:
     # same key id as the published key, different key material: only the signature is wrong
     impostor = RSAKey.generate_key(2048, parameters={"kid": "test-signing-key", "alg": "RS256"})
     with pytest.raises(SignInFailed):
         await client.validate(_token(provider, impostor), nonce=NONCE)
 
 
-@pytest.mark.parametrize("changes", [{"aud": "another-client"}, {"iss": "http://127.0.0.1:1"},
-                                     {"nonce": "replayed-from-another-sign-in"}, {"nonce": None}],
-                         ids=["audience", "issuer", "nonce", "no-nonce"])
-async def test_a_token_for_another_client_issuer_or_sign_in_is_refused(provider: Provider, client: OidcClient,
-                                                                       changes: dict) -> None:
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "another-client"},
+        {"iss": "http://127.0.0.1:1"},
+        {"nonce": "replayed-from-another-sign-in"},
+        {"nonce": None},
+    ],
+    ids=["audience", "issuer", "nonce", "no-nonce"],
+)
+async def test_a_token_for_another_client_issuer_or_sign_in_is_refused(
+    provider: Provider, client: OidcClient, changes: dict
+) -> None:
     with pytest.raises(SignInFailed):
         await client.validate(_token(provider, provider.key, **changes), nonce=NONCE)
 
@@ -84,8 +106,12 @@ async def test_an_unsigned_token_is_refused(provider: Provider, client: OidcClie
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     now = int(time.time())
-    unsigned = part({"alg": "none"}) + "." + part({"iss": provider.issuer, "sub": "alice", "aud": CLIENT_ID,
-                                                   "iat": now, "exp": now + 300, "nonce": NONCE}) + "."
+    unsigned = (
+        part({"alg": "none"})
+        + "."
+        + part({"iss": provider.issuer, "sub": "alice", "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": NONCE})
+        + "."
+    )
     with pytest.raises(SignInFailed):
         await client.validate({"id_token": unsigned, "access_token": "opaque"}, nonce=NONCE)
 

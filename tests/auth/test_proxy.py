@@ -17,9 +17,16 @@ USER = {"X-Auth-Request-Email": "carol@example.com", "X-Auth-Request-Groups": "p
 
 @pytest.fixture
 async def app(db_url: str) -> AsyncIterator[object]:
-    app = create_app(make_settings(db_url, hyperpage_auth="proxy", hyperpage_trusted_proxies="10.0.0.0/29",
-                                   hyperpage_auth_allowed_domains="example.com",
-                                   hyperpage_auth_admin_groups="hyperpage-admins", hyperpage_scheduler=False))
+    app = create_app(
+        make_settings(
+            db_url,
+            hyperpage_auth="proxy",
+            hyperpage_trusted_proxies="10.0.0.0/29",
+            hyperpage_auth_allowed_domains="example.com",
+            hyperpage_auth_admin_groups="hyperpage-admins",
+            hyperpage_scheduler=False,
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -31,9 +38,14 @@ def _from(app: object, peer: str) -> httpx.AsyncClient:
 async def test_the_trusted_proxy_names_the_user(app) -> None:
     async with _from(app, PROXY) as proxy:
         me = (await proxy.get("/api/v1/auth/me", headers=USER)).json()
-        assert me == {"subject": "user:carol@example.com", "name": "carol@example.com",
-                      "email": "carol@example.com", "role": "admin", "via": "proxy",
-                      "groups": ["platform", "hyperpage-admins"]}
+        assert me == {
+            "subject": "user:carol@example.com",
+            "name": "carol@example.com",
+            "email": "carol@example.com",
+            "role": "admin",
+            "via": "proxy",
+            "groups": ["platform", "hyperpage-admins"],
+        }
         assert (await proxy.get("/api/v1/reviews", headers=USER)).status_code == 200
         viewer = {**USER, "X-Auth-Request-Groups": "platform"}
         assert (await proxy.get("/api/v1/auth/me", headers=viewer)).json()["role"] == "viewer"
@@ -57,7 +69,10 @@ async def test_the_allow_list_refuses_other_domains(app) -> None:
 
 
 async def test_other_modes_never_read_the_proxy_header(db_url: str) -> None:
-    app = create_app(make_settings(db_url, hyperpage_auth="token", hyperpage_trusted_proxies="10.0.0.0/29",
-                                   hyperpage_scheduler=False))
+    app = create_app(
+        make_settings(
+            db_url, hyperpage_auth="token", hyperpage_trusted_proxies="10.0.0.0/29", hyperpage_scheduler=False
+        )
+    )
     async with app.router.lifespan_context(app), _from(app, PROXY) as proxy:
         assert (await proxy.get("/api/v1/reviews", headers=USER)).status_code == 401

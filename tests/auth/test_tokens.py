@@ -21,8 +21,9 @@ BOOTSTRAP = "bootstrap-admin-token-for-tests-0123"
 
 @pytest.fixture
 async def http(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(db_url, hyperpage_auth="token", hyperpage_admin_token=BOOTSTRAP,
-                                   hyperpage_scheduler=False))
+    app = create_app(
+        make_settings(db_url, hyperpage_auth="token", hyperpage_admin_token=BOOTSTRAP, hyperpage_scheduler=False)
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -52,8 +53,14 @@ async def test_a_token_is_shown_once_stored_as_its_hash_and_works(http: httpx.As
     resp = await http.get("/api/v1/reviews", headers=bearer(secret))
     assert resp.status_code == 200
     me = (await http.get("/api/v1/auth/me", headers=bearer(secret))).json()
-    assert me == {"subject": f"token:{created['id']}", "name": "grafana", "email": None, "role": "viewer",
-                  "via": "token", "groups": []}
+    assert me == {
+        "subject": f"token:{created['id']}",
+        "name": "grafana",
+        "email": None,
+        "role": "viewer",
+        "via": "token",
+        "groups": [],
+    }
     listed = (await http.get("/api/v1/admin/tokens", headers=bearer(BOOTSTRAP))).json()["tokens"]
     assert listed[0]["last_used_at"] is not None
 
@@ -66,8 +73,9 @@ async def test_a_revoked_token_is_refused_from_the_next_request(http: httpx.Asyn
     resp = await http.get("/api/v1/reviews", headers=bearer(created["token"]))
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == "unauthorized"
-    assert resp.headers["www-authenticate"] == ('Bearer realm="hyperpage", error="invalid_token", '
-                                                'error_description="the API token is revoked"')
+    assert resp.headers["www-authenticate"] == (
+        'Bearer realm="hyperpage", error="invalid_token", error_description="the API token is revoked"'
+    )
     listed = (await http.get("/api/v1/admin/tokens", headers=bearer(BOOTSTRAP))).json()["tokens"]
     assert listed[0]["status"] == "revoked" and listed[0]["revoked_at"]
     assert (await http.delete("/api/v1/admin/tokens/999999", headers=bearer(BOOTSTRAP))).status_code == 404
@@ -81,8 +89,9 @@ async def test_an_expired_token_is_refused(http: httpx.AsyncClient, db_url: str)
         await s.execute(update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         await s.commit()
     resp = await http.get("/api/v1/reviews", headers=bearer(created["token"]))
-    assert resp.status_code == 401 and 'error_description="the API token is expired"' in resp.headers[
-        "www-authenticate"]
+    assert (
+        resp.status_code == 401 and 'error_description="the API token is expired"' in resp.headers["www-authenticate"]
+    )
 
 
 async def test_no_credential_gets_a_bare_bearer_challenge(http: httpx.AsyncClient) -> None:
@@ -98,10 +107,17 @@ async def test_no_credential_gets_a_bare_bearer_challenge(http: httpx.AsyncClien
     assert unknown.status_code == 401 and 'error="invalid_token"' in unknown.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("body", [{"name": ""}, {"name": "x" * 101}, {"name": "a", "role": "owner"},
-                                  {"name": "a", "expires_at": "2001-01-01T00:00:00Z"},
-                                  {"name": "a", "expires_at": "9999-12-31T23:59:59-01:00"},
-                                  {"name": "a", "expires_at": "2030-01-01T00:00:00"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": ""},
+        {"name": "x" * 101},
+        {"name": "a", "role": "owner"},
+        {"name": "a", "expires_at": "2001-01-01T00:00:00Z"},
+        {"name": "a", "expires_at": "9999-12-31T23:59:59-01:00"},
+        {"name": "a", "expires_at": "2030-01-01T00:00:00"},
+    ],
+)
 async def test_bad_token_requests_are_422_in_the_error_shape(http: httpx.AsyncClient, body: dict) -> None:
     resp = await http.post("/api/v1/admin/tokens", json=body, headers=bearer(BOOTSTRAP))
     assert resp.status_code == 422, resp.text

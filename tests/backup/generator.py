@@ -48,8 +48,11 @@ def _value(column: Any, n: int, rnd: random.Random, allowed: dict[str, list[str]
     if isinstance(kind, Integer):
         return rnd.randrange(0, 100_000)
     if isinstance(kind, JSON):
-        return {"n": n, "labels": [f"l{rnd.randrange(9)}" for _ in range(rnd.randrange(4))],
-                "note": "ünïcode ✓" if n % 7 == 0 else None}
+        return {
+            "n": n,
+            "labels": [f"l{rnd.randrange(9)}" for _ in range(rnd.randrange(4))],
+            "note": "ünïcode ✓" if n % 7 == 0 else None,
+        }
     if isinstance(kind, String | Text):
         limit = getattr(kind, "length", None) or 200
         return f"{column.name}-{n}-{rnd.randrange(10**6)}"[:limit]
@@ -79,8 +82,11 @@ def fill(url: str, *, rows: int = 200, seed: int = 7) -> dict[str, int]:
                             row[column.name] = values[n - 1] if column.primary_key else rnd.choice(values)
                         elif column.foreign_keys:
                             row[column.name] = rnd.randrange(1, rows + 1)
-                        elif column.primary_key or any(column.name in c.columns for c in table.constraints
-                                                       if c.__class__.__name__ == "UniqueConstraint"):
+                        elif column.primary_key or any(
+                            column.name in c.columns
+                            for c in table.constraints
+                            if c.__class__.__name__ == "UniqueConstraint"
+                        ):
                             row[column.name] = f"{column.name}-{n}" if isinstance(column.type, String) else n
                         else:
                             row[column.name] = _value(column, n, rnd, allowed)
@@ -91,8 +97,7 @@ def fill(url: str, *, rows: int = 200, seed: int = 7) -> dict[str, int]:
                 # Explicit ids leave the sequences behind; the app would collide on its next insert.
                 for table in Base.metadata.sorted_tables:
                     if "id" in table.columns and isinstance(table.columns["id"].type, Integer):
-                        conn.exec_driver_sql(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), {rows})")
+                        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), {rows})")
     finally:
         engine.dispose()
     return counts

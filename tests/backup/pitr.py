@@ -49,10 +49,15 @@ class ArchivedCluster:
         _chown_to_postgres(root, conf, *(root / sub for sub in ("repo", "log", "lock", "spool")))
         # Until the config names the cluster, archive-push fails and PostgreSQL keeps the WAL and retries.
         archive = f"pgbackrest --config={conf} --stanza={STANZA} archive-push %p"
-        cluster = PgCluster.start(extra_conf={
-            "wal_level": "replica", "archive_mode": "on", "archive_command": archive,
-            "archive_timeout": f"{archive_timeout_s}s", "max_wal_senders": "3",
-        })
+        cluster = PgCluster.start(
+            extra_conf={
+                "wal_level": "replica",
+                "archive_mode": "on",
+                "archive_command": archive,
+                "archive_timeout": f"{archive_timeout_s}s",
+                "max_wal_senders": "3",
+            }
+        )
         sockdir = cluster.datadir.parent / "sock"  # type: ignore[union-attr]
         conf.write_text(
             "[global]\n"
@@ -72,11 +77,16 @@ class ArchivedCluster:
         return drill
 
     def pgbackrest(self, *args: str) -> str:
-        proc = subprocess.run(_as_postgres(["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", *args]),
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            _as_postgres(["pgbackrest", f"--config={self.conf}", f"--stanza={STANZA}", *args]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
-            raise RuntimeError(f"pgbackrest {' '.join(args)} failed ({proc.returncode}): "
-                               f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"pgbackrest {' '.join(args)} failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
         return proc.stdout
 
     def connect(self, database: str = "postgres") -> psycopg.Connection:
@@ -89,8 +99,9 @@ class ArchivedCluster:
         datadir = base / "data"
         datadir.mkdir(mode=0o700)
         _chown_to_postgres(base, datadir)
-        self.pgbackrest(f"--pg1-path={datadir}", "--type=time", f"--target={target}",
-                        "--target-action=promote", "restore")
+        self.pgbackrest(
+            f"--pg1-path={datadir}", "--type=time", f"--target={target}", "--target-action=promote", "restore"
+        )
         port = free_port()
         with open(datadir / "postgresql.conf", "a") as fh:
             # The copy must not archive into the original's stanza nor clash with its port.
@@ -110,4 +121,3 @@ class ArchivedCluster:
         for cluster in [*self.restored, self.cluster]:
             cluster.destroy()
         shutil.rmtree(self.root, ignore_errors=True)
-

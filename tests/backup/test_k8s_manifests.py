@@ -36,8 +36,10 @@ def _crd_dir() -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    pytest.fail(f"CRD schemas not found (looked in {', '.join(map(str, candidates[:3]))}); "
-                "set HYPERPAGE_CRD_SCHEMAS", pytrace=False)
+    pytest.fail(
+        f"CRD schemas not found (looked in {', '.join(map(str, candidates[:3]))}); set HYPERPAGE_CRD_SCHEMAS",
+        pytrace=False,
+    )
 
 
 def _render(path: Path) -> str:
@@ -51,8 +53,11 @@ def _render(path: Path) -> str:
 def rendered() -> dict[str, str]:
     found = {name: _render(path) for name, path in RENDERS.items()}
     # jobs/restore renders the production overlay too (for its hashed ConfigMap names); keep only the Job.
-    on_demand = [d for d in yaml.safe_load_all(found["restore"])
-                 if d and d["metadata"].get("labels", {}).get("hyperpage.io/on-demand") == "restore"]
+    on_demand = [
+        d
+        for d in yaml.safe_load_all(found["restore"])
+        if d and d["metadata"].get("labels", {}).get("hyperpage.io/on-demand") == "restore"
+    ]
     found["restore"] = yaml.safe_dump_all(on_demand)
     return found
 
@@ -68,8 +73,13 @@ def _venv_tool(name: str) -> str:
 
 @pytest.mark.parametrize("name", RENDERS)
 def test_core_kinds_validate_strictly(rendered: dict[str, str], name: str) -> None:
-    proc = subprocess.run([_venv_tool("kubernetes-validate"), "-k", "1.30.0", "--strict", "-"],
-                          input=rendered[name], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [_venv_tool("kubernetes-validate"), "-k", "1.30.0", "--strict", "-"],
+        input=rendered[name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ERROR" not in proc.stdout
 
@@ -78,8 +88,12 @@ def _strict(schema: Any) -> Any:
     """Forbid properties a schema does not list (where it lists any), so a misspelled field fails."""
     if isinstance(schema, dict):
         schema = {k: _strict(v) for k, v in schema.items()}
-        if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema \
-                and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            schema.get("type") == "object"
+            and "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema["additionalProperties"] = False
     elif isinstance(schema, list):
         schema = [_strict(v) for v in schema]
@@ -99,15 +113,20 @@ def test_custom_resources_match_their_crd_schemas(rendered: dict[str, str], name
         body = copy.deepcopy(doc)
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(body), key=str)
         assert not errors, f"{doc['kind']}/{doc['metadata']['name']}: " + "; ".join(
-            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5])
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+        )
 
 
 def test_checkov_passes(rendered: dict[str, str], tmp_path: Path) -> None:
     checkov = require_tool("checkov", hint="scripts/deps/40-checkov.sh")
     for name, text in rendered.items():
         (tmp_path / f"{name}.yaml").write_text(text)
-    proc = subprocess.run([checkov, "-d", str(tmp_path), "--framework", "kubernetes", "--compact", "--quiet",
-                           "--skip-download"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [checkov, "-d", str(tmp_path), "--framework", "kubernetes", "--compact", "--quiet", "--skip-download"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
@@ -136,8 +155,11 @@ def test_backup_pods_are_locked_down_like_the_app(rendered: dict[str, str], name
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         if not pod_name.startswith("hyperpage-pgbackrest"):
-            assert (spec["securityContext"]["runAsUser"], spec["securityContext"]["runAsGroup"],
-                    spec["securityContext"]["fsGroup"]) == (1001, 1001, 1001)
+            assert (
+                spec["securityContext"]["runAsUser"],
+                spec["securityContext"]["runAsGroup"],
+                spec["securityContext"]["fsGroup"],
+            ) == (1001, 1001, 1001)
         for container in spec.get("initContainers", []) + spec["containers"]:
             ctx = container["securityContext"]
             assert ctx["readOnlyRootFilesystem"] is True and ctx["allowPrivilegeEscalation"] is False
@@ -150,8 +172,12 @@ def test_daily_backup_schedule_and_job_limits(rendered: dict[str, str]) -> None:
     cronjobs = _by_kind(rendered["statefulset"], "CronJob")
     daily, weekly = cronjobs["hyperpage-backup"]["spec"], cronjobs["hyperpage-backup-verify"]["spec"]
     assert daily["schedule"] == "0 2 * * *" and weekly["schedule"] == "0 4 * * 0"
-    for spec in (daily, weekly, cronjobs["hyperpage-pgbackrest-full"]["spec"],
-                 cronjobs["hyperpage-pgbackrest-diff"]["spec"]):
+    for spec in (
+        daily,
+        weekly,
+        cronjobs["hyperpage-pgbackrest-full"]["spec"],
+        cronjobs["hyperpage-pgbackrest-diff"]["spec"],
+    ):
         assert spec["concurrencyPolicy"] == "Forbid"
         assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
         assert spec["jobTemplate"]["spec"]["backoffLimit"] <= 3
@@ -168,8 +194,9 @@ def test_network_policy_allows_exactly_database_dns_and_https(rendered: dict[str
     ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
     assert ports == {(5432, "TCP"), (8432, "TCP"), (53, "UDP"), (53, "TCP"), (443, "TCP")}
     ingress = _by_kind(rendered["cnpg"], "NetworkPolicy")["hyperpage-database-from-backup"]["spec"]
-    assert ingress["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {
-        "app.kubernetes.io/component": "backup"}}}]
+    assert ingress["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "backup"}}}
+    ]
 
 
 def test_s3_option_drops_the_volume(rendered: dict[str, str]) -> None:
@@ -187,8 +214,11 @@ def test_pgbackrest_archives_wal_with_a_settable_timeout(rendered: dict[str, str
     args = " ".join(postgres["args"])
     assert "archive_mode=on" in args and "archive-push %p" in args and "archive_timeout=$(ARCHIVE_TIMEOUT)" in args
     assert postgres["env"][0]["valueFrom"]["configMapKeyRef"]["key"] == "archive_timeout"
-    settings = next(d for n, d in _by_kind(rendered["statefulset"], "ConfigMap").items()
-                    if n.startswith("hyperpage-pgbackrest-settings"))
+    settings = next(
+        d
+        for n, d in _by_kind(rendered["statefulset"], "ConfigMap").items()
+        if n.startswith("hyperpage-pgbackrest-settings")
+    )
     assert int(settings["data"]["archive_timeout"]) <= 60  # the RPO target is under a minute
     assert {c["name"] for c in sts["containers"]} == {"postgres", "pgbackrest"}
 

@@ -26,8 +26,10 @@ def _write(conn: psycopg.Connection, phase: str, n: int) -> None:
 
 def test_restore_to_a_point_in_time_brings_back_exactly_the_rows_before_it(archived: ArchivedCluster) -> None:
     with archived.connect() as conn:
-        conn.execute("CREATE TABLE drill (id bigserial PRIMARY KEY, phase text NOT NULL, n int NOT NULL, "
-                     "written_at timestamptz NOT NULL DEFAULT clock_timestamp())")
+        conn.execute(
+            "CREATE TABLE drill (id bigserial PRIMARY KEY, phase text NOT NULL, n int NOT NULL, "
+            "written_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+        )
         _write(conn, "before-backup", 50)
     info = archived.pgbackrest("backup", "--type=full")
     assert "error" not in info.lower()

@@ -22,9 +22,19 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 def _manifest(age_days: float) -> Manifest:
     finished = NOW - timedelta(days=age_days)
-    return Manifest(id=f"hyperpage-{age_days:05.1f}", engine="sqlite", file=f"hyperpage-{age_days}.sqlite.gz",
-                    file_format="sqlite-gzip", size=1, sha256="0" * 64, compression_level=6, app_version="0",
-                    schema_revision="0001", started_at=finished.isoformat(), finished_at=finished.isoformat())
+    return Manifest(
+        id=f"hyperpage-{age_days:05.1f}",
+        engine="sqlite",
+        file=f"hyperpage-{age_days}.sqlite.gz",
+        file_format="sqlite-gzip",
+        size=1,
+        sha256="0" * 64,
+        compression_level=6,
+        app_version="0",
+        schema_revision="0001",
+        started_at=finished.isoformat(),
+        finished_at=finished.isoformat(),
+    )
 
 
 BACKUPS = [_manifest(age) for age in (0.1, 1, 2, 6.9, 7.1, 10, 30)]  # newest first

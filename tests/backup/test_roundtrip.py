@@ -50,8 +50,7 @@ def test_round_trip_through_the_cli(filled_db_url: str, new_db_url: str, tmp_pat
     manifest = json.loads((tmp_path / "backups" / f"{backup_id}.manifest.json").read_text())
     assert manifest["schema_revision"] == schema.head_revision()
     assert {name: t["rows"] for name, t in manifest["tables"].items()} == {n: t.rows for n, t in source.items()}
-    assert {name: t["checksum"] for name, t in manifest["tables"].items()} == {
-        n: t.checksum for n, t in source.items()}
+    assert {name: t["checksum"] for name, t in manifest["tables"].items()} == {n: t.checksum for n, t in source.items()}
 
     verified = _cli("verify", env=env)
     assert verified.exit_code == 0, verified.output
@@ -86,8 +85,7 @@ def test_checksums_ignore_row_order_but_see_any_change(filled_db_url: str) -> No
     assert changed["issues"].checksum != before["issues"].checksum
 
 
-def test_one_flipped_byte_fails_verify_loudly(filled_db_url: str, local_dest: LocalDestination,
-                                              cli_env: None) -> None:
+def test_one_flipped_byte_fails_verify_loudly(filled_db_url: str, local_dest: LocalDestination, cli_env: None) -> None:
     manifest = create_backup(database_url=filled_db_url, destination=local_dest)
     data = local_dest.root / manifest.file
     raw = bytearray(data.read_bytes())
@@ -102,8 +100,7 @@ def test_one_flipped_byte_fails_verify_loudly(filled_db_url: str, local_dest: Lo
     assert verification_of(local_dest, manifest.id) is None
 
 
-def test_verify_compares_the_restored_data_with_the_manifest(filled_db_url: str,
-                                                             local_dest: LocalDestination) -> None:
+def test_verify_compares_the_restored_data_with_the_manifest(filled_db_url: str, local_dest: LocalDestination) -> None:
     """A manifest that disagrees with the (intact) data is caught by the restore comparison."""
     manifest = create_backup(database_url=filled_db_url, destination=local_dest)
     doc = json.loads(manifest.to_json())
@@ -114,18 +111,27 @@ def test_verify_compares_the_restored_data_with_the_manifest(filled_db_url: str,
 
 
 def test_restore_into_a_non_empty_database_refuses_and_changes_nothing(
-        filled_db_url: str, db_url: str, local_dest: LocalDestination, new_db_url: str, cli_env: None) -> None:
+    filled_db_url: str, db_url: str, local_dest: LocalDestination, new_db_url: str, cli_env: None
+) -> None:
     manifest = create_backup(database_url=filled_db_url, destination=local_dest)
     schema.upgrade(new_db_url)
     engine = create_engine(sync_url(new_db_url), poolclass=pool.NullPool)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO app_state (key, value, updated_at) "
-                          "VALUES ('precious', '{\"keep\": true}', CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO app_state (key, value, updated_at) "
+                "VALUES ('precious', '{\"keep\": true}', CURRENT_TIMESTAMP)"
+            )
+        )
     engine.dispose()
     before = summaries(new_db_url)
 
-    result = _cli("restore", "--to", new_db_url, env={"DATABASE_URL": filled_db_url,
-                                                      "HYPERPAGE_BACKUP_DESTINATION": local_dest.url})
+    result = _cli(
+        "restore",
+        "--to",
+        new_db_url,
+        env={"DATABASE_URL": filled_db_url, "HYPERPAGE_BACKUP_DESTINATION": local_dest.url},
+    )
     assert result.exit_code == 1
     assert "not empty" in result.output and "nothing was changed" in result.output
     assert summaries(new_db_url) == before
@@ -134,10 +140,12 @@ def test_restore_into_a_non_empty_database_refuses_and_changes_nothing(
     assert summaries(new_db_url) == manifest.tables
 
 
-def test_a_failed_backup_leaves_nothing_that_looks_complete(db_engine_name: str, tmp_path: Path,
-                                                            local_dest: LocalDestination, cli_env: None) -> None:
-    missing = (f"sqlite:///{tmp_path / 'nope.db'}" if db_engine_name == "sqlite"
-               else "postgresql://postgres@127.0.0.1:1/none")
+def test_a_failed_backup_leaves_nothing_that_looks_complete(
+    db_engine_name: str, tmp_path: Path, local_dest: LocalDestination, cli_env: None
+) -> None:
+    missing = (
+        f"sqlite:///{tmp_path / 'nope.db'}" if db_engine_name == "sqlite" else "postgresql://postgres@127.0.0.1:1/none"
+    )
     result = _cli("create", env={"DATABASE_URL": missing, "HYPERPAGE_BACKUP_DESTINATION": local_dest.url})
     assert result.exit_code == 1
     assert "backup failed" in result.output
@@ -145,8 +153,9 @@ def test_a_failed_backup_leaves_nothing_that_looks_complete(db_engine_name: str,
     assert not local_dest.root.exists() or not any(local_dest.root.iterdir())
 
 
-def test_restore_writes_the_schema_revision_last(pg_cluster: PgCluster, pg_template: str,
-                                                 local_dest: LocalDestination) -> None:
+def test_restore_writes_the_schema_revision_last(
+    pg_cluster: PgCluster, pg_template: str, local_dest: LocalDestination
+) -> None:
     """The TOC handed to pg_restore ends with alembic_version's data: `db check` passes only at the end."""
     name = pg_cluster.create_database(template=pg_template)
     try:
@@ -154,8 +163,9 @@ def test_restore_writes_the_schema_revision_last(pg_cluster: PgCluster, pg_templ
         manifest = create_backup(database_url=pg_cluster.url(name), destination=local_dest)
     finally:
         pg_cluster.drop_database(name)
-    listing = pgtools.run([pgtools.tool("pg_restore"), "--list", str(local_dest.root / manifest.file)],
-                          pg_cluster.url(), what="list").stdout
+    listing = pgtools.run(
+        [pgtools.tool("pg_restore"), "--list", str(local_dest.root / manifest.file)], pg_cluster.url(), what="list"
+    ).stdout
     entries = [line for line in ordered_toc(listing).splitlines() if line and not line.startswith(";")]
     assert "TABLE DATA" in entries[-1] and "alembic_version" in entries[-1]
     assert sum("TABLE DATA" in line for line in entries) == len(manifest.tables)
@@ -169,14 +179,21 @@ async def _scrape(db_url: str) -> dict[str, float]:
     return {name: float(value) for name, value in found}
 
 
-async def test_backup_create_feeds_the_last_success_gauges(db_url: str, local_dest: LocalDestination,
-                                                           cli_env: None) -> None:
-    assert await _scrape(db_url) == {"hyperpage_backup_last_success_timestamp_seconds": 0.0,
-                                      "hyperpage_backup_last_size_bytes": 0.0}
+async def test_backup_create_feeds_the_last_success_gauges(
+    db_url: str, local_dest: LocalDestination, cli_env: None
+) -> None:
+    assert await _scrape(db_url) == {
+        "hyperpage_backup_last_success_timestamp_seconds": 0.0,
+        "hyperpage_backup_last_size_bytes": 0.0,
+    }
     get_settings.cache_clear()
     # The CLI runs its own event loop, as it does in the CronJob: give it a thread.
-    result = await asyncio.to_thread(CliRunner().invoke, app, ["backup", "create"],
-                                     env={"DATABASE_URL": db_url, "HYPERPAGE_BACKUP_DESTINATION": local_dest.url})
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["backup", "create"],
+        env={"DATABASE_URL": db_url, "HYPERPAGE_BACKUP_DESTINATION": local_dest.url},
+    )
     assert result.exit_code == 0, result.output
     [manifest] = list_backups(local_dest)
     assert await _scrape(db_url) == {

@@ -25,8 +25,9 @@ def moto_endpoint() -> Iterator[str]:
     if not server.exists():
         pytest.fail("moto_server is missing: install the test extra (moto[server])", pytrace=False)
     port = free_port()
-    proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -50,9 +51,12 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, cli_env: None) -
         monkeypatch.setenv(key, value)
     bucket = f"backups-{free_port()}"
     boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
-    return {"HYPERPAGE_BACKUP_DESTINATION": f"s3://{bucket}/hyperpage/nightly",
-            "HYPERPAGE_BACKUP_S3_ENDPOINT_URL": moto_endpoint, "HYPERPAGE_BACKUP_S3_REGION": "us-east-1",
-            "_bucket": bucket}
+    return {
+        "HYPERPAGE_BACKUP_DESTINATION": f"s3://{bucket}/hyperpage/nightly",
+        "HYPERPAGE_BACKUP_S3_ENDPOINT_URL": moto_endpoint,
+        "HYPERPAGE_BACKUP_S3_REGION": "us-east-1",
+        "_bucket": bucket,
+    }
 
 
 def _cli(*args: str, env: dict[str, str]):
@@ -68,8 +72,12 @@ def test_s3_create_list_verify_restore_prune(filled_db_url: str, new_db_url: str
     assert second.exit_code == 0, second.output
     newest = second.output.split(":")[0]
 
-    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_env["HYPERPAGE_BACKUP_S3_ENDPOINT_URL"])
-            .list_objects_v2(Bucket=s3_env["_bucket"])["Contents"]]
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3", endpoint_url=s3_env["HYPERPAGE_BACKUP_S3_ENDPOINT_URL"]).list_objects_v2(
+            Bucket=s3_env["_bucket"]
+        )["Contents"]
+    ]
     assert all(k.startswith("hyperpage/nightly/hyperpage-") for k in keys) and len(keys) == 4
 
     listed = _cli("list", env=env)

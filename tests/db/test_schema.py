@@ -40,11 +40,14 @@ def reflect(url: str) -> dict[str, Any]:
                 "columns": {c["name"]: (_logical(c["type"]), c["nullable"]) for c in insp.get_columns(table)},
                 "pk": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
                 "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
-                "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"])
-                              for f in insp.get_foreign_keys(table)),
-                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                                  for i in insp.get_indexes(table)
-                                  if not i.get("duplicates_constraint")),  # PG lists unique keys twice
+                "fks": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"]) for f in insp.get_foreign_keys(table)
+                ),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in insp.get_indexes(table)
+                    if not i.get("duplicates_constraint")
+                ),  # PG lists unique keys twice
             }
         return out
     finally:

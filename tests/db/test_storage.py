@@ -30,18 +30,23 @@ def test_a_full_disk_shows_in_health_and_sync(tmp_path) -> None:
     unshare = require_tool("unshare", hint="Debian package util-linux")
     directory = Path(tempfile.mkdtemp(prefix="hyperpage-full-"))
     db = directory / "h.db"
-    prepare = (f"from hyperpage.db import schema; import sqlite3; schema.upgrade('sqlite:///{db}'); "
-               f"sqlite3.connect('{db}').execute('PRAGMA journal_mode=WAL')")
-    script = " && ".join([
-        f"mount -t tmpfs -o size=40m tmpfs {shlex.quote(str(directory))}",
-        f"{shlex.quote(sys.executable)} -c {shlex.quote(prepare)}",
-        f"avail=$(df -k --output=avail {shlex.quote(str(directory))} | tail -1)",
-        f"dd if=/dev/zero of={shlex.quote(str(directory / 'filler'))} bs=1024 count=$((avail - 1024)) "
-        "status=none",
-        f"exec {shlex.quote(HYPERPAGE)} serve",
-    ])
-    server = ServerProcess(env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_SCHEDULER": "false"},
-                           args=[unshare, "--mount", "--map-root-user", "sh", "-c", script])
+    prepare = (
+        f"from hyperpage.db import schema; import sqlite3; schema.upgrade('sqlite:///{db}'); "
+        f"sqlite3.connect('{db}').execute('PRAGMA journal_mode=WAL')"
+    )
+    script = " && ".join(
+        [
+            f"mount -t tmpfs -o size=40m tmpfs {shlex.quote(str(directory))}",
+            f"{shlex.quote(sys.executable)} -c {shlex.quote(prepare)}",
+            f"avail=$(df -k --output=avail {shlex.quote(str(directory))} | tail -1)",
+            f"dd if=/dev/zero of={shlex.quote(str(directory / 'filler'))} bs=1024 count=$((avail - 1024)) status=none",
+            f"exec {shlex.quote(HYPERPAGE)} serve",
+        ]
+    )
+    server = ServerProcess(
+        env={"DATABASE_URL": f"sqlite:///{db}", "HYPERPAGE_SCHEDULER": "false"},
+        args=[unshare, "--mount", "--map-root-user", "sh", "-c", script],
+    )
     server.start(tmp_path / "serve.log")
     try:
         assert server.wait_status("/livez", 200, timeout=60), server.logs()

@@ -27,9 +27,20 @@ class Clock:
 
 
 def small_config(**overrides: object) -> FakeUpstreamConfig:
-    base = FakeUpstreamConfig(now=ANCHOR, repos=3, prs_per_repo=12, big_repo_prs=250, issues_per_repo=8,
-                              runs_per_repo=12, projects=2, mrs_per_project=45, pipelines_per_project=15,
-                              gitlab_issues_per_project=10, jira_projects=2, jira_issues_per_project=70)
+    base = FakeUpstreamConfig(
+        now=ANCHOR,
+        repos=3,
+        prs_per_repo=12,
+        big_repo_prs=250,
+        issues_per_repo=8,
+        runs_per_repo=12,
+        projects=2,
+        mrs_per_project=45,
+        pipelines_per_project=15,
+        gitlab_issues_per_project=10,
+        jira_projects=2,
+        jira_issues_per_project=70,
+    )
     return base.with_overrides(**overrides)
 
 
@@ -50,8 +61,9 @@ async def fake(upstream: FakeUpstream) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def follow(client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                 **params: object) -> list[httpx.Response]:
+async def follow(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], **params: object
+) -> list[httpx.Response]:
     """Every page by following rel="next", as a correct client does."""
     pages = [await client.get(url, headers=headers, params=params)]
     while (nxt := pages[-1].links.get("next")) is not None:

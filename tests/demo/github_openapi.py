@@ -27,13 +27,18 @@ ALIASES = ((re.compile(r"^/repositories/\d+(?=/|$)"), "/repos/{owner}/{repo}"),)
 def spec_path() -> Path:
     """shared/upstream-specs beside the repository (or above a worktree); fails loudly if absent."""
     override = os.environ.get("HYPERPAGE_GITHUB_OPENAPI")
-    candidates = ([Path(override)] if override else
-                  [p / "shared" / "upstream-specs" / "github-openapi.json.gz" for p in REPO_ROOT.parents])
+    candidates = (
+        [Path(override)]
+        if override
+        else [p / "shared" / "upstream-specs" / "github-openapi.json.gz" for p in REPO_ROOT.parents]
+    )
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise AssertionError(f"GitHub's OpenAPI description not found (looked in {', '.join(map(str, candidates[:3]))}) "
-                         "or HYPERPAGE_GITHUB_OPENAPI")
+    raise AssertionError(
+        f"GitHub's OpenAPI description not found (looked in {', '.join(map(str, candidates[:3]))}) "
+        "or HYPERPAGE_GITHUB_OPENAPI"
+    )
 
 
 @cache
@@ -114,8 +119,9 @@ class Tally:
 
     def distinct_errors(self) -> list[str]:
         """Errors with numbers and names folded, each once: one fake bug is usually hundreds of errors."""
-        folded = (re.sub(r"/(repos|orgs)/[^/ ]+(/[^/ ]+)?", r"/\1/{name}", re.sub(r"/\d+", "/N", e))
-                  for e in self.errors)
+        folded = (
+            re.sub(r"/(repos|orgs)/[^/ ]+(/[^/ ]+)?", r"/\1/{name}", re.sub(r"/\d+", "/N", e)) for e in self.errors
+        )
         return sorted(set(folded))
 
     @property

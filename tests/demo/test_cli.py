@@ -14,9 +14,26 @@ from tests.tooling import free_port
 
 def test_demo_upstream_command_serves_all_three_services() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hyperpage.cli", "demo", "upstream", "--port", str(port),
-                             "--repos", "2", "--big-repo-prs", "0", "--activity", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hyperpage.cli",
+            "demo",
+            "upstream",
+            "--port",
+            str(port),
+            "--repos",
+            "2",
+            "--big-repo-prs",
+            "0",
+            "--activity",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

@@ -17,8 +17,9 @@ from tests.demo.conftest import GH, GL, small_config
 async def test_in_flight_peak_and_concurrency_limit_per_token() -> None:
     up = FakeUpstream(small_config(latency_seconds=0.05, github_max_concurrent=4))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=up.app()), base_url="http://f") as client:
-        statuses = [r.status_code for r in await asyncio.gather(*(client.get("/github/user", headers=GH)
-                                                                   for _ in range(6)))]
+        statuses = [
+            r.status_code for r in await asyncio.gather(*(client.get("/github/user", headers=GH) for _ in range(6)))
+        ]
         # Sequential requests never overlap.
         for _ in range(3):
             assert (await client.get("/gitlab/api/v4/user", headers=GL)).status_code == 200
@@ -37,8 +38,9 @@ def test_counts_are_exact_under_parallel_load_on_a_real_socket() -> None:
 
         async def burst() -> list[int]:
             async with httpx.AsyncClient(base_url=server.github_url, headers=GH, timeout=10) as client:
-                responses = await asyncio.gather(*(client.get(f"/repos/{repo}/pulls", params={"page": i % 3 + 1})
-                                                   for i in range(60)))
+                responses = await asyncio.gather(
+                    *(client.get(f"/repos/{repo}/pulls", params={"page": i % 3 + 1}) for i in range(60))
+                )
                 return [r.status_code for r in responses]
 
         assert asyncio.run(burst()) == [200] * 60
@@ -47,8 +49,7 @@ def test_counts_are_exact_under_parallel_load_on_a_real_socket() -> None:
 
 
 async def test_search_beyond_the_first_1000_results_is_refused(fake: httpx.AsyncClient) -> None:
-    response = await fake.get("/github/search/issues", headers=GH, params={"q": "is:pr", "page": 11,
-                                                                            "per_page": 100})
+    response = await fake.get("/github/search/issues", headers=GH, params={"q": "is:pr", "page": 11, "per_page": 100})
     assert response.status_code == 422
 
 

@@ -14,15 +14,18 @@ from tests.demo.conftest import GH, GL, JIRA, small_config
 
 
 async def test_github_429_and_secondary_403_carry_the_documented_headers(fake: httpx.AsyncClient) -> None:
-    await fake.post("/_fake/faults", json={"kind": "rate_limit", "service": "github", "path": "/repos/*/pulls",
-                                           "retry_after": 2})
+    await fake.post(
+        "/_fake/faults", json={"kind": "rate_limit", "service": "github", "path": "/repos/*/pulls", "retry_after": 2}
+    )
     url = "/github/repos/x/y/pulls"
     limited = await fake.get(url, headers=GH)
     assert limited.status_code == 429 and limited.headers["retry-after"] == "2"
     assert "secondary rate limit" in limited.json()["message"]
     assert (await fake.get(url, headers=GH)).status_code == 404  # count=1: used up, the request goes through
-    await fake.post("/_fake/faults", json={"kind": "secondary_rate_limit", "service": "github",
-                                           "mode": "remaining_zero", "retry_after": 30})
+    await fake.post(
+        "/_fake/faults",
+        json={"kind": "secondary_rate_limit", "service": "github", "mode": "remaining_zero", "retry_after": 30},
+    )
     blocked = await fake.get("/github/user", headers=GH)
     assert blocked.status_code == 403 and blocked.headers["x-ratelimit-remaining"] == "0"
     assert "retry-after" not in blocked.headers
@@ -73,15 +76,22 @@ async def test_mutations_are_seen_by_an_incremental_query(fake: httpx.AsyncClien
     newest = upstream.world.latest_update()
     repo = upstream.world.repos[2]
     number = next(p.number for p in upstream.world.pulls if p.repo is repo and p.state == "open")
-    result = (await fake.post("/_fake/mutate", json={"op": "github.update_pr", "repo": repo.full_name,
-                                                     "number": number, "merge": True})).json()
+    result = (
+        await fake.post(
+            "/_fake/mutate", json={"op": "github.update_pr", "repo": repo.full_name, "number": number, "merge": True}
+        )
+    ).json()
     assert result["updated_at"] > newest.strftime("%Y-%m-%dT%H:%M:%SZ")
-    since = await fake.get(f"/github/repos/{repo.full_name}/issues", headers=GH,
-                           params={"state": "all", "since": result["updated_at"]})
+    since = await fake.get(
+        f"/github/repos/{repo.full_name}/issues", headers=GH, params={"state": "all", "since": result["updated_at"]}
+    )
     assert [(i["number"], i["pull_request"]["merged_at"] is not None) for i in since.json()] == [(number, True)]
     jira = upstream.mutate("jira.update_issue", key="OPS-3", status="Done")
-    found = await fake.post("/jira/rest/api/3/search/jql", headers=JIRA, json={
-        "jql": f'project = OPS AND updated >= "{jira["updated"][:16].replace("T", " ")}"', "fields": ["status"]})
+    found = await fake.post(
+        "/jira/rest/api/3/search/jql",
+        headers=JIRA,
+        json={"jql": f'project = OPS AND updated >= "{jira["updated"][:16].replace("T", " ")}"', "fields": ["status"]},
+    )
     assert [i["key"] for i in found.json()["issues"]] == ["OPS-3"]
     assert (await fake.post("/_fake/mutate", json={"op": "github.explode"})).status_code == 400
 
@@ -89,8 +99,11 @@ async def test_mutations_are_seen_by_an_incremental_query(fake: httpx.AsyncClien
 def test_the_world_is_a_function_of_the_seed() -> None:
     def fingerprint(seed: int) -> list[object]:
         w = build_world(small_config(seed=seed))
-        return [(p.repo.full_name, p.number, p.title, p.state, p.updated_at) for p in w.pulls] + [
-            (i.key, i.summary, i.status) for i in w.jira_issues] + [(p.id, p.status) for p in w.pipelines]
+        return (
+            [(p.repo.full_name, p.number, p.title, p.state, p.updated_at) for p in w.pulls]
+            + [(i.key, i.summary, i.status) for i in w.jira_issues]
+            + [(p.id, p.status) for p in w.pipelines]
+        )
 
     assert fingerprint(7) == fingerprint(7)
     assert fingerprint(7) != fingerprint(8)

@@ -9,10 +9,12 @@ from tests.demo.conftest import GH, Clock, follow
 
 
 async def test_250_pull_requests_come_in_three_linked_pages_each_exactly_once(
-        fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     repo = upstream.world.repos[0].full_name
-    pages = await follow(fake, f"/github/repos/{repo}/pulls", GH, state="all", sort="updated", direction="desc",
-                         per_page=100)
+    pages = await follow(
+        fake, f"/github/repos/{repo}/pulls", GH, state="all", sort="updated", direction="desc", per_page=100
+    )
     assert [len(p.json()) for p in pages] == [100, 100, 50]
     first, middle, last = (p.links for p in pages)
     assert set(first) == {"next", "last"} and set(middle) == {"prev", "next", "last", "first"}
@@ -44,8 +46,9 @@ async def test_304_on_if_none_match_costs_no_quota(fake: httpx.AsyncClient, upst
     again = await fake.get(url, headers={**GH, "If-None-Match": etag}, params={"state": "all"})
     assert again.status_code == 304 and again.content == b""
     assert int(again.headers["x-ratelimit-remaining"]) == remaining
-    by_date = await fake.get(url, headers={**GH, "If-Modified-Since": first.headers["last-modified"]},
-                             params={"state": "all"})
+    by_date = await fake.get(
+        url, headers={**GH, "If-Modified-Since": first.headers["last-modified"]}, params={"state": "all"}
+    )
     assert by_date.status_code == 304
     assert upstream.quota_of("github", GH["Authorization"].split()[1])["remaining"] == remaining
     # A change makes the ETag stale: the next conditional request gets 200 and pays for it.
@@ -57,8 +60,9 @@ async def test_304_on_if_none_match_costs_no_quota(fake: httpx.AsyncClient, upst
     assert "Retitled by the test" in {p["title"] for p in changed.json()}
 
 
-async def test_quota_counts_down_and_resets_with_the_window(fake: httpx.AsyncClient, upstream: FakeUpstream,
-                                                              clock: Clock) -> None:
+async def test_quota_counts_down_and_resets_with_the_window(
+    fake: httpx.AsyncClient, upstream: FakeUpstream, clock: Clock
+) -> None:
     seen = [int((await fake.get("/github/user", headers=GH)).headers["x-ratelimit-remaining"]) for _ in range(3)]
     assert seen == [4999, 4998, 4997]
     response = await fake.get("/github/user", headers=GH)
@@ -69,8 +73,9 @@ async def test_quota_counts_down_and_resets_with_the_window(fake: httpx.AsyncCli
     assert (await fake.get("/github/user", headers=GH)).headers["x-ratelimit-remaining"] == "4999"
 
 
-async def test_exhausted_core_quota_is_a_403_with_remaining_zero(fake: httpx.AsyncClient,
-                                                                   upstream: FakeUpstream) -> None:
+async def test_exhausted_core_quota_is_a_403_with_remaining_zero(
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     upstream.set_quota("github", GH["Authorization"].split()[1], 0)
     response = await fake.get("/github/user", headers=GH)
     assert response.status_code == 403
@@ -82,8 +87,9 @@ async def test_exhausted_core_quota_is_a_403_with_remaining_zero(fake: httpx.Asy
     assert set(limits.json()["resources"]) >= {"core", "search", "graphql"}
 
 
-async def test_issue_listing_includes_pull_requests_marked_as_such(fake: httpx.AsyncClient,
-                                                                     upstream: FakeUpstream) -> None:
+async def test_issue_listing_includes_pull_requests_marked_as_such(
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     repo = upstream.world.repos[1]
     pages = await follow(fake, f"/github/repos/{repo.full_name}/issues", GH, state="all", per_page=7)
     items = [i for p in pages for i in p.json()]
@@ -92,8 +98,9 @@ async def test_issue_listing_includes_pull_requests_marked_as_such(fake: httpx.A
     assert len(prs) == sum(1 for p in upstream.world.pulls if p.repo is repo)
     assert len(issues) == sum(1 for i in upstream.world.gh_issues if i.repo is repo)
     assert all(set(p["pull_request"]) >= {"url", "html_url", "merged_at"} for p in prs)
-    since = await fake.get(f"/github/repos/{repo.full_name}/issues", headers=GH,
-                           params={"state": "all", "since": "2026-10-30T00:00:00Z"})
+    since = await fake.get(
+        f"/github/repos/{repo.full_name}/issues", headers=GH, params={"state": "all", "since": "2026-10-30T00:00:00Z"}
+    )
     assert all(i["updated_at"] >= "2026-10-30T00:00:00Z" for i in since.json())
 
 
@@ -106,15 +113,17 @@ async def test_workflow_runs_shape_and_created_filter(fake: httpx.AsyncClient, u
     for run in body["workflow_runs"]:
         assert (run["conclusion"] is None) == (run["status"] != "completed")
         assert {"run_started_at", "updated_at", "head_branch", "head_sha", "event", "name", "html_url"} <= set(run)
-    recent = (await fake.get(f"/github/repos/{repo}/actions/runs", headers=GH,
-                             params={"created": ">=2026-10-25"})).json()
+    recent = (
+        await fake.get(f"/github/repos/{repo}/actions/runs", headers=GH, params={"created": ">=2026-10-25"})
+    ).json()
     assert 0 < recent["total_count"] < body["total_count"]
 
 
 async def test_search_issues_qualifiers_and_search_quota(fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
     me = upstream.world.people[0].login
-    response = await fake.get("/github/search/issues", headers=GH,
-                              params={"q": f"is:pr involves:{me} updated:>=2026-10-01", "per_page": 100})
+    response = await fake.get(
+        "/github/search/issues", headers=GH, params={"q": f"is:pr involves:{me} updated:>=2026-10-01", "per_page": 100}
+    )
     body = response.json()
     assert set(body) == {"total_count", "incomplete_results", "items", "search_type"} and body["total_count"] > 0
     assert all("pull_request" in i for i in body["items"])
@@ -131,6 +140,7 @@ async def test_bad_and_missing_credentials_are_401(fake: httpx.AsyncClient) -> N
     assert bad.headers["x-ratelimit-limit"] == "60"
     none = await fake.get("/github/user")
     assert none.status_code == 401 and none.json()["message"] == "Requires authentication"
-    token_scheme = await fake.get("/github/user", headers={"Authorization": GH["Authorization"].replace("Bearer",
-                                                                                                          "token")})
+    token_scheme = await fake.get(
+        "/github/user", headers={"Authorization": GH["Authorization"].replace("Bearer", "token")}
+    )
     assert token_scheme.status_code == 200

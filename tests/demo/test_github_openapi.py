@@ -30,7 +30,8 @@ async def _all_pages(fake: httpx.AsyncClient, tally: Tally, url: str, **params: 
 
 
 async def test_every_fake_github_response_matches_the_published_schema(
-        fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     tally = Tally()
     world = upstream.world
     tally.check(await fake.get(f"{PREFIX}/user", headers=GH), PREFIX)
@@ -46,9 +47,11 @@ async def test_every_fake_github_response_matches_the_published_schema(
         # in the description, so not schema-checked; the status and the empty body are checked here).
         again = await fake.get(f"{PREFIX}/repos/{name}", headers={**GH, "If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
-        for path, params in (("pulls", {"state": "all", "sort": "updated", "direction": "desc"}),
-                             ("issues", {"state": "all", "sort": "updated", "direction": "asc"}),
-                             ("actions/runs", {})):
+        for path, params in (
+            ("pulls", {"state": "all", "sort": "updated", "direction": "desc"}),
+            ("issues", {"state": "all", "sort": "updated", "direction": "asc"}),
+            ("actions/runs", {}),
+        ):
             pages = await _all_pages(fake, tally, f"{PREFIX}/repos/{name}/{path}", per_page=50, **params)
             items = [i for p in pages for i in (p.json()["workflow_runs"] if path == "actions/runs" else p.json())]
             if path == "pulls":
@@ -56,14 +59,15 @@ async def test_every_fake_github_response_matches_the_published_schema(
                     tally.check(await fake.get(f"{PREFIX}/repos/{name}/pulls/{pr['number']}", headers=GH), PREFIX)
             if path == "issues":
                 for issue in items:
-                    tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/{issue['number']}", headers=GH),
-                                PREFIX)
+                    tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/{issue['number']}", headers=GH), PREFIX)
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/pulls/999999", headers=GH), PREFIX)  # 404
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/999999", headers=GH), PREFIX)  # 404
     tally.check(await fake.get(f"{PREFIX}/repos/nobody/nothing", headers=GH), PREFIX)  # 404
     owner = world.repos[0].owner.login
-    tally.check(await fake.get(f"{PREFIX}/search/issues", headers=GH,
-                               params={"q": f"is:pr org:{owner} created:>=2026-01-01"}), PREFIX)
+    tally.check(
+        await fake.get(f"{PREFIX}/search/issues", headers=GH, params={"q": f"is:pr org:{owner} created:>=2026-01-01"}),
+        PREFIX,
+    )
     tally.check(await fake.get(f"{PREFIX}/rate_limit", headers=GH), PREFIX)
     # A renamed repository: 301 to /repositories/{id}, documented for GET /repos/{owner}/{repo}.
     [(old, moved)] = list(world.renamed.items())

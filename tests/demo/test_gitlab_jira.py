@@ -15,8 +15,11 @@ async def test_gitlab_merge_requests_follow_x_next_page(fake: httpx.AsyncClient,
     seen: list[int] = []
     page = "1"
     while page:
-        response = await fake.get(url, headers=GL, params={"state": "all", "order_by": "updated_at", "sort": "desc",
-                                                          "per_page": 20, "page": page})
+        response = await fake.get(
+            url,
+            headers=GL,
+            params={"state": "all", "order_by": "updated_at", "sort": "desc", "per_page": 20, "page": page},
+        )
         assert response.headers["x-page"] == page and response.headers["x-per-page"] == "20"
         assert response.headers["x-total"] == "45" and response.headers["x-total-pages"] == "3"
         seen += [mr["iid"] for mr in response.json()]
@@ -26,25 +29,41 @@ async def test_gitlab_merge_requests_follow_x_next_page(fake: httpx.AsyncClient,
     assert sum(len(p.json()) for p in linked) == 45
     assert list(linked[1].links) == ["prev", "next", "first", "last"]
     mr = linked[0].json()[0]
-    assert {"iid", "project_id", "state", "draft", "reviewers", "author", "source_branch", "web_url",
-            "detailed_merge_status"} <= set(mr)
+    assert {
+        "iid",
+        "project_id",
+        "state",
+        "draft",
+        "reviewers",
+        "author",
+        "source_branch",
+        "web_url",
+        "detailed_merge_status",
+    } <= set(mr)
 
 
 async def test_gitlab_omits_totals_above_the_count_limit(upstream: FakeUpstream) -> None:
     big = FakeUpstream(small_config(gitlab_count_limit=40))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=big.app()), base_url="http://f") as client:
-        response = await client.get(f"/gitlab/api/v4/projects/{big.world.projects[0].id}/merge_requests",
-                                    headers=GL, params={"state": "all", "per_page": 20})
+        response = await client.get(
+            f"/gitlab/api/v4/projects/{big.world.projects[0].id}/merge_requests",
+            headers=GL,
+            params={"state": "all", "per_page": 20},
+        )
     assert "x-total" not in response.headers and "x-total-pages" not in response.headers
     assert "last" not in response.links and response.headers["x-next-page"] == "2"
 
 
 async def test_gitlab_pipelines_running_have_no_finish_and_lists_have_no_duration(
-        fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     project = upstream.world.projects[0]
     created = upstream.mutate("gitlab.add_pipeline", project=str(project.id), status="running")
-    listed = await fake.get(f"/gitlab/api/v4/projects/{project.id}/pipelines", headers=GL,
-                            params={"order_by": "updated_at", "updated_after": "2026-10-01T00:00:00Z"})
+    listed = await fake.get(
+        f"/gitlab/api/v4/projects/{project.id}/pipelines",
+        headers=GL,
+        params={"order_by": "updated_at", "updated_after": "2026-10-01T00:00:00Z"},
+    )
     assert listed.json()[0]["id"] == created["id"]
     assert all("duration" not in p and "finished_at" not in p for p in listed.json())
     single = (await fake.get(f"/gitlab/api/v4/projects/{project.id}/pipelines/{created['id']}", headers=GL)).json()
@@ -102,12 +121,18 @@ async def test_jira_cloud_search_pages_with_next_page_token(fake: httpx.AsyncCli
 
 async def test_jira_involves_me_and_data_center_search(fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
     jql = "assignee = currentUser() OR reporter = currentUser() OR watcher = currentUser() ORDER BY updated DESC"
-    response = await fake.post("/jira/rest/api/3/search/jql", headers=JIRA,
-                               json={"jql": jql, "maxResults": 100, "fields": ["assignee", "reporter"]})
+    response = await fake.post(
+        "/jira/rest/api/3/search/jql",
+        headers=JIRA,
+        json={"jql": jql, "maxResults": 100, "fields": ["assignee", "reporter"]},
+    )
     mine = [i for i in upstream.world.jira_issues if 0 in (i.assignee, i.reporter) or 0 in i.watchers]
     assert len(response.json()["issues"]) == len(mine) > 0
-    dc = await fake.post("/jira/rest/api/2/search", headers={"Authorization": "Bearer fake-jira-personal-access-token"},
-                         json={"jql": "project = PAY", "startAt": 50, "maxResults": 50})
+    dc = await fake.post(
+        "/jira/rest/api/2/search",
+        headers={"Authorization": "Bearer fake-jira-personal-access-token"},
+        json={"jql": "project = PAY", "startAt": 50, "maxResults": 50},
+    )
     data = dc.json()
     assert data["total"] == 70 and data["startAt"] == 50 and len(data["issues"]) == 20
     assert isinstance(data["issues"][0]["fields"]["description"], str)

@@ -17,17 +17,25 @@ IDS = {"connection_id": 1, "repository_id": 1, "now": NOW}
 
 
 async def test_github_long_names_action_required_runs_and_api_version_2026(
-        fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     longest = max(upstream.world.repos, key=lambda r: len(r.full_name))
     assert len(f"{longest.full_name}#1") >= 77
-    runs = [run for repo in upstream.world.repos for page in await follow(
-        fake, f"/github/repos/{repo.full_name}/actions/runs", GH, per_page=100) for run in page.json()["workflow_runs"]]
+    runs = [
+        run
+        for repo in upstream.world.repos
+        for page in await follow(fake, f"/github/repos/{repo.full_name}/actions/runs", GH, per_page=100)
+        for run in page.json()["workflow_runs"]
+    ]
     waiting = [r for r in runs if r["conclusion"] == "action_required"]
     assert waiting and all(r["updated_at"] < r["run_started_at"] for r in waiting)
     assert all(gh.workflow_run(r, **IDS)["duration_seconds"] is None for r in waiting)
     newer = {**GH, "X-GitHub-Api-Version": "2026-03-10"}
-    pulls = [p for page in await follow(fake, f"/github/repos/{longest.full_name}/pulls", newer, state="all")
-             for p in page.json()]
+    pulls = [
+        p
+        for page in await follow(fake, f"/github/repos/{longest.full_name}/pulls", newer, state="all")
+        for p in page.json()
+    ]
     assert pulls and not any("merge_commit_sha" in p or "assignee" in p for p in pulls)
     assert all(gh.pull_request(p, **IDS)["external_id"] for p in pulls)
 
@@ -43,7 +51,8 @@ async def test_gitlab_merge_requests_of_older_gitlab_map(fake: httpx.AsyncClient
 
 
 async def test_jira_issues_without_optional_fields_and_with_no_category(
-        fake: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+    fake: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     issues: list[dict] = []
     for project in upstream.world.jira_projects:
         issues += await _search(fake, f"project = {project.key}")

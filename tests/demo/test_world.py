@@ -10,8 +10,19 @@ from hyperpage.demo.generate import build_world
 from tests.demo.conftest import ANCHOR, small_config
 
 RUN_CONCLUSIONS = {"success", "failure", "cancelled", "skipped", "neutral", "timed_out", "action_required"}
-PIPELINE_STATES = {"created", "waiting_for_resource", "preparing", "pending", "running", "success", "failed",
-                   "canceled", "skipped", "manual", "scheduled"}
+PIPELINE_STATES = {
+    "created",
+    "waiting_for_resource",
+    "preparing",
+    "pending",
+    "running",
+    "success",
+    "failed",
+    "canceled",
+    "skipped",
+    "manual",
+    "scheduled",
+}
 
 
 @pytest.mark.parametrize("seed", [1, 42, 2026])

@@ -22,8 +22,12 @@ def _script_value(name: str) -> str:
 @pytest.mark.parametrize("overlay", ["development", "staging", "production"])
 def test_script_names_match_the_rendered_overlay(overlay: str) -> None:
     kubectl = require_tool("kubectl")
-    out = subprocess.run([kubectl, "kustomize", str(REPO_ROOT / "deploy/k8s/overlays" / overlay)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [kubectl, "kustomize", str(REPO_ROOT / "deploy/k8s/overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     objects = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(out) if d}
     app, job = _script_value("APP_NAME"), _script_value("MIGRATE_JOB")
     assert ("Service", app) in objects and ("Deployment", app) in objects

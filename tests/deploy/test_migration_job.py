@@ -24,8 +24,9 @@ def test_job_renders_and_passes_strict_validation() -> None:
     validator = Path(sys.executable).parent / "kubernetes-validate"
     if not validator.exists():
         validator = Path(require_tool("kubernetes-validate"))
-    result = subprocess.run([str(validator), "-k", "1.30.0", "--strict", "-"], input=_render(),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(validator), "-k", "1.30.0", "--strict", "-"], input=_render(), capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout + result.stderr
 

@@ -131,10 +131,14 @@ def test_auto_refresh_runs_every_30_s_and_slows_down_in_a_hidden_tab(servers, wa
     assert len(refreshes) == 1 and refreshes[0].endswith("/?pf=1")  # refreshes the same filtered view
     # Counted in the page: htmx starts a request while the fake clock fires the timer, so the count is final
     # when run_for returns, where the network event might still be on its way.
-    page.evaluate("window.refreshesStarted = 0;"
-                  "document.addEventListener('htmx:beforeRequest', () => { window.refreshesStarted += 1; })")
-    page.evaluate("Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
-                  "document.dispatchEvent(new Event('visibilitychange'))")
+    page.evaluate(
+        "window.refreshesStarted = 0;"
+        "document.addEventListener('htmx:beforeRequest', () => { window.refreshesStarted += 1; })"
+    )
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
     page.clock.run_for(120_000)
     assert page.evaluate("window.refreshesStarted") == 0 and len(refreshes) == 1  # hidden: none in two minutes
     with page.expect_response(lambda resp: resp.request.headers.get("hx-request") == "true", timeout=15_000):

@@ -34,8 +34,21 @@ class FakeUpstreamProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hyperpage.cli", "demo", "upstream", "--port", str(self.port), "--activity", "0",
-             *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "hyperpage.cli",
+                "demo",
+                "upstream",
+                "--port",
+                str(self.port),
+                "--activity",
+                "0",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(lambda: httpx.get(f"{self.base}/_fake/world", timeout=1).status_code == 200, what="fake upstream")
 
     def world(self) -> dict[str, Any]:
@@ -59,9 +72,16 @@ class FakeUpstreamProcess:
 
 def worker_env(db_url: str, upstream: FakeUpstreamProcess, repos: list[str], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "JIRA_", "SYNC_"))}
-    env.update(DATABASE_URL=db_url, ENABLE_GITHUB="true", GITHUB_TOKEN=DEMO_GITHUB_TOKEN,
-               GITHUB_API_URL=f"{upstream.base}/github", GITHUB_REPOS=",".join(repos), LOG_FORMAT="json",
-               HYPERPAGE_DRAIN_SECONDS="0", **extra)
+    env.update(
+        DATABASE_URL=db_url,
+        ENABLE_GITHUB="true",
+        GITHUB_TOKEN=DEMO_GITHUB_TOKEN,
+        GITHUB_API_URL=f"{upstream.base}/github",
+        GITHUB_REPOS=",".join(repos),
+        LOG_FORMAT="json",
+        HYPERPAGE_DRAIN_SECONDS="0",
+        **extra,
+    )
     return env
 
 
@@ -71,10 +91,16 @@ def start_workers(env: dict[str, str], logs: list[Path]) -> list[tuple[subproces
     for log in logs:
         port = free_port()
         with open(log, "ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "hyperpage.cli", "worker", "--port", str(port)],
-                                    env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "hyperpage.cli", "worker", "--port", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         started.append((proc, port))
     for (_proc, port), log in zip(started, logs, strict=True):
-        wait_for(lambda port=port: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200,
-                 what=f"worker on port {port} (log {log})")
+        wait_for(
+            lambda port=port: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200,
+            what=f"worker on port {port} (log {log})",
+        )
     return started

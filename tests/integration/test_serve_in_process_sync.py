@@ -21,8 +21,13 @@ pytestmark = pytest.mark.parametrize("db_engine_name", ["sqlite"])
 async def test_serve_syncs_in_process_and_probes_ignore_the_upstream(db_url: str) -> None:
     fake = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "4")
     try:
-        settings = make_settings(db_url, enable_github=True, github_token=DEMO_GITHUB_TOKEN,
-                                 github_api_url=f"{fake.base}/github", sync_tick_seconds=0.1)
+        settings = make_settings(
+            db_url,
+            enable_github=True,
+            github_token=DEMO_GITHUB_TOKEN,
+            github_api_url=f"{fake.base}/github",
+            sync_tick_seconds=0.1,
+        )
         assert settings.scheduler_enabled  # the default on SQLite
         app = create_app(settings)
         async with app.router.lifespan_context(app):

@@ -26,9 +26,20 @@ BASE = "http://fake.test"
 
 @pytest.fixture
 def upstream() -> Iterator[FakeUpstream]:
-    yield FakeUpstream(FakeUpstreamConfig(repos=3, prs_per_repo=12, big_repo_prs=250, issues_per_repo=15,
-                                          runs_per_repo=12, projects=2, mrs_per_project=30,
-                                          pipelines_per_project=20, jira_projects=2, jira_issues_per_project=40))
+    yield FakeUpstream(
+        FakeUpstreamConfig(
+            repos=3,
+            prs_per_repo=12,
+            big_repo_prs=250,
+            issues_per_repo=15,
+            runs_per_repo=12,
+            projects=2,
+            mrs_per_project=30,
+            pipelines_per_project=20,
+            jira_projects=2,
+            jira_issues_per_project=40,
+        )
+    )
 
 
 def transport(up: FakeUpstream) -> httpx.ASGITransport:
@@ -36,16 +47,22 @@ def transport(up: FakeUpstream) -> httpx.ASGITransport:
 
 
 def github(up: FakeUpstream, repo: str | None = None) -> dict[str, object]:
-    return {"enable_github": True, "github_token": DEMO_GITHUB_TOKEN, "github_api_url": f"{BASE}/github",
-            "github_repos": repo or up.world.repos[0].full_name}
+    return {
+        "enable_github": True,
+        "github_token": DEMO_GITHUB_TOKEN,
+        "github_api_url": f"{BASE}/github",
+        "github_repos": repo or up.world.repos[0].full_name,
+    }
 
 
-async def test_250_prs_over_3_pages_then_304s_without_quota_then_a_change(db_url: str,
-                                                                            upstream: FakeUpstream) -> None:
+async def test_250_prs_over_3_pages_then_304s_without_quota_then_a_change(db_url: str, upstream: FakeUpstream) -> None:
     big = upstream.world.repos[0].full_name
     async with harness(db_url, transport(upstream), **github(upstream, big)) as h:
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         open_prs = [p for p in upstream.world.pulls if p.repo.full_name == big and p.state == "open"]
         # 3 list pages, plus one detail request per open pull request for its merge state
         assert report.ok and report.requests == 3 + len(open_prs) and report.items == 250
@@ -71,8 +88,11 @@ async def test_429_retry_after_delays_the_connection_then_succeeds(db_url: str, 
         await h.scheduler.run_cycle(tool="github", resource="repositories")
         upstream.add_fault("rate_limit", service="github", path="/repos/*/pulls", retry_after=2, count=1)
         started = time.monotonic()
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert time.monotonic() - started >= 2.0  # a lower bound: the connection really waited
         assert report.ok and report.requests >= 2
         assert upstream.count("github", status=429) == 1
@@ -84,8 +104,11 @@ async def test_server_errors_retried_then_recorded_rows_kept(db_url: str, upstre
         stored = await h.count(PullRequest)
         assert stored > 0
         upstream.add_fault("server_error", service="github", path="/repos/*/pulls", count=None)
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert not report.ok and report.error.startswith("500") and report.requests == 4
         assert h.sleep.calls and all(b >= a / 2 for a, b in zip(h.sleep.calls, h.sleep.calls[1:], strict=False))
         assert await h.count(PullRequest) == stored
@@ -106,9 +129,17 @@ async def test_malformed_json_fails_the_run_not_the_worker(db_url: str, upstream
 
 async def test_original_payload_shapes(db_url: str, upstream: FakeUpstream) -> None:
     repo = upstream.world.repos[1]
-    settings = {**github(upstream, repo.full_name), "enable_gitlab": True, "gitlab_token": DEMO_GITLAB_TOKEN,
-                "gitlab_web_url": f"{BASE}/gitlab", "enable_jira": True, "jira_web_url": f"{BASE}/jira",
-                "jira_email": DEMO_JIRA_EMAIL, "jira_api_token": DEMO_JIRA_API_TOKEN, "jira_jql": "order by key"}
+    settings = {
+        **github(upstream, repo.full_name),
+        "enable_gitlab": True,
+        "gitlab_token": DEMO_GITLAB_TOKEN,
+        "gitlab_web_url": f"{BASE}/gitlab",
+        "enable_jira": True,
+        "jira_web_url": f"{BASE}/jira",
+        "jira_email": DEMO_JIRA_EMAIL,
+        "jira_api_token": DEMO_JIRA_API_TOKEN,
+        "jira_jql": "order by key",
+    }
     async with harness(db_url, transport(upstream), **settings) as h:
         reports = await h.scheduler.run_cycle()
         assert all(r.ok for r in reports), [(r.tool, r.resource, r.error) for r in reports if not r.ok]
@@ -125,7 +156,8 @@ async def test_original_payload_shapes(db_url: str, upstream: FakeUpstream) -> N
         jira = await h.all(Issue, Issue.connection_id == conns["jira"])
         assert len(jira) == len(upstream.world.jira_issues)
         assert {i.status_category for i in jira} <= {"TODO", "IN_PROGRESS", "DONE"} and len(
-            {i.status_category for i in jira}) > 1
+            {i.status_category for i in jira}
+        ) > 1
 
 
 async def test_steady_state_cycle_is_conditional_and_free(db_url: str, upstream: FakeUpstream) -> None:

@@ -20,15 +20,21 @@ import pytest
 from tests.integration.processes import FakeUpstreamProcess, start_workers, wait_for, worker_env
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.parametrize("db_engine_name", ["postgresql"])]
-LONG = {"SYNC_PULL_REQUESTS_INTERVAL_SECONDS": "3600", "SYNC_PIPELINES_INTERVAL_SECONDS": "3600",
-        "SYNC_ISSUES_INTERVAL_SECONDS": "3600", "SYNC_RATE_LIMITS_INTERVAL_SECONDS": "3600",
-        "SYNC_TICK_SECONDS": "0.2", "SYNC_CONCURRENT_JOBS": "2"}
+LONG = {
+    "SYNC_PULL_REQUESTS_INTERVAL_SECONDS": "3600",
+    "SYNC_PIPELINES_INTERVAL_SECONDS": "3600",
+    "SYNC_ISSUES_INTERVAL_SECONDS": "3600",
+    "SYNC_RATE_LIMITS_INTERVAL_SECONDS": "3600",
+    "SYNC_TICK_SECONDS": "0.2",
+    "SYNC_CONCURRENT_JOBS": "2",
+}
 
 
 @pytest.fixture
 def upstream() -> Iterator[FakeUpstreamProcess]:
-    fake = FakeUpstreamProcess("--repos", "4", "--big-repo-prs", "0", "--prs-per-repo", "5",
-                               "--runs-per-repo", "5", "--issues-per-repo", "5")
+    fake = FakeUpstreamProcess(
+        "--repos", "4", "--big-repo-prs", "0", "--prs-per-repo", "5", "--runs-per-repo", "5", "--issues-per-repo", "5"
+    )
     yield fake
     fake.stop()
 
@@ -54,8 +60,10 @@ def test_two_workers_run_each_job_exactly_once(db_url: str, upstream: FakeUpstre
     procs = [p for p, _ in start_workers(env, [tmp_path / f"worker{i}.log" for i in range(2)])]
     try:
         jobs = 2 + 3 * len(repos)  # discovery + rate limits + (pulls, runs, issues) per repository
-        wait_for(lambda: _query(db_url, "SELECT count(*) FROM sync_runs WHERE status <> 'RUNNING'")[0][0] >= jobs,
-                 what="every job to run once")
+        wait_for(
+            lambda: _query(db_url, "SELECT count(*) FROM sync_runs WHERE status <> 'RUNNING'")[0][0] >= jobs,
+            what="every job to run once",
+        )
         assert all(p.poll() is None for p in procs)
         time.sleep(2)  # ten more ticks of each worker: nothing may run again within the interval
         assert upstream.calls("/pulls") == len(repos)
@@ -69,8 +77,9 @@ def test_two_workers_run_each_job_exactly_once(db_url: str, upstream: FakeUpstre
     assert all(p.returncode == 0 for p in procs), [p.returncode for p in procs]
 
 
-def test_killed_workers_job_is_taken_over_after_lease_expiry(db_url: str, upstream: FakeUpstreamProcess,
-                                                             tmp_path: Path) -> None:
+def test_killed_workers_job_is_taken_over_after_lease_expiry(
+    db_url: str, upstream: FakeUpstreamProcess, tmp_path: Path
+) -> None:
     repos = list(upstream.world()["github"]["repos"])
     slow = repos[0]
     # The fake holds this one response for 20 s: the run is in flight when its worker dies.
@@ -80,23 +89,35 @@ def test_killed_workers_job_is_taken_over_after_lease_expiry(db_url: str, upstre
     procs = [p for p, _ in started]
     job_sql = f"SELECT id, lease_owner FROM sync_state WHERE resource = 'pull_requests' AND scope = '{slow}'"
     try:
-        job_id, owner = wait_for(lambda: next((r for r in _query(db_url, job_sql) if r[1]), None),
-                                 what="the slow job to be leased")
+        job_id, owner = wait_for(
+            lambda: next((r for r in _query(db_url, job_sql) if r[1]), None), what="the slow job to be leased"
+        )
         pid = int(owner.split(":")[1])
         victim = next(p for p in procs if p.pid == pid)
         wait_for(lambda: upstream.calls("/pulls") >= 1, what="the slow request to reach the fake")
         os.kill(pid, signal.SIGKILL)
         victim.wait(timeout=10)
         runs_sql = f"SELECT status, worker, error FROM sync_runs WHERE sync_state_id = {job_id} ORDER BY id"
-        runs = wait_for(lambda: (r := _query(db_url, runs_sql)) and r[-1][0] == "SUCCESS" and r,
-                        timeout=60, what="the job to be taken over and succeed")
+        runs = wait_for(
+            lambda: (r := _query(db_url, runs_sql)) and r[-1][0] == "SUCCESS" and r,
+            timeout=60,
+            what="the job to be taken over and succeed",
+        )
         assert runs[0][0] == "FAILED" and re.search(rf"lease of \S+:{pid}:\S+ expired", runs[0][2])
         assert int(runs[-1][1].split(":")[1]) != pid
-        assert _query(db_url, f"SELECT count(*) FROM pull_requests pr JOIN repositories r ON r.id = "
-                              f"pr.repository_id WHERE r.full_name = '{slow}'")[0][0] == 5
+        assert (
+            _query(
+                db_url,
+                f"SELECT count(*) FROM pull_requests pr JOIN repositories r ON r.id = "
+                f"pr.repository_id WHERE r.full_name = '{slow}'",
+            )[0][0]
+            == 5
+        )
         survivor = next(port for p, port in started if p.pid != pid)
         metrics = httpx.get(f"http://127.0.0.1:{survivor}/api/metrics").text
-        assert 'hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="pull_requests"' \
-               ',tool="github"}' in metrics
+        assert (
+            'hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="pull_requests"'
+            ',tool="github"}' in metrics
+        )
     finally:
         _stop(procs)

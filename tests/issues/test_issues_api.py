@@ -11,12 +11,36 @@ async def _seed(db_url: str) -> None:
         gh = await f.add_connection(s, tool="github", name="gh")
         proj = await f.add_repository(s, connection=jira, full_name="PROJ")
         web = await f.add_repository(s, connection=gh, full_name="acme/web")
-        await f.add_issue(s, connection=jira, repository=proj, key="PROJ-1", title="Login fails on Safari",
-                          assignee="bob", labels=["bug", "frontend"])
-        await f.add_issue(s, connection=jira, repository=proj, key="PROJ-2", title="Quarterly report",
-                          assignee="alice", status_category="IN_PROGRESS", original_status="In Progress")
-        await f.add_issue(s, connection=gh, repository=web, key="#7", title="Docs typo", assignee=None,
-                          status_category="DONE", original_status="closed", labels=["docs"])
+        await f.add_issue(
+            s,
+            connection=jira,
+            repository=proj,
+            key="PROJ-1",
+            title="Login fails on Safari",
+            assignee="bob",
+            labels=["bug", "frontend"],
+        )
+        await f.add_issue(
+            s,
+            connection=jira,
+            repository=proj,
+            key="PROJ-2",
+            title="Quarterly report",
+            assignee="alice",
+            status_category="IN_PROGRESS",
+            original_status="In Progress",
+        )
+        await f.add_issue(
+            s,
+            connection=gh,
+            repository=web,
+            key="#7",
+            title="Docs typo",
+            assignee=None,
+            status_category="DONE",
+            original_status="closed",
+            labels=["docs"],
+        )
 
 
 async def _keys(client, **params) -> list[str]:
@@ -38,8 +62,9 @@ async def test_issue_filters_search_and_paging(client, db_url) -> None:
     assert await _keys(client, q="safari login") == ["PROJ-1"]
     assert await _keys(client, q="alice") == ["PROJ-2"]
     page1 = (await client.get("/api/v1/issues", params={"limit": 2, "sort": "updated_at"})).json()
-    page2 = (await client.get("/api/v1/issues", params={"limit": 2, "sort": "updated_at",
-                                                        "cursor": page1["next_cursor"]})).json()
+    page2 = (
+        await client.get("/api/v1/issues", params={"limit": 2, "sort": "updated_at", "cursor": page1["next_cursor"]})
+    ).json()
     assert [i["key"] for i in page1["items"] + page2["items"]] == ["PROJ-1", "PROJ-2", "#7"]
     assert page2["next_cursor"] is None
     bad = await client.get("/api/v1/issues", params={"status_category": "BLOCKED"})

@@ -19,13 +19,57 @@ from typing import Any
 
 import psycopg
 
-DECLARED = ["INTEGER", "INT", "TINYINT", "BIGINT UNSIGNED", "REAL", "DOUBLE", "FLOAT", "NUMERIC", "DECIMAL(10,2)",
-            "BOOLEAN", "TEXT", "VARCHAR(10)", "CLOB", "BLOB", "", "DATETIME", "TIMESTAMP", "DATE", "JSON"]
-FLOATS = [0.1, 1 / 3, -0.0, 1e308, 1.7976931348623157e308, -1.7976931348623157e308, 5e-324, 2.2250738585072014e-308,
-          1.2345678901234567e200, float("inf"), float("-inf"), 123456789.125, -2.5]
+DECLARED = [
+    "INTEGER",
+    "INT",
+    "TINYINT",
+    "BIGINT UNSIGNED",
+    "REAL",
+    "DOUBLE",
+    "FLOAT",
+    "NUMERIC",
+    "DECIMAL(10,2)",
+    "BOOLEAN",
+    "TEXT",
+    "VARCHAR(10)",
+    "CLOB",
+    "BLOB",
+    "",
+    "DATETIME",
+    "TIMESTAMP",
+    "DATE",
+    "JSON",
+]
+FLOATS = [
+    0.1,
+    1 / 3,
+    -0.0,
+    1e308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    5e-324,
+    2.2250738585072014e-308,
+    1.2345678901234567e200,
+    float("inf"),
+    float("-inf"),
+    123456789.125,
+    -2.5,
+]
 INTS = [0, 1, -1, 2**31, 2**53 + 1, 2**63 - 1, -(2**63), 1700000000]
-TEXTS = ["", "plain", "pipe|tab\tnew\nline\r\\back", "ü€😀", "2024-01-02 03:04:05.1234567",
-         "2024-01-02T03:04:05.123456789+02:00", "1e2", "[1e2, 1E400, -0.0]", "true", "NULL", "\\N", "'quoted'"]
+TEXTS = [
+    "",
+    "plain",
+    "pipe|tab\tnew\nline\r\\back",
+    "ü€😀",
+    "2024-01-02 03:04:05.1234567",
+    "2024-01-02T03:04:05.123456789+02:00",
+    "1e2",
+    "[1e2, 1E400, -0.0]",
+    "true",
+    "NULL",
+    "\\N",
+    "'quoted'",
+]
 BLOBS = [b"", b"\x00\xff\xfe", "valid ü".encode(), b"\\x00"]
 SYSTEM = {"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid"}
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?(Z|[+-]\d\d:\d\d)?")
@@ -56,10 +100,13 @@ def build(path: Path, rows: int = 0, seed: int = 16) -> None:
     conn.execute("INSERT INTO matrix (id, c10_text) VALUES (1000, CAST(x'41ff42' AS TEXT))")
     conn.execute("INSERT INTO matrix (id, c10_text) VALUES (1001, 'nul' || char(0) || 'byte')")
     conn.executemany("INSERT INTO typed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _typed(rnd, max(rows, 200)))
-    conn.executemany("INSERT INTO names VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     [(k, *(f"{k}-{j}" if (k + j) % 5 else None for j in range(11))) for k in range(1, 51)])
-    conn.executemany("INSERT INTO huge VALUES (?, ?, ?)",
-                     [(k, "ä" * (2_000_000 * k), rnd.randbytes(3_000_000)) for k in (1, 2)])
+    conn.executemany(
+        "INSERT INTO names VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(k, *(f"{k}-{j}" if (k + j) % 5 else None for j in range(11))) for k in range(1, 51)],
+    )
+    conn.executemany(
+        "INSERT INTO huge VALUES (?, ?, ?)", [(k, "ä" * (2_000_000 * k), rnd.randbytes(3_000_000)) for k in (1, 2)]
+    )
     conn.executemany("INSERT INTO docs VALUES (?, ?)", [("hello", "full text"), ("ü€", None), (None, "x\ty")])
     conn.executemany("INSERT INTO boxes VALUES (?, ?, ?)", [(1, 0.5, 2.5), (2, -1.0, 1e6)])
     conn.commit()
@@ -72,12 +119,21 @@ def _typed(rnd: random.Random, n: int) -> list[tuple[Any, ...]]:
     for k in range(1, n + 1):
         at = base + timedelta(seconds=rnd.randrange(10**9), microseconds=rnd.randrange(10**6))
         fine = at.strftime("%Y-%m-%d %H:%M:%S.%f") + str(rnd.randrange(1, 1000))  # 7 to 9 fraction digits
-        row = (k, rnd.choice(INTS), rnd.choice(FLOATS) if k % 3 else rnd.random() * 10 ** rnd.randrange(-300, 300),
-               rnd.choice([1, 2.5, -7, 0.1, 10**18]), rnd.choice([0, 1, "true", "f"]),
-               rnd.choice(TEXTS[:4]) + str(k), rnd.randbytes(rnd.randrange(0, 40)),
-               rnd.choice([at.isoformat(" "), at.isoformat(), at.strftime("%Y-%m-%d %H:%M:%S"), 2460000.25,
-                           1700000000 + k]), fine, (base + timedelta(days=k % 4000)).date().isoformat(),
-               json.dumps({"k": k, "f": rnd.random(), "tags": ["a", "ü"], "e": "1e2"}) if k % 4 else "[1e2, 2.50]")
+        row = (
+            k,
+            rnd.choice(INTS),
+            rnd.choice(FLOATS) if k % 3 else rnd.random() * 10 ** rnd.randrange(-300, 300),
+            rnd.choice([1, 2.5, -7, 0.1, 10**18]),
+            rnd.choice([0, 1, "true", "f"]),
+            rnd.choice(TEXTS[:4]) + str(k),
+            rnd.randbytes(rnd.randrange(0, 40)),
+            rnd.choice(
+                [at.isoformat(" "), at.isoformat(), at.strftime("%Y-%m-%d %H:%M:%S"), 2460000.25, 1700000000 + k]
+            ),
+            fine,
+            (base + timedelta(days=k % 4000)).date().isoformat(),
+            json.dumps({"k": k, "f": rnd.random(), "tags": ["a", "ü"], "e": "1e2"}) if k % 4 else "[1e2, 2.50]",
+        )
         # NULLs everywhere: each column is NULL in some rows
         out.append(tuple(None if j and (k + j) % 7 == 0 else v for j, v in enumerate(row)))
     return out
@@ -149,8 +205,11 @@ def _got(pg_type: str, v: Any) -> Any:
     if pg_type == "double precision":
         return struct.pack(">d", v)
     if pg_type == "jsonb":
-        return json.loads(json.dumps(v), parse_float=Decimal, parse_int=Decimal) if not isinstance(v, str) else \
-            json.loads(v, parse_float=Decimal, parse_int=Decimal)
+        return (
+            json.loads(json.dumps(v), parse_float=Decimal, parse_int=Decimal)
+            if not isinstance(v, str)
+            else json.loads(v, parse_float=Decimal, parse_int=Decimal)
+        )
     if pg_type == "bytea":
         return bytes(v)
     return v
@@ -175,8 +234,10 @@ def compare(source: Path, url: str, rejects: Path | None) -> Comparison:
     lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     lite.text_factory = bytes
     shadow = {r[1].decode() for r in lite.execute("PRAGMA table_list") if r[2] == b"shadow"}
-    tables = [r[0].decode() for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name "
-                                                    "NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0].decode()
+        for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    ]
     with psycopg.connect(url) as pg:
         pg.execute("SET TimeZone = 'UTC'")
         for table in tables:
@@ -184,15 +245,24 @@ def compare(source: Path, url: str, rejects: Path | None) -> Comparison:
                 continue
             cols = [r[1].decode() for r in lite.execute(f'PRAGMA table_info("{table}")')]
             targets = [c + "_" if c.lower() in SYSTEM else c for c in cols]
-            types = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-                                    "attrelid = %s::regclass AND attnum > 0", (f'"{table}"',)).fetchall())
-            sel = ", ".join(f'"{c}", typeof("{c}"), CASE WHEN typeof("{c}") = \'real\' THEN '
-                            f'strftime(\'%Y-%m-%d %H:%M:%f\', "{c}") END' for c in cols)
+            types = dict(
+                pg.execute(
+                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                    "attrelid = %s::regclass AND attnum > 0",
+                    (f'"{table}"',),
+                ).fetchall()
+            )
+            sel = ", ".join(
+                f'"{c}", typeof("{c}"), CASE WHEN typeof("{c}") = \'real\' THEN '
+                f"strftime('%Y-%m-%d %H:%M:%f', \"{c}\") END"
+                for c in cols
+            )
             src = lite.execute(f'SELECT _rowid_, {sel} FROM "{table}"').fetchall()
             keyed = "id" in cols
             order = "ORDER BY id" if keyed else ""
-            got = pg.execute(f'SELECT {", ".join(chr(34) + t + chr(34) for t in targets)} FROM "{table}" {order}'
-                             ).fetchall()
+            got = pg.execute(
+                f'SELECT {", ".join(chr(34) + t + chr(34) for t in targets)} FROM "{table}" {order}'
+            ).fetchall()
             want = []
             for row in src:
                 if str(row[0]) in gone.get(table, set()):
@@ -200,7 +270,7 @@ def compare(source: Path, url: str, rejects: Path | None) -> Comparison:
                     continue
                 cells = []
                 for i, t in enumerate(targets):
-                    raw, kind, julian = row[1 + 3 * i: 4 + 3 * i]
+                    raw, kind, julian = row[1 + 3 * i : 4 + 3 * i]
                     raw = _decode(raw, kind)
                     if raw is None:
                         cells.append(None)
@@ -208,8 +278,9 @@ def compare(source: Path, url: str, rejects: Path | None) -> Comparison:
                     divisor = _divisor(src, i, types[t])
                     cells.append(expected(types[t], raw, julian and julian.decode(), divisor))
                 want.append(tuple(cells))
-            have = [tuple(None if v is None else _got(types[t], v) for t, v in zip(targets, r, strict=True))
-                    for r in got]
+            have = [
+                tuple(None if v is None else _got(types[t], v) for t, v in zip(targets, r, strict=True)) for r in got
+            ]
             if not keyed:  # virtual tables lose their rowid: compare as multisets
                 want.sort(key=repr)
                 have.sort(key=repr)

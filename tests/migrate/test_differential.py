@@ -17,8 +17,21 @@ def test_every_cell_arrives_exactly_or_its_row_is_rejected(rows: int, tmp_path: 
     source = tmp_path / "adversarial.db"
     build(source, rows=rows)
     rejects, report = tmp_path / "rejects.jsonl", tmp_path / "report.json"
-    result = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{source}", "--to", target_url, "--no-progress",
-                           "--allow-rejects", "--rejects", str(rejects), "--report", str(report), timeout=900)
+    result = hyperpage_cli(
+        "db",
+        "migrate",
+        "--from",
+        f"sqlite:///{source}",
+        "--to",
+        target_url,
+        "--no-progress",
+        "--allow-rejects",
+        "--rejects",
+        str(rejects),
+        "--report",
+        str(report),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(report.read_text())
     assert data["verified"] is True
@@ -30,8 +43,10 @@ def test_every_cell_arrives_exactly_or_its_row_is_rejected(rows: int, tmp_path: 
     print(f"differential check ({rows} typed rows): {checked.cells:,} cells in {checked.rows:,} rows compared")
     assert checked.cells > rows * 10
     with psycopg.connect(target_url, autocommit=True) as conn:  # the check itself notices a single changed cell
-        conn.execute("UPDATE typed SET at = at + interval '1 microsecond' WHERE id = (SELECT min(id) FROM typed "
-                     "WHERE at IS NOT NULL)")
+        conn.execute(
+            "UPDATE typed SET at = at + interval '1 microsecond' WHERE id = (SELECT min(id) FROM typed "
+            "WHERE at IS NOT NULL)"
+        )
     assert len(compare(source, target_url, rejects).problems) == 1
     warnings = " ".join(data["warnings"])
     assert "fts5" in warnings and "rtree" in warnings and "xmin" in warnings and "Julian day" in warnings

@@ -21,15 +21,29 @@ def traps(tmp_path: Path) -> Path:
 
 def _types(url: str, table: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
-        return dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                 "WHERE table_name = %s", (table,)).fetchall())
+        return dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s", (table,)
+            ).fetchall()
+        )
 
 
 def test_every_trap_is_converted_or_rejected_and_reported(traps: Path, target_url: str, tmp_path: Path) -> None:
     before = sha256(traps)
     rejects, report = tmp_path / "rejects.jsonl", tmp_path / "report.json"
-    result = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{traps}", "--to", target_url, "--no-progress",
-                           "--rejects", str(rejects), "--report", str(report))
+    result = hyperpage_cli(
+        "db",
+        "migrate",
+        "--from",
+        f"sqlite:///{traps}",
+        "--to",
+        target_url,
+        "--no-progress",
+        "--rejects",
+        str(rejects),
+        "--report",
+        str(report),
+    )
     assert result.returncode == 3, result.stderr  # rows were rejected and --allow-rejects was not given
     assert sha256(traps) == before  # the source is byte-identical
 
@@ -57,12 +71,13 @@ def test_every_trap_is_converted_or_rejected_and_reported(traps: Path, target_ur
     assert types["select"] == "text" and "MixedCase" in types  # reserved word and case kept
 
     with psycopg.connect(target_url) as conn:
-        row = conn.execute('SELECT "select", flag, amount::text, epoch_ms, zero_date, doc, mixed '
-                           'FROM "Order" WHERE id = 1').fetchone()
+        row = conn.execute(
+            'SELECT "select", flag, amount::text, epoch_ms, zero_date, doc, mixed FROM "Order" WHERE id = 1'
+        ).fetchone()
         assert row[0] == "plain" and row[1] is True and row[2] == "12.5"
         assert row[3].isoformat() == "2021-07-26T12:51:46.122000+00:00"
         assert row[4] == "0000-00-00 00:00:00" and row[5] == {"a": [1, 2.5, None]} and row[6] == "1"
-        assert conn.execute("SELECT mixed FROM \"Order\" WHERE id = 3").fetchone()[0] == "2.5"
+        assert conn.execute('SELECT mixed FROM "Order" WHERE id = 3').fetchone()[0] == "2.5"
         names = [r[0] for r in conn.execute("SELECT relname FROM pg_class WHERE relname LIKE 'a_table_name%'")]
         assert names and all(len(n.encode()) <= 63 for n in names) and len(set(names)) == len(names)
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'a_table%'")]
@@ -79,15 +94,34 @@ def test_every_trap_is_converted_or_rejected_and_reported(traps: Path, target_ur
 
 
 def test_allow_rejects_exits_zero_and_verify_agrees(traps: Path, target_url: str, tmp_path: Path) -> None:
-    result = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{traps}", "--to", target_url, "--no-progress",
-                           "--allow-rejects", "--rejects", str(tmp_path / "r.jsonl"))
+    result = hyperpage_cli(
+        "db",
+        "migrate",
+        "--from",
+        f"sqlite:///{traps}",
+        "--to",
+        target_url,
+        "--no-progress",
+        "--allow-rejects",
+        "--rejects",
+        str(tmp_path / "r.jsonl"),
+    )
     assert result.returncode == 0, result.stderr
     verify = hyperpage_cli("db", "verify", "--from", f"sqlite:///{traps}", "--to", target_url, "--no-progress")
     assert verify.returncode == 0, verify.stderr
     with psycopg.connect(target_url, autocommit=True) as conn:
         conn.execute("UPDATE customer SET name = 'Eve' WHERE code = 'c1' AND region = 'eu'")
-    tampered = hyperpage_cli("db", "verify", "--from", f"sqlite:///{traps}", "--to", target_url, "--no-progress",
-                             "--report", str(tmp_path / "v.json"))
+    tampered = hyperpage_cli(
+        "db",
+        "verify",
+        "--from",
+        f"sqlite:///{traps}",
+        "--to",
+        target_url,
+        "--no-progress",
+        "--report",
+        str(tmp_path / "v.json"),
+    )
     assert tampered.returncode == 1
     bad = [t["table"] for t in json.loads((tmp_path / "v.json").read_text())["tables"] if not t["ok"]]
     assert bad == ["customer"]

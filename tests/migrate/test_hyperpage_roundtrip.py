@@ -25,11 +25,14 @@ async def _ready(url: str) -> None:
 
 
 def _schema(conn: psycopg.Connection) -> list[tuple[str, ...]]:
-    return sorted(tuple(r) for r in conn.execute("""
+    return sorted(
+        tuple(r)
+        for r in conn.execute("""
         SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
         WHERE connamespace = 'public'::regnamespace
         UNION ALL SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
-        """).fetchall())
+        """).fetchall()
+    )
 
 
 def _schema_of_fresh_upgrade(cluster: PgCluster) -> list[tuple[str, ...]]:
@@ -48,20 +51,31 @@ def _checksums(report: Path) -> dict[str, tuple[int, str]]:
     return {t["table"]: (t["target_rows"], t["target_checksum"]) for t in data["tables"]}
 
 
-async def test_round_trip_keeps_every_row_and_the_app_runs(tmp_path: Path, target_url: str,
-                                                           pg_cluster: PgCluster) -> None:
+async def test_round_trip_keeps_every_row_and_the_app_runs(
+    tmp_path: Path, target_url: str, pg_cluster: PgCluster
+) -> None:
     source = tmp_path / "hyperpage.db"
     build_hyperpage(source)
     before = sha256(source)
-    forward = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{source}", "--to", target_url,
-                            "--report", str(tmp_path / "forward.json"))  # with the progress bars
+    forward = hyperpage_cli(
+        "db", "migrate", "--from", f"sqlite:///{source}", "--to", target_url, "--report", str(tmp_path / "forward.json")
+    )  # with the progress bars
     assert forward.returncode == 0, forward.stderr
     assert "rows/s" in forward.stderr and "copy pull_requests" in forward.stderr
     assert sha256(source) == before
 
     back = tmp_path / "back.db"
-    backward = hyperpage_cli("db", "migrate", "--from", target_url, "--to", f"sqlite:///{back}",
-                             "--no-progress", "--report", str(tmp_path / "back.json"))
+    backward = hyperpage_cli(
+        "db",
+        "migrate",
+        "--from",
+        target_url,
+        "--to",
+        f"sqlite:///{back}",
+        "--no-progress",
+        "--report",
+        str(tmp_path / "back.json"),
+    )
     assert backward.returncode == 0, backward.stderr
     there, home = _checksums(tmp_path / "forward.json"), _checksums(tmp_path / "back.json")
     assert there == home and there["pull_requests"][0] == 40
@@ -70,8 +84,9 @@ async def test_round_trip_keeps_every_row_and_the_app_runs(tmp_path: Path, targe
         # the schema is the one Alembic builds, with every deferred index and key rebuilt
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() is not None
         assert _schema(conn) == _schema_of_fresh_upgrade(pg_cluster)
-        new_id = conn.execute("INSERT INTO app_state (key, value, updated_at) VALUES ('x', '{}', now()) "
-                              "RETURNING key").fetchone()
+        new_id = conn.execute(
+            "INSERT INTO app_state (key, value, updated_at) VALUES ('x', '{}', now()) RETURNING key"
+        ).fetchone()
         assert new_id == ("x",)
         top = conn.execute("SELECT max(id) FROM pull_requests").fetchone()[0]
         nxt = conn.execute("SELECT nextval(pg_get_serial_sequence('pull_requests', 'id'))").fetchone()[0]

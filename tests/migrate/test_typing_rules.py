@@ -11,20 +11,39 @@ from hyperpage.migrate.plan import Reject, shorten
 from hyperpage.migrate.typing_rules import Profile, affinity, decide, parse_ts, to_numeric, to_text
 
 
-@pytest.mark.parametrize(("declared", "expected"), [
-    ("INTEGER", "INTEGER"), ("BIGINT UNSIGNED", "INTEGER"), ("VARCHAR(20)", "TEXT"), ("CLOB", "TEXT"),
-    ("BLOB", "BLOB"), ("", "BLOB"), ("DOUBLE PRECISION", "REAL"), ("FLOAT", "REAL"), ("DECIMAL(10,2)", "NUMERIC"),
-    ("BOOLEAN", "NUMERIC"), ("DATETIME", "NUMERIC"), ("CHARINT", "INTEGER"),  # INT wins, as in SQLite
-])
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("INTEGER", "INTEGER"),
+        ("BIGINT UNSIGNED", "INTEGER"),
+        ("VARCHAR(20)", "TEXT"),
+        ("CLOB", "TEXT"),
+        ("BLOB", "BLOB"),
+        ("", "BLOB"),
+        ("DOUBLE PRECISION", "REAL"),
+        ("FLOAT", "REAL"),
+        ("DECIMAL(10,2)", "NUMERIC"),
+        ("BOOLEAN", "NUMERIC"),
+        ("DATETIME", "NUMERIC"),
+        ("CHARINT", "INTEGER"),  # INT wins, as in SQLite
+    ],
+)
 def test_affinity_follows_sqlite(declared: str, expected: str) -> None:
     assert affinity(declared) == expected
 
 
-@pytest.mark.parametrize(("declared", "lo", "hi", "expected"), [
-    ("TINYINT", 0, 200, "smallint"), ("TINYINT UNSIGNED", 0, 255, "integer"), ("SMALLINT", -40000, 1, "integer"),
-    ("MEDIUMINT", 0, 8_000_000, "integer"), ("INT UNSIGNED", 0, 4_000_000_000, "bigint"),
-    ("INT", 0, 2**40, "bigint"), ("INTEGER", 0, 1, "bigint"),
-])
+@pytest.mark.parametrize(
+    ("declared", "lo", "hi", "expected"),
+    [
+        ("TINYINT", 0, 200, "smallint"),
+        ("TINYINT UNSIGNED", 0, 255, "integer"),
+        ("SMALLINT", -40000, 1, "integer"),
+        ("MEDIUMINT", 0, 8_000_000, "integer"),
+        ("INT UNSIGNED", 0, 4_000_000_000, "bigint"),
+        ("INT", 0, 2**40, "bigint"),
+        ("INTEGER", 0, 1, "bigint"),
+    ],
+)
 def test_integer_sizes_follow_declaration_and_values(declared: str, lo: int, hi: int, expected: str) -> None:
     assert decide(declared, Profile(n_int=2, min_int=lo, max_int=hi)).pg_type == expected
 
@@ -69,14 +88,23 @@ def test_text_rejects_what_postgresql_cannot_hold() -> None:
         to_text("a\x00b")
 
 
-@pytest.mark.parametrize(("expr", "pg_type", "expected"), [
-    ("CURRENT_TIMESTAMP", "timestamptz", "CURRENT_TIMESTAMP"),
-    ("(datetime('now'))", "timestamptz", "CURRENT_TIMESTAMP"),
-    ("datetime('now', 'localtime')", "timestamptz", "CURRENT_TIMESTAMP"),
-    ("(strftime('%s','now'))", "bigint", "floor(extract(epoch FROM CURRENT_TIMESTAMP))::bigint"),
-    ("(strftime('%Y-%m-%d', 'now'))", "text", "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY\"-\"MM\"-\"DD')"),
-    ("0", "boolean", "false"), ("NULL", "text", None), ("'abc'", "text", "'abc'"),
-])
+@pytest.mark.parametrize(
+    ("expr", "pg_type", "expected"),
+    [
+        ("CURRENT_TIMESTAMP", "timestamptz", "CURRENT_TIMESTAMP"),
+        ("(datetime('now'))", "timestamptz", "CURRENT_TIMESTAMP"),
+        ("datetime('now', 'localtime')", "timestamptz", "CURRENT_TIMESTAMP"),
+        ("(strftime('%s','now'))", "bigint", "floor(extract(epoch FROM CURRENT_TIMESTAMP))::bigint"),
+        (
+            "(strftime('%Y-%m-%d', 'now'))",
+            "text",
+            "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY\"-\"MM\"-\"DD')",
+        ),
+        ("0", "boolean", "false"),
+        ("NULL", "text", None),
+        ("'abc'", "text", "'abc'"),
+    ],
+)
 def test_default_translation(expr: str, pg_type: str, expected: str | None) -> None:
     assert translate_default(expr, pg_type) == expected
 

@@ -27,13 +27,27 @@ def _build(path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(ITEMS)
     base = datetime(2024, 1, 2, 3, 4, 5, 123456)
-    conn.executemany("INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (1, "one", None, 0.1, "2024-01-02 03:04:05.123456", '{"b": 1, "a": [1, 2.5]}', 1, 12.5),
-        (2, "two", "", 1 / 3, "2024-01-02T03:04:05+02:00", "[]", 0, 7),
-        (3, "pipe|in|text", "ü€", 1e300, None, None, None, None),
-        *((i, f"row {i}", f"n{i}", i / 7, (base + timedelta(seconds=i)).isoformat(" "), f'{{"k": {i}}}', i % 2,
-           i * 1.25) for i in range(4, 60)),
-    ])
+    conn.executemany(
+        "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (1, "one", None, 0.1, "2024-01-02 03:04:05.123456", '{"b": 1, "a": [1, 2.5]}', 1, 12.5),
+            (2, "two", "", 1 / 3, "2024-01-02T03:04:05+02:00", "[]", 0, 7),
+            (3, "pipe|in|text", "ü€", 1e300, None, None, None, None),
+            *(
+                (
+                    i,
+                    f"row {i}",
+                    f"n{i}",
+                    i / 7,
+                    (base + timedelta(seconds=i)).isoformat(" "),
+                    f'{{"k": {i}}}',
+                    i % 2,
+                    i * 1.25,
+                )
+                for i in range(4, 60)
+            ),
+        ],
+    )
     conn.commit()
     conn.close()
 
@@ -43,8 +57,9 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan) -> Report:
 
 
 @pytest.fixture(scope="module")
-def migrated(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Endpoint, Endpoint,
-                                                                                                   Plan]]:
+def migrated(
+    pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Endpoint, Endpoint, Plan]]:
     path = tmp_path_factory.mktemp("verify") / "items.db"
     _build(path)
     name = pg_cluster.create_database(prefix="verify")
@@ -58,32 +73,83 @@ def migrated(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) ->
 
 # (tamper, undo, rows without an identical partner in the target, rows only in the target, text of an example)
 TAMPERS = {
-    "changed value": ("UPDATE item SET name = 'Eve' WHERE id = 5", "UPDATE item SET name = 'row 5' WHERE id = 5",
-                      1, 1, "source row 5: name 'row 5' -> 'Eve'"),
-    "missing row": ("DELETE FROM item WHERE id = 7",
-                    "INSERT INTO item VALUES (7, 'row 7', 'n7', 1.0, '2024-01-02 03:04:12.123456+00', "
-                    "'{\"k\": 7}', true, 8.75)", 1, 0, "source row 7: no such row in the target"),
-    "extra row": ("INSERT INTO item (id, name) VALUES (100, 'intruder')", "DELETE FROM item WHERE id = 100",
-                  0, 1, "target row (id=100, name='intruder'"),
-    "float loses digits": ("UPDATE item SET score = score::float4 WHERE id = 1",
-                           "UPDATE item SET score = 0.1 WHERE id = 1", 1, 1, "score 0.1 -> 0.10000000149011612"),
-    "timestamp one microsecond off": ("UPDATE item SET at = at + interval '1 microsecond' WHERE id = 2",
-                                      "UPDATE item SET at = at - interval '1 microsecond' WHERE id = 2", 1, 1,
-                                      "at 2024-01-02T01:04:05+00:00 -> 2024-01-02T01:04:05.000001+00:00"),
-    "NULL became empty": ("UPDATE item SET note = '' WHERE id = 1", "UPDATE item SET note = NULL WHERE id = 1",
-                          1, 1, "note NULL -> ''"),
-    "empty became NULL": ("UPDATE item SET note = NULL WHERE id = 2", "UPDATE item SET note = '' WHERE id = 2",
-                          1, 1, "note '' -> NULL"),
-    "values swapped between rows": ("UPDATE item SET name = CASE id WHEN 8 THEN 'row 9' ELSE 'row 8' END "
-                                    "WHERE id IN (8, 9)", "UPDATE item SET name = 'row ' || id WHERE id IN (8, 9)",
-                                    2, 2, "name 'row 8' -> 'row 9'"),
-    "JSON value changed": ("UPDATE item SET doc = '{\"a\": [1, 2.5], \"b\": 2}' WHERE id = 1",
-                           "UPDATE item SET doc = '{\"a\": [1, 2.5], \"b\": 1}' WHERE id = 1", 1, 1,
-                           'source row 1: doc {"a":[1,2.5],"b":1} -> {"a":[1,2.5],"b":2}'),
-    "decimal changed": ("UPDATE item SET amount = 12.51 WHERE id = 1", "UPDATE item SET amount = 12.5 WHERE id = 1",
-                        1, 1, "amount 12.5 -> 12.51"),
-    "boolean flipped": ("UPDATE item SET flag = NOT flag WHERE id = 4", "UPDATE item SET flag = NOT flag WHERE id = 4",
-                        1, 1, "flag false -> true"),
+    "changed value": (
+        "UPDATE item SET name = 'Eve' WHERE id = 5",
+        "UPDATE item SET name = 'row 5' WHERE id = 5",
+        1,
+        1,
+        "source row 5: name 'row 5' -> 'Eve'",
+    ),
+    "missing row": (
+        "DELETE FROM item WHERE id = 7",
+        "INSERT INTO item VALUES (7, 'row 7', 'n7', 1.0, '2024-01-02 03:04:12.123456+00', '{\"k\": 7}', true, 8.75)",
+        1,
+        0,
+        "source row 7: no such row in the target",
+    ),
+    "extra row": (
+        "INSERT INTO item (id, name) VALUES (100, 'intruder')",
+        "DELETE FROM item WHERE id = 100",
+        0,
+        1,
+        "target row (id=100, name='intruder'",
+    ),
+    "float loses digits": (
+        "UPDATE item SET score = score::float4 WHERE id = 1",
+        "UPDATE item SET score = 0.1 WHERE id = 1",
+        1,
+        1,
+        "score 0.1 -> 0.10000000149011612",
+    ),
+    "timestamp one microsecond off": (
+        "UPDATE item SET at = at + interval '1 microsecond' WHERE id = 2",
+        "UPDATE item SET at = at - interval '1 microsecond' WHERE id = 2",
+        1,
+        1,
+        "at 2024-01-02T01:04:05+00:00 -> 2024-01-02T01:04:05.000001+00:00",
+    ),
+    "NULL became empty": (
+        "UPDATE item SET note = '' WHERE id = 1",
+        "UPDATE item SET note = NULL WHERE id = 1",
+        1,
+        1,
+        "note NULL -> ''",
+    ),
+    "empty became NULL": (
+        "UPDATE item SET note = NULL WHERE id = 2",
+        "UPDATE item SET note = '' WHERE id = 2",
+        1,
+        1,
+        "note '' -> NULL",
+    ),
+    "values swapped between rows": (
+        "UPDATE item SET name = CASE id WHEN 8 THEN 'row 9' ELSE 'row 8' END WHERE id IN (8, 9)",
+        "UPDATE item SET name = 'row ' || id WHERE id IN (8, 9)",
+        2,
+        2,
+        "name 'row 8' -> 'row 9'",
+    ),
+    "JSON value changed": (
+        'UPDATE item SET doc = \'{"a": [1, 2.5], "b": 2}\' WHERE id = 1',
+        'UPDATE item SET doc = \'{"a": [1, 2.5], "b": 1}\' WHERE id = 1',
+        1,
+        1,
+        'source row 1: doc {"a":[1,2.5],"b":1} -> {"a":[1,2.5],"b":2}',
+    ),
+    "decimal changed": (
+        "UPDATE item SET amount = 12.51 WHERE id = 1",
+        "UPDATE item SET amount = 12.5 WHERE id = 1",
+        1,
+        1,
+        "amount 12.5 -> 12.51",
+    ),
+    "boolean flipped": (
+        "UPDATE item SET flag = NOT flag WHERE id = 4",
+        "UPDATE item SET flag = NOT flag WHERE id = 4",
+        1,
+        1,
+        "flag false -> true",
+    ),
 }
 
 
@@ -104,8 +170,9 @@ def test_postgresql_target_tampering_is_caught_and_named(case: str, migrated: tu
     assert _check(source, target, plan).verified  # the undo restores a match: each case stands alone
 
 
-def test_many_differences_are_counted_as_a_lower_bound(migrated: tuple[Endpoint, Endpoint, Plan],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_differences_are_counted_as_a_lower_bound(
+    migrated: tuple[Endpoint, Endpoint, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
     source, target, plan = migrated
     monkeypatch.setattr(verify, "RECHECK_ROWS", 10)  # re-read a few buckets only
     with psycopg.connect(target.dsn, autocommit=True) as conn:
@@ -125,8 +192,9 @@ def test_many_differences_are_counted_as_a_lower_bound(migrated: tuple[Endpoint,
     assert _check(source, target, plan).verified
 
 
-def test_partners_stop_reading_once_every_first_field_is_found(migrated: tuple[Endpoint, Endpoint, Plan],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_partners_stop_reading_once_every_first_field_is_found(
+    migrated: tuple[Endpoint, Endpoint, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, target, plan = migrated
     [table] = plan.tables
     monkeypatch.setattr(verify, "FETCH", 10)
@@ -170,8 +238,9 @@ class _Bars:
         pass
 
 
-def test_a_source_side_split_into_rowid_parts_adds_up(migrated: tuple[Endpoint, Endpoint, Plan],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_side_split_into_rowid_parts_adds_up(
+    migrated: tuple[Endpoint, Endpoint, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tables over PART_ROWS rows: the source side is read in rowid ranges (in-process here: workers=1)."""
     source, target, plan = migrated
     monkeypatch.setattr(verify, "PART_ROWS", 10)
@@ -206,8 +275,10 @@ def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[En
             conn.execute("ALTER TABLE item ALTER flag TYPE boolean USING flag::int::boolean")
             conn.execute("ALTER TABLE item ALTER score TYPE double precision")
             with conn.cursor() as cur:
-                cur.executemany("UPDATE item SET score = %s WHERE id = %s",
-                                [(0.1, 1), (1 / 3, 2), (1e300, 3), *((i / 7, i) for i in range(4, 60))])
+                cur.executemany(
+                    "UPDATE item SET score = %s WHERE id = %s",
+                    [(0.1, 1), (1 / 3, 2), (1e300, 3), *((i / 7, i) for i in range(4, 60))],
+                )
     [bad] = [t for t in report.tables if not t.ok]
     assert bad.missing_rows == bad.extra_rows and bad.missing_rows > 40 and bad.counts_exact
     assert any("score 0.1 -> 0.10000000149011612" in line for line in bad.examples), bad.examples
@@ -215,23 +286,27 @@ def test_a_target_column_of_another_type_is_compared_by_value(migrated: tuple[En
 
 
 def test_a_target_older_than_postgresql_14_is_refused_before_the_copy(
-        tmp_path: Path, target_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, target_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Verification needs 14: an older target is refused up front, not after a whole (unverifiable) copy."""
     path = tmp_path / "items.db"
     _build(path)
     source, target = Endpoint.parse(f"sqlite:///{path}"), Endpoint.parse(target_url)
     plan = build_plan(source)
     monkeypatch.setattr(verify, "server_version", lambda _: 130004)
-    for attempt in (lambda: migrate(source, target, plan, Options(workers=1, progress=False)),
-                    lambda: _check(source, target, plan)):
+    for attempt in (
+        lambda: migrate(source, target, plan, Options(workers=1, progress=False)),
+        lambda: _check(source, target, plan),
+    ):
         with pytest.raises(MigrationError) as caught:
             attempt()
         assert "the target runs PostgreSQL 13 (server_version_num 130004)" in str(caught.value)
         assert "need PostgreSQL 14 or later" in str(caught.value)
     with psycopg.connect(target.dsn) as conn:  # nothing was created, let alone copied
-        assert conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
-                            ).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+        ).fetchone() == (0,)
 
 
 def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> None:
@@ -239,17 +314,23 @@ def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> N
     start, back = tmp_path / "hyperpage.db", tmp_path / "back.db"
     build_hyperpage(start)
     there, home = Endpoint.parse(target_url), Endpoint.parse(f"sqlite:///{back}")
-    assert migrate(Endpoint.parse(f"sqlite:///{start}"), there, build_plan(Endpoint.parse(f"sqlite:///{start}")),
-                   Options(workers=1, progress=False)).verified
+    assert migrate(
+        Endpoint.parse(f"sqlite:///{start}"),
+        there,
+        build_plan(Endpoint.parse(f"sqlite:///{start}")),
+        Options(workers=1, progress=False),
+    ).verified
     plan = build_plan(there)
     assert migrate(there, home, plan, Options(workers=1, progress=False)).verified
-    for tamper in ("UPDATE pull_requests SET updated_at = substr(updated_at, 1, 25) || "
-                   "(substr(updated_at, 26, 1) + 1) % 10 WHERE id = 3",  # one microsecond (in the last digit)
-                   "UPDATE pull_requests SET author = '' WHERE author IS NULL AND id = (SELECT min(id) FROM "
-                   "pull_requests WHERE author IS NULL)",
-                   # 15 significant digits instead of 17: a double that loses digits
-                   "UPDATE pipelines SET duration_seconds = CAST(CAST(duration_seconds AS TEXT) AS REAL) WHERE id = 2",
-                   "DELETE FROM issues WHERE id = 4"):
+    for tamper in (
+        "UPDATE pull_requests SET updated_at = substr(updated_at, 1, 25) || "
+        "(substr(updated_at, 26, 1) + 1) % 10 WHERE id = 3",  # one microsecond (in the last digit)
+        "UPDATE pull_requests SET author = '' WHERE author IS NULL AND id = (SELECT min(id) FROM "
+        "pull_requests WHERE author IS NULL)",
+        # 15 significant digits instead of 17: a double that loses digits
+        "UPDATE pipelines SET duration_seconds = CAST(CAST(duration_seconds AS TEXT) AS REAL) WHERE id = 2",
+        "DELETE FROM issues WHERE id = 4",
+    ):
         conn = sqlite3.connect(back)
         with conn:
             conn.execute(tamper)
@@ -261,14 +342,26 @@ def test_sqlite_target_tampering_is_caught(tmp_path: Path, target_url: str) -> N
 
 
 VALUES: list[tuple[str, str, Any]] = [
-    ("int", "bigint", 2**62), ("int", "bigint", -1), ("float", "double precision", 0.1),
-    ("float", "double precision", -0.0), ("float", "double precision", 5e-324), ("float", "double precision", 1e300),
-    ("float", "double precision", float("inf")), ("numeric", "numeric", Decimal("12.50")),
-    ("numeric", "numeric", Decimal("-0.000")), ("numeric", "numeric", Decimal("1E+3")),
-    ("numeric", "numeric", Decimal("0.1234567890123456789012345678901234")), ("numeric", "numeric", 7),
-    ("bool", "boolean", True), ("bool", "boolean", False), ("text", "text", "a|b:c ü€"), ("text", "text", ""),
-    ("bytes", "bytea", b"\x00\xff|"), ("ts", "timestamptz", datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
-    ("ts", "timestamptz", datetime(1900, 2, 28, 23, 59, 59, tzinfo=UTC)), ("date", "date", date(2024, 2, 29)),
+    ("int", "bigint", 2**62),
+    ("int", "bigint", -1),
+    ("float", "double precision", 0.1),
+    ("float", "double precision", -0.0),
+    ("float", "double precision", 5e-324),
+    ("float", "double precision", 1e300),
+    ("float", "double precision", float("inf")),
+    ("numeric", "numeric", Decimal("12.50")),
+    ("numeric", "numeric", Decimal("-0.000")),
+    ("numeric", "numeric", Decimal("1E+3")),
+    ("numeric", "numeric", Decimal("0.1234567890123456789012345678901234")),
+    ("numeric", "numeric", 7),
+    ("bool", "boolean", True),
+    ("bool", "boolean", False),
+    ("text", "text", "a|b:c ü€"),
+    ("text", "text", ""),
+    ("bytes", "bytea", b"\x00\xff|"),
+    ("ts", "timestamptz", datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
+    ("ts", "timestamptz", datetime(1900, 2, 28, 23, 59, 59, tzinfo=UTC)),
+    ("date", "date", date(2024, 2, 29)),
 ]
 
 
@@ -277,8 +370,10 @@ def test_python_and_postgresql_render_every_kind_alike(pg_cluster: PgCluster) ->
     with psycopg.connect(pg_cluster.url(), options="-c TimeZone=UTC -c DateStyle=ISO") as conn:
         for kind, pg_type, value in VALUES:
             expr = canon.pg_field(kind, "v")
-            got = conn.execute(f"SELECT {expr}, (SELECT {expr} FROM (SELECT NULL::{pg_type} v) n) "
-                               f"FROM (SELECT %s::{pg_type} v) t", (value,)).fetchone()
+            got = conn.execute(
+                f"SELECT {expr}, (SELECT {expr} FROM (SELECT NULL::{pg_type} v) n) FROM (SELECT %s::{pg_type} v) t",
+                (value,),
+            ).fetchone()
             assert got == (canon.RENDER[kind](value), "N"), (kind, value)
     assert canon.RENDER["float"](2**53 + 1).startswith("?")  # an integer a double cannot hold never matches
     assert canon.RENDER["int"]("12").startswith("?") and canon.RENDER["bool"](2).startswith("?")

@@ -16,19 +16,55 @@ async def _seed(db_url: str) -> None:
         api = await f.add_repository(s, connection=gl, full_name="acme/api")
         t = f.BASE_TIME
         # web/main: failed, then fixed -> not failing now
-        await f.add_pipeline(s, connection=gh, repository=web, name="CI", ref="main", result="FAILURE",
-                             created_at=t, updated_at=t)
-        await f.add_pipeline(s, connection=gh, repository=web, name="CI", ref="main", result="SUCCESS",
-                             created_at=t + timedelta(minutes=10), updated_at=t + timedelta(minutes=10))
+        await f.add_pipeline(
+            s, connection=gh, repository=web, name="CI", ref="main", result="FAILURE", created_at=t, updated_at=t
+        )
+        await f.add_pipeline(
+            s,
+            connection=gh,
+            repository=web,
+            name="CI",
+            ref="main",
+            result="SUCCESS",
+            created_at=t + timedelta(minutes=10),
+            updated_at=t + timedelta(minutes=10),
+        )
         # web/release: latest failed -> failing
-        await f.add_pipeline(s, connection=gh, repository=web, name="CI", ref="release", result="FAILURE",
-                             created_at=t + timedelta(minutes=20), updated_at=t + timedelta(minutes=20))
+        await f.add_pipeline(
+            s,
+            connection=gh,
+            repository=web,
+            name="CI",
+            ref="release",
+            result="FAILURE",
+            created_at=t + timedelta(minutes=20),
+            updated_at=t + timedelta(minutes=20),
+        )
         # api/main: running after a failure -> the latest *finished* run failed -> failing
-        await f.add_pipeline(s, connection=gl, repository=api, name="pipeline", ref="main", result="FAILURE",
-                             created_at=t + timedelta(minutes=30), updated_at=t + timedelta(minutes=30))
-        await f.add_pipeline(s, connection=gl, repository=api, name="pipeline", ref="main", status="IN_PROGRESS",
-                             result=None, original_status="running", original_result=None, finished_at=None,
-                             created_at=t + timedelta(minutes=40), updated_at=t + timedelta(minutes=40))
+        await f.add_pipeline(
+            s,
+            connection=gl,
+            repository=api,
+            name="pipeline",
+            ref="main",
+            result="FAILURE",
+            created_at=t + timedelta(minutes=30),
+            updated_at=t + timedelta(minutes=30),
+        )
+        await f.add_pipeline(
+            s,
+            connection=gl,
+            repository=api,
+            name="pipeline",
+            ref="main",
+            status="IN_PROGRESS",
+            result=None,
+            original_status="running",
+            original_result=None,
+            finished_at=None,
+            created_at=t + timedelta(minutes=40),
+            updated_at=t + timedelta(minutes=40),
+        )
 
 
 async def _refs(client, **params) -> list[tuple[str, str | None]]:

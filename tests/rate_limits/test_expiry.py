@@ -21,10 +21,24 @@ async def test_a_429_sample_past_its_reset_is_no_longer_critical(db_url: str) ->
     now = f.now()
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
-        await f.add_rate_limit_sample(s, connection=gh, resource="core", limit=5000, remaining=0,
-                                      observed_at=now - timedelta(hours=3), reset_at=now - timedelta(hours=2))
-        await f.add_rate_limit_sample(s, connection=gh, resource="search", limit=30, remaining=0,
-                                      observed_at=now - timedelta(seconds=5), reset_at=now + timedelta(seconds=50))
+        await f.add_rate_limit_sample(
+            s,
+            connection=gh,
+            resource="core",
+            limit=5000,
+            remaining=0,
+            observed_at=now - timedelta(hours=3),
+            reset_at=now - timedelta(hours=2),
+        )
+        await f.add_rate_limit_sample(
+            s,
+            connection=gh,
+            resource="search",
+            limit=30,
+            remaining=0,
+            observed_at=now - timedelta(seconds=5),
+            reset_at=now + timedelta(seconds=50),
+        )
     async with f.db_session(db_url) as s:
         current = {c.resource: c for c in await current_status(s, query=RateLimitQuery())}
     assert current["core"].level == "normal" and current["core"].remaining == 5000 and current["core"].used == 0
@@ -36,8 +50,10 @@ async def test_an_expired_in_memory_sample_is_not_written_again(db_url: str) -> 
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
         # a 429's sample (reset in a minute) and one with an hour to go; later responses carry no headers
-        samples = {"core": QuotaSample("core", 5000, 0, now + timedelta(minutes=1)),
-                   "search": QuotaSample("search", 30, 29, now + timedelta(hours=1))}
+        samples = {
+            "core": QuotaSample("core", 5000, 0, now + timedelta(minutes=1)),
+            "search": QuotaSample("search", 30, 29, now + timedelta(hours=1)),
+        }
         written: dict = {}
         assert await record_samples(s, connection_id=gh.id, samples=samples, written=written, now=now) == 2
         later = now + timedelta(minutes=5)

@@ -12,14 +12,18 @@ async def test_current_status_uses_the_latest_sample_and_levels(client, db_url) 
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
         gl = await f.add_connection(s, tool="gitlab", name="gl")
-        await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=100,
-                                      observed_at=now - timedelta(hours=2))
-        await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=1000,
-                                      observed_at=now - timedelta(minutes=1))  # 80 % used
-        await f.add_rate_limit_sample(s, connection=gh, resource="search", limit=30, remaining=2,
-                                      observed_at=now)  # 93.3 %
-        await f.add_rate_limit_sample(s, connection=gl, resource="global", limit=2000, remaining=1990,
-                                      observed_at=now - timedelta(hours=30))  # outside 24 h history
+        await f.add_rate_limit_sample(
+            s, connection=gh, resource="core", remaining=100, observed_at=now - timedelta(hours=2)
+        )
+        await f.add_rate_limit_sample(
+            s, connection=gh, resource="core", remaining=1000, observed_at=now - timedelta(minutes=1)
+        )  # 80 % used
+        await f.add_rate_limit_sample(
+            s, connection=gh, resource="search", limit=30, remaining=2, observed_at=now
+        )  # 93.3 %
+        await f.add_rate_limit_sample(
+            s, connection=gl, resource="global", limit=2000, remaining=1990, observed_at=now - timedelta(hours=30)
+        )  # outside 24 h history
     body = (await client.get("/api/v1/rate-limits")).json()
     current = {(c["connection"], c["resource"]): c for c in body["current"]}
     assert set(current) == {("gh", "core"), ("gh", "search"), ("gl", "global")}

@@ -21,8 +21,9 @@ def pruned_total() -> float:
 async def remaining_by_series(db_url: str) -> dict[tuple[int, str], list[int]]:
     """The `remaining` values left per (connection, resource), oldest first (each sample has its own)."""
     async with f.db_session(db_url) as s:
-        rows = (await s.scalars(select(RateLimitSample).order_by(RateLimitSample.observed_at,
-                                                                 RateLimitSample.id))).all()
+        rows = (
+            await s.scalars(select(RateLimitSample).order_by(RateLimitSample.observed_at, RateLimitSample.id))
+        ).all()
     out: dict[tuple[int, str], list[int]] = {}
     for row in rows:
         out.setdefault((row.connection_id, row.resource), []).append(row.remaining)
@@ -35,16 +36,20 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
         gh = await f.add_connection(s, tool="github", name="gh")
         gl = await f.add_connection(s, tool="gitlab", name="gl")
         for remaining, age in ((1, 40), (2, 31), (3, 29), (4, 0)):
-            await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=remaining,
-                                          observed_at=now - timedelta(days=age))
+            await f.add_rate_limit_sample(
+                s, connection=gh, resource="core", remaining=remaining, observed_at=now - timedelta(days=age)
+            )
         for remaining, age in ((10, 50), (11, 45)):  # every sample old: the newest one stays
-            await f.add_rate_limit_sample(s, connection=gh, resource="search", remaining=remaining,
-                                          observed_at=now - timedelta(days=age))
-        await f.add_rate_limit_sample(s, connection=gl, resource="global", remaining=20,
-                                      observed_at=now - timedelta(days=90))  # a connection that went quiet
+            await f.add_rate_limit_sample(
+                s, connection=gh, resource="search", remaining=remaining, observed_at=now - timedelta(days=age)
+            )
+        await f.add_rate_limit_sample(
+            s, connection=gl, resource="global", remaining=20, observed_at=now - timedelta(days=90)
+        )  # a connection that went quiet
         for remaining, age in ((29, 61), (30, 60), (31, 60)):  # samples at the latest time all stay
-            await f.add_rate_limit_sample(s, connection=gl, resource="other", remaining=remaining,
-                                          observed_at=now - timedelta(days=age))
+            await f.add_rate_limit_sample(
+                s, connection=gl, resource="other", remaining=remaining, observed_at=now - timedelta(days=age)
+            )
     async with f.db_session(db_url) as s:
         before = await current_status(s, query=RateLimitQuery())
     counted = pruned_total()
@@ -53,7 +58,10 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
         assert await prune_samples(s, retention_days=30, now=now) == 4
 
     assert await remaining_by_series(db_url) == {
-        (gh.id, "core"): [3, 4], (gh.id, "search"): [11], (gl.id, "global"): [20], (gl.id, "other"): [30, 31],
+        (gh.id, "core"): [3, 4],
+        (gh.id, "search"): [11],
+        (gl.id, "global"): [20],
+        (gl.id, "other"): [30, 31],
     }
     async with f.db_session(db_url) as s:
         assert await current_status(s, query=RateLimitQuery()) == before
@@ -65,8 +73,9 @@ async def test_old_samples_go_recent_stay_and_each_series_keeps_its_newest(db_ur
 async def _minute_series(s, connection, resource: str, *, count: int, start) -> None:
     """`count` samples a minute apart from `start`; sample n has `remaining` n, so tests can see which went."""
     for minute in range(count):
-        await f.add_rate_limit_sample(s, connection=connection, resource=resource, remaining=minute,
-                                      observed_at=start + timedelta(minutes=minute))
+        await f.add_rate_limit_sample(
+            s, connection=connection, resource=resource, remaining=minute, observed_at=start + timedelta(minutes=minute)
+        )
 
 
 async def test_a_backlog_larger_than_a_batch_goes_in_several_batches(db_url: str) -> None:
@@ -85,8 +94,12 @@ async def test_a_backlog_larger_than_a_batch_goes_in_several_batches(db_url: str
 
     async with f.db_session(db_url) as s:  # a worker shutting down: the batch in hand, then stop
         asked = []
-        assert await prune_samples(s, retention_days=30, now=now, batch_size=5,
-                                   should_stop=lambda: asked.append(1) or True) == 5
+        assert (
+            await prune_samples(
+                s, retention_days=30, now=now, batch_size=5, should_stop=lambda: asked.append(1) or True
+            )
+            == 5
+        )
         assert asked == [1]
 
     async with f.db_session(db_url) as s:  # 13 + 2 rows: three full batches, then an empty one

@@ -14,14 +14,46 @@ async def _seed(db_url: str) -> None:
         gl = await f.add_connection(s, tool="gitlab", name="gl")
         web = await f.add_repository(s, connection=gh, full_name="acme/web")
         api = await f.add_repository(s, connection=gl, full_name="acme/api_server")
-        await f.add_pull_request(s, connection=gh, repository=web, title="Fix login redirect", author="alice",
-                                 requested_reviewers=["carol", "dave"], labels=["bug"], source_branch="fix/login")
-        await f.add_pull_request(s, connection=gh, repository=web, title="Add dark theme", author="bob",
-                                 requested_reviewers=["carol-ext"], labels=["ui", "bugfix"], draft=True)
-        await f.add_pull_request(s, connection=gl, repository=api, title="Speed up queries", author="carol",
-                                 state="MERGED", original_state="merged", requested_reviewers=["alice"])
-        await f.add_pull_request(s, connection=gl, repository=api, title="100% coverage", author="dave",
-                                 state="CLOSED", original_state="closed", number=4242)
+        await f.add_pull_request(
+            s,
+            connection=gh,
+            repository=web,
+            title="Fix login redirect",
+            author="alice",
+            requested_reviewers=["carol", "dave"],
+            labels=["bug"],
+            source_branch="fix/login",
+        )
+        await f.add_pull_request(
+            s,
+            connection=gh,
+            repository=web,
+            title="Add dark theme",
+            author="bob",
+            requested_reviewers=["carol-ext"],
+            labels=["ui", "bugfix"],
+            draft=True,
+        )
+        await f.add_pull_request(
+            s,
+            connection=gl,
+            repository=api,
+            title="Speed up queries",
+            author="carol",
+            state="MERGED",
+            original_state="merged",
+            requested_reviewers=["alice"],
+        )
+        await f.add_pull_request(
+            s,
+            connection=gl,
+            repository=api,
+            title="100% coverage",
+            author="dave",
+            state="CLOSED",
+            original_state="closed",
+            number=4242,
+        )
 
 
 async def _titles(client, **params) -> list[str]:
@@ -76,17 +108,24 @@ async def test_items_carry_the_documented_fields(client, db_url) -> None:
 async def test_sort_orders_ascending_and_by_created(client, db_url) -> None:
     await _seed(db_url)
     assert await _titles(client, sort="updated_at") == [
-        "Fix login redirect", "Add dark theme", "Speed up queries", "100% coverage"]
+        "Fix login redirect",
+        "Add dark theme",
+        "Speed up queries",
+        "100% coverage",
+    ]
     assert await _titles(client, sort="-created_at") == [
-        "100% coverage", "Speed up queries", "Add dark theme", "Fix login redirect"]
+        "100% coverage",
+        "Speed up queries",
+        "Add dark theme",
+        "Fix login redirect",
+    ]
 
 
 async def test_pages_neither_repeat_nor_skip_rows_while_rows_are_inserted(client, db_url) -> None:
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github")
         for i in range(23):  # many ties on the sort key: the id breaks them
-            await f.add_pull_request(s, connection=gh, updated_at=f.BASE_TIME + timedelta(minutes=i // 4),
-                                     flush=False)
+            await f.add_pull_request(s, connection=gh, updated_at=f.BASE_TIME + timedelta(minutes=i // 4), flush=False)
     initial = {item["id"] for item in (await client.get("/api/v1/reviews", params={"limit": 200})).json()["items"]}
     assert len(initial) == 23
     for sort in ("-updated_at", "updated_at"):
@@ -146,8 +185,7 @@ async def test_bad_input_is_a_4xx_in_the_one_error_shape(client, db_url) -> None
 async def test_a_cursor_from_another_sort_is_refused(client, db_url) -> None:
     await _seed(db_url)
     page = (await client.get("/api/v1/reviews", params={"limit": 1})).json()
-    resp = await client.get("/api/v1/reviews", params={"limit": 1, "sort": "created_at",
-                                                       "cursor": page["next_cursor"]})
+    resp = await client.get("/api/v1/reviews", params={"limit": 1, "sort": "created_at", "cursor": page["next_cursor"]})
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_cursor"
 
 

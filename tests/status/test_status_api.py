@@ -20,12 +20,23 @@ async def _seed(db_url: str) -> dict[str, int]:
     async with f.db_session(db_url) as s:
         fresh = await f.add_connection(s, tool="github", name="gh-fresh")
         stale = await f.add_connection(s, tool="gitlab", name="gl-stale")
-        await f.add_sync_state(s, connection=fresh, resource="pull_requests", interval_seconds=300,
-                               last_success_at=now - timedelta(minutes=4))
-        job = await f.add_sync_state(s, connection=stale, resource="pipelines", interval_seconds=300,
-                                     last_success_at=now - timedelta(minutes=11),
-                                     last_error="GitLab answered 401: the token was refused",
-                                     last_error_at=now - timedelta(minutes=1), consecutive_failures=3)
+        await f.add_sync_state(
+            s,
+            connection=fresh,
+            resource="pull_requests",
+            interval_seconds=300,
+            last_success_at=now - timedelta(minutes=4),
+        )
+        job = await f.add_sync_state(
+            s,
+            connection=stale,
+            resource="pipelines",
+            interval_seconds=300,
+            last_success_at=now - timedelta(minutes=11),
+            last_error="GitLab answered 401: the token was refused",
+            last_error_at=now - timedelta(minutes=1),
+            consecutive_failures=3,
+        )
         return {"fresh": fresh.id, "stale": stale.id, "job": job.id}
 
 
@@ -75,8 +86,9 @@ async def test_admin_token_is_required_and_checked(admin_client, db_url) -> None
     everything = await admin_client.post("/api/v1/sync/trigger", headers=auth)
     assert everything.json()["due_now"] == 2
 
-    off = await admin_client.patch("/api/v1/tools/gitlab", json={"enabled": False, "interval_seconds": 600},
-                                   headers=auth)
+    off = await admin_client.patch(
+        "/api/v1/tools/gitlab", json={"enabled": False, "interval_seconds": 600}, headers=auth
+    )
     assert off.status_code == 200 and off.json()["enabled"] is False and off.json()["interval_seconds"] == 600
     tools = {t["tool"]: t for t in (await admin_client.get("/api/v1/tools")).json()["tools"]}
     assert tools["gitlab"]["enabled"] is False and tools["gitlab"]["connections"][0]["enabled"] is False

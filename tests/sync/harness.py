@@ -44,8 +44,9 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(db_url: str, transport: httpx.AsyncBaseTransport, *, real_sleep: bool = False,
-                  **overrides: Any) -> AsyncIterator[Harness]:
+async def harness(
+    db_url: str, transport: httpx.AsyncBaseTransport, *, real_sleep: bool = False, **overrides: Any
+) -> AsyncIterator[Harness]:
     settings = make_settings(db_url, **overrides)
     engine = create_engine(settings)
     sessionmaker = make_sessionmaker(engine)

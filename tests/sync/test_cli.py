@@ -18,8 +18,9 @@ from tests.tooling import REPO_ROOT
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hyperpage.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hyperpage.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("db_engine_name", ["sqlite"])
@@ -70,10 +71,12 @@ def test_prune_samples_deletes_old_samples_and_keeps_each_newest(db_url: str, mo
         async with f.db_session(db_url) as s:
             gh = await f.add_connection(s, tool="github", name="gh")
             for remaining, age in ((1, 50), (2, 20), (3, 5), (4, 0)):
-                await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=remaining,
-                                              observed_at=now - timedelta(days=age))
-            await f.add_rate_limit_sample(s, connection=gh, resource="search", remaining=9,
-                                          observed_at=now - timedelta(days=90))
+                await f.add_rate_limit_sample(
+                    s, connection=gh, resource="core", remaining=remaining, observed_at=now - timedelta(days=age)
+                )
+            await f.add_rate_limit_sample(
+                s, connection=gh, resource="search", remaining=9, observed_at=now - timedelta(days=90)
+            )
             return gh.id
 
     gh_id = asyncio.run(seed())
@@ -98,7 +101,8 @@ def test_prune_samples_names_an_unusable_database(tmp_path: Path) -> None:
     bare = run("sync", "prune-samples", env={**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'bare.db'}"})
     assert bare.returncode == 1
     assert bare.stderr.strip() == "hyperpage: database error: no such table: rate_limit_samples"
-    down = run("sync", "prune-samples",
-               env={**base, "DATABASE_URL": "postgresql://app:topsecret@127.0.0.1:1/hyperpage"})
+    down = run(
+        "sync", "prune-samples", env={**base, "DATABASE_URL": "postgresql://app:topsecret@127.0.0.1:1/hyperpage"}
+    )
     assert down.returncode == 1 and "database unreachable" in down.stderr and "topsecret" not in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1

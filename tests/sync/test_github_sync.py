@@ -37,8 +37,14 @@ async def test_full_sync_follows_every_page_then_only_304s(db_url: str) -> None:
         assert mock.remaining == quota_before  # a 304 costs no quota
         assert await h.count(PullRequest) == 250
 
-        mock.touch("acme/web", 7, title="Renamed upstream", state="closed",
-                   merged_at="2026-10-20T10:00:00Z", closed_at="2026-10-20T10:00:00Z")
+        mock.touch(
+            "acme/web",
+            7,
+            title="Renamed upstream",
+            state="closed",
+            merged_at="2026-10-20T10:00:00Z",
+            closed_at="2026-10-20T10:00:00Z",
+        )
         await h.scheduler.run_cycle(tool="github", resource="pull_requests")
         [changed] = await h.all(PullRequest, PullRequest.number == 7)
         assert (changed.title, changed.state, changed.original_state) == ("Renamed upstream", "MERGED", "closed")
@@ -51,8 +57,11 @@ async def test_server_errors_are_retried_then_recorded_and_rows_stay(db_url: str
         assert await h.count(PullRequest) == 30
         mock.faults = [lambda _r: httpx.Response(502, text="bad gateway")] * 10
         mock.calls.clear()
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert not report.ok and report.error.startswith("502")
         assert len(mock.calls) == 4  # 1 + 3 retries
         assert len(h.sleep.calls) == 3 and h.sleep.calls[0] < h.sleep.calls[2]
@@ -68,8 +77,13 @@ async def test_malformed_json_fails_the_run_not_the_scheduler(db_url: str) -> No
     mock = MockGitHub({"acme/web": 5})
     async with harness(db_url, mock.transport, **GITHUB) as h:
         await h.scheduler.run_cycle(tool="github")
-        mock.faults = [lambda r: httpx.Response(200, text="{not json", headers={"content-type": "application/json"})
-                       if r.url.path.endswith("/pulls") else None]
+        mock.faults = [
+            lambda r: (
+                httpx.Response(200, text="{not json", headers={"content-type": "application/json"})
+                if r.url.path.endswith("/pulls")
+                else None
+            )
+        ]
         [state] = await h.all(SyncState, SyncState.resource == "pull_requests")
         mark = state.high_water_mark
         async with h.sessionmaker() as session:

@@ -44,8 +44,13 @@ def gitlab_handler(calls: list[httpx.Request]):
 async def test_gitlab_projects_merge_requests_pipelines_issues(db_url: str) -> None:
     calls: list[httpx.Request] = []
     transport = httpx.MockTransport(gitlab_handler(calls))
-    async with harness(db_url, transport, enable_gitlab=True, gitlab_token="glpat-unit7test8value9",
-                       gitlab_web_url="https://gitlab.example.com/gitlab") as h:
+    async with harness(
+        db_url,
+        transport,
+        enable_gitlab=True,
+        gitlab_token="glpat-unit7test8value9",
+        gitlab_web_url="https://gitlab.example.com/gitlab",
+    ) as h:
         reports = await h.scheduler.run_cycle(tool="gitlab")
         assert all(r.ok for r in reports), [r.error for r in reports if not r.ok]
         assert {r.full_name for r in await h.all(Repository)} == {"group/app", "group/other"}
@@ -76,9 +81,14 @@ def jira_handler(calls: list[httpx.Request]):
 
 async def test_jira_cloud_follows_next_page_token_and_builds_incremental_jql(db_url: str) -> None:
     calls: list[httpx.Request] = []
-    async with harness(db_url, httpx.MockTransport(jira_handler(calls)), enable_jira=True,
-                       jira_web_url="https://acme.atlassian.net", jira_email="me@example.com",
-                       jira_api_token="jira-unit7test8token") as h:
+    async with harness(
+        db_url,
+        httpx.MockTransport(jira_handler(calls)),
+        enable_jira=True,
+        jira_web_url="https://acme.atlassian.net",
+        jira_email="me@example.com",
+        jira_api_token="jira-unit7test8token",
+    ) as h:
         reports = await h.scheduler.run_cycle(tool="jira")
         assert all(r.ok for r in reports) and len(calls) == 2
         assert {i.key for i in await h.all(Issue)} == {"OPS-1", "OPS-2"}
@@ -92,9 +102,14 @@ async def test_jira_cloud_follows_next_page_token_and_builds_incremental_jql(db_
 
 async def test_jira_data_center_pages_with_start_at_and_a_bearer_token(db_url: str) -> None:
     calls: list[httpx.Request] = []
-    async with harness(db_url, httpx.MockTransport(jira_handler(calls)), enable_jira=True,
-                       jira_web_url="https://jira.example.com", jira_api_token="dc-pat-unit7test8",
-                       jira_jql="project = DC ORDER BY created DESC") as h:
+    async with harness(
+        db_url,
+        httpx.MockTransport(jira_handler(calls)),
+        enable_jira=True,
+        jira_web_url="https://jira.example.com",
+        jira_api_token="dc-pat-unit7test8",
+        jira_jql="project = DC ORDER BY created DESC",
+    ) as h:
         reports = await h.scheduler.run_cycle(tool="jira")
         assert all(r.ok for r in reports) and len(calls) == 2
         assert calls[0].headers["authorization"] == "Bearer dc-pat-unit7test8"
@@ -110,8 +125,9 @@ async def test_github_issue_lists_skip_pull_requests(db_url: str) -> None:
             return httpx.Response(200, json=fixture("github", "issues_with_pr.json"))
         return httpx.Response(404, json={"message": "Not Found"})
 
-    async with harness(db_url, httpx.MockTransport(handle), enable_github=True, github_token="ghp_unit7test8",
-                       github_repos="acme/web") as h:
+    async with harness(
+        db_url, httpx.MockTransport(handle), enable_github=True, github_token="ghp_unit7test8", github_repos="acme/web"
+    ) as h:
         reports = await h.scheduler.run_cycle(tool="github", resource="issues")
         assert all(r.ok for r in reports), reports
         assert sorted(i.key for i in await h.all(Issue)) == ["acme/web#1347", "acme/web#1349"]

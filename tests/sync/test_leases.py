@@ -44,13 +44,21 @@ def _held_until_both_work(mock: MockGitHub, name: str, seen: set[str], both: asy
 
 async def test_two_schedulers_run_each_job_once_per_interval(db_url: str) -> None:
     mock = MockGitHub(REPOS)
-    fast = {**SETTINGS, "sync_tick_seconds": 0.05, "sync_pull_requests_interval_seconds": 3600,
-            "sync_pipelines_interval_seconds": 3600, "sync_issues_interval_seconds": 3600,
-            "sync_rate_limits_interval_seconds": 3600, "sync_concurrent_jobs": 3}
+    fast = {
+        **SETTINGS,
+        "sync_tick_seconds": 0.05,
+        "sync_pull_requests_interval_seconds": 3600,
+        "sync_pipelines_interval_seconds": 3600,
+        "sync_issues_interval_seconds": 3600,
+        "sync_rate_limits_interval_seconds": 3600,
+        "sync_concurrent_jobs": 3,
+    }
     seen: set[str] = set()
     both = asyncio.Event()
-    async with harness(db_url, _held_until_both_work(mock, "a", seen, both), **fast) as a, \
-            harness(db_url, _held_until_both_work(mock, "b", seen, both), **fast) as b:
+    async with (
+        harness(db_url, _held_until_both_work(mock, "a", seen, both), **fast) as a,
+        harness(db_url, _held_until_both_work(mock, "b", seen, both), **fast) as b,
+    ):
         await a.scheduler.prepare()
         tasks = [asyncio.create_task(s.run_forever()) for s in (a.scheduler, b.scheduler)]
         expected = 1 + 1 + len(REPOS) * 3  # discovery + rate limits + 3 resources per repository
@@ -65,8 +73,9 @@ async def test_two_schedulers_run_each_job_once_per_interval(db_url: str) -> Non
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         async with a.sessionmaker() as session:
-            per_job = (await session.execute(
-                select(SyncRun.sync_state_id, func.count()).group_by(SyncRun.sync_state_id))).all()
+            per_job = (
+                await session.execute(select(SyncRun.sync_state_id, func.count()).group_by(SyncRun.sync_state_id))
+            ).all()
             workers = set((await session.scalars(select(SyncRun.worker))).all())
         assert len(per_job) == expected and {count for _, count in per_job} == {1}
         assert len(workers) == 2  # both did work
@@ -84,20 +93,37 @@ async def test_expired_lease_is_taken_over_and_the_dead_run_closed(db_url: str) 
         async with session_scope(h.sessionmaker) as session:
             await runs.start_run(session, job=job, worker="dead-worker", now=now)
         async with h.sessionmaker() as session:
-            before_expiry = await leases.claim_due(session, worker="w2", now=now + timedelta(seconds=29),
-                                                   lease_seconds=30, limit=10, resource="repositories")
+            before_expiry = await leases.claim_due(
+                session,
+                worker="w2",
+                now=now + timedelta(seconds=29),
+                lease_seconds=30,
+                limit=10,
+                resource="repositories",
+            )
         assert before_expiry == []
         later = now + timedelta(seconds=31)
         async with h.sessionmaker() as session:
-            [taken] = await leases.claim_due(session, worker="w2", now=later, lease_seconds=30, limit=10,
-                                             resource="repositories")
+            [taken] = await leases.claim_due(
+                session, worker="w2", now=later, lease_seconds=30, limit=10, resource="repositories"
+            )
         assert taken.id == job.id
         [dead] = await h.all(SyncRun)
         assert dead.status == "FAILED" and "dead-worker" in dead.error
         # the dead worker waking up late must not release the new owner's lease
         async with session_scope(h.sessionmaker) as session:
-            await runs.finish_run(session, job=job, run_id=dead.id, worker="dead-worker", now=later, duration=1,
-                                  stats=RequestStats(), result=None, full=True, error="late")
+            await runs.finish_run(
+                session,
+                job=job,
+                run_id=dead.id,
+                worker="dead-worker",
+                now=later,
+                duration=1,
+                stats=RequestStats(),
+                result=None,
+                full=True,
+                error="late",
+            )
         [state] = await h.all(SyncState, SyncState.id == job.id)
         assert state.lease_owner == "w2"
 

@@ -23,8 +23,9 @@ NO_UPSTREAM = httpx.MockTransport(lambda request: httpx.Response(404))
 async def add_samples(db_url: str, now: datetime, *, old: int) -> None:
     """`old` samples of 40 days ago plus a recent one, on one (connection, resource)."""
     async with f.db_session(db_url) as s:
-        conn = (await s.scalar(select(Connection).where(Connection.name == "gh"))
-                or await f.add_connection(s, tool="github", name="gh"))
+        conn = await s.scalar(select(Connection).where(Connection.name == "gh")) or await f.add_connection(
+            s, tool="github", name="gh"
+        )
         for minute in range(old):
             await f.add_rate_limit_sample(s, connection=conn, observed_at=now - timedelta(days=40, minutes=minute))
         await f.add_rate_limit_sample(s, connection=conn, observed_at=now)
@@ -38,8 +39,7 @@ async def count_samples(db_url: str) -> int:
 async def test_one_worker_prunes_per_hour_whatever_the_number_of_workers(db_url: str) -> None:
     now = utcnow()
     await add_samples(db_url, now, old=3)
-    async with harness(db_url, NO_UPSTREAM) as a, harness(db_url, NO_UPSTREAM) as b, \
-            harness(db_url, NO_UPSTREAM) as c:
+    async with harness(db_url, NO_UPSTREAM) as a, harness(db_url, NO_UPSTREAM) as b, harness(db_url, NO_UPSTREAM) as c:
         outcomes = await asyncio.gather(*(h.scheduler.maintain() for h in (a, b, c)))
         [winner] = [o for o in outcomes if o.deleted is not None]
         assert winner.deleted == 3 and await count_samples(db_url) == 1
@@ -61,8 +61,13 @@ async def test_one_worker_prunes_per_hour_whatever_the_number_of_workers(db_url:
         assert datetime.fromisoformat(state["finished_at"]) >= datetime.fromisoformat(state["claimed_at"])
 
         async with b.sessionmaker() as session:  # the next claim starts a fresh record
-            later = await leases.claim_periodic(session, key=PRUNE_KEY, worker="next-pod", every=PRUNE_EVERY,
-                                                now=utcnow() + 2 * PRUNE_EVERY + timedelta(minutes=2))
+            later = await leases.claim_periodic(
+                session,
+                key=PRUNE_KEY,
+                worker="next-pod",
+                every=PRUNE_EVERY,
+                now=utcnow() + 2 * PRUNE_EVERY + timedelta(minutes=2),
+            )
             state = await get_state(session=session, key=PRUNE_KEY)
         # if that run fails, nothing shows the previous run's results as if they were its own
         assert later.won and state["owner"] == "next-pod" and "deleted" not in state and "finished_at" not in state
@@ -73,15 +78,15 @@ async def test_a_lease_held_elsewhere_is_respected_until_it_is_due(db_url: str) 
     await add_samples(db_url, now, old=2)
     async with harness(db_url, NO_UPSTREAM) as h:
         async with h.sessionmaker() as session:
-            other = await leases.claim_periodic(session, key=PRUNE_KEY, worker="other-pod", now=now,
-                                                every=PRUNE_EVERY)
+            other = await leases.claim_periodic(session, key=PRUNE_KEY, worker="other-pod", now=now, every=PRUNE_EVERY)
         assert other.won
         outcome = await h.scheduler.maintain()
         assert outcome.deleted is None and outcome.next_check_at == other.next_run_at
         assert await count_samples(db_url) == 3
         async with h.sessionmaker() as session:  # finishing is recorded by the owner only
-            await leases.finish_periodic(session, key=PRUNE_KEY, worker=h.scheduler.worker, now=now,
-                                         result={"deleted": 99})
+            await leases.finish_periodic(
+                session, key=PRUNE_KEY, worker=h.scheduler.worker, now=now, result={"deleted": 99}
+            )
             assert "deleted" not in await get_state(session=session, key=PRUNE_KEY)
 
 
@@ -111,8 +116,9 @@ async def test_concurrent_claims_of_a_due_task_have_exactly_one_winner(db_url: s
 
         async def claim(worker: str, now: datetime) -> leases.PeriodicClaim:
             async with h.sessionmaker() as session:
-                return await leases.claim_periodic(session, key="test.periodic", worker=worker, now=now,
-                                                   every=PRUNE_EVERY)
+                return await leases.claim_periodic(
+                    session, key="test.periodic", worker=worker, now=now, every=PRUNE_EVERY
+                )
 
         assert (await claim("first", start)).won  # the row exists from here on: every round races on it
         for round_ in range(1, 6):

@@ -88,5 +88,6 @@ async def test_a_job_that_never_succeeded_reports_last_success_zero(db_url: str)
     app = create_app(make_settings(db_url, hyperpage_scheduler=False, **SETTINGS))
     async with app.router.lifespan_context(app):
         text = await scrape_metrics(app)
-    assert ('hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="repositories",'
-            'tool="github"} 0.0') in text
+    assert (
+        'hyperpage_sync_last_success_timestamp_seconds{connection="default",resource="repositories",tool="github"} 0.0'
+    ) in text

@@ -21,8 +21,13 @@ def test_enabled_tool_without_token_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^JIRA_WEB_URL: required"):
         load_settings(database_url=url, enable_jira=True, jira_api_token="abc123def456")
     with pytest.raises(ConfigError, match=r"^JIRA_EMAIL: required for Jira Cloud"):
-        load_settings(database_url=url, enable_jira=True, jira_api_token="abc123def456",
-                      jira_web_url="https://x.atlassian.net", jira_deployment="cloud")
+        load_settings(
+            database_url=url,
+            enable_jira=True,
+            jira_api_token="abc123def456",
+            jira_web_url="https://x.atlassian.net",
+            jira_deployment="cloud",
+        )
 
 
 def test_tokens_from_files_and_scheduler_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,8 +42,9 @@ def test_tokens_from_files_and_scheduler_default(tmp_path: Path, monkeypatch: py
     assert load_settings(database_url="postgresql://u:p@localhost/db", hyperpage_scheduler=True).scheduler_enabled
 
 
-def test_connections_file_adds_connections_with_tokens_from_env(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connections_file_adds_connections_with_tokens_from_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     conf = tmp_path / "connections.yaml"
     conf.write_text(
         "connections:\n"
@@ -65,7 +71,20 @@ def test_connections_file_adds_connections_with_tokens_from_env(tmp_path: Path,
 def test_every_sync_setting_is_documented() -> None:
     text = (REPO_ROOT / "docs" / "configuration.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", text, re.MULTILINE))
-    ours = [name for name in Settings.model_fields
-            if name.startswith(("enable_", "github_", "gitlab_", "jira_", "sync_", "hyperpage_scheduler",
-                                "hyperpage_worker_", "hyperpage_connections"))]
+    ours = [
+        name
+        for name in Settings.model_fields
+        if name.startswith(
+            (
+                "enable_",
+                "github_",
+                "gitlab_",
+                "jira_",
+                "sync_",
+                "hyperpage_scheduler",
+                "hyperpage_worker_",
+                "hyperpage_connections",
+            )
+        )
+    ]
     assert ours and [n.upper() for n in ours if n.upper() not in documented] == []

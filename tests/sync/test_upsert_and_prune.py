@@ -23,17 +23,36 @@ async def test_upsert_inserts_then_updates_on_the_natural_key(db_url: str) -> No
     async with harness(db_url, mock.transport) as h:
         now = utcnow()
         async with session_scope(h.sessionmaker) as session:
-            await upsert(session, Connection.__table__, [{"tool": "github", "name": "a", "base_url": "u1",
-                                                          "scope": {}, "enabled": True}], key=("tool", "name"))
+            await upsert(
+                session,
+                Connection.__table__,
+                [{"tool": "github", "name": "a", "base_url": "u1", "scope": {}, "enabled": True}],
+                key=("tool", "name"),
+            )
             conn_id = await session.scalar(select(Connection.id))
-            row = {"connection_id": conn_id, "external_id": "1", "number": 1, "title": "one", "state": "OPEN",
-                   "original_state": "open", "draft": False, "requested_reviewers": ["a"], "labels": [],
-                   "created_at": now, "updated_at": now, "synced_at": now}
+            row = {
+                "connection_id": conn_id,
+                "external_id": "1",
+                "number": 1,
+                "title": "one",
+                "state": "OPEN",
+                "original_state": "open",
+                "draft": False,
+                "requested_reviewers": ["a"],
+                "labels": [],
+                "created_at": now,
+                "updated_at": now,
+                "synced_at": now,
+            }
             assert await upsert(session, PullRequest.__table__, [row, {**row, "external_id": "2"}]) == 2
             await upsert(session, PullRequest.__table__, [{**row, "title": "renamed", "state": "MERGED"}])
-            await upsert(session, Connection.__table__, [{"tool": "github", "name": "a", "base_url": "u2",
-                                                          "scope": {}, "enabled": True}], key=("tool", "name"),
-                         update=())
+            await upsert(
+                session,
+                Connection.__table__,
+                [{"tool": "github", "name": "a", "base_url": "u2", "scope": {}, "enabled": True}],
+                key=("tool", "name"),
+                update=(),
+            )
         prs = {p.external_id: p for p in await h.all(PullRequest)}
         assert (prs["1"].title, prs["1"].state, prs["2"].title) == ("renamed", "MERGED", "one")
         assert prs["1"].requested_reviewers == ["a"] and prs["1"].updated_at == now

@@ -17,19 +17,35 @@ from hyperpage.tools.models import Repository
 from tests.sync.harness import harness
 from tests.tools.mock_github import fixture
 
-GITHUB = {"enable_github": True, "github_token": "ghp_unit7test8token9value0", "github_repos": "acme/web",
-          "sync_github_merge_state": False}
-GITLAB = {"enable_gitlab": True, "gitlab_token": "glpat-unit7test8value9",
-          "gitlab_web_url": "https://gitlab.example.com"}
-JIRA = {"enable_jira": True, "jira_web_url": "https://acme.atlassian.net", "jira_email": "me@example.com",
-        "jira_api_token": "jira-unit7test8token"}
+GITHUB = {
+    "enable_github": True,
+    "github_token": "ghp_unit7test8token9value0",
+    "github_repos": "acme/web",
+    "sync_github_merge_state": False,
+}
+GITLAB = {
+    "enable_gitlab": True,
+    "gitlab_token": "glpat-unit7test8value9",
+    "gitlab_web_url": "https://gitlab.example.com",
+}
+JIRA = {
+    "enable_jira": True,
+    "jira_web_url": "https://acme.atlassian.net",
+    "jira_email": "me@example.com",
+    "jira_api_token": "jira-unit7test8token",
+}
 RUNAWAY = 40  # a handler answers at most this many list calls, so a looping pager ends the test, not the run
 
 
 def _repo(full_name: str, repo_id: int = 1296269) -> dict:
     owner = full_name.split("/")[0]
-    return {**fixture("github", "repo.json"), "id": repo_id, "full_name": full_name, "name": full_name.split("/")[1],
-            "owner": {**fixture("github", "repo.json")["owner"], "login": owner}}
+    return {
+        **fixture("github", "repo.json"),
+        "id": repo_id,
+        "full_name": full_name,
+        "name": full_name.split("/")[1],
+        "owner": {**fixture("github", "repo.json")["owner"], "login": owner},
+    }
 
 
 async def test_github_next_link_to_a_page_already_read_stops_the_run(db_url: str) -> None:
@@ -48,8 +64,11 @@ async def test_github_next_link_to_a_page_already_read_stops_the_run(db_url: str
         return httpx.Response(200, json=[fixture("github", "pull.json")], headers={"Link": link})
 
     async with harness(db_url, httpx.MockTransport(handle), **GITHUB) as h:
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert len(pulls) <= 3, f"{len(pulls)} requests: the pager did not notice the loop"
         assert not report.ok and "already read" in (report.error or "")
         [state] = await h.all(SyncState, SyncState.resource == "pull_requests")
@@ -74,8 +93,11 @@ async def test_gitlab_x_next_page_pointing_back_stops_the_run(db_url: str) -> No
         return httpx.Response(200, json=[])
 
     async with harness(db_url, httpx.MockTransport(handle), **GITLAB, gitlab_projects="group/app") as h:
-        [report] = [r for r in await h.scheduler.run_cycle(tool="gitlab", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="gitlab", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert len(calls) <= 3, f"{len(calls)} requests: the pager did not notice the loop"
         assert not report.ok and "already read" in (report.error or "")
 
@@ -109,8 +131,10 @@ async def test_one_missing_repository_does_not_stop_discovery_of_the_others(db_u
             return httpx.Response(200, json=_repo("acme/web"))
         return httpx.Response(404, json={"message": "Not Found"})
 
-    before = REGISTRY.get_sample_value("hyperpage_sync_scopes_missing_total",
-                                       {"tool": "github", "connection": "default"}) or 0.0
+    before = (
+        REGISTRY.get_sample_value("hyperpage_sync_scopes_missing_total", {"tool": "github", "connection": "default"})
+        or 0.0
+    )
     async with harness(db_url, httpx.MockTransport(handle), **{**GITHUB, "github_repos": "acme/gone,acme/web"}) as h:
         [report] = await h.scheduler.run_cycle(tool="github", resource="repositories")
         assert report.ok and "acme/gone" in (report.error or "")
@@ -120,8 +144,9 @@ async def test_one_missing_repository_does_not_stop_discovery_of_the_others(db_u
         assert "acme/gone" in (state.last_error or "") and state.last_success_at is not None
         [run] = await h.all(SyncRun)
         assert run.status == "PARTIAL"
-    after = REGISTRY.get_sample_value("hyperpage_sync_scopes_missing_total",
-                                      {"tool": "github", "connection": "default"})
+    after = REGISTRY.get_sample_value(
+        "hyperpage_sync_scopes_missing_total", {"tool": "github", "connection": "default"}
+    )
     assert after == before + 1
 
 
@@ -142,9 +167,20 @@ async def test_one_missing_gitlab_project_does_not_stop_discovery(db_url: str) -
 # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/): only the fields the
 # example lists, no `created`, no `summary`, no `status`, and `updated` as a number.
 ATLASSIAN_EXAMPLE = {
-    "expand": "", "id": "10002", "key": "ED-1", "self": "https://your-domain.atlassian.net/rest/api/3/issue/10002",
-    "fields": {"watcher": {"isWatching": False, "watchCount": 1, "self": "https://your-domain.atlassian.net/rest/api/3/issue/EX-1/watchers"},
-               "sub-tasks": [], "project": {"id": "10000", "key": "EX", "name": "Example"}, "updated": 1},
+    "expand": "",
+    "id": "10002",
+    "key": "ED-1",
+    "self": "https://your-domain.atlassian.net/rest/api/3/issue/10002",
+    "fields": {
+        "watcher": {
+            "isWatching": False,
+            "watchCount": 1,
+            "self": "https://your-domain.atlassian.net/rest/api/3/issue/EX-1/watchers",
+        },
+        "sub-tasks": [],
+        "project": {"id": "10000", "key": "EX", "name": "Example"},
+        "updated": 1,
+    },
 }
 
 
@@ -154,8 +190,9 @@ async def test_an_unmappable_item_is_kept_aside_and_the_rest_is_stored(db_url: s
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"issues": [good, ATLASSIAN_EXAMPLE], "isLast": True})
 
-    before = REGISTRY.get_sample_value("hyperpage_sync_items_rejected_total",
-                                       {"tool": "jira", "resource": "issues"}) or 0.0
+    before = (
+        REGISTRY.get_sample_value("hyperpage_sync_items_rejected_total", {"tool": "jira", "resource": "issues"}) or 0.0
+    )
     async with harness(db_url, httpx.MockTransport(handle), **JIRA) as h:
         [report] = await h.scheduler.run_cycle(tool="jira")
         assert report.ok and "1 item" in (report.error or "")
@@ -189,8 +226,11 @@ async def test_links_to_another_origin_are_refused_and_no_token_leaves(db_url: s
         return httpx.Response(200, json=[fixture("github", "pull.json")], headers={"Link": link})
 
     async with harness(db_url, httpx.MockTransport(handle), **GITHUB) as h:
-        [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
-                    if r.resource == "pull_requests"]
+        [report] = [
+            r
+            for r in await h.scheduler.run_cycle(tool="github", resource="pull_requests")
+            if r.resource == "pull_requests"
+        ]
         assert {r.url.host for r in seen} == {"api.github.com"}
         assert not report.ok and "collector.example.net" in (report.error or "")
         assert await h.count(PullRequest) == 1

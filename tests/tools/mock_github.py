@@ -29,10 +29,15 @@ class MockGitHub:
             pulls = []
             for number in range(1, count + 1):
                 pr = copy.deepcopy(template)
-                pr.update(id=(index + 1) * 100_000 + number, number=number, title=f"PR {number} of {name}",
-                          state="open", html_url=f"https://github.com/{name}/pull/{number}",
-                          created_at=_iso(base + timedelta(minutes=number)),
-                          updated_at=_iso(base + timedelta(minutes=number)))
+                pr.update(
+                    id=(index + 1) * 100_000 + number,
+                    number=number,
+                    title=f"PR {number} of {name}",
+                    state="open",
+                    html_url=f"https://github.com/{name}/pull/{number}",
+                    created_at=_iso(base + timedelta(minutes=number)),
+                    updated_at=_iso(base + timedelta(minutes=number)),
+                )
                 pulls.append(pr)
             self.repos[name] = pulls
         self.limit, self.remaining = limit, limit
@@ -69,27 +74,39 @@ class MockGitHub:
     def _page(self, request: httpx.Request, items: list[dict[str, Any]]) -> httpx.Response:
         per_page = int(request.url.params.get("per_page", 30))
         page = int(request.url.params.get("page", 1))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(items):
             next_url = request.url.copy_merge_params({"page": page + 1})
             headers["Link"] = f'<{next_url}>; rel="next", <{request.url}>; rel="first"'
         return self._json(request, chunk, headers=headers)
 
-    def _json(self, request: httpx.Request, body: Any, *, headers: dict[str, str] | None = None,
-              free: bool = False) -> httpx.Response:
+    def _json(
+        self, request: httpx.Request, body: Any, *, headers: dict[str, str] | None = None, free: bool = False
+    ) -> httpx.Response:
         raw = json.dumps(body).encode()
         etag = f'W/"{hashlib.sha1(raw).hexdigest()}"'
-        quota = {"x-ratelimit-limit": str(self.limit), "x-ratelimit-resource": "core",
-                 "x-ratelimit-reset": str(int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))}
+        quota = {
+            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-resource": "core",
+            "x-ratelimit-reset": str(int((datetime.now(UTC) + timedelta(hours=1)).timestamp())),
+        }
         if request.headers.get("if-none-match") == etag:
             # https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api
             return httpx.Response(304, headers={**quota, "x-ratelimit-remaining": str(self.remaining), "etag": etag})
         if not free:
             self.remaining -= 1
-        return httpx.Response(200, content=raw, headers={
-            **quota, "x-ratelimit-remaining": str(self.remaining), "etag": etag,
-            "content-type": "application/json", **(headers or {})})
+        return httpx.Response(
+            200,
+            content=raw,
+            headers={
+                **quota,
+                "x-ratelimit-remaining": str(self.remaining),
+                "etag": etag,
+                "content-type": "application/json",
+                **(headers or {}),
+            },
+        )
 
 
 def _iso(moment: datetime) -> str:

@@ -40,8 +40,14 @@ def make_client(handler, tmp_path, *, clock=None, **overrides):
         clock.now += seconds
 
     pool = ClientPool(settings, transport=httpx.MockTransport(handler), sleep=advancing_sleep, clock=clock)
-    client = pool.get(tool="github", connection="default", base_url="https://api.example", token="t0ken-value",
-                      headers={}, parse_quota=_github_quota)
+    client = pool.get(
+        tool="github",
+        connection="default",
+        base_url="https://api.example",
+        token="t0ken-value",
+        headers={},
+        parse_quota=_github_quota,
+    )
     return client, sleep, clock
 
 
@@ -124,8 +130,11 @@ async def test_github_secondary_limit_waits_until_reset(tmp_path) -> None:
     clock = FakeClock()
     reset = str(int(clock.now + 30))
     handler = scripted(
-        httpx.Response(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000",
-                                     "x-ratelimit-reset": reset}, json={"message": "API rate limit exceeded"}),
+        httpx.Response(
+            403,
+            headers={"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000", "x-ratelimit-reset": reset},
+            json={"message": "API rate limit exceeded"},
+        ),
         httpx.Response(403, json={"message": "You have exceeded a secondary rate limit"}),
         httpx.Response(200, json=[]),
     )
@@ -147,8 +156,17 @@ async def test_long_retry_after_ends_the_run_instead_of_holding_the_worker(tmp_p
 async def test_quota_reserve_pauses_the_connection_until_reset(tmp_path) -> None:
     clock = FakeClock()
     reset = datetime.fromtimestamp(clock.now + 40, UTC)
-    handler = scripted(httpx.Response(200, json=[], headers={
-        "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "249", "x-ratelimit-reset": str(int(reset.timestamp()))}))
+    handler = scripted(
+        httpx.Response(
+            200,
+            json=[],
+            headers={
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "249",
+                "x-ratelimit-reset": str(int(reset.timestamp())),
+            },
+        )
+    )
     client, sleep, _ = make_client(handler, tmp_path, clock=clock)
     await client.request("GET", "/x", resource="pull_requests", stats=RequestStats())
     assert sleep.calls == []  # 249 <= 5% of 5000: the next call waits for the reset
@@ -169,8 +187,7 @@ async def test_concurrency_is_capped_per_token(tmp_path) -> None:
         return httpx.Response(200, json=[])
 
     client, _, _ = make_client(slow, tmp_path, sync_concurrency_per_token=2)
-    await asyncio.gather(*(client.request("GET", f"/x{i}", resource="issues", stats=RequestStats())
-                           for i in range(8)))
+    await asyncio.gather(*(client.request("GET", f"/x{i}", resource="issues", stats=RequestStats()) for i in range(8)))
     assert peak == 2
 
 

@@ -29,23 +29,50 @@ IDS = {"connection_id": 1, "repository_id": 2, "now": NOW}
 Path = tuple[str | int, ...]
 
 CASES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], dict[str, Any]], dict[str, Any], set[Path]]] = {
-    "github pull request": (gh.pull_request, lambda: fixture("github", "pull.json"), IDS,
-                            {("id",), ("number",), ("state",), ("created_at",), ("updated_at",)}),
-    "github workflow run": (gh.workflow_run, lambda: fixture("github", "workflow_runs.json")["workflow_runs"][0], IDS,
-                            {("id",), ("status",), ("created_at",), ("updated_at",)}),
-    "github issue": (gh.issue, lambda: fixture("github", "issues_with_pr.json")[0], {**IDS, "repo": "acme/web"},
-                     {("id",), ("number",), ("state",), ("created_at",), ("updated_at",)}),
+    "github pull request": (
+        gh.pull_request,
+        lambda: fixture("github", "pull.json"),
+        IDS,
+        {("id",), ("number",), ("state",), ("created_at",), ("updated_at",)},
+    ),
+    "github workflow run": (
+        gh.workflow_run,
+        lambda: fixture("github", "workflow_runs.json")["workflow_runs"][0],
+        IDS,
+        {("id",), ("status",), ("created_at",), ("updated_at",)},
+    ),
+    "github issue": (
+        gh.issue,
+        lambda: fixture("github", "issues_with_pr.json")[0],
+        {**IDS, "repo": "acme/web"},
+        {("id",), ("number",), ("state",), ("created_at",), ("updated_at",)},
+    ),
     "github repository": (gh.repository, lambda: fixture("github", "repo.json"), {}, {("id",), ("full_name",)}),
-    "gitlab merge request": (gl.merge_request, lambda: fixture("gitlab", "merge_requests.json")[0], IDS,
-                             {("id",), ("iid",), ("state",), ("created_at",), ("updated_at",)}),
-    "gitlab pipeline": (gl.pipeline, lambda: fixture("gitlab", "pipeline_47.json"), IDS,
-                        {("id",), ("status",), ("created_at",), ("updated_at",)}),
-    "gitlab issue": (gl.issue, lambda: fixture("gitlab", "issues.json")[0], IDS,
-                     {("id",), ("iid",), ("state",), ("created_at",), ("updated_at",)}),
+    "gitlab merge request": (
+        gl.merge_request,
+        lambda: fixture("gitlab", "merge_requests.json")[0],
+        IDS,
+        {("id",), ("iid",), ("state",), ("created_at",), ("updated_at",)},
+    ),
+    "gitlab pipeline": (
+        gl.pipeline,
+        lambda: fixture("gitlab", "pipeline_47.json"),
+        IDS,
+        {("id",), ("status",), ("created_at",), ("updated_at",)},
+    ),
+    "gitlab issue": (
+        gl.issue,
+        lambda: fixture("gitlab", "issues.json")[0],
+        IDS,
+        {("id",), ("iid",), ("state",), ("created_at",), ("updated_at",)},
+    ),
     "gitlab project": (gl.project, lambda: fixture("gitlab", "project.json"), {}, {("id",), ("path_with_namespace",)}),
-    "jira issue": (jira.issue, lambda: fixture("jira", "search_page1.json")["issues"][0],
-                   {"connection_id": 1, "web_url": "https://acme.atlassian.net", "now": NOW},
-                   {("id",), ("key",), ("fields",), ("fields", "created"), ("fields", "updated")}),
+    "jira issue": (
+        jira.issue,
+        lambda: fixture("jira", "search_page1.json")["issues"][0],
+        {"connection_id": 1, "web_url": "https://acme.atlassian.net", "now": NOW},
+        {("id",), ("key",), ("fields",), ("fields", "created"), ("fields", "updated")},
+    ),
 }
 
 
@@ -97,8 +124,9 @@ def test_each_optional_field_removed_or_null_still_maps(name: str, path: Path, a
 def test_any_combination_of_optional_fields_missing_or_null_still_maps(data: st.DataObject, name: str) -> None:
     mapper, sample, kwargs, _required = CASES[name]
     paths = optional_paths(name)
-    chosen = data.draw(st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(("remove", "null"))),
-                                max_size=len(paths)))
+    chosen = data.draw(
+        st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(("remove", "null"))), max_size=len(paths))
+    )
     item = copy.deepcopy(sample())
     for path, action in chosen:
         item = without(item, path, action)

@@ -25,8 +25,9 @@ def test_github_pull_request_keeps_reviewers_teams_draft_and_original_state() ->
     assert (row["state"], row["original_state"], row["draft"]) == ("OPEN", "open", True)
     assert row["requested_reviewers"] == ["hubot", "team:justice-league"]
     assert (row["source_branch"], row["target_branch"], row["labels"]) == ("new-topic", "main", ["bug"])
-    merged = gh.pull_request({**fixture("github", "pull.json"), "state": "closed",
-                              "merged_at": "2026-10-12T21:00:00Z"}, **IDS)
+    merged = gh.pull_request(
+        {**fixture("github", "pull.json"), "state": "closed", "merged_at": "2026-10-12T21:00:00Z"}, **IDS
+    )
     assert merged["state"] == "MERGED" and merged["merged_at"] == datetime(2026, 10, 12, 21, tzinfo=UTC)
 
 
@@ -42,8 +43,11 @@ def test_github_workflow_runs_map_status_and_conclusion() -> None:
 def test_github_issue_mapping_and_state_reason() -> None:
     closed = fixture("github", "issues_with_pr.json")[0]
     row = gh.issue(closed, repo="acme/web", **IDS)
-    assert (row["key"], row["status_category"], row["original_status"]) == ("acme/web#1347", "DONE",
-                                                                           "closed (completed)")
+    assert (row["key"], row["status_category"], row["original_status"]) == (
+        "acme/web#1347",
+        "DONE",
+        "closed (completed)",
+    )
     assert row["assignee"] == "hubot"
 
 
@@ -58,11 +62,19 @@ def test_gitlab_merge_requests_draft_reviewers_and_states() -> None:
 def test_gitlab_running_pipeline_has_no_finish() -> None:
     row = gl.pipeline(fixture("gitlab", "pipeline_47.json"), **IDS)
     assert (row["status"], row["result"], row["finished_at"], row["duration_seconds"]) == (
-        "IN_PROGRESS", None, None, None)
+        "IN_PROGRESS",
+        None,
+        None,
+        None,
+    )
     assert row["started_at"] == datetime(2026, 10, 12, 7, 0, 10, tzinfo=UTC)
     failed = gl.pipeline(fixture("gitlab", "pipeline_48.json"), **IDS)
     assert (failed["status"], failed["result"], failed["original_status"], failed["duration_seconds"]) == (
-        "DONE", "FAILURE", "failed", 520.0)
+        "DONE",
+        "FAILURE",
+        "failed",
+        520.0,
+    )
 
 
 def test_gitlab_issue_uses_full_reference() -> None:
@@ -95,9 +107,13 @@ def test_action_required_run_updated_before_it_started_has_no_negative_duration(
     # A real `action_required` run: GitHub documents `updated_at` as the run object's last update, not its
     # end (https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository); here it
     # is 25 s before `run_started_at` (the run waits for approval and was re-requested).
-    run = {**fixture("github", "workflow_runs.json")["workflow_runs"][0], "status": "completed",
-           "conclusion": "action_required", "updated_at": "2026-10-12T10:00:00Z",
-           "run_started_at": "2026-10-12T10:00:25Z"}
+    run = {
+        **fixture("github", "workflow_runs.json")["workflow_runs"][0],
+        "status": "completed",
+        "conclusion": "action_required",
+        "updated_at": "2026-10-12T10:00:00Z",
+        "run_started_at": "2026-10-12T10:00:25Z",
+    }
     row = gh.workflow_run(run, **IDS)
     assert row["duration_seconds"] is None
     assert row["finished_at"] >= row["started_at"]

@@ -9,8 +9,16 @@ from starlette.routing import Mount, Route
 
 from tests import factories as f
 
-HOSTILE_URLS = ("javascript:alert(1)", "JaVaScRiPt:alert(2)", "java\tscript:alert(3)", " javascript:alert(4)",
-                "data:text/html,<script>alert(5)</script>", "vbscript:msgbox(6)", "//evil.example/7", "/relative/8")
+HOSTILE_URLS = (
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(2)",
+    "java\tscript:alert(3)",
+    " javascript:alert(4)",
+    "data:text/html,<script>alert(5)</script>",
+    "vbscript:msgbox(6)",
+    "//evil.example/7",
+    "/relative/8",
+)
 
 
 class _Anchors(HTMLParser):
@@ -50,8 +58,11 @@ async def test_no_route_redirects_to_the_host_header(client) -> None:
     paths = {"/static", "/static/", "//evil.example/", "/api/v1/reviews/", "/docs/", "/api/health/"}
     for route in client.app.routes:
         if isinstance(route, APIRoute | Route | Mount):
-            path = route.path.replace("{tool}", "github").replace("{endpoint}", "pull-requests") \
+            path = (
+                route.path.replace("{tool}", "github")
+                .replace("{endpoint}", "pull-requests")
                 .replace("{platform}", "github")
+            )
             paths |= {path, path + "/", path.rstrip("/") or "/"}
     for path in sorted(paths):
         for method in ("GET", "POST"):
@@ -63,10 +74,16 @@ async def test_no_route_redirects_to_the_host_header(client) -> None:
 
 
 async def test_the_theme_switch_only_redirects_to_local_paths(client) -> None:
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/",
-                   "\\\\evil.example", "javascript:alert(1)", "/ok?x=1"):
-        resp = await client.post("/ui/theme", data={"theme": "dark", "next": target},
-                                 headers={"Host": "evil.example"})
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "/\t/evil.example/",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/ok?x=1",
+    ):
+        resp = await client.post("/ui/theme", data={"theme": "dark", "next": target}, headers={"Host": "evil.example"})
         assert resp.status_code == 303
         location = resp.headers["location"]
         assert location.startswith("/") and not location.startswith(("//", "/\\")), (target, location)

@@ -10,8 +10,15 @@ from tests import factories as f
 async def test_without_tools_the_overview_is_the_setup_page(client) -> None:
     resp = await client.get("/")
     assert resp.status_code == 200
-    for variable in ("ENABLE_GITHUB", "GITHUB_TOKEN", "ENABLE_GITLAB", "GITLAB_TOKEN", "JIRA_WEB_URL",
-                     "JIRA_EMAIL", "JIRA_API_TOKEN"):
+    for variable in (
+        "ENABLE_GITHUB",
+        "GITHUB_TOKEN",
+        "ENABLE_GITLAB",
+        "GITLAB_TOKEN",
+        "JIRA_WEB_URL",
+        "JIRA_EMAIL",
+        "JIRA_API_TOKEN",
+    ):
         assert f"<code>{variable}</code>" in resp.text
     assert "Connect a tool" in resp.text
 
@@ -21,15 +28,22 @@ async def _seed(db_url: str) -> None:
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
         repo = await f.add_repository(s, connection=gh, full_name="acme/web")
-        await f.add_pull_request(s, connection=gh, repository=repo, title="Fix <script> escaping",
-                                 requested_reviewers=["carol"])
+        await f.add_pull_request(
+            s, connection=gh, repository=repo, title="Fix <script> escaping", requested_reviewers=["carol"]
+        )
         await f.add_pull_request(s, connection=gh, repository=repo, title="Other change")
         await f.add_pipeline(s, connection=gh, repository=repo, result="FAILURE", name="Build")
         await f.add_pipeline(s, connection=gh, repository=repo, result="SUCCESS", name="Lint")
         await f.add_issue(s, connection=gh, repository=repo, key="#9", title="Broken docs")
         await f.add_rate_limit_sample(s, connection=gh, resource="core", remaining=500, observed_at=now)
-        await f.add_sync_state(s, connection=gh, resource="pull_requests", last_success_at=now - timedelta(hours=1),
-                               last_error="GitHub answered 401: bad credentials", last_error_at=now)
+        await f.add_sync_state(
+            s,
+            connection=gh,
+            resource="pull_requests",
+            last_success_at=now - timedelta(hours=1),
+            last_error="GitHub answered 401: bad credentials",
+            last_error_at=now,
+        )
 
 
 async def test_overview_renders_panels_filters_and_freshness(client, db_url) -> None:

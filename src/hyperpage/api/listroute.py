@@ -33,8 +33,7 @@ class ListRoute(APIRoute):
         endpoint = self.endpoint
 
         async def handler(request: Request) -> Response:
-            response: Response = await endpoint(request, request.app.state.engine,
-                                                 parse_query(model, fields, request))
+            response: Response = await endpoint(request, request.app.state.engine, parse_query(model, fields, request))
             return response
 
         return handler

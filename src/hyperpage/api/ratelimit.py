@@ -49,8 +49,11 @@ class RateLimitMiddleware:
         # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
         options: dict[str, float | str] = {}
         if "redis" in uri:
-            options = {"implementation": "redispy", "socket_timeout": STORE_TIMEOUT_SECONDS,
-                       "socket_connect_timeout": STORE_TIMEOUT_SECONDS}
+            options = {
+                "implementation": "redispy",
+                "socket_timeout": STORE_TIMEOUT_SECONDS,
+                "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
+            }
         self.storage = storage_from_string(uri, **options)
         self.limiter = FixedWindowRateLimiter(self.storage)
         self.fallback = FixedWindowRateLimiter(storage_from_string("async+memory://"))
@@ -97,13 +100,15 @@ class RateLimitMiddleware:
             except Exception as exc:  # Redis down or slow: never fail or stall every request on it
                 if self.store_down_since is None:
                     self.store_down_since = time.monotonic()
-                    log.warning("rate_limit_store_unavailable", error=type(exc).__name__,
-                                fallback="counting per process until the store answers")
+                    log.warning(
+                        "rate_limit_store_unavailable",
+                        error=type(exc).__name__,
+                        fallback="counting per process until the store answers",
+                    )
                 self._retry_store_at = time.monotonic() + STORE_RETRY_SECONDS
             else:
                 if self.store_down_since is not None:
-                    log.info("rate_limit_store_back",
-                             outage_s=round(time.monotonic() - self.store_down_since, 1))
+                    log.info("rate_limit_store_back", outage_s=round(time.monotonic() - self.store_down_since, 1))
                     self.store_down_since = None
                 return result
         return await _count(self.fallback, self.item, key)
@@ -115,9 +120,18 @@ async def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str)
 
 
 async def _too_many(send: Send, headers: list[tuple[bytes, bytes]], retry_after: int) -> None:
-    body = orjson.dumps(error_body(
-        "rate_limited", f"too many requests from this client; retry in {retry_after} s"))
-    await send({"type": "http.response.start", "status": 429, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(max(1, retry_after)).encode()), (b"cache-control", b"no-store"), *headers]})
+    body = orjson.dumps(error_body("rate_limited", f"too many requests from this client; retry in {retry_after} s"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(max(1, retry_after)).encode()),
+                (b"cache-control", b"no-store"),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

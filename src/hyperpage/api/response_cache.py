@@ -105,8 +105,12 @@ class ResponseCacheMiddleware:
         self._inflight: dict[tuple[tuple[str, bytes], Hashable], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in CACHED_PATHS
-                or not self.cache.enabled):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] not in CACHED_PATHS
+            or not self.cache.enabled
+        ):
             await self.app(scope, receive, send)
             return
         version = self.changes.version()  # read before the query runs: the entry is only as new as this

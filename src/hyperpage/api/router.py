@@ -22,8 +22,15 @@ def include_routers(app: FastAPI) -> None:
     # forged Host (or a cache keyed without it) send clients elsewhere: a wrong path is a plain 404 instead.
     app.router.redirect_slashes = False
     app.include_router(health.router)
-    for router in (reviews_views.router, pipelines_views.router, issues_views.router, rate_limits_views.router,
-                   status_views.router, compat_views.router, auth_views.router):
+    for router in (
+        reviews_views.router,
+        pipelines_views.router,
+        issues_views.router,
+        rate_limits_views.router,
+        status_views.router,
+        compat_views.router,
+        auth_views.router,
+    ):
         app.include_router(router)
     auth_pages.install(app)
     document_auth(app)

@@ -44,27 +44,40 @@ def _row(token: Any) -> dict[str, Any]:
     def when(moment: Any) -> str | None:
         return moment.isoformat() if moment else None
 
-    return {"id": token.id, "name": token.name, "role": token.role, "status": status_of(token),
-            "created_at": when(token.created_at), "created_by": token.created_by,
-            "expires_at": when(token.expires_at), "last_used_at": when(token.last_used_at),
-            "revoked_at": when(token.revoked_at)}
+    return {
+        "id": token.id,
+        "name": token.name,
+        "role": token.role,
+        "status": status_of(token),
+        "created_at": when(token.created_at),
+        "created_by": token.created_by,
+        "expires_at": when(token.expires_at),
+        "last_used_at": when(token.last_used_at),
+        "revoked_at": when(token.revoked_at),
+    }
 
 
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. grafana.")],
     role: Annotated[Role, typer.Option(help="viewer (read data) or admin (also admin actions).")] = Role.VIEWER,
-    expires_in_days: Annotated[int | None, typer.Option(min=1, max=3650, help="Stop working after N days "
-                                                         "(default: until revoked).")] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Stop working after N days (default: until revoked).")
+    ] = None,
 ) -> None:
     """Create a token and print it once (stdout, nothing else there); only its hash is stored."""
     from hyperpage.auth import tokens
 
     who = f"cli:{getpass.getuser()}"
-    created = _run(lambda s: tokens.create_token(s, name=name, role=role, created_by=who,
-                                                  expires_at=tokens.expiry_in(expires_in_days)))
-    typer.echo(f"created token {created.token.id} ({created.token.name}, {created.token.role}); it is shown "
-               "only now:", err=True)
+    created = _run(
+        lambda s: tokens.create_token(
+            s, name=name, role=role, created_by=who, expires_at=tokens.expiry_in(expires_in_days)
+        )
+    )
+    typer.echo(
+        f"created token {created.token.id} ({created.token.name}, {created.token.role}); it is shown only now:",
+        err=True,
+    )
     typer.echo(created.secret)
 
 
@@ -78,8 +91,10 @@ def list_tokens(as_json: Annotated[bool, typer.Option("--json", help="One JSON d
         typer.echo(json.dumps({"tokens": rows}, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['id']:>5}  {row['status']:<8} {row['role']:<6} {row['name']}  "
-                   f"expires={row['expires_at'] or 'never'} last_used={row['last_used_at'] or 'never'}")
+        typer.echo(
+            f"{row['id']:>5}  {row['status']:<8} {row['role']:<6} {row['name']}  "
+            f"expires={row['expires_at'] or 'never'} last_used={row['last_used_at'] or 'never'}"
+        )
     if not rows:
         typer.echo("no API tokens")
 

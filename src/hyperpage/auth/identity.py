@@ -40,8 +40,7 @@ class Identity:
 
 
 ANONYMOUS = Identity(subject="anonymous", name="anonymous", role=Role.VIEWER, via=Via.ANONYMOUS)
-BOOTSTRAP_ADMIN = Identity(subject="bootstrap-admin", name="bootstrap admin token", role=Role.ADMIN,
-                           via=Via.BOOTSTRAP)
+BOOTSTRAP_ADMIN = Identity(subject="bootstrap-admin", name="bootstrap admin token", role=Role.ADMIN, via=Via.BOOTSTRAP)
 
 
 def _domain(email: str | None) -> str | None:
@@ -75,8 +74,15 @@ def role_for(settings: Settings, email: str | None, groups: tuple[str, ...]) -> 
     return Role.VIEWER
 
 
-def person(settings: Settings, *, subject: str, name: str | None, email: str | None, groups: tuple[str, ...],
-           via: Via) -> Identity:
+def person(
+    settings: Settings, *, subject: str, name: str | None, email: str | None, groups: tuple[str, ...], via: Via
+) -> Identity:
     """The identity of a signed-in person, with the role the current settings give them."""
-    return Identity(subject=subject, name=name or email or subject, role=role_for(settings, email, groups),
-                    via=via, email=email, groups=groups)
+    return Identity(
+        subject=subject,
+        name=name or email or subject,
+        role=role_for(settings, email, groups),
+        via=via,
+        email=email,
+        groups=groups,
+    )

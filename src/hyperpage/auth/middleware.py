@@ -25,8 +25,18 @@ from hyperpage.logging import get_logger
 log = get_logger(__name__)
 
 # Everything else needs an identity (default deny): probes, the sign-in flow itself and static files do not.
-OPEN_PATHS = frozenset({"/livez", "/readyz", "/api/health", "/favicon.ico", "/auth/login", "/auth/callback",
-                        "/auth/logout", "/auth/signed-out"})
+OPEN_PATHS = frozenset(
+    {
+        "/livez",
+        "/readyz",
+        "/api/health",
+        "/favicon.ico",
+        "/auth/login",
+        "/auth/callback",
+        "/auth/logout",
+        "/auth/signed-out",
+    }
+)
 OPEN_PREFIXES = ("/static/",)
 NO_IDENTITY_PATHS = frozenset({"/livez", "/readyz", "/favicon.ico"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,9 +64,13 @@ class IdentityMiddleware:
             if _is_open(scope["path"]):
                 resolution = Resolution(None)
             else:
-                await _json(send, 503, "service_unavailable",
-                            "cannot check credentials: the database is unavailable; retry shortly",
-                            [(b"retry-after", b"5")])
+                await _json(
+                    send,
+                    503,
+                    "service_unavailable",
+                    "cannot check credentials: the database is unavailable; retry shortly",
+                    [(b"retry-after", b"5")],
+                )
                 return
         state = scope.setdefault("state", {})
         state["identity"] = resolution.identity
@@ -76,8 +90,13 @@ class AuthGateMiddleware:
         resolution: Resolution = scope.get("state", {}).get("auth_resolution") or Resolution(None)
         identity = resolution.identity
         if resolution.refused:
-            await _json(send, 401, "unauthorized", f"{resolution.refused}; send a valid token",
-                        [(b"www-authenticate", _challenge("invalid_token", resolution.refused))])
+            await _json(
+                send,
+                401,
+                "unauthorized",
+                f"{resolution.refused}; send a valid token",
+                [(b"www-authenticate", _challenge("invalid_token", resolution.refused))],
+            )
             return
         if resolution.forbidden:
             await _json(send, 403, "forbidden", resolution.forbidden)
@@ -87,12 +106,21 @@ class AuthGateMiddleware:
             return
         if admin_only(scope["method"], scope["path"]) and not identity.is_admin:
             if not identity.authenticated:
-                await _json(send, 401, "unauthorized",
-                            "admin action: send `Authorization: Bearer <admin API token>`", [(b"www-authenticate",
-                                                                                            REALM.encode())])
+                await _json(
+                    send,
+                    401,
+                    "unauthorized",
+                    "admin action: send `Authorization: Bearer <admin API token>`",
+                    [(b"www-authenticate", REALM.encode())],
+                )
             else:
-                await _json(send, 403, "forbidden", "admin action: your role is viewer",
-                            [(b"www-authenticate", _challenge("insufficient_scope", "role admin required"))])
+                await _json(
+                    send,
+                    403,
+                    "forbidden",
+                    "admin action: your role is viewer",
+                    [(b"www-authenticate", _challenge("insufficient_scope", "role admin required"))],
+                )
             return
         if identity.via == "session" and scope["method"] not in SAFE_METHODS and not self._same_origin(scope):
             await _json(send, 403, "forbidden", "cross-site request refused (Origin does not match this portal)")
@@ -101,23 +129,40 @@ class AuthGateMiddleware:
 
     async def _sign_in_first(self, scope: Scope, send: Send) -> None:
         path = scope["path"]
-        wants_page = (scope["method"] in ("GET", "HEAD") and not path.startswith("/api/")
-                      and path != "/openapi.json" and "text/html" in (header(scope, b"accept") or ""))
+        wants_page = (
+            scope["method"] in ("GET", "HEAD")
+            and not path.startswith("/api/")
+            and path != "/openapi.json"
+            and "text/html" in (header(scope, b"accept") or "")
+        )
         if self.settings.auth_mode is AuthMode.OIDC and wants_page:
             target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
             # relative: an absolute URL would have to come from the Host header, which the client writes
             location = "/auth/login?next=" + quote(target, safe="")
-            await send({"type": "http.response.start", "status": 303, "headers": [
-                (b"location", location.encode()), (b"cache-control", b"no-store"), (b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [
+                        (b"location", location.encode()),
+                        (b"cache-control", b"no-store"),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
-        how = {AuthMode.OIDC: "sign in at /auth/login or send `Authorization: Bearer <API token>`",
-               AuthMode.PROXY: "sign in through the portal's proxy or send `Authorization: Bearer <API token>`"}
-        await _json(send, 401, "unauthorized",
-                    "authentication required: " + how.get(self.settings.auth_mode,
-                                                          "send `Authorization: Bearer <API token>`"),
-                    [(b"www-authenticate", REALM.encode())])
-
+        how = {
+            AuthMode.OIDC: "sign in at /auth/login or send `Authorization: Bearer <API token>`",
+            AuthMode.PROXY: "sign in through the portal's proxy or send `Authorization: Bearer <API token>`",
+        }
+        await _json(
+            send,
+            401,
+            "unauthorized",
+            "authentication required: " + how.get(self.settings.auth_mode, "send `Authorization: Bearer <API token>`"),
+            [(b"www-authenticate", REALM.encode())],
+        )
 
     def _same_origin(self, scope: Scope) -> bool:
         """Cookie-authenticated writes must come from our own pages (SameSite=Lax first, this second)."""
@@ -147,10 +192,20 @@ def _challenge(error: str, description: str) -> bytes:
     return f'{REALM}, error="{error}", error_description="{clean}"'.encode("latin-1", "replace")
 
 
-async def _json(send: Send, status: int, code: str, message: str,
-                extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _json(
+    send: Send, status: int, code: str, message: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = orjson.dumps(error_body(code, message))
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"), *(extra or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                *(extra or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

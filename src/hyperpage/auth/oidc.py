@@ -55,10 +55,13 @@ class OidcClient:
             client_id=settings.hyperpage_oidc_client_id,
             client_secret=secret.get_secret_value() if secret else None,
             server_metadata_url=f"{settings.hyperpage_oidc_issuer}/.well-known/openid-configuration",
-            client_kwargs={"scope": settings.hyperpage_oidc_scopes, "code_challenge_method": "S256",
-                           # a public client (no secret) authenticates with PKCE alone
-                           "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
-                           "timeout": 10.0},
+            client_kwargs={
+                "scope": settings.hyperpage_oidc_scopes,
+                "code_challenge_method": "S256",
+                # a public client (no secret) authenticates with PKCE alone
+                "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
+                "timeout": 10.0,
+            },
         )
         self.redirect_uri = f"{settings.hyperpage_public_url}/auth/callback"
 
@@ -79,15 +82,19 @@ class OidcClient:
         """The provider URL to send the browser to, and the transaction to keep until it comes back."""
         await self.metadata()
         started = await self.app.create_authorization_url(self.redirect_uri, nonce=secrets.token_urlsafe(24))
-        return started["url"], {"state": started["state"], "nonce": started["nonce"],
-                                "verifier": started["code_verifier"]}
+        return started["url"], {
+            "state": started["state"],
+            "nonce": started["nonce"],
+            "verifier": started["code_verifier"],
+        }
 
     async def finish(self, *, code: str, transaction: dict[str, str]) -> Claims:
         """Redeem the code (with the PKCE verifier) and validate the ID token; SignInFailed on any problem."""
         await self.metadata()
         try:
-            token = await self.app.fetch_access_token(redirect_uri=self.redirect_uri, code=code,
-                                                      code_verifier=transaction["verifier"])
+            token = await self.app.fetch_access_token(
+                redirect_uri=self.redirect_uri, code=code, code_verifier=transaction["verifier"]
+            )
         except (OAuthError, HTTPError, ValueError) as exc:
             log.warning("oidc_token_exchange_failed", error=type(exc).__name__)
             raise SignInFailed("the sign-in provider refused the sign-in code; sign in again", 400) from None
@@ -101,8 +108,7 @@ class OidcClient:
             claims = await self.app.parse_id_token(token, nonce=nonce, leeway=ID_TOKEN_LEEWAY)
         except (JoseError, ValueError, HTTPError) as exc:
             log.warning("oidc_id_token_refused", error=type(exc).__name__, reason=str(exc)[:200])
-            raise SignInFailed("the ID token was refused (signature, issuer, audience, expiry or nonce)", 401) \
-                from None
+            raise SignInFailed("the ID token was refused (signature, issuer, audience, expiry or nonce)", 401) from None
         return _claims(claims, self.settings.hyperpage_oidc_groups_claim)
 
     async def logout_url(self) -> str | None:
@@ -115,7 +121,8 @@ class OidcClient:
             return None
         result = await self.app.create_logout_url(
             post_logout_redirect_uri=f"{self.settings.hyperpage_public_url}/auth/signed-out",
-            client_id=self.settings.hyperpage_oidc_client_id)
+            client_id=self.settings.hyperpage_oidc_client_id,
+        )
         return str(result["url"])
 
 

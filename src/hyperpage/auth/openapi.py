@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from hyperpage.auth.middleware import OPEN_PATHS, admin_only
 from hyperpage.config import AuthMode
 
-UNAUTHORIZED = {"description": "Authentication required, or the credential is wrong, revoked or expired; "
-                               "`WWW-Authenticate: Bearer` says which (RFC 6750).",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+UNAUTHORIZED = {
+    "description": "Authentication required, or the credential is wrong, revoked or expired; "
+    "`WWW-Authenticate: Bearer` says which (RFC 6750).",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 
 
 def document_auth(app: FastAPI) -> None:
@@ -25,8 +27,10 @@ def document_auth(app: FastAPI) -> None:
         if "ErrorBody" not in spec.get("components", {}).get("schemas", {}):
             return spec
         spec["components"].setdefault("securitySchemes", {})["bearer"] = {
-            "type": "http", "scheme": "bearer",
-            "description": "An API token (`hp_...`) made by an admin, or the bootstrap HYPERPAGE_ADMIN_TOKEN."}
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`hp_...`) made by an admin, or the bootstrap HYPERPAGE_ADMIN_TOKEN.",
+        }
         anonymous_reads = app.state.settings.auth_mode is AuthMode.OFF
         for path, operations in spec["paths"].items():
             if path in OPEN_PATHS:

@@ -57,8 +57,9 @@ def _problem(request: Request, message: str, status: int) -> Response:
 
 
 @router.get("/login")
-async def login(request: Request, next_url: Annotated[str | None, Query(alias="next", max_length=2000)] = None
-                ) -> Response:
+async def login(
+    request: Request, next_url: Annotated[str | None, Query(alias="next", max_length=2000)] = None
+) -> Response:
     settings = _settings(request)
     if settings.auth_mode is not AuthMode.OIDC:
         return _problem(request, "Sign-in through a provider is not enabled on this portal.", 404)
@@ -70,23 +71,26 @@ async def login(request: Request, next_url: Annotated[str | None, Query(alias="n
     transaction["next"] = local_path(next_url)
     value = signer(settings, "oidc").sign(oidc.encode_transaction(transaction)).decode()
     response = RedirectResponse(url, status_code=302, headers=NO_STORE)
-    response.set_cookie(oidc.TRANSACTION_COOKIE, value, max_age=oidc.TRANSACTION_MAX_AGE, path="/auth",
-                        **_cookie_args(settings))
+    response.set_cookie(
+        oidc.TRANSACTION_COOKIE, value, max_age=oidc.TRANSACTION_MAX_AGE, path="/auth", **_cookie_args(settings)
+    )
     return response
 
 
 @router.get("/callback")
-async def callback(request: Request, session: SessionDep,
-                   code: Annotated[str | None, Query(max_length=4096)] = None,
-                   state: Annotated[str | None, Query(max_length=512)] = None,
-                   error: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+async def callback(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
     settings = _settings(request)
     if settings.auth_mode is not AuthMode.OIDC:
         return _problem(request, "Sign-in through a provider is not enabled on this portal.", 404)
     oidc = _oidc()
     raw = request.cookies.get(oidc.TRANSACTION_COOKIE)
-    transaction = oidc.decode_transaction(
-        unsign(settings, "oidc", raw, oidc.TRANSACTION_MAX_AGE) if raw else None)
+    transaction = oidc.decode_transaction(unsign(settings, "oidc", raw, oidc.TRANSACTION_MAX_AGE) if raw else None)
     if error:
         return _problem(request, f"The sign-in provider answered: {error}.", 400)
     if transaction is None or not state or not code:
@@ -101,13 +105,15 @@ async def callback(request: Request, session: SessionDep,
     if problem is not None:
         log.warning("sign_in_refused", subject=claims.subject, reason="allow-list")
         return _problem(request, problem[0].upper() + problem[1:] + ".", 403)
-    cookie = await start_session(session, settings, subject=f"user:{claims.subject}", email=claims.email,
-                                 name=claims.name, groups=claims.groups)
+    cookie = await start_session(
+        session, settings, subject=f"user:{claims.subject}", email=claims.email, name=claims.name, groups=claims.groups
+    )
     log.info("signed_in", subject=claims.subject)
     response = RedirectResponse(local_path(transaction["next"]), status_code=303, headers=NO_STORE)
     response.delete_cookie(oidc.TRANSACTION_COOKIE, path="/auth", **_cookie_args(settings))
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.hyperpage_session_max_age_seconds, path="/",
-                        **_cookie_args(settings))
+    response.set_cookie(
+        SESSION_COOKIE, cookie, max_age=settings.hyperpage_session_max_age_seconds, path="/", **_cookie_args(settings)
+    )
     return response
 
 

@@ -87,8 +87,7 @@ async def resolve(scope: Scope, settings: Settings, sessionmaker: async_sessionm
     if scheme.lower() == "bearer" and credential:
         bootstrap = settings.hyperpage_admin_token
         # constant-time: the comparison must not reveal how many leading characters were right
-        if bootstrap is not None and hmac.compare_digest(credential.encode(),
-                                                         bootstrap.get_secret_value().encode()):
+        if bootstrap is not None and hmac.compare_digest(credential.encode(), bootstrap.get_secret_value().encode()):
             return Resolution(BOOTSTRAP_ADMIN)
         if credential.startswith(PREFIX):
             async with sessionmaker() as session:

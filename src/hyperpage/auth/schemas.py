@@ -25,8 +25,9 @@ class Me(BaseModel):
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="What the token is for, e.g. `grafana`.")
     role: Role = Role.VIEWER
-    expires_at: datetime | None = Field(None, description="When the token stops working (UTC, at most 10 years "
-                                                          "ahead); null = until revoked.")
+    expires_at: datetime | None = Field(
+        None, description="When the token stops working (UTC, at most 10 years ahead); null = until revoked."
+    )
 
     @field_validator("expires_at")
     @classmethod

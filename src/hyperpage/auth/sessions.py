@@ -35,15 +35,30 @@ def unsign(settings: Settings, purpose: str, value: str, max_age: int) -> str | 
         return None
 
 
-async def start_session(session: AsyncSession, settings: Settings, *, subject: str, email: str | None,
-                        name: str | None, groups: tuple[str, ...]) -> str:
+async def start_session(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    subject: str,
+    email: str | None,
+    name: str | None,
+    groups: tuple[str, ...],
+) -> str:
     """Store a new session and return the cookie value; expired rows are swept on the way."""
     now = utcnow()
     await session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
     session_id = secrets.token_urlsafe(32)
-    session.add(AuthSession(session_hash=hash_secret(session_id), subject=subject[:255], email=email, name=name,
-                            groups=list(groups), created_at=now,
-                            expires_at=now + timedelta(seconds=settings.hyperpage_session_max_age_seconds)))
+    session.add(
+        AuthSession(
+            session_hash=hash_secret(session_id),
+            subject=subject[:255],
+            email=email,
+            name=name,
+            groups=list(groups),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.hyperpage_session_max_age_seconds),
+        )
+    )
     await session.commit()
     return signer(settings, "session").sign(session_id).decode()
 

@@ -49,16 +49,23 @@ class CreatedToken:
     secret: str  # the only time the secret exists outside the caller's hands
 
 
-async def create_token(session: AsyncSession, *, name: str, role: Role, created_by: str,
-                       expires_at: datetime | None = None) -> CreatedToken:
+async def create_token(
+    session: AsyncSession, *, name: str, role: Role, created_by: str, expires_at: datetime | None = None
+) -> CreatedToken:
     name = name.strip()
     if not name or len(name) > 100 or not name.isprintable():
         raise BadRequest("name: 1-100 printable characters")
     if expires_at is not None and expires_at <= utcnow():
         raise BadRequest("expires_at: must be in the future")
     secret = new_secret()
-    token = ApiToken(name=name, role=role.value, token_hash=hash_secret(secret), created_by=created_by[:255],
-                     expires_at=expires_at, created_at=utcnow())
+    token = ApiToken(
+        name=name,
+        role=role.value,
+        token_hash=hash_secret(secret),
+        created_by=created_by[:255],
+        expires_at=expires_at,
+        created_at=utcnow(),
+    )
     session.add(token)
     await session.commit()
     return CreatedToken(token, secret)

@@ -20,8 +20,8 @@ from hyperpage.logging import configure_logging, redact_text, register_secret
 app = typer.Typer(help="Logical backups: create, list, verify, restore, prune.", no_args_is_help=True)
 
 DestinationOpt = Annotated[
-    str | None, typer.Option("--destination", "-d", help="file:///dir or s3://bucket/prefix "
-                             "[HYPERPAGE_BACKUP_DESTINATION].")
+    str | None,
+    typer.Option("--destination", "-d", help="file:///dir or s3://bucket/prefix [HYPERPAGE_BACKUP_DESTINATION]."),
 ]
 BackupOpt = Annotated[str | None, typer.Option("--backup", "-b", help="Backup id (default: the newest).")]
 
@@ -33,9 +33,11 @@ def _setup(destination: str | None) -> tuple[Settings, Destination]:
     if verify_url is not None:
         register_secret(make_url(verify_url.get_secret_value()).password)
     try:
-        return settings, open_destination(destination or settings.hyperpage_backup_destination,
-                                          s3_endpoint_url=settings.hyperpage_backup_s3_endpoint_url,
-                                          s3_region=settings.hyperpage_backup_s3_region)
+        return settings, open_destination(
+            destination or settings.hyperpage_backup_destination,
+            s3_endpoint_url=settings.hyperpage_backup_s3_endpoint_url,
+            s3_region=settings.hyperpage_backup_s3_region,
+        )
     except BackupError as exc:
         raise fail(exc.message) from None
 
@@ -70,13 +72,18 @@ def create(destination: DestinationOpt = None) -> None:
 
     settings, dest = _setup(destination)
     with _failing("backup failed: "):
-        manifest = create_backup(database_url=settings.database_url.get_secret_value(), destination=dest,
-                                 compression_level=settings.hyperpage_backup_compression_level,
-                                 work_dir=_work_dir(settings))
+        manifest = create_backup(
+            database_url=settings.database_url.get_secret_value(),
+            destination=dest,
+            compression_level=settings.hyperpage_backup_compression_level,
+            work_dir=_work_dir(settings),
+        )
     with _failing(f"backup {manifest.id} is stored but could not be recorded for the metrics: "):
         asyncio.run(record_success(settings, manifest, dest.url))
-    typer.echo(f"{manifest.id}: {manifest.size} bytes, {len(manifest.tables)} tables, {manifest.total_rows} rows, "
-               f"schema {manifest.schema_revision}, sha256 {manifest.sha256}")
+    typer.echo(
+        f"{manifest.id}: {manifest.size} bytes, {len(manifest.tables)} tables, {manifest.total_rows} rows, "
+        f"schema {manifest.schema_revision}, sha256 {manifest.sha256}"
+    )
 
 
 @app.command("list")
@@ -93,8 +100,10 @@ def list_(destination: DestinationOpt = None) -> None:
     for m in backups:
         checked = verification_of(dest, m.id)
         state = f"verified {checked['verified_at']}" if checked else "not verified"
-        typer.echo(f"{m.id}  {m.finished_at}  {m.engine:<10}  {m.size:>12} B  {m.total_rows:>9} rows  "
-                   f"schema {m.schema_revision}  {state}")
+        typer.echo(
+            f"{m.id}  {m.finished_at}  {m.engine:<10}  {m.size:>12} B  {m.total_rows:>9} rows  "
+            f"schema {m.schema_revision}  {state}"
+        )
 
 
 @app.command()
@@ -110,8 +119,9 @@ def verify(
     server = settings.hyperpage_backup_verify_database_url or settings.database_url
     with _failing("verification FAILED: "):
         manifest = find_backup(dest, backup)
-        result = verify_backup(manifest=manifest, destination=dest, server_url=server.get_secret_value(),
-                               work_dir=_work_dir(settings))
+        result = verify_backup(
+            manifest=manifest, destination=dest, server_url=server.get_secret_value(), work_dir=_work_dir(settings)
+        )
     typer.echo(f"{result.backup_id}: verified ({result.tables} tables, {result.rows} rows match the manifest)")
 
 
@@ -132,10 +142,13 @@ def restore(
         register_secret(make_url(to).password)
     with _failing("restore failed: "):
         manifest = find_backup(dest, backup)
-        restore_backup(manifest=manifest, destination=dest, target_url=target, force=force,
-                       work_dir=_work_dir(settings))
-    typer.echo(f"restored {manifest.id} ({manifest.total_rows} rows, schema {manifest.schema_revision}); "
-               "check with `hyperpage db check`")
+        restore_backup(
+            manifest=manifest, destination=dest, target_url=target, force=force, work_dir=_work_dir(settings)
+        )
+    typer.echo(
+        f"restored {manifest.id} ({manifest.total_rows} rows, schema {manifest.schema_revision}); "
+        "check with `hyperpage db check`"
+    )
 
 
 @app.command()
@@ -150,10 +163,13 @@ def prune(
 
     settings, dest = _setup(destination)
     with _failing("prune failed: "):
-        plan = run_prune(dest, now=datetime.now(UTC),
-                         keep_days=settings.hyperpage_backup_keep_days if keep_days is None else keep_days,
-                         keep_copies=settings.hyperpage_backup_keep_copies if keep_copies is None else keep_copies,
-                         dry_run=dry_run)
+        plan = run_prune(
+            dest,
+            now=datetime.now(UTC),
+            keep_days=settings.hyperpage_backup_keep_days if keep_days is None else keep_days,
+            keep_copies=settings.hyperpage_backup_keep_copies if keep_copies is None else keep_copies,
+            dry_run=dry_run,
+        )
     verb = "would delete" if dry_run else "deleted"
     for m in plan.delete:
         typer.echo(f"{verb} {m.id} ({m.finished_at})")

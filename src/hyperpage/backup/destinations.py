@@ -100,8 +100,7 @@ class LocalDestination:
     def list(self) -> list[StoredObject]:
         if not self.root.is_dir():
             return []
-        return [StoredObject(p.name, p.stat().st_size, p.stat().st_mtime)
-                for p in self.root.iterdir() if p.is_file()]
+        return [StoredObject(p.name, p.stat().st_size, p.stat().st_mtime) for p in self.root.iterdir() if p.is_file()]
 
     def delete(self, name: str) -> None:
         path = self.root / name  # may be a hidden .partial left by a crash
@@ -131,8 +130,9 @@ class S3Destination:
         self.client.upload_file(str(local), self.bucket, self._key(name))
 
     def put_text(self, name: str, text: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=text.encode(),
-                               ContentType="application/json")
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._key(name), Body=text.encode(), ContentType="application/json"
+        )
 
     def get(self, name: str, local: Path) -> None:
         from botocore.exceptions import ClientError
@@ -154,7 +154,7 @@ class S3Destination:
         found = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for obj in page.get("Contents", []):
-                name = obj["Key"][len(self.prefix):]
+                name = obj["Key"][len(self.prefix) :]
                 if name and "/" not in name:
                     found.append(StoredObject(name, obj["Size"], obj["LastModified"].timestamp()))
         return found
@@ -166,7 +166,7 @@ class S3Destination:
 def open_destination(url: str, *, s3_endpoint_url: str | None = None, s3_region: str | None = None) -> Destination:
     """Open `file:///abs/dir`, `file://./relative/dir` or `s3://bucket/prefix`."""
     if url.startswith("file://"):
-        raw = url[len("file://"):]
+        raw = url[len("file://") :]
         if not raw:
             raise BackupError("a file:// destination needs a directory, e.g. file:///backups")
         return LocalDestination(url, Path(raw))

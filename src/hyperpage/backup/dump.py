@@ -35,8 +35,9 @@ def new_backup_id(now: datetime) -> str:
     return f"hyperpage-{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
 
 
-def create_backup(*, database_url: str, destination: Destination, compression_level: int = 6,
-                  work_dir: Path | None = None) -> Manifest:
+def create_backup(
+    *, database_url: str, destination: Destination, compression_level: int = 6, work_dir: Path | None = None
+) -> Manifest:
     """Dump the database, upload the data file, then the manifest (whose presence marks completion)."""
     started = datetime.now(UTC)
     backup_id = new_backup_id(started)
@@ -44,16 +45,28 @@ def create_backup(*, database_url: str, destination: Destination, compression_le
     with tempfile.TemporaryDirectory(prefix="hyperpage-backup-", dir=work_dir) as tmp:
         if engine == "sqlite":
             data, file_format, revision, tables, version = _dump_sqlite(
-                database_url, Path(tmp), backup_id, compression_level)
+                database_url, Path(tmp), backup_id, compression_level
+            )
         else:
             data, file_format, revision, tables, version = _dump_postgresql(
-                database_url, Path(tmp), backup_id, compression_level)
+                database_url, Path(tmp), backup_id, compression_level
+            )
         sha, size = file_sha256(data)
         manifest = Manifest(
-            id=backup_id, engine=engine, file=data.name, file_format=file_format, size=size, sha256=sha,
-            compression_level=compression_level, app_version=__version__, schema_revision=revision,
-            started_at=started.isoformat(), finished_at=datetime.now(UTC).isoformat(), tables=tables,
-            server_version=version, checksum_method=checksum_method(engine),
+            id=backup_id,
+            engine=engine,
+            file=data.name,
+            file_format=file_format,
+            size=size,
+            sha256=sha,
+            compression_level=compression_level,
+            app_version=__version__,
+            schema_revision=revision,
+            started_at=started.isoformat(),
+            finished_at=datetime.now(UTC).isoformat(),
+            tables=tables,
+            server_version=version,
+            checksum_method=checksum_method(engine),
         )
         destination.put(data, data.name)
     destination.put_text(manifest.manifest_name, manifest.to_json())
@@ -74,9 +87,19 @@ def _dump_postgresql(url: str, tmp: Path, backup_id: str, level: int) -> Dumped:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
             dump = subprocess.Popen(
-                [pgtools.tool("pg_dump"), "--format=custom", f"--compress={level}", "--no-owner",
-                 "--no-privileges", f"--snapshot={snapshot}", f"--file={data}"],
-                env=pgtools.libpq_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                [
+                    pgtools.tool("pg_dump"),
+                    "--format=custom",
+                    f"--compress={level}",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={data}",
+                ],
+                env=pgtools.libpq_env(url),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             try:
                 tables = table_summaries(conn)

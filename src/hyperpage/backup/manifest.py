@@ -103,8 +103,13 @@ def _canonical(value: Any) -> Any:
 
 
 def row_digest(row: dict[str, Any]) -> int:
-    doc = json.dumps({k: _canonical(v) for k, v in row.items()}, sort_keys=True, separators=(",", ":"),
-                     ensure_ascii=False, default=str)
+    doc = json.dumps(
+        {k: _canonical(v) for k, v in row.items()},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     return int.from_bytes(hashlib.sha256(doc.encode()).digest()[:16], "big")
 
 
@@ -139,8 +144,11 @@ def table_summaries(conn: Connection, *, batch: int = 5000) -> dict[str, TableSu
 
 def _pg_summaries(conn: Connection) -> dict[str, TableSummary]:
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))  # timestamptz text depends on it
-    names = conn.execute(text(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")).scalars().all()
+    names = (
+        conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        .scalars()
+        .all()
+    )
     result: dict[str, TableSummary] = {}
     for name in names:
         quoted = conn.dialect.identifier_preparer.quote(name)

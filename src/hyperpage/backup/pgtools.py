@@ -18,8 +18,14 @@ from hyperpage.backup.destinations import BackupError
 from hyperpage.config import sync_url
 from hyperpage.logging import redact_text
 
-_QUERY_TO_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
-                 "sslkey": "PGSSLKEY", "application_name": "PGAPPNAME", "options": "PGOPTIONS"}
+_QUERY_TO_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "application_name": "PGAPPNAME",
+    "options": "PGOPTIONS",
+}
 
 
 def tool(name: str) -> str:
@@ -44,8 +50,13 @@ def libpq_env(url: str | URL) -> dict[str, str]:
     """Environment for a libpq tool connecting to url (password included, never on argv)."""
     parsed = sync_url(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    pairs = {"PGHOST": parsed.host, "PGPORT": parsed.port, "PGUSER": parsed.username,
-             "PGPASSWORD": parsed.password, "PGDATABASE": parsed.database}
+    pairs = {
+        "PGHOST": parsed.host,
+        "PGPORT": parsed.port,
+        "PGUSER": parsed.username,
+        "PGPASSWORD": parsed.password,
+        "PGDATABASE": parsed.database,
+    }
     env.update({k: str(v) for k, v in pairs.items() if v is not None})
     for key, value in parsed.query.items():
         if key in _QUERY_TO_ENV:

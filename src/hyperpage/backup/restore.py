@@ -44,8 +44,10 @@ def target_contents(url: str) -> TargetContents:
         names_sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         quote = '"{}"'
     else:
-        names_sql = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-                     "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+        names_sql = (
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
         quote = "{}"
     engine = create_engine(parsed, poolclass=pool.NullPool)
     try:
@@ -70,8 +72,9 @@ def fetch_verified_data(manifest: Manifest, destination: Destination, tmp: Path)
     return local
 
 
-def restore_backup(*, manifest: Manifest, destination: Destination, target_url: str, force: bool = False,
-                   work_dir: Path | None = None) -> None:
+def restore_backup(
+    *, manifest: Manifest, destination: Destination, target_url: str, force: bool = False, work_dir: Path | None = None
+) -> None:
     target_engine = sync_url(target_url).get_backend_name()
     if target_engine != manifest.engine:
         raise BackupError(
@@ -105,8 +108,16 @@ def _restore_postgresql(data: Path, target_url: str, tmp: Path, *, clean: bool) 
     listing = pgtools.run([pgtools.tool("pg_restore"), "--list", str(data)], target_url, what="pg_restore --list")
     toc = tmp / "restore.list"
     toc.write_text(ordered_toc(listing.stdout))
-    args = [pgtools.tool("pg_restore"), "--single-transaction", "--exit-on-error", "--no-owner",
-            "--no-privileges", f"--use-list={toc}", "--dbname", sync_url(target_url).database or ""]
+    args = [
+        pgtools.tool("pg_restore"),
+        "--single-transaction",
+        "--exit-on-error",
+        "--no-owner",
+        "--no-privileges",
+        f"--use-list={toc}",
+        "--dbname",
+        sync_url(target_url).database or "",
+    ]
     if clean:
         args[1:1] = ["--clean", "--if-exists"]
     pgtools.run([*args, str(data)], target_url, what="pg_restore")

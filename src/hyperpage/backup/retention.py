@@ -50,8 +50,9 @@ class PrunePlan:
     protected: str | None = None  # id kept only because it is the last verified backup
 
 
-def plan_prune(backups: list[Manifest], verified: set[str], *, now: datetime, keep_days: int | None,
-               keep_copies: int | None) -> PrunePlan:
+def plan_prune(
+    backups: list[Manifest], verified: set[str], *, now: datetime, keep_days: int | None, keep_copies: int | None
+) -> PrunePlan:
     """Decide, without touching anything, which backups the policy keeps (backups newest first)."""
     plan = PrunePlan()
     if not keep_days and not keep_copies:
@@ -71,15 +72,20 @@ def plan_prune(backups: list[Manifest], verified: set[str], *, now: datetime, ke
     return plan
 
 
-def prune(destination: Destination, *, now: datetime, keep_days: int | None, keep_copies: int | None,
-          dry_run: bool = False) -> PrunePlan:
+def prune(
+    destination: Destination, *, now: datetime, keep_days: int | None, keep_copies: int | None, dry_run: bool = False
+) -> PrunePlan:
     backups = list_backups(destination)
     verified = {m.id for m in backups if verification_of(destination, m.id)}
     plan = plan_prune(backups, verified, now=now, keep_days=keep_days, keep_copies=keep_copies)
     owned = {name for m in backups for name in (m.file, m.manifest_name, f"{m.id}{VERIFIED_SUFFIX}")}
-    plan.orphans = [obj.name for obj in destination.list()
-                    if obj.name not in owned and now.timestamp() - obj.modified > ORPHAN_GRACE.total_seconds()
-                    and _looks_like_ours(obj.name)]
+    plan.orphans = [
+        obj.name
+        for obj in destination.list()
+        if obj.name not in owned
+        and now.timestamp() - obj.modified > ORPHAN_GRACE.total_seconds()
+        and _looks_like_ours(obj.name)
+    ]
     if dry_run:
         return plan
     for manifest in plan.delete:

@@ -23,8 +23,13 @@ log = get_logger(__name__)
 
 
 def state_value(manifest: Manifest, destination_url: str) -> dict[str, Any]:
-    return {"id": manifest.id, "finished_at": manifest.finished_at, "size_bytes": manifest.size,
-            "destination": redact_text(destination_url), "engine": manifest.engine}
+    return {
+        "id": manifest.id,
+        "finished_at": manifest.finished_at,
+        "size_bytes": manifest.size,
+        "destination": redact_text(destination_url),
+        "engine": manifest.engine,
+    }
 
 
 async def record_success(settings: Settings, manifest: Manifest, destination_url: str) -> None:

@@ -33,8 +33,20 @@ class Verification:
     rows: int
 
     def to_json(self) -> str:
-        return json.dumps({"backup_id": self.backup_id, "result": "ok", "verified_at": self.verified_at,
-                           "tables": self.tables, "rows": self.rows}, indent=2, sort_keys=True) + "\n"
+        return (
+            json.dumps(
+                {
+                    "backup_id": self.backup_id,
+                    "result": "ok",
+                    "verified_at": self.verified_at,
+                    "tables": self.tables,
+                    "rows": self.rows,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
 
 def verification_of(destination: Destination, backup_id: str) -> dict[str, object] | None:
@@ -70,12 +82,15 @@ def scratch_database(engine: str, server_url: str, work_dir: Path | None) -> Ite
         admin.dispose()
 
 
-def verify_backup(*, manifest: Manifest, destination: Destination, server_url: str,
-                  work_dir: Path | None = None) -> Verification:
+def verify_backup(
+    *, manifest: Manifest, destination: Destination, server_url: str, work_dir: Path | None = None
+) -> Verification:
     """Checksum, restore into scratch, compare; raise BackupError listing every difference."""
     if sync_url(server_url).get_backend_name() != manifest.engine and manifest.engine == "postgresql":
-        raise BackupError("verifying a PostgreSQL backup needs a PostgreSQL server "
-                          "(HYPERPAGE_BACKUP_VERIFY_DATABASE_URL or DATABASE_URL)")
+        raise BackupError(
+            "verifying a PostgreSQL backup needs a PostgreSQL server "
+            "(HYPERPAGE_BACKUP_VERIFY_DATABASE_URL or DATABASE_URL)"
+        )
     with scratch_database(manifest.engine, server_url, work_dir) as scratch:
         restore_backup(manifest=manifest, destination=destination, target_url=scratch, work_dir=work_dir)
         engine = create_engine(sync_url(scratch), poolclass=pool.NullPool)
@@ -87,7 +102,6 @@ def verify_backup(*, manifest: Manifest, destination: Destination, server_url: s
     problems = compare(manifest.tables, actual)
     if problems:
         raise BackupError(f"backup {manifest.id} does not match its manifest: " + "; ".join(problems))
-    result = Verification(manifest.id, datetime.now(UTC).isoformat(), len(actual),
-                          sum(t.rows for t in actual.values()))
+    result = Verification(manifest.id, datetime.now(UTC).isoformat(), len(actual), sum(t.rows for t in actual.values()))
     destination.put_text(f"{manifest.id}{VERIFIED_SUFFIX}", result.to_json())
     return result

@@ -37,10 +37,16 @@ _RATE = Endpoint("rate-limit", "Current API rate limit status", "limits")
 _TICKET_HEADERS = ["Ticket", "Title", "Status", "Assignee", "Created"]
 
 
-def _widget(title: str, endpoint: str, headers: list[str], refresh: int | None = FIVE_MIN_MS,
-            display: str | None = None) -> dict[str, Any]:
-    widget: dict[str, Any] = {"title": title, "type": "table", "dynamic": True, "headers": headers,
-                              "apiEndpoint": endpoint}
+def _widget(
+    title: str, endpoint: str, headers: list[str], refresh: int | None = FIVE_MIN_MS, display: str | None = None
+) -> dict[str, Any]:
+    widget: dict[str, Any] = {
+        "title": title,
+        "type": "table",
+        "dynamic": True,
+        "headers": headers,
+        "apiEndpoint": endpoint,
+    }
     if refresh:
         widget["refreshInterval"] = refresh
     if display:
@@ -49,36 +55,101 @@ def _widget(title: str, endpoint: str, headers: list[str], refresh: int | None =
 
 
 TOOLS: tuple[ToolDef, ...] = (
-    ToolDef("GitHub", "github", ("github",), ("pull-requests", "workflows", "issues", "rate-limit"),
-            (_widget("GitHub Pull Requests", "pull-requests", ["ID", "Title", "Repository", "Status", "Created"]),
-             _widget("GitHub Workflows", "workflows", ["Name", "Repository", "Head Branch", "Status", "Conclusion"]),
-             _widget("GitHub Issues", "issues", _TICKET_HEADERS)),
-            (Endpoint("pull-requests", "Open pull requests", "pullRequests", _LIMIT),
-             Endpoint("workflows", "Recent GitHub Actions workflow runs", "workflows", _LIMIT),
-             Endpoint("issues", "Open issues", "issues", _LIMIT), _RATE)),
-    ToolDef("GitLab", "gitlab", ("gitlab",), ("merge-requests", "pipelines", "issues", "rate-limit"),
-            (_widget("GitLab Merge Requests", "merge-requests", ["ID", "Title", "Project", "Status", "Created"]),
-             _widget("GitLab Pipelines", "pipelines", ["Project", "Branch", "Status", "Duration", "Finished At"]),
-             _widget("GitLab Issues", "issues", _TICKET_HEADERS)),
-            (Endpoint("merge-requests", "Open merge requests", "mergeRequests", _LIMIT),
-             Endpoint("pipelines", "Recent pipelines", "pipelines", _LIMIT),
-             Endpoint("issues", "Open issues", "issues", _LIMIT), _RATE)),
-    ToolDef("Jira", "jira", ("jira",), ("issues", "rate-limit"),
-            (_widget("Jira Issues", "issues", _TICKET_HEADERS),),
-            (Endpoint("issues", "Recently updated issues", "issues", _LIMIT), _RATE)),
-    ToolDef("Code Reviews", "code-reviews", ("github", "gitlab"), (),
-            (_widget("Code Reviews", "pull-requests", ["ID", "Title", "Repository", "Status", "Tool"],
-                     refresh=600_000, display="Combined"),),
-            (Endpoint("pull-requests", "Open pull and merge requests of every tool", "pullRequests", _LIMIT),)),
-    ToolDef("CI/CD", "ci-cd", ("github", "gitlab"), (),
-            (_widget("CI/CD Pipelines", "pipelines", ["Project", "Branch", "Status", "Duration", "Finished", "Tool"],
-                     refresh=None),),
-            (Endpoint("pipelines", "Pipelines and workflow runs of every tool", "pipelines",
-                      {"status": {"type": "string", "required": False,
-                                  "description": "Case-insensitive substring of the status"}, **_LIMIT}),)),
-    ToolDef("Ticketing", "ticketing", ("github", "gitlab", "jira"), (),
-            (_widget("Tickets", "issues", ["ID", "Title", "Status", "Assignee", "Tool"], display="Combined"),),
-            (Endpoint("issues", "Issues of every ticketing tool", "issues", _LIMIT),)),
+    ToolDef(
+        "GitHub",
+        "github",
+        ("github",),
+        ("pull-requests", "workflows", "issues", "rate-limit"),
+        (
+            _widget("GitHub Pull Requests", "pull-requests", ["ID", "Title", "Repository", "Status", "Created"]),
+            _widget("GitHub Workflows", "workflows", ["Name", "Repository", "Head Branch", "Status", "Conclusion"]),
+            _widget("GitHub Issues", "issues", _TICKET_HEADERS),
+        ),
+        (
+            Endpoint("pull-requests", "Open pull requests", "pullRequests", _LIMIT),
+            Endpoint("workflows", "Recent GitHub Actions workflow runs", "workflows", _LIMIT),
+            Endpoint("issues", "Open issues", "issues", _LIMIT),
+            _RATE,
+        ),
+    ),
+    ToolDef(
+        "GitLab",
+        "gitlab",
+        ("gitlab",),
+        ("merge-requests", "pipelines", "issues", "rate-limit"),
+        (
+            _widget("GitLab Merge Requests", "merge-requests", ["ID", "Title", "Project", "Status", "Created"]),
+            _widget("GitLab Pipelines", "pipelines", ["Project", "Branch", "Status", "Duration", "Finished At"]),
+            _widget("GitLab Issues", "issues", _TICKET_HEADERS),
+        ),
+        (
+            Endpoint("merge-requests", "Open merge requests", "mergeRequests", _LIMIT),
+            Endpoint("pipelines", "Recent pipelines", "pipelines", _LIMIT),
+            Endpoint("issues", "Open issues", "issues", _LIMIT),
+            _RATE,
+        ),
+    ),
+    ToolDef(
+        "Jira",
+        "jira",
+        ("jira",),
+        ("issues", "rate-limit"),
+        (_widget("Jira Issues", "issues", _TICKET_HEADERS),),
+        (Endpoint("issues", "Recently updated issues", "issues", _LIMIT), _RATE),
+    ),
+    ToolDef(
+        "Code Reviews",
+        "code-reviews",
+        ("github", "gitlab"),
+        (),
+        (
+            _widget(
+                "Code Reviews",
+                "pull-requests",
+                ["ID", "Title", "Repository", "Status", "Tool"],
+                refresh=600_000,
+                display="Combined",
+            ),
+        ),
+        (Endpoint("pull-requests", "Open pull and merge requests of every tool", "pullRequests", _LIMIT),),
+    ),
+    ToolDef(
+        "CI/CD",
+        "ci-cd",
+        ("github", "gitlab"),
+        (),
+        (
+            _widget(
+                "CI/CD Pipelines",
+                "pipelines",
+                ["Project", "Branch", "Status", "Duration", "Finished", "Tool"],
+                refresh=None,
+            ),
+        ),
+        (
+            Endpoint(
+                "pipelines",
+                "Pipelines and workflow runs of every tool",
+                "pipelines",
+                {
+                    "status": {
+                        "type": "string",
+                        "required": False,
+                        "description": "Case-insensitive substring of the status",
+                    },
+                    **_LIMIT,
+                },
+            ),
+        ),
+    ),
+    ToolDef(
+        "Ticketing",
+        "ticketing",
+        ("github", "gitlab", "jira"),
+        (),
+        (_widget("Tickets", "issues", ["ID", "Title", "Status", "Assignee", "Tool"], display="Combined"),),
+        (Endpoint("issues", "Issues of every ticketing tool", "issues", _LIMIT),),
+    ),
 )
 BY_SLUG = {tool.slug: tool for tool in TOOLS}
 PLATFORMS = ("github", "gitlab", "jira")

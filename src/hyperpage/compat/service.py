@@ -37,8 +37,11 @@ class CompatError(AppError):
 async def _enabled_members(session: AsyncSession) -> dict[str, dict[str, Any]]:
     """Our tools with at least one enabled connection, and their interval override."""
     report = await status.tools_report(session)
-    return {t.tool.value: {"interval": t.interval_seconds} for t in report.tools
-            if t.enabled and any(c.enabled for c in t.connections)}
+    return {
+        t.tool.value: {"interval": t.interval_seconds}
+        for t in report.tools
+        if t.enabled and any(c.enabled for c in t.connections)
+    }
 
 
 def _is_enabled(tool: ToolDef, members: dict[str, Any]) -> bool:
@@ -51,28 +54,51 @@ async def enabled_tools(session: AsyncSession) -> dict[str, Any]:
     for tool in TOOLS:
         if not _is_enabled(tool, members):
             continue
-        override = next((members[m]["interval"] for m in tool.members if m in members and members[m]["interval"]),
-                        None)
-        widgets = [{**w, "refreshInterval": override * 1000} if override and "refreshInterval" in w else dict(w)
-                   for w in tool.widgets]
-        tool_apis = [{"endpoint": e.name, "method": "GET", "description": e.description, "parameters": e.parameters,
-                      "url": f"/api/tools/{tool.slug}/{e.name}"} for e in tool.endpoints]
-        out.append({"name": tool.name, "slug": tool.slug, "enabled": True, "capabilities": list(tool.capabilities),
-                    "widgets": widgets, "apis": tool_apis})
+        override = next((members[m]["interval"] for m in tool.members if m in members and members[m]["interval"]), None)
+        widgets = [
+            {**w, "refreshInterval": override * 1000} if override and "refreshInterval" in w else dict(w)
+            for w in tool.widgets
+        ]
+        tool_apis = [
+            {
+                "endpoint": e.name,
+                "method": "GET",
+                "description": e.description,
+                "parameters": e.parameters,
+                "url": f"/api/tools/{tool.slug}/{e.name}",
+            }
+            for e in tool.endpoints
+        ]
+        out.append(
+            {
+                "name": tool.name,
+                "slug": tool.slug,
+                "enabled": True,
+                "capabilities": list(tool.capabilities),
+                "widgets": widgets,
+                "apis": tool_apis,
+            }
+        )
         apis += [{"tool": tool.name, **api} for api in tool_apis]
     return {"enabledTools": out, "count": len(out), "apis": apis}
 
 
-async def tool_endpoint(session: AsyncSession, *, slug: str, endpoint: str, limit: int,
-                        status_filter: str | None = None) -> dict[str, Any]:
+async def tool_endpoint(
+    session: AsyncSession, *, slug: str, endpoint: str, limit: int, status_filter: str | None = None
+) -> dict[str, Any]:
     tool = BY_SLUG.get(slug.lower())
     if tool is None:
-        raise CompatError(404, "TOOL_NOT_FOUND", f"tool {slug!r} not found",
-                          details=[{"availableTools": [t.slug for t in TOOLS]}])
+        raise CompatError(
+            404, "TOOL_NOT_FOUND", f"tool {slug!r} not found", details=[{"availableTools": [t.slug for t in TOOLS]}]
+        )
     spec = tool.endpoint(endpoint)
     if spec is None:
-        raise CompatError(404, "ENDPOINT_NOT_FOUND", f"endpoint {endpoint!r} not found for tool {tool.slug!r}",
-                          details=[{"availableEndpoints": [e.name for e in tool.endpoints]}])
+        raise CompatError(
+            404,
+            "ENDPOINT_NOT_FOUND",
+            f"endpoint {endpoint!r} not found for tool {tool.slug!r}",
+            details=[{"availableEndpoints": [e.name for e in tool.endpoints]}],
+        )
     if not _is_enabled(tool, await _enabled_members(session)):
         raise CompatError(403, "TOOL_DISABLED", f"tool {tool.slug!r} is not enabled (no enabled connection)")
     if spec.name == "rate-limit":
@@ -81,12 +107,14 @@ async def tool_endpoint(session: AsyncSession, *, slug: str, endpoint: str, limi
     return {spec.data_key: rows}
 
 
-async def _rows(session: AsyncSession, tool: ToolDef, endpoint: str, limit: int,
-                status_filter: str | None) -> list[dict[str, Any]]:
+async def _rows(
+    session: AsyncSession, tool: ToolDef, endpoint: str, limit: int, status_filter: str | None
+) -> list[dict[str, Any]]:
     only = Tool(tool.members[0]) if len(tool.members) == 1 else None
     if endpoint in ("pull-requests", "merge-requests"):
-        page = await reviews.list_reviews(session, query=ReviewQuery(
-            tool=only, state=ReviewState.OPEN, sort=ReviewSort.CREATED_DESC, limit=limit))
+        page = await reviews.list_reviews(
+            session, query=ReviewQuery(tool=only, state=ReviewState.OPEN, sort=ReviewSort.CREATED_DESC, limit=limit)
+        )
         return [_review_row(r, mr=endpoint == "merge-requests") for r in page.items]
     if endpoint in ("workflows", "pipelines"):
         # ci-cd's status filter is a substring of a derived word, so it is applied to the newest 200 runs
@@ -98,8 +126,9 @@ async def _rows(session: AsyncSession, tool: ToolDef, endpoint: str, limit: int,
         if status_filter:
             rows = [r for r in rows if status_filter.lower() in str(r["status"]).lower()]
         return rows[:limit]
-    issues_page = await issues.list_issues(session, query=IssueQuery(tool=only, sort=IssueSort.UPDATED_DESC,
-                                                                     limit=limit))
+    issues_page = await issues.list_issues(
+        session, query=IssueQuery(tool=only, sort=IssueSort.UPDATED_DESC, limit=limit)
+    )
     return [_ticket_row(i, combined=only is None) for i in issues_page.items]
 
 
@@ -108,30 +137,56 @@ def _created(value: datetime) -> dict[str, str]:
 
 
 def _review_row(r: ReviewOut, *, mr: bool) -> dict[str, Any]:
-    row = {"id": r.key, "title": r.title, "status": r.original_state, "tool": DISPLAY.get(r.tool, r.tool),
-           **_created(r.created_at), "type": "merge-request" if mr else "pull-request", "url": r.web_url}
+    row = {
+        "id": r.key,
+        "title": r.title,
+        "status": r.original_state,
+        "tool": DISPLAY.get(r.tool, r.tool),
+        **_created(r.created_at),
+        "type": "merge-request" if mr else "pull-request",
+        "url": r.web_url,
+    }
     row["project" if mr else "repository"] = r.repository
     return row
 
 
 def _workflow_row(p: PipelineOut) -> dict[str, Any]:
-    return {"id": p.id, "repository": p.repository, "name": p.name, "head_branch": p.ref,
-            "status": p.original_status, "conclusion": p.original_result, "created_at": p.created_at.isoformat(),
-            "updated_at": p.updated_at.isoformat(),
-            "run_duration": int(p.duration_seconds) if p.duration_seconds is not None else None,
-            "html_url": p.web_url}
+    return {
+        "id": p.id,
+        "repository": p.repository,
+        "name": p.name,
+        "head_branch": p.ref,
+        "status": p.original_status,
+        "conclusion": p.original_result,
+        "created_at": p.created_at.isoformat(),
+        "updated_at": p.updated_at.isoformat(),
+        "run_duration": int(p.duration_seconds) if p.duration_seconds is not None else None,
+        "html_url": p.web_url,
+    }
 
 
 def _pipeline_row(p: PipelineOut) -> dict[str, Any]:
-    return {"id": p.id, "project": p.repository, "branch": p.ref, "status": p.original_result or p.original_status,
-            "duration": f"{int(p.duration_seconds)}s" if p.duration_seconds is not None else "N/A",
-            "finished_at": p.finished_at.isoformat() if p.finished_at else "Running",
-            "tool": DISPLAY.get(p.tool, p.tool), "url": p.web_url}
+    return {
+        "id": p.id,
+        "project": p.repository,
+        "branch": p.ref,
+        "status": p.original_result or p.original_status,
+        "duration": f"{int(p.duration_seconds)}s" if p.duration_seconds is not None else "N/A",
+        "finished_at": p.finished_at.isoformat() if p.finished_at else "Running",
+        "tool": DISPLAY.get(p.tool, p.tool),
+        "url": p.web_url,
+    }
 
 
 def _ticket_row(i: IssueOut, *, combined: bool) -> dict[str, Any]:
-    row = {"ticket": i.key, "url": i.web_url, "title": i.title, "status": i.original_status,
-           "assignee": i.assignee or "Unassigned", **_created(i.created_at)}
+    row = {
+        "ticket": i.key,
+        "url": i.web_url,
+        "title": i.title,
+        "status": i.original_status,
+        "assignee": i.assignee or "Unassigned",
+        **_created(i.created_at),
+    }
     if combined or i.tool != "jira":
         row.update({"id": i.key, "tool": DISPLAY.get(i.tool, i.tool), "type": "issue"})
     return row
@@ -140,8 +195,12 @@ def _ticket_row(i: IssueOut, *, combined: bool) -> dict[str, Any]:
 async def platform_rate_limit(session: AsyncSession, *, platform: str, now: datetime | None = None) -> dict[str, Any]:
     """The original's RateLimitStatus: per resource the most-used connection, levels at 75/90 %."""
     if platform not in PLATFORMS:
-        raise CompatError(400, "PLATFORM_NOT_SUPPORTED", f"platform {platform!r} has no rate-limit data",
-                          details=[{"supportedPlatforms": list(PLATFORMS)}])
+        raise CompatError(
+            400,
+            "PLATFORM_NOT_SUPPORTED",
+            f"platform {platform!r} has no rate-limit data",
+            details=[{"supportedPlatforms": list(PLATFORMS)}],
+        )
     moment = now or datetime.now(UTC)
     current = await rate_limits.current_status(session, query=RateLimitQuery(tool=Tool(platform)))
     worst: dict[str, RateLimitStatus] = {}
@@ -153,13 +212,22 @@ async def platform_rate_limit(session: AsyncSession, *, platform: str, now: date
     levels = [level_for(item.usage_percent) for item in worst.values()]
     overall = max(levels, key=_LEVEL_ORDER.__getitem__, default=Level.UNKNOWN)
     last = max((item.observed_at for item in worst.values()), default=None)
-    return {"platform": platform, "lastUpdated": int(last.timestamp() * 1000) if last else None,
-            "dataFresh": bool(last and moment - last <= FRESH_FOR), "status": overall.value,
-            "limits": {platform: limits}}
+    return {
+        "platform": platform,
+        "lastUpdated": int(last.timestamp() * 1000) if last else None,
+        "dataFresh": bool(last and moment - last <= FRESH_FOR),
+        "status": overall.value,
+        "limits": {platform: limits},
+    }
 
 
 def _usage(item: RateLimitStatus, now: datetime) -> dict[str, Any]:
     reset = item.reset_at
-    return {"limit": item.limit, "remaining": item.remaining, "used": item.used,
-            "usagePercent": item.usage_percent, "resetTime": int(reset.timestamp() * 1000) if reset else None,
-            "retryAfter": max(0, int((reset - now).total_seconds())) if reset and item.remaining <= 0 else None}
+    return {
+        "limit": item.limit,
+        "remaining": item.remaining,
+        "used": item.used,
+        "usagePercent": item.usage_percent,
+        "resetTime": int(reset.timestamp() * 1000) if reset else None,
+        "retryAfter": max(0, int((reset - now).total_seconds())) if reset and item.remaining <= 0 else None,
+    }

@@ -31,8 +31,12 @@ class PlatformRateLimit(BaseModel):
     limits: dict[str, dict[str, dict[str, Any]]]
 
 
-@router.get("/api/tools/enabled", response_model=EnabledTools, responses={304: NOT_MODIFIED_DOC, 429: RATE_LIMITED},
-            summary="Enabled tools with widgets and endpoints (original shape)")
+@router.get(
+    "/api/tools/enabled",
+    response_model=EnabledTools,
+    responses={304: NOT_MODIFIED_DOC, 429: RATE_LIMITED},
+    summary="Enabled tools with widgets and endpoints (original shape)",
+)
 async def enabled(request: Request, session: SessionDep) -> Response:
     return data_response(request, await service.enabled_tools(session))
 
@@ -40,19 +44,26 @@ async def enabled(request: Request, session: SessionDep) -> Response:
 @router.get(
     "/api/tools/{tool}/{endpoint}",
     response_model=dict[str, Any],
-    responses={304: NOT_MODIFIED_DOC, 400: {"model": ErrorBody, "description": "Unsupported platform"},
-               403: {"model": ErrorBody, "description": "TOOL_DISABLED: the tool has no enabled connection"},
-               404: {"model": ErrorBody, "description": "TOOL_NOT_FOUND or ENDPOINT_NOT_FOUND"},
-               422: {"model": ErrorBody, "description": "Invalid parameter"}, 429: RATE_LIMITED},
+    responses={
+        304: NOT_MODIFIED_DOC,
+        400: {"model": ErrorBody, "description": "Unsupported platform"},
+        403: {"model": ErrorBody, "description": "TOOL_DISABLED: the tool has no enabled connection"},
+        404: {"model": ErrorBody, "description": "TOOL_NOT_FOUND or ENDPOINT_NOT_FOUND"},
+        422: {"model": ErrorBody, "description": "Invalid parameter"},
+        429: RATE_LIMITED,
+    },
     summary="One widget's rows in the original shape, e.g. github/pull-requests, ci-cd/pipelines",
 )
 async def tool_endpoint(
-    request: Request, session: SessionDep,
-    tool: str = Path(pattern=_SEGMENT, max_length=50, description="Tool slug: github, gitlab, jira, code-reviews, "
-                                                                   "ci-cd, ticketing."),
+    request: Request,
+    session: SessionDep,
+    tool: str = Path(
+        pattern=_SEGMENT, max_length=50, description="Tool slug: github, gitlab, jira, code-reviews, ci-cd, ticketing."
+    ),
     endpoint: str = Path(pattern=_SEGMENT, max_length=50, description="Endpoint, e.g. pull-requests."),
-    status: SafeText | None = Query(None, max_length=50,
-                                    description="ci-cd/pipelines: case-insensitive status substring."),
+    status: SafeText | None = Query(
+        None, max_length=50, description="ci-cd/pipelines: case-insensitive status substring."
+    ),
     limit: int = Query(20, ge=1, le=200, description="Rows to return (1-200)."),
 ) -> Response:
     body = await service.tool_endpoint(session, slug=tool, endpoint=endpoint, limit=limit, status_filter=status)
@@ -62,11 +73,17 @@ async def tool_endpoint(
 @router.get(
     "/api/rate-limit/{platform}",
     response_model=PlatformRateLimit,
-    responses={304: NOT_MODIFIED_DOC, 400: {"model": ErrorBody, "description": "PLATFORM_NOT_SUPPORTED"},
-               422: {"model": ErrorBody, "description": "Invalid parameter"}, 429: RATE_LIMITED},
+    responses={
+        304: NOT_MODIFIED_DOC,
+        400: {"model": ErrorBody, "description": "PLATFORM_NOT_SUPPORTED"},
+        422: {"model": ErrorBody, "description": "Invalid parameter"},
+        429: RATE_LIMITED,
+    },
     summary="Rate-limit status of a platform (normal/warning/critical at 75/90 % used), original shape",
 )
-async def rate_limit(request: Request, session: SessionDep,
-                     platform: str = Path(pattern=_SEGMENT, max_length=50, description="github, gitlab or jira.")
-                     ) -> Response:
+async def rate_limit(
+    request: Request,
+    session: SessionDep,
+    platform: str = Path(pattern=_SEGMENT, max_length=50, description="github, gitlab or jira."),
+) -> Response:
     return data_response(request, await service.platform_rate_limit(session, platform=platform))

@@ -29,8 +29,10 @@ log = get_logger(__name__)
 CHANNEL = "hyperpage_data_changed"
 KEEPALIVE_SECONDS = 30.0  # a silently dropped LISTEN connection is noticed at the next probe
 _PROBE = "probe:"
-_HAS_TRIGGERS = ("SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-                 "WHERE p.proname = 'hyperpage_notify_data_changed')")
+_HAS_TRIGGERS = (
+    "SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+    "WHERE p.proname = 'hyperpage_notify_data_changed')"
+)
 
 
 class _LocalCommits:
@@ -75,8 +77,7 @@ class SqliteChanges:
                 # read-only (never creates a stray file), autocommit, and a short timeout: a reader never waits
                 # long on a checkpoint, it bypasses the cache instead
                 uri = "file:" + urllib.parse.quote(self._path) + "?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=0.05, isolation_level=None,
-                                             check_same_thread=False)
+                self._conn = sqlite3.connect(uri, uri=True, timeout=0.05, isolation_level=None, check_same_thread=False)
             # fetchall, not fetchone: an unfinished statement would hold a read snapshot and stall checkpoints
             ((data_version,),) = self._conn.execute("PRAGMA data_version").fetchall()
         except sqlite3.Error as exc:
@@ -101,8 +102,14 @@ class SqliteChanges:
 
 
 class PostgresChanges:
-    def __init__(self, engine: AsyncEngine, notify_engine: AsyncEngine, *, retry_max_seconds: float = 30.0,
-                 probe_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        notify_engine: AsyncEngine,
+        *,
+        retry_max_seconds: float = 30.0,
+        probe_timeout: float = 5.0,
+    ) -> None:
         self._engine = engine  # a dedicated engine: the LISTEN connection is held for the process's life
         self._notify_engine = notify_engine  # the path writers take (maybe through a pooler)
         self._retry_max = retry_max_seconds
@@ -143,8 +150,9 @@ class PostgresChanges:
                 raise
             except Exception as exc:  # database down or connection lost: bypass the cache until back
                 self.last_error = str(exc) or type(exc).__name__
-                log.warning("data_changes_listener_lost", error=type(exc).__name__, detail=str(exc)[:200],
-                            retry_in_s=delay)
+                log.warning(
+                    "data_changes_listener_lost", error=type(exc).__name__, detail=str(exc)[:200], retry_in_s=delay
+                )
             finally:
                 self._listening = False
             await asyncio.sleep(delay)
@@ -160,8 +168,9 @@ class PostgresChanges:
             await raw.add_listener(CHANNEL, self._on_notify)
             # before migration 0002 nobody notifies: listening then would serve stale pages, so bypass instead
             if not await raw.fetchval(_HAS_TRIGGERS):
-                raise LookupError("no change triggers in this database (schema before 0002): run `hyperpage db "
-                                  "upgrade`")
+                raise LookupError(
+                    "no change triggers in this database (schema before 0002): run `hyperpage db upgrade`"
+                )
             # Only a notification that came round proves the signal works: LISTEN through a transaction-mode
             # PgBouncer, or on another database or a replica, succeeds and then never hears anything.
             await self._probe()
@@ -184,8 +193,9 @@ class PostgresChanges:
         arrived = self._probes[payload] = asyncio.Event()
         try:
             async with self._notify_engine.connect() as conn:
-                await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                   {"channel": CHANNEL, "payload": payload})
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+                )
                 await conn.commit()
             try:
                 async with asyncio.timeout(self._probe_timeout):
@@ -194,7 +204,8 @@ class PostgresChanges:
                 raise LookupError(
                     "a probe NOTIFY sent through DATABASE_URL did not reach the LISTEN connection: it is not a "
                     "session on the same primary database (a transaction-mode pooler?); set "
-                    "HYPERPAGE_LISTEN_DATABASE_URL to a direct connection") from None
+                    "HYPERPAGE_LISTEN_DATABASE_URL to a direct connection"
+                ) from None
         finally:
             del self._probes[payload]
 

@@ -12,8 +12,7 @@ from hyperpage.db import schema
 from hyperpage.logging import configure_logging, redact_text
 from hyperpage.migrate.cli import migrate_command, verify_command
 
-app = typer.Typer(help="Database schema: upgrade, downgrade, current, check; migrate and verify.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Database schema: upgrade, downgrade, current, check; migrate and verify.", no_args_is_help=True)
 app.command("migrate")(migrate_command)
 app.command("verify")(verify_command)
 

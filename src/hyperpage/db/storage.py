@@ -39,14 +39,17 @@ class StorageCheck:
         return self.status == "ok"
 
     def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "directory": self.directory, "free_bytes": self.free_bytes,
-                "error": self.error}
+        return {"status": self.status, "directory": self.directory, "free_bytes": self.free_bytes, "error": self.error}
 
 
 def sqlite_file(settings: Settings) -> Path | None:
     url = settings.sqlalchemy_url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
-            or url.database.startswith("file:"):
+    if (
+        url.get_backend_name() != "sqlite"
+        or not url.database
+        or url.database == ":memory:"
+        or url.database.startswith("file:")
+    ):
         return None
     return Path(url.database).expanduser().resolve()
 
@@ -71,8 +74,10 @@ def _probe(database: Path) -> StorageCheck:
     except OSError as exc:
         return StorageCheck("unwritable", str(directory), free, f"cannot write to {directory}: {exc.strerror}")
     if free < MIN_FREE_BYTES:
-        message = (f"the disk is full: {free / 1048576:.1f} MiB free in {directory}, below the "
-                   f"{MIN_FREE_BYTES // 1048576} MiB SQLite needs to keep writing")
+        message = (
+            f"the disk is full: {free / 1048576:.1f} MiB free in {directory}, below the "
+            f"{MIN_FREE_BYTES // 1048576} MiB SQLite needs to keep writing"
+        )
         return StorageCheck("full", str(directory), free, message)
     return StorageCheck("ok", str(directory), free)
 

@@ -13,9 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 BATCH = 500
 
 
-async def upsert(session: AsyncSession, table: FromClause, rows: Sequence[dict[str, Any]],
-                 *, key: Sequence[str] = ("connection_id", "external_id"),
-                 update: Sequence[str] | None = None) -> int:
+async def upsert(
+    session: AsyncSession,
+    table: FromClause,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Sequence[str] = ("connection_id", "external_id"),
+    update: Sequence[str] | None = None,
+) -> int:
     """Insert `rows`, or on a `key` conflict update `update` (default: every non-key column; empty: nothing).
 
     Returns how many rows were given (inserted or updated). `table` is typically a model's `__table__`."""
@@ -26,7 +31,7 @@ async def upsert(session: AsyncSession, table: FromClause, rows: Sequence[dict[s
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     columns = [c for c in rows[0] if c not in key and c != "id"] if update is None else list(update)
     for start in range(0, len(rows), BATCH):
-        stmt = insert(table).values(list(rows[start:start + BATCH]))
+        stmt = insert(table).values(list(rows[start : start + BATCH]))
         if columns:
             stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in columns})
         else:

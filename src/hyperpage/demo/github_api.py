@@ -139,8 +139,12 @@ class GitHubService(Service):
     # Helpers used by the handlers.
     def shapes(self, request: Request) -> GitHubShapes:
         origin = f"{request.url.scheme}://{request.url.netloc}"
-        return GitHubShapes(api=origin + self.prefix, web=origin + "/github-web", people=self.up.world.people,
-                            version=request.headers.get("x-github-api-version", DEFAULT_VERSION))
+        return GitHubShapes(
+            api=origin + self.prefix,
+            web=origin + "/github-web",
+            people=self.up.world.people,
+            version=request.headers.get("x-github-api-version", DEFAULT_VERSION),
+        )
 
     def find_repo(self, request: Request) -> Repo:
         """By `owner/repo`, or by id under /repositories/{id} (where GitHub's own Link URLs point). A
@@ -155,8 +159,9 @@ class GitHubService(Service):
             moved = self.up.world.renamed.get(full_name.lower())
             if repo is None and moved is not None:
                 old = f"{self.prefix}/repos/{params['owner']}/{params['repo']}"
-                target = str(request.url.replace(path=request.url.path.replace(
-                    old, f"{self.prefix}/repositories/{moved.id}", 1)))
+                target = str(
+                    request.url.replace(path=request.url.path.replace(old, f"{self.prefix}/repositories/{moved.id}", 1))
+                )
                 raise HttpProblem(301, "Moved Permanently", headers={"location": target}, extra={"url": target})
         if repo is None:
             raise HttpProblem(404, "Not Found")
@@ -170,8 +175,9 @@ class GitHubService(Service):
         repo = self.up.world.repo(f"{params['owner']}/{params['repo']}")
         if repo is None:
             return link
-        return link.replace(f"{self.prefix}/repos/{params['owner']}/{params['repo']}/",
-                            f"{self.prefix}/repositories/{repo.id}/")
+        return link.replace(
+            f"{self.prefix}/repos/{params['owner']}/{params['repo']}/", f"{self.prefix}/repositories/{repo.id}/"
+        )
 
     def listing(
         self, request: Request, items: list[Any], render: Callable[[Any], Any], default_per_page: int = 30

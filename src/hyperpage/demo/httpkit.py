@@ -16,8 +16,9 @@ from starlette.requests import Request
 class HttpProblem(Exception):
     """Raised by a handler; each service renders it in its own error shape."""
 
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

@@ -273,7 +273,12 @@ class World:
 
     def latest_update(self) -> datetime | None:
         records: tuple[PullRequest | GhIssue | WorkflowRun | MergeRequest | Pipeline | GlIssue, ...] = (
-            *self.pulls, *self.gh_issues, *self.runs, *self.mrs, *self.pipelines, *self.gl_issues
+            *self.pulls,
+            *self.gh_issues,
+            *self.runs,
+            *self.mrs,
+            *self.pipelines,
+            *self.gl_issues,
         )
         stamps = [x.updated_at for x in records]
         stamps += [j.updated for j in self.jira_issues]

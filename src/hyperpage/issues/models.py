@@ -28,9 +28,7 @@ class Issue(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    repository_id: Mapped[int | None] = mapped_column(
-        ForeignKey("repositories.id", ondelete="SET NULL"), index=True
-    )
+    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"), index=True)
     external_id: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(1000), index=True)  # owner/repo#n, GitLab full reference
     title: Mapped[str] = mapped_column(Text)

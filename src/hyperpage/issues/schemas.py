@@ -21,9 +21,7 @@ class IssueSort(StrEnum):
 
 
 class IssueQuery(ListQuery):
-    status_category: StatusCategory | None = Field(
-        None, description="TODO, IN_PROGRESS or DONE (case-insensitive)."
-    )
+    status_category: StatusCategory | None = Field(None, description="TODO, IN_PROGRESS or DONE (case-insensitive).")
     assignee: str | None = Field(None, min_length=1, max_length=255, description="Only issues assigned to this user.")
     label: str | None = Field(None, min_length=1, max_length=255, description="Only issues carrying this label.")
     sort: IssueSort = Field(IssueSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")

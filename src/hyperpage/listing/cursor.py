@@ -59,8 +59,9 @@ def time_sorts(model: Any, options: type[StrEnum]) -> dict[Any, SortSpec]:
     specs = {}
     for option in options:
         column = option.value.removeprefix("-")
-        specs[option] = SortSpec(option.value, getattr(model, column), model.id, option.value.startswith("-"),
-                                 "datetime")
+        specs[option] = SortSpec(
+            option.value, getattr(model, column), model.id, option.value.startswith("-"), "datetime"
+        )
     return specs
 
 

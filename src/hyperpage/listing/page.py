@@ -32,8 +32,9 @@ class Page:
     limit: int
 
     def json(self) -> bytes:
-        return orjson.dumps({"items": self.items, "next_cursor": self.next_cursor, "limit": self.limit},
-                            option=orjson.OPT_UTC_Z)
+        return orjson.dumps(
+            {"items": self.items, "next_cursor": self.next_cursor, "limit": self.limit}, option=orjson.OPT_UTC_Z
+        )
 
 
 async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> Page:

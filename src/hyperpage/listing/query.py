@@ -36,9 +36,10 @@ class ListQuery(RequestModel):
         None, description="Only rows updated at or after this instant (ISO 8601; without offset means UTC)."
     )
     q: str | None = Field(
-        None, max_length=200,
+        None,
+        max_length=200,
         description="Free-text search: every whitespace-separated term must appear (case-insensitive) in one of "
-                    "the searched fields.",
+        "the searched fields.",
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page (1-200).")
     cursor: str | None = Field(

@@ -62,6 +62,7 @@ def has_element(name: str, column: Col) -> Filter:
 
     PostgreSQL has JSONB containment (`@>`); SQLite has no such operator, so the array is walked with json_each.
     """
+
     def build(dialect: str, operand: Any) -> ColumnElement[bool]:
         if dialect == "postgresql":
             return type_coerce(column, JSONB).contains(operand)
@@ -146,15 +147,20 @@ class Listing:
             plan = self._plans[key] = self._compile(dialect, active, numeric, sort, after)
         return plan, values
 
-    def _compile(self, dialect: Dialect, active: list[tuple[Filter, Any]], numeric: tuple[bool, ...],
-                 sort: SortSpec, after: bool) -> Plan:
-        conds = [spec.build(dialect.name, value if spec.inline else bindparam(spec.name))
-                 for spec, value in active]
+    def _compile(
+        self, dialect: Dialect, active: list[tuple[Filter, Any]], numeric: tuple[bool, ...], sort: SortSpec, after: bool
+    ) -> Plan:
+        conds = [spec.build(dialect.name, value if spec.inline else bindparam(spec.name)) for spec, value in active]
         conds += [self.search.condition(index, is_number) for index, is_number in enumerate(numeric)]
         if after:
             conds.append(sort.after())
-        stmt = (select(*(c.expr.label(c.name) for c in self.columns)).select_from(self.source).where(*conds)
-                .order_by(*sort.order_by()).limit(bindparam(LIMIT, type_=Integer())))
+        stmt = (
+            select(*(c.expr.label(c.name) for c in self.columns))
+            .select_from(self.source)
+            .where(*conds)
+            .order_by(*sort.order_by())
+            .limit(bindparam(LIMIT, type_=Integer()))
+        )
         compiled = stmt.compile(dialect=dialect)
         processors = dict(compiled._bind_processors)  # the column types' own conversions (TZDateTime, JSON)
         names = tuple(compiled.positiontup or ())

@@ -141,8 +141,15 @@ def _json(v: Any) -> str:
 
 
 RENDER: dict[str, Callable[[Any], str]] = {
-    "int": _int, "float": _float, "numeric": _numeric, "bool": _bool, "text": _text, "bytes": _bytes, "ts": _ts,
-    "date": _date, "json": _json,
+    "int": _int,
+    "float": _float,
+    "numeric": _numeric,
+    "bool": _bool,
+    "text": _text,
+    "bytes": _bytes,
+    "ts": _ts,
+    "date": _date,
+    "json": _json,
 }
 
 # The same fields rendered by PostgreSQL (session TimeZone=UTC, DateStyle=ISO); NULL stays NULL until coalesced.
@@ -161,9 +168,15 @@ _PG = {
 # The target column types each template is written for (format_type without its modifier). A column of any
 # other type (a tool other than ours created the schema) is read as a plain value and rendered in Python.
 PG_TYPES = {
-    "int": {"smallint", "integer", "bigint"}, "float": {"double precision", "real"}, "numeric": {"numeric"},
-    "bool": {"boolean"}, "text": {"text", "character varying", "character"}, "bytes": {"bytea"},
-    "ts": {"timestamp with time zone", "timestamp without time zone"}, "date": {"date"}, "json": {"jsonb", "json"},
+    "int": {"smallint", "integer", "bigint"},
+    "float": {"double precision", "real"},
+    "numeric": {"numeric"},
+    "bool": {"boolean"},
+    "text": {"text", "character varying", "character"},
+    "bytes": {"bytea"},
+    "ts": {"timestamp with time zone", "timestamp without time zone"},
+    "date": {"date"},
+    "json": {"jsonb", "json"},
 }
 
 
@@ -179,7 +192,7 @@ def _field_end(row: str, i: int) -> int:
     """Where the field starting at `i` ends: a length-prefixed one by its length (it may hold "|"), others at "|"."""
     if row[i] in "sj?":
         colon = row.index(":", i)
-        return colon + 1 + int(row[i + 1:colon])
+        return colon + 1 + int(row[i + 1 : colon])
     end = row.find("|", i)
     return len(row) if end < 0 else end
 
@@ -195,7 +208,7 @@ def split_fields(row: str) -> list[str]:
 
 
 def first_field(row: str) -> str:
-    return row[:_field_end(row, 0)]
+    return row[: _field_end(row, 0)]
 
 
 def readable(field: str) -> str:
@@ -207,7 +220,7 @@ def readable(field: str) -> str:
     elif field in ("N", "T", "F"):
         text = {"N": "NULL", "T": "true", "F": "false"}[field]
     else:
-        text = field[field.index(":") + 1:] if field[0] in "sj?" else field[1:]
+        text = field[field.index(":") + 1 :] if field[0] in "sj?" else field[1:]
         text = repr(text) if field[0] == "s" else text
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -18,8 +18,7 @@ from hyperpage.migrate.run import Options, build_plan, check, migrate
 
 FromOpt = Annotated[str | None, typer.Option("--from", help="Source: sqlite:///file.db or postgresql://...")]
 ToOpt = Annotated[str, typer.Option("--to", help="Target: postgresql://... or sqlite:///new-file.db")]
-ModeOpt = Annotated[str, typer.Option(help="auto (Hyperpage when the source has alembic_version), hyperpage, "
-                                           "generic.")]
+ModeOpt = Annotated[str, typer.Option(help="auto (Hyperpage when the source has alembic_version), hyperpage, generic.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, max=16, help="Tables copied/verified in parallel (processes).")]
 ReportOpt = Annotated[Path | None, typer.Option(help="Write the JSON report here.")]
 
@@ -66,8 +65,15 @@ def migrate_command(
         if dry_run:
             print_plan(plan, target.display)
             return
-        opts = Options(mode=mode, resume=resume, replace=replace, workers=workers, rejects_path=rejects,
-                       report_path=report, progress=progress)
+        opts = Options(
+            mode=mode,
+            resume=resume,
+            replace=replace,
+            workers=workers,
+            rejects_path=rejects,
+            report_path=report,
+            progress=progress,
+        )
         result = migrate(source, target, plan, opts)
     except (MigrationError, FileNotFoundError) as exc:
         raise fail(redact_text(str(exc))) from None

@@ -121,15 +121,17 @@ def _double(v: Any) -> str:
     return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
 
 
-def converted(table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[Any, str, list[Any]]],
-              keep_key: bool = False) -> Iterator[tuple[Any, ...]]:
+def converted(
+    table: Table, batch: list[tuple[Any, ...]], rejects: list[tuple[Any, str, list[Any]]], keep_key: bool = False
+) -> Iterator[tuple[Any, ...]]:
     """Apply the plan's converters; a value that does not fit sends its whole row to `rejects`.
 
     Rows come out without their key, or as (key, *values) with `keep_key` (verification names rows by it).
     """
     first = 0 if keep_key else 1
-    convs: list[tuple[int, Callable[[Any], Any]]] = [(i + 1, c.convert) for i, c in enumerate(table.columns)
-                                                     if c.convert is not None]
+    convs: list[tuple[int, Callable[[Any], Any]]] = [
+        (i + 1, c.convert) for i, c in enumerate(table.columns) if c.convert is not None
+    ]
     pk_idx = [i + 1 for i, c in enumerate(table.columns) if c.source in table.not_null_pk]
     for row in batch:
         if not convs and not pk_idx:
@@ -175,11 +177,15 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
             if not parent_alive():  # the transaction rolls back: the table stays as it was
                 raise MigrationError("the migrating process is gone: not committing")
             with pg.cursor() as cur:
-                cur.executemany(f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) "
-                                "VALUES (%s, %s, %s, %s)",
-                                [(table.target, str(k), r, ledger.dumps_row(v)) for k, r, v in rejects])
-            pg.execute(f"UPDATE {ledger.SCHEMA}.tables SET status = 'done', rows = %s, rejected = %s, "
-                       "finished_at = now() WHERE name = %s", (done - len(rejects), len(rejects), table.target))
+                cur.executemany(
+                    f"INSERT INTO {ledger.SCHEMA}.rejects (tbl, rowkey, reason, data) VALUES (%s, %s, %s, %s)",
+                    [(table.target, str(k), r, ledger.dumps_row(v)) for k, r, v in rejects],
+                )
+            pg.execute(
+                f"UPDATE {ledger.SCHEMA}.tables SET status = 'done', rows = %s, rejected = %s, "
+                "finished_at = now() WHERE name = %s",
+                (done - len(rejects), len(rejects), table.target),
+            )
     return TableResult(table.target, done - len(rejects), len(rejects))
 
 
@@ -190,8 +196,9 @@ def copy_to_sqlite(source: Endpoint, conn: sqlite3.Connection, table: Table) -> 
     rejects: list[tuple[Any, str, list[Any]]] = []
     done = 0
     for batch in source_rows(source, table):
-        conn.executemany(f"INSERT INTO {quote_ident(table.target)} ({cols}) VALUES ({marks})",
-                         converted(table, batch, rejects))
+        conn.executemany(
+            f"INSERT INTO {quote_ident(table.target)} ({cols}) VALUES ({marks})", converted(table, batch, rejects)
+        )
         done += len(batch)
         report_progress(table.target, len(batch))
     if rejects:
@@ -199,8 +206,9 @@ def copy_to_sqlite(source: Endpoint, conn: sqlite3.Connection, table: Table) -> 
     return TableResult(table.target, done, 0)
 
 
-def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int,
-                 on_progress: Callable[[str, int], None]) -> list[Any]:
+def run_parallel(
+    fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int, on_progress: Callable[[str, int], None]
+) -> list[Any]:
     """Run fn(*job) for each job in `workers` processes, forwarding progress reports as they come."""
     if workers <= 1:
         global _progress
@@ -213,8 +221,9 @@ def run_parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: i
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding connections and threads
     queue = ctx.Queue()  # passed at spawn: no Manager process (one process fewer to outlive a killed parent)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(queue, os.getpid())) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
+        ) as pool:
             futures = [pool.submit(fn, *job) for job in jobs]
             pending = set(futures)
             while pending:

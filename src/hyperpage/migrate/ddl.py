@@ -17,11 +17,22 @@ from hyperpage.migrate.plan import Plan, Table, quote_ident, scalar, shorten
 
 # SQLite's 'now' is UTC; PostgreSQL's CURRENT_DATE is in the session's TimeZone, so today is taken in UTC
 _NOW = {"timestamptz": "CURRENT_TIMESTAMP", "date": "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date"}
-_TODAY = {"timestamptz": "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
-          "date": _NOW["date"]}
+_TODAY = {
+    "timestamptz": "(date_trunc('day', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
+    "date": _NOW["date"],
+}
 _OFFSET = re.compile(r"\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)'$", re.I)
-_STRFTIME = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI", "%S": "SS", "%f": "SS.MS",
-             "%j": "DDD", "%%": "%"}
+_STRFTIME = {
+    "%Y": "YYYY",
+    "%m": "MM",
+    "%d": "DD",
+    "%H": "HH24",
+    "%M": "MI",
+    "%S": "SS",
+    "%f": "SS.MS",
+    "%j": "DDD",
+    "%%": "%",
+}
 
 
 def translate_default(expr: str | None, pg_type: str) -> str | None:
@@ -32,7 +43,7 @@ def translate_default(expr: str | None, pg_type: str) -> str | None:
     while e.startswith("(") and e.endswith(")"):
         e = e[1:-1].strip()
     low = e.lower().replace(" ", "")
-    now_like = low in ("current_timestamp", "datetime('now')", "datetime('now','utc')", "datetime(\"now\")")
+    now_like = low in ("current_timestamp", "datetime('now')", "datetime('now','utc')", 'datetime("now")')
     if now_like or low.startswith("datetime('now','localtime')"):
         return _NOW.get(pg_type, "to_char(CURRENT_TIMESTAMP AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')")
     if low in ("current_date", "date('now')"):  # midnight UTC, not now: a DATETIME column gets the date's start
@@ -58,8 +69,9 @@ def translate_default(expr: str | None, pg_type: str) -> str | None:
     return e  # literals: PostgreSQL accepts them or the (optional) step records a warning
 
 
-def generic_table_ddl(conn: sqlite3.Connection, plan: Plan, table: Table, sql: str, pk: list[str],
-                      used: set[str]) -> None:
+def generic_table_ddl(
+    conn: sqlite3.Connection, plan: Plan, table: Table, sql: str, pk: list[str], used: set[str]
+) -> None:
     t = quote_ident(table.target)
     by_src = {c.source: c for c in table.columns}
     cols = []
@@ -87,22 +99,29 @@ def generic_table_ddl(conn: sqlite3.Connection, plan: Plan, table: Table, sql: s
             continue
         desc = {r[2]: " DESC" if r[3] else "" for r in info if r[5]}
         nocase = {r[2] for r in info if r[5] and str(r[4]).upper() == "NOCASE"}
-        cols_sql = ", ".join((f"lower({quote_ident(by_src[c].target)})" if c in nocase
-                              else quote_ident(by_src[c].target)) + desc[c] for c in keycols)
+        cols_sql = ", ".join(
+            (f"lower({quote_ident(by_src[c].target)})" if c in nocase else quote_ident(by_src[c].target)) + desc[c]
+            for c in keycols
+        )
         if nocase:
             # PostgreSQL has no NOCASE collation without ICU; lower() keeps the index's (unique) meaning for ASCII
-            plan.warnings.append(f"index {iname!r} on {table.source!r} uses COLLATE NOCASE: built on lower(...) "
-                                 "of those columns; queries must compare lower(column) to use it")
+            plan.warnings.append(
+                f"index {iname!r} on {table.source!r} uses COLLATE NOCASE: built on lower(...) "
+                "of those columns; queries must compare lower(column) to use it"
+            )
             origin = "c"  # an expression index, not a constraint
         if origin == "u":
-            post.append((f"ALTER TABLE {t} ADD CONSTRAINT {cname('_'.join(keycols) + '_key')} UNIQUE ({cols_sql})",
-                         False))
+            post.append(
+                (f"ALTER TABLE {t} ADD CONSTRAINT {cname('_'.join(keycols) + '_key')} UNIQUE ({cols_sql})", False)
+            )
         else:
             uq = "UNIQUE " if unique else ""
             post.append((f"CREATE {uq}INDEX {quote_ident(shorten(iname, used))} ON {t} ({cols_sql})", False))
     if re.search(r"\bCOLLATE\s+NOCASE\b", sql, re.I):
-        plan.warnings.append(f"table {table.source!r} declares COLLATE NOCASE: comparisons on those columns were "
-                             "case-insensitive in SQLite and are case-sensitive in PostgreSQL (use lower() or citext)")
+        plan.warnings.append(
+            f"table {table.source!r} declares COLLATE NOCASE: comparisons on those columns were "
+            "case-insensitive in SQLite and are case-sensitive in PostgreSQL (use lower() or citext)"
+        )
     for i, check in enumerate(_checks(sql)):
         post.append((f"ALTER TABLE {t} ADD CONSTRAINT {cname(f'check{i + 1}')} CHECK ({check})", True))
     for c in table.columns:
@@ -125,35 +144,48 @@ def generic_fk_ddl(conn: sqlite3.Connection, plan: Plan, names: dict[str, str], 
             if parent is None:
                 plan.warnings.append(f"foreign key {table.source} -> {rows[0][2]}: no such table, not migrated")
                 continue
-            parent_pk = [r[1] for r in sorted((r for r in conn.execute(
-                f"PRAGMA table_info({quote_ident(parent.source)})") if r[5]), key=lambda r: r[5])]
+            parent_pk = [
+                r[1]
+                for r in sorted(
+                    (r for r in conn.execute(f"PRAGMA table_info({quote_ident(parent.source)})") if r[5]),
+                    key=lambda r: r[5],
+                )
+            ]
             src_cols = [r[3] for r in rows]
             ref_cols = [r[4] for r in rows] if all(r[4] for r in rows) else parent_pk
             child_t = {c.source: c.target for c in table.columns}
             parent_t = {c.source: c.target for c in parent.columns}
             if len(ref_cols) != len(src_cols) or not all(c in parent_t for c in ref_cols):
-                plan.warnings.append(f"foreign key {table.source} -> {parent.source}: columns do not match, "
-                                     "not migrated")
+                plan.warnings.append(
+                    f"foreign key {table.source} -> {parent.source}: columns do not match, not migrated"
+                )
                 continue
             orphans = _orphans(conn, table.source, parent.source, src_cols, ref_cols)
             if orphans:
                 plan.warnings.append(
                     f"{table.source}: {orphans} rows reference missing {parent.source} rows (SQLite did not enforce "
-                    "the foreign key): constraint added NOT VALID, rows kept")
+                    "the foreign key): constraint added NOT VALID, rows kept"
+                )
             actions = f" ON DELETE {rows[0][6]}" if rows[0][6] != "NO ACTION" else ""
             actions += f" ON UPDATE {rows[0][5]}" if rows[0][5] != "NO ACTION" else ""
             name = quote_ident(shorten(f"{table.target}_{'_'.join(src_cols)}_fkey", used))
-            plan.post_load.append((
-                f"ALTER TABLE {quote_ident(table.target)} ADD CONSTRAINT {name} FOREIGN KEY "
-                f"({', '.join(quote_ident(child_t[c]) for c in src_cols)}) REFERENCES {quote_ident(parent.target)} "
-                f"({', '.join(quote_ident(parent_t[c]) for c in ref_cols)}){actions}"
-                f"{' NOT VALID' if orphans else ''}", False))
+            plan.post_load.append(
+                (
+                    f"ALTER TABLE {quote_ident(table.target)} ADD CONSTRAINT {name} FOREIGN KEY "
+                    f"({', '.join(quote_ident(child_t[c]) for c in src_cols)}) REFERENCES {quote_ident(parent.target)} "
+                    f"({', '.join(quote_ident(parent_t[c]) for c in ref_cols)}){actions}"
+                    f"{' NOT VALID' if orphans else ''}",
+                    False,
+                )
+            )
 
 
 def sequence_reset(table: str, column: str) -> str:
     t, c = quote_ident(table), quote_ident(column)
-    return (f"SELECT setval(pg_get_serial_sequence('{t.replace(chr(39), chr(39) * 2)}', "
-            f"'{column.replace(chr(39), chr(39) * 2)}'), coalesce((SELECT max({c}) FROM {t}), 0) + 1, false)")
+    return (
+        f"SELECT setval(pg_get_serial_sequence('{t.replace(chr(39), chr(39) * 2)}', "
+        f"'{column.replace(chr(39), chr(39) * 2)}'), coalesce((SELECT max({c}) FROM {t}), 0) + 1, false)"
+    )
 
 
 def _orphans(conn: sqlite3.Connection, child: str, parent: str, cols: list[str], refs: list[str]) -> int:
@@ -161,8 +193,11 @@ def _orphans(conn: sqlite3.Connection, child: str, parent: str, cols: list[str],
         return 0
     on = " AND ".join(f"p.{quote_ident(r)} = c.{quote_ident(f)}" for f, r in zip(cols, refs, strict=True))
     notnull = " AND ".join(f"c.{quote_ident(f)} IS NOT NULL" for f in cols)
-    count: int = scalar(conn, f"SELECT count(*) FROM {quote_ident(child)} c WHERE {notnull} AND NOT EXISTS "
-                               f"(SELECT 1 FROM {quote_ident(parent)} p WHERE {on})")
+    count: int = scalar(
+        conn,
+        f"SELECT count(*) FROM {quote_ident(child)} c WHERE {notnull} AND NOT EXISTS "
+        f"(SELECT 1 FROM {quote_ident(parent)} p WHERE {on})",
+    )
     return count
 
 
@@ -174,7 +209,7 @@ def _checks(sql: str) -> list[str]:
         while i < len(sql) and depth:
             depth += {"(": 1, ")": -1}.get(sql[i], 0)
             i += 1
-        out.append(sql[m.end(): i - 1].strip())
+        out.append(sql[m.end() : i - 1].strip())
     return out
 
 

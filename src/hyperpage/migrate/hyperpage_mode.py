@@ -66,8 +66,14 @@ def _kind(col_type: Any) -> str:
 
 FORWARD = {"ts": sqlite_ts_to_pg, "bool": to_bool, "json": sqlite_json_to_pg}
 BACKWARD = {"ts": pg_ts_to_sqlite, "json": pg_json_to_sqlite}
-PG_TYPES = {"ts": "timestamptz", "bool": "boolean", "json": "jsonb", "float": "double precision", "int": "bigint",
-            "text": "text"}
+PG_TYPES = {
+    "ts": "timestamptz",
+    "bool": "boolean",
+    "json": "jsonb",
+    "float": "double precision",
+    "int": "bigint",
+    "text": "text",
+}
 
 
 def build_hyperpage_plan(source: Endpoint) -> Plan:
@@ -79,16 +85,33 @@ def build_hyperpage_plan(source: Endpoint) -> Plan:
         for c in st.columns:
             kind = _kind(c.type)
             conv = (FORWARD if forward else BACKWARD).get(kind)
-            columns.append(Column(source=c.name, target=c.name, pg_type=PG_TYPES[kind], kind=kind,
-                                  select=quote_ident(c.name), convert=conv, not_null=not c.nullable,
-                                  decision=f"model type {type(c.type).__name__}",
-                                  # naive UTC text goes to COPY as is: the copy session's time zone is UTC
-                                  copy_sql=copy_field(PG_TYPES[kind], quote_ident(c.name)) if forward else None))
+            columns.append(
+                Column(
+                    source=c.name,
+                    target=c.name,
+                    pg_type=PG_TYPES[kind],
+                    kind=kind,
+                    select=quote_ident(c.name),
+                    convert=conv,
+                    not_null=not c.nullable,
+                    decision=f"model type {type(c.type).__name__}",
+                    # naive UTC text goes to COPY as is: the copy session's time zone is UTC
+                    copy_sql=copy_field(PG_TYPES[kind], quote_ident(c.name)) if forward else None,
+                )
+            )
         pk = list(st.primary_key.columns)
         identity = pk[0].name if len(pk) == 1 and _kind(pk[0].type) == "int" else None
         deps = {fk.column.table.name for fk in st.foreign_keys if fk.column.table.name != st.name}
-        tables.append(Table(source=st.name, target=st.name, columns=columns, depends_on=deps, identity=identity,
-                            key="rowid" if forward else quote_ident(pk[0].name)))
+        tables.append(
+            Table(
+                source=st.name,
+                target=st.name,
+                columns=columns,
+                depends_on=deps,
+                identity=identity,
+                key="rowid" if forward else quote_ident(pk[0].name),
+            )
+        )
     return Plan(mode="hyperpage", source=source.display, tables=fk_order(tables))
 
 

@@ -50,8 +50,10 @@ def check_integrity(endpoint: Endpoint) -> None:
     except sqlite3.DatabaseError as exc:
         raise MigrationError(f"{endpoint.path} is not a readable SQLite database: {exc}") from None
     if found != ["ok"]:
-        raise MigrationError(f"{endpoint.path} is damaged (SQLite quick_check: {'; '.join(found)}): recover it "
-                             "first, e.g. `sqlite3 FILE .recover | sqlite3 NEW-FILE`, and migrate the recovered file")
+        raise MigrationError(
+            f"{endpoint.path} is damaged (SQLite quick_check: {'; '.join(found)}): recover it "
+            "first, e.g. `sqlite3 FILE .recover | sqlite3 NEW-FILE`, and migrate the recovered file"
+        )
 
 
 def user_tables(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -74,17 +76,30 @@ def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, st
     parts = []
     for name, _ in cols:
         c = quote_ident(name)
-        parts += [f"sum(typeof({c})='integer')", f"sum(typeof({c})='real')", f"sum(typeof({c})='text')",
-                  f"sum(typeof({c})='blob')", f"sum({c} IS NULL)",
-                  f"min(CASE WHEN typeof({c})='integer' THEN {c} END)",
-                  f"max(CASE WHEN typeof({c})='integer' THEN {c} END)",
-                  f"sum(typeof({c})='text' AND instr(CAST({c} AS BLOB), x'00') > 0)"]
+        parts += [
+            f"sum(typeof({c})='integer')",
+            f"sum(typeof({c})='real')",
+            f"sum(typeof({c})='text')",
+            f"sum(typeof({c})='blob')",
+            f"sum({c} IS NULL)",
+            f"min(CASE WHEN typeof({c})='integer' THEN {c} END)",
+            f"max(CASE WHEN typeof({c})='integer' THEN {c} END)",
+            f"sum(typeof({c})='text' AND instr(CAST({c} AS BLOB), x'00') > 0)",
+        ]
     row = conn.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}").fetchone()
     profiles = []
     for i, (name, declared) in enumerate(cols):
-        v = [x or 0 for x in row[i * 8: i * 8 + 8]]
-        p = Profile(n_int=v[0], n_real=v[1], n_text=v[2], n_blob=v[3], n_null=v[4],
-                    min_int=row[i * 8 + 5], max_int=row[i * 8 + 6], nul_text=v[7])
+        v = [x or 0 for x in row[i * 8 : i * 8 + 8]]
+        p = Profile(
+            n_int=v[0],
+            n_real=v[1],
+            n_text=v[2],
+            n_blob=v[3],
+            n_null=v[4],
+            min_int=row[i * 8 + 5],
+            max_int=row[i * 8 + 6],
+            nul_text=v[7],
+        )
         if p.n_text or (p.n_blob and (p.n_int or p.n_real)):  # blobs alone become bytea: no decoding
             _scan_utf8(conn, table, name, p)
         _scan_candidates(conn, table, name, declared.upper(), p)
@@ -94,8 +109,10 @@ def profile_table(conn: sqlite3.Connection, table: str, cols: list[tuple[str, st
 
 def _scan_utf8(conn: sqlite3.Connection, table: str, name: str, p: Profile) -> None:
     # Joined with b"\n" a chunk decodes only if every value does (a newline is never a continuation byte).
-    cur = conn.execute(f"SELECT CAST({quote_ident(name)} AS BLOB), typeof({quote_ident(name)}) FROM "
-                       f"{quote_ident(table)} WHERE typeof({quote_ident(name)}) IN ('text', 'blob')")
+    cur = conn.execute(
+        f"SELECT CAST({quote_ident(name)} AS BLOB), typeof({quote_ident(name)}) FROM "
+        f"{quote_ident(table)} WHERE typeof({quote_ident(name)}) IN ('text', 'blob')"
+    )
     while chunk := cur.fetchmany(SCAN_CHUNK):
         try:
             b"\n".join(v for v, _ in chunk).decode("utf-8")
@@ -130,8 +147,10 @@ def _scan_candidates(conn: sqlite3.Connection, table: str, name: str, declared: 
         biggest = max(abs(p.min_int or 0), abs(p.max_int or 0))
         p.epoch_divisor = 1_000_000 if biggest >= 10**14 else 1000 if biggest >= 10**11 else 1
     good = _known_good(c, is_json, is_date, is_ts, p.epoch_divisor)
-    cur = conn.execute(f"SELECT DISTINCT {c} FROM {quote_ident(table)} WHERE {c} IS NOT NULL"
-                       + (f" AND NOT coalesce({good}, 0)" if good else ""))
+    cur = conn.execute(
+        f"SELECT DISTINCT {c} FROM {quote_ident(table)} WHERE {c} IS NOT NULL"
+        + (f" AND NOT coalesce({good}, 0)" if good else "")
+    )
     bad = 0
     while chunk := cur.fetchmany(SCAN_CHUNK):
         for (value,) in chunk:
@@ -166,16 +185,20 @@ def _known_good(c: str, is_json: bool, is_date: bool, is_ts: bool, divisor: int)
     if is_ts:
         head = f"substr({c}, 1, 10) || ' ' || substr({c}, 12, 8)"
         forms = " OR ".join(f"{c} GLOB '{_YMD}[ T]{_HMS}{frac}'" for frac in ("", f".{_D * 3}", f".{_D * 6}"))
-        return (f"(typeof({c}) = 'text' AND (({forms}) AND strftime('%Y-%m-%d %H:%M:%S', julianday({head})) = {head} "
-                f"OR {c} GLOB '{_YMD}' AND date(julianday({c})) = {c})) "
-                f"OR (typeof({c}) = 'integer' AND {c} / {divisor} BETWEEN {MIN_EPOCH} AND {MAX_EPOCH})")
+        return (
+            f"(typeof({c}) = 'text' AND (({forms}) AND strftime('%Y-%m-%d %H:%M:%S', julianday({head})) = {head} "
+            f"OR {c} GLOB '{_YMD}' AND date(julianday({c})) = {c})) "
+            f"OR (typeof({c}) = 'integer' AND {c} / {divisor} BETWEEN {MIN_EPOCH} AND {MAX_EPOCH})"
+        )
     if is_date:
         return f"typeof({c}) = 'text' AND {c} GLOB '{_YMD}' AND date(julianday({c})) = {c}"
     if is_json:
-        return (f"typeof({c}) = 'text' AND json_valid({c}) AND instr({c}, '\\u0000') = 0 AND NOT EXISTS ("
-                f"SELECT 1 FROM json_tree(CASE WHEN json_valid({c}) THEN {c} ELSE '[]' END) j "
-                "WHERE j.parent IS NOT NULL GROUP BY j.parent, j.key "
-                "HAVING count(*) > 1)")
+        return (
+            f"typeof({c}) = 'text' AND json_valid({c}) AND instr({c}, '\\u0000') = 0 AND NOT EXISTS ("
+            f"SELECT 1 FROM json_tree(CASE WHEN json_valid({c}) THEN {c} ELSE '[]' END) j "
+            "WHERE j.parent IS NOT NULL GROUP BY j.parent, j.key "
+            "HAVING count(*) > 1)"
+        )
     return ""
 
 
@@ -199,11 +222,14 @@ def _warn_about_values(plan: Plan, table: str, column: str, kind: str, p: Profil
         unit = {1: "seconds", 1000: "milliseconds", 1_000_000: "microseconds"}[p.epoch_divisor]
         plan.warnings.append(
             f"{table}.{column}: {p.n_real} REAL values read as Julian day numbers (as SQLite's datetime() reads "
-            f"them, to the millisecond) and {p.n_int} integers as Unix epoch {unit}: check a few rows")
+            f"them, to the millisecond) and {p.n_int} integers as Unix epoch {unit}: check a few rows"
+        )
     if p.sub_microsecond:
-        plan.warnings.append(f"{table}.{column}: {p.sub_microsecond} values with 7 to 9 fractional digits (below "
-                             "the microsecond, "
-                             "which timestamptz cannot hold): the column is kept as text, exactly")
+        plan.warnings.append(
+            f"{table}.{column}: {p.sub_microsecond} values with 7 to 9 fractional digits (below "
+            "the microsecond, "
+            "which timestamptz cannot hold): the column is kept as text, exactly"
+        )
 
 
 def build_generic_plan(endpoint: Endpoint) -> Plan:
@@ -233,15 +259,18 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
             except sqlite3.Error as exc:
                 plan.warnings.append(f"virtual table {name!r} ({module}) cannot be read here ({exc}): not migrated")
                 continue
-            plan.warnings.append(f"virtual table {name!r} ({module}) is copied as a plain table of its columns; "
-                                 f"its {module} index (shadow tables) is not migrated: rebuild it in PostgreSQL "
-                                 "(e.g. a tsvector column and a GIN index for fts5)")
+            plan.warnings.append(
+                f"virtual table {name!r} ({module}) is copied as a plain table of its columns; "
+                f"its {module} index (shadow tables) is not migrated: rebuild it in PostgreSQL "
+                "(e.g. a tsvector column and a GIN index for fts5)"
+            )
         info = conn.execute(f"PRAGMA table_xinfo({quote_ident(name)})").fetchall()
         cols = [(r[1], r[2] or "") for r in info if r[6] in (0, 2, 3)]
         pk = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
         without_rowid = bool(re.search(r"\)\s*WITHOUT\s+ROWID\s*;?\s*$", sql, re.I))
-        rowid_alias = (len(pk) == 1 and not without_rowid
-                       and next(d for c, d in cols if c == pk[0]).strip().upper() == "INTEGER")
+        rowid_alias = (
+            len(pk) == 1 and not without_rowid and next(d for c, d in cols if c == pk[0]).strip().upper() == "INTEGER"
+        )
         profiles = profile_table(conn, name, cols)
         col_used: set[str] = set()
         columns = []
@@ -254,24 +283,44 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
             target = cname + "_" if cname.lower() in SYSTEM_COLUMNS else cname
             if target != cname:
                 plan.warnings.append(f"{name}.{cname} is a PostgreSQL system column name: renamed to {target}")
-            columns.append(Column(
-                source=cname, target=shorten(target, col_used), pg_type=d.pg_type, kind=d.kind,
-                epoch_divisor=prof.epoch_divisor,
-                select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
-                convert=d.convert, not_null=bool(r[3]), default=r[4], identity=identity,
-                decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
-                copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
-            ))
+            columns.append(
+                Column(
+                    source=cname,
+                    target=shorten(target, col_used),
+                    pg_type=d.pg_type,
+                    kind=d.kind,
+                    epoch_divisor=prof.epoch_divisor,
+                    select=f"CAST({quote_ident(cname)} AS BLOB)" if d.read_as_blob else quote_ident(cname),
+                    convert=d.convert,
+                    not_null=bool(r[3]),
+                    default=r[4],
+                    identity=identity,
+                    decision=d.why + ("; rowid alias: identity, sequence reset past the maximum" if identity else ""),
+                    copy_sql=copy_field(d.pg_type, quote_ident(cname)) if d.convert in (None, to_bool) else None,
+                )
+            )
         free = [a for a in ROWID_ALIASES if a not in {c.lower() for c, _ in cols}]
-        key = ((free or ["NULL"])[0] if not without_rowid
-               else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL")
-        table = Table(source=name, target=names[name], columns=columns, key=key,
-                      rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],
-                      identity=next((c.target for c in columns if c.identity), None),
-                      not_null_pk=[c[0] for c, p in zip(cols, profiles, strict=True)
-                                   if c[0] in pk and p.n_null and not rowid_alias])
-        table.depends_on = {names[r[2]] for r in conn.execute(f"PRAGMA foreign_key_list({quote_ident(name)})")
-                            if r[2] in names and r[2] != name}
+        key = (
+            (free or ["NULL"])[0]
+            if not without_rowid
+            else " || ',' || ".join(f"quote({quote_ident(c)})" for c in pk) or "NULL"
+        )
+        table = Table(
+            source=name,
+            target=names[name],
+            columns=columns,
+            key=key,
+            rows=conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0],
+            identity=next((c.target for c in columns if c.identity), None),
+            not_null_pk=[
+                c[0] for c, p in zip(cols, profiles, strict=True) if c[0] in pk and p.n_null and not rowid_alias
+            ],
+        )
+        table.depends_on = {
+            names[r[2]]
+            for r in conn.execute(f"PRAGMA foreign_key_list({quote_ident(name)})")
+            if r[2] in names and r[2] != name
+        }
         plan.tables.append(table)
         ddl.generic_table_ddl(conn, plan, table, sql, pk, used)
     ddl.generic_fk_ddl(conn, plan, names, used)

@@ -37,7 +37,8 @@ CREATE TABLE {SCHEMA}.warnings (seq serial PRIMARY KEY, message text NOT NULL);
 def catalog_snapshot(conn: psycopg.Connection, *, include_ledger: bool = True) -> list[tuple[Any, ...]]:
     """Every user-visible object: schemas, relations (tables, indexes, sequences, views), types, functions."""
     excluded = list(SYSTEM_SCHEMAS if not include_ledger else SYSTEM_SCHEMAS[:-1])
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         SELECT 'schema', nspname, '' FROM pg_namespace WHERE nspname <> ALL(%(x)s) AND nspname NOT LIKE 'pg_%%'
         UNION ALL
         SELECT 'rel', n.nspname || '.' || c.relname, c.relkind::text FROM pg_class c
@@ -49,7 +50,9 @@ def catalog_snapshot(conn: psycopg.Connection, *, include_ledger: bool = True) -
         UNION ALL
         SELECT 'func', n.nspname || '.' || p.proname, '' FROM pg_proc p
           JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname <> ALL(%(x)s) AND n.nspname NOT LIKE 'pg_%%'
-        ORDER BY 1, 2""", {"x": excluded}).fetchall()
+        ORDER BY 1, 2""",
+        {"x": excluded},
+    ).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -61,14 +64,15 @@ def assert_empty(conn: psycopg.Connection) -> None:
     objects = [r for r in catalog_snapshot(conn, include_ledger=False) if r[0] == "rel"]
     if objects:
         names = ", ".join(r[1] for r in objects[:5])
-        raise MigrationError(f"target database is not empty ({len(objects)} relations, e.g. {names}): "
-                             "use an empty database, or --resume / --replace for a previous migration")
+        raise MigrationError(
+            f"target database is not empty ({len(objects)} relations, e.g. {names}): "
+            "use an empty database, or --resume / --replace for a previous migration"
+        )
 
 
 def create(conn: psycopg.Connection, mode: str, source: str) -> None:
     conn.execute(_DDL)
-    conn.execute(f"INSERT INTO {SCHEMA}.run (id, mode, source, status) VALUES (1, %s, %s, 'preparing')",
-                 (mode, source))
+    conn.execute(f"INSERT INTO {SCHEMA}.run (id, mode, source, status) VALUES (1, %s, %s, 'preparing')", (mode, source))
 
 
 def run_info(conn: psycopg.Connection) -> tuple[str, str, str]:
@@ -88,12 +92,15 @@ def record_objects(conn: psycopg.Connection, objects: list[tuple[str, str]]) -> 
         cur.executemany(f"INSERT INTO {SCHEMA}.objects (kind, name) VALUES (%s, %s)", objects)
 
 
-def record_plan(conn: psycopg.Connection, tables: list[str], steps: list[tuple[str, bool]],
-                warnings: list[str]) -> None:
+def record_plan(
+    conn: psycopg.Connection, tables: list[str], steps: list[tuple[str, bool]], warnings: list[str]
+) -> None:
     with conn.cursor() as cur:
         cur.executemany(f"INSERT INTO {SCHEMA}.tables (name) VALUES (%s)", [(t,) for t in tables])
-        cur.executemany(f"INSERT INTO {SCHEMA}.steps (seq, sql, optional) VALUES (%s, %s, %s)",
-                        [(i, sql, opt) for i, (sql, opt) in enumerate(steps)])
+        cur.executemany(
+            f"INSERT INTO {SCHEMA}.steps (seq, sql, optional) VALUES (%s, %s, %s)",
+            [(i, sql, opt) for i, (sql, opt) in enumerate(steps)],
+        )
         cur.executemany(f"INSERT INTO {SCHEMA}.warnings (message) VALUES (%s)", [(w,) for w in warnings])
 
 
@@ -102,8 +109,12 @@ def table_states(conn: psycopg.Connection) -> dict[str, str]:
 
 
 def pending_steps(conn: psycopg.Connection) -> list[tuple[int, str, bool]]:
-    return [tuple(r) for r in conn.execute(
-        f"SELECT seq, sql, optional FROM {SCHEMA}.steps WHERE status = 'pending' ORDER BY seq").fetchall()]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT seq, sql, optional FROM {SCHEMA}.steps WHERE status = 'pending' ORDER BY seq"
+        ).fetchall()
+    ]
 
 
 def mark_step(conn: psycopg.Connection, seq: int, status: str, error: str | None = None) -> None:
@@ -111,8 +122,12 @@ def mark_step(conn: psycopg.Connection, seq: int, status: str, error: str | None
 
 
 def failed_optional_steps(conn: psycopg.Connection) -> list[str]:
-    return [f"skipped: {sql} ({err})" for sql, err in conn.execute(
-        f"SELECT sql, error FROM {SCHEMA}.steps WHERE status = 'skipped' ORDER BY seq").fetchall()]
+    return [
+        f"skipped: {sql} ({err})"
+        for sql, err in conn.execute(
+            f"SELECT sql, error FROM {SCHEMA}.steps WHERE status = 'skipped' ORDER BY seq"
+        ).fetchall()
+    ]
 
 
 def warnings(conn: psycopg.Connection) -> list[str]:
@@ -120,8 +135,12 @@ def warnings(conn: psycopg.Connection) -> list[str]:
 
 
 def rejects(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return [{"table": t, "rowid": k, "reason": r, "values": d} for t, k, r, d in conn.execute(
-        f"SELECT tbl, rowkey, reason, data FROM {SCHEMA}.rejects ORDER BY tbl, rowkey").fetchall()]
+    return [
+        {"table": t, "rowid": k, "reason": r, "values": d}
+        for t, k, r, d in conn.execute(
+            f"SELECT tbl, rowkey, reason, data FROM {SCHEMA}.rejects ORDER BY tbl, rowkey"
+        ).fetchall()
+    ]
 
 
 def rejected_counts(conn: psycopg.Connection) -> dict[str, int]:
@@ -166,8 +185,10 @@ def drop_objects(conn: psycopg.Connection) -> list[str]:
     """
     others = foreign_dependents(conn)
     if others:
-        raise MigrationError(f"rollback refused: {len(others)} objects made after the migration depend on its tables "
-                             f"and would be dropped with them: {', '.join(others[:10])}; drop or move them first")
+        raise MigrationError(
+            f"rollback refused: {len(others)} objects made after the migration depend on its tables "
+            f"and would be dropped with them: {', '.join(others[:10])}; drop or move them first"
+        )
     dropped = []
     for kind, name in conn.execute(f"SELECT kind, name FROM {SCHEMA}.objects ORDER BY seq DESC").fetchall():
         conn.execute(f"DROP {kind.upper()} IF EXISTS {quote_ident(name)} CASCADE")
@@ -178,6 +199,7 @@ def drop_objects(conn: psycopg.Connection) -> list[str]:
 
 def dumps_row(values: list[Any]) -> str:
     """A rejected row as JSON: text as is, bytes as hex, everything else via repr (nothing is lost)."""
+
     def one(v: Any) -> Any:
         if v is None or isinstance(v, bool | int) or (isinstance(v, float) and math.isfinite(v)):
             return v

@@ -88,8 +88,10 @@ def copy_field(pg_type: str, expr: str) -> str | None:
         return f"CASE WHEN {expr} IS NOT NULL THEN '\\\\x' || hex({expr}) END"
     if pg_type in ("text", "jsonb", "timestamptz"):
         # COPY text format escapes: backslash first, then tab, newline, carriage return
-        return (f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "
-                f"'\\n'), char(13), '\\r')")
+        return (
+            f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "
+            f"'\\n'), char(13), '\\r')"
+        )
     return None
 
 

@@ -26,8 +26,11 @@ from hyperpage.migrate import canon
 from hyperpage.migrate.plan import Column, Endpoint, Table, quote_ident
 
 FETCH = 20_000
-_TS = re.compile(r"\s*(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*"
-                 r"(Z|[+-]\d\d:\d\d)?\s*", re.I)
+_TS = re.compile(
+    r"\s*(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*"
+    r"(Z|[+-]\d\d:\d\d)?\s*",
+    re.I,
+)
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _BOOL = {"0": "F", "1": "T", "f": "F", "t": "T", "false": "F", "true": "T"}
 _double = struct.Struct(">d").pack
@@ -163,8 +166,14 @@ def _json(v: Any) -> str:
 
 
 RENDER: dict[str, Callable[[Any], str]] = {
-    "int": _int, "float": _float, "numeric": _numeric, "bool": _bool, "text": _text, "bytes": _bytes,
-    "date": _date, "json": _json,
+    "int": _int,
+    "float": _float,
+    "numeric": _numeric,
+    "bool": _bool,
+    "text": _text,
+    "bytes": _bytes,
+    "date": _date,
+    "json": _json,
 }
 
 
@@ -176,8 +185,9 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def rows(endpoint: Endpoint, table: Table, side: str, key: str | None,
-         where: str = "") -> Iterator[list[tuple[Any, str]]]:
+def rows(
+    endpoint: Endpoint, table: Table, side: str, key: str | None, where: str = ""
+) -> Iterator[list[tuple[Any, str]]]:
     """Batches of (row key, canonical text) of a SQLite table, read raw (`side` picks source or target names)."""
     assert endpoint.path is not None
     name = table.source if side == "source" else table.target
@@ -196,8 +206,10 @@ def rows(endpoint: Endpoint, table: Table, side: str, key: str | None,
         while batch := cur.fetchmany(FETCH):
             if julian:
                 batch = [_fold_julian(r, julian) for r in batch]
-            yield [(r[0], "|".join(["N" if v is None else f(v) for f, v in zip(renders, r[1:], strict=True)]))
-                   for r in batch]
+            yield [
+                (r[0], "|".join(["N" if v is None else f(v) for f, v in zip(renders, r[1:], strict=True)]))
+                for r in batch
+            ]
     finally:
         conn.close()
 

@@ -25,8 +25,15 @@ class RateColumn(ProgressColumn):
 
 
 def progress_bars() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                    TimeRemainingColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def print_plan(plan: Plan, target: str) -> None:
@@ -72,12 +79,21 @@ class Report:
         return all(t.ok for t in self.tables) and not self.fk_problems and not self.sequence_problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "mode": self.mode, "verified": self.verified,
-                "rejected_rows": self.rejects, "rejects_file": self.rejects_file, "seconds": round(self.seconds, 3),
-                "copy_seconds": round(self.copy_seconds, 3),
-                "copied_rows": self.copied_rows, "tables": [t.as_dict() for t in self.tables],
-                "foreign_key_problems": self.fk_problems, "sequence_problems": self.sequence_problems,
-                "warnings": self.warnings}
+        return {
+            "source": self.source,
+            "target": self.target,
+            "mode": self.mode,
+            "verified": self.verified,
+            "rejected_rows": self.rejects,
+            "rejects_file": self.rejects_file,
+            "seconds": round(self.seconds, 3),
+            "copy_seconds": round(self.copy_seconds, 3),
+            "copied_rows": self.copied_rows,
+            "tables": [t.as_dict() for t in self.tables],
+            "foreign_key_problems": self.fk_problems,
+            "sequence_problems": self.sequence_problems,
+            "warnings": self.warnings,
+        }
 
     def write(self, path: Path | None) -> None:
         if path is not None:
@@ -92,8 +108,11 @@ class Report:
         for t in self.tables:
             if not t.ok:
                 bound = "" if t.counts_exact else "at least "
-                console.print(f"[red]{t.table}[/red]: {bound}{t.missing_rows:,} source rows have no identical target "
-                              f"row, {bound}{t.extra_rows:,} target rows are not in the source", highlight=False)
+                console.print(
+                    f"[red]{t.table}[/red]: {bound}{t.missing_rows:,} source rows have no identical target "
+                    f"row, {bound}{t.extra_rows:,} target rows are not in the source",
+                    highlight=False,
+                )
                 for example in t.examples:
                     console.print(f"  {example}", markup=False, highlight=False)
         for p in self.fk_problems + self.sequence_problems:
@@ -102,10 +121,13 @@ class Report:
             console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
         if self.copied_rows and self.seconds:
             copy = self.copy_seconds or self.seconds
-            console.print(f"copied {self.copied_rows:,} rows in {copy:.1f} s ({self.copied_rows / copy:,.0f} rows/s),"
-                          f" verified in {self.seconds - copy:.1f} s")
+            console.print(
+                f"copied {self.copied_rows:,} rows in {copy:.1f} s ({self.copied_rows / copy:,.0f} rows/s),"
+                f" verified in {self.seconds - copy:.1f} s"
+            )
         if self.rejects:
             where = f", written to {self.rejects_file}" if self.rejects_file else " (listed in the target's ledger)"
             console.print(f"[red]{self.rejects} rows rejected[/red]{where}", highlight=False)
-        console.print("[green]verified: every table matches[/green]" if self.verified
-                      else "[red]verification FAILED[/red]")
+        console.print(
+            "[green]verified: every table matches[/green]" if self.verified else "[red]verification FAILED[/red]"
+        )

@@ -67,9 +67,11 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
         if chosen == "hyperpage":
             if rev is None:
                 found = alembic_revision(conn)
-                raise MigrationError("--mode hyperpage: the source is not a Hyperpage database ("
-                                     + (f"its Alembic revision {found} is not one of ours" if found
-                                        else "no alembic_version table") + ")")
+                raise MigrationError(
+                    "--mode hyperpage: the source is not a Hyperpage database ("
+                    + (f"its Alembic revision {found} is not one of ours" if found else "no alembic_version table")
+                    + ")"
+                )
             _require_head(rev)
             plan = build_hyperpage_plan(source)
             count_rows(plan, conn)
@@ -81,8 +83,10 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
 
 def _require_head(rev: str) -> None:
     if rev != schema.head_revision():
-        raise MigrationError(f"the source schema is at revision {rev}, this version ships {schema.head_revision()}: "
-                             "upgrade a copy of the source with `hyperpage db upgrade` first")
+        raise MigrationError(
+            f"the source schema is at revision {rev}, this version ships {schema.head_revision()}: "
+            "upgrade a copy of the source with `hyperpage db upgrade` first"
+        )
 
 
 def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
@@ -102,8 +106,7 @@ def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Re
     report.warnings = warnings + report.warnings
     for t in report.tables:  # the copy and an independent re-read must agree on what was rejected
         if rejected.get(t.table, t.rejected) != t.rejected:
-            report.fk_problems.append(f"{t.table}: copy rejected {rejected[t.table]} rows, verification "
-                                      f"{t.rejected}")
+            report.fk_problems.append(f"{t.table}: copy rejected {rejected[t.table]} rows, verification {t.rejected}")
     return report
 
 
@@ -118,18 +121,25 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
     skips = {t.target: verify.rejected_keys(target, t) for t in plan.tables}
-    jobs = [(side, end, t, part, skips[t.target] if side == "source" else frozenset()) for t in biggest_first
-            for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
-            for part in parts]
+    jobs = [
+        (side, end, t, part, skips[t.target] if side == "source" else frozenset())
+        for t in biggest_first
+        for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
+        for part in parts
+    ]
     totals = {t.target: 2 * t.rows for t in plan.tables}  # verification reads every row twice: source and target
     report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         tables = {t.target: t for t in plan.tables}
-        recheck_jobs = [(side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
-                        for name, buckets in recheck.items()
-                        for side, end in (("source", source), ("target", target))]
-        found = {(name, side): rows for name, side, rows in run_parallel(verify.rows_in_buckets, recheck_jobs,
-                                                                           opts.workers, lambda *_: None)}
+        recheck_jobs = [
+            (side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
+            for name, buckets in recheck.items()
+            for side, end in (("source", source), ("target", target))
+        ]
+        found = {
+            (name, side): rows
+            for name, side, rows in run_parallel(verify.rows_in_buckets, recheck_jobs, opts.workers, lambda *_: None)
+        }
         for t in report.tables:
             if t.table in recheck:
                 missing, extra = verify.unmatched(found[t.table, "source"], found[t.table, "target"])
@@ -142,8 +152,9 @@ def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Rep
     return report
 
 
-def _with_progress(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], totals: dict[str, int], opts: Options,
-                   verb: str) -> list[Any]:
+def _with_progress(
+    fn: Callable[..., Any], jobs: list[tuple[Any, ...]], totals: dict[str, int], opts: Options, verb: str
+) -> list[Any]:
     """Run the jobs with a bar per table of `totals` (rows to do); jobs report rows done under the table's name."""
     if not opts.progress:
         return run_parallel(fn, jobs, opts.workers, lambda *_: None)
@@ -156,8 +167,9 @@ def _with_progress(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], totals: 
         return results
 
 
-def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> tuple[int, dict[str, int],
-                                                                                        list[str]]:
+def _to_postgres(
+    source: Endpoint, target: Endpoint, plan: Plan, opts: Options
+) -> tuple[int, dict[str, int], list[str]]:
     with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
         has_ledger = ledger.exists(conn)
         if has_ledger and opts.replace:
@@ -165,8 +177,10 @@ def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) 
             has_ledger = False
         if has_ledger:
             if not opts.resume:
-                raise MigrationError("the target holds an earlier migration: add --resume to continue it, "
-                                     "--replace to start over, or run --rollback")
+                raise MigrationError(
+                    "the target holds an earlier migration: add --resume to continue it, "
+                    "--replace to start over, or run --rollback"
+                )
             mode, src, status = ledger.run_info(conn)
             if (mode, src) != (plan.mode, plan.source):
                 raise MigrationError(f"the earlier migration copied {src} ({mode} mode), not {plan.source}")
@@ -178,8 +192,9 @@ def _to_postgres(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) 
             _prepare(conn, target, plan)
         states = ledger.table_states(conn)
         todo = [t for t in plan.tables if states.get(t.target) != "done"]
-        results = _with_progress(copy_to_postgres, [(source, target, t) for t in todo],
-                                 {t.target: t.rows for t in todo}, opts, "copy")
+        results = _with_progress(
+            copy_to_postgres, [(source, target, t) for t in todo], {t.target: t.rows for t in todo}, opts, "copy"
+        )
         for seq, sql, optional in ledger.pending_steps(conn):
             try:
                 with conn.transaction():
@@ -242,8 +257,13 @@ def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) ->
         copied = 0
         for table in plan.tables:
             with conn:
-                copied += _with_progress(copy_to_sqlite, [(source, conn, table)], {table.target: table.rows},
-                                         Options(workers=1, progress=opts.progress), "copy")[0].rows
+                copied += _with_progress(
+                    copy_to_sqlite,
+                    [(source, conn, table)],
+                    {table.target: table.rows},
+                    Options(workers=1, progress=opts.progress),
+                    "copy",
+                )[0].rows
             conn.execute(f"ANALYZE {quote_ident(table.target)}")
     finally:
         conn.close()
@@ -252,5 +272,8 @@ def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) ->
 
 
 def _functions(conn: psycopg.Connection) -> set[str]:
-    return {name.removeprefix("public.") for kind, name, _ in ledger.catalog_snapshot(conn, include_ledger=False)
-            if kind == "func" and name.startswith("public.")}
+    return {
+        name.removeprefix("public.")
+        for kind, name, _ in ledger.catalog_snapshot(conn, include_ledger=False)
+        if kind == "func" and name.startswith("public.")
+    }

@@ -216,17 +216,29 @@ def decide(declared: str, p: Profile) -> Decision:
     elif "TIMESTAMP" in d or "DATETIME" in d:
         if p.ts_ok:
             unit = {1: "seconds", 1000: "milliseconds", 1_000_000: "microseconds"}[p.epoch_divisor]
-            epoch = (f"; integers read as Unix epoch {unit}, REALs as Julian days (as SQLite's datetime())"
-                     if numbers else "")
-            return Decision("timestamptz", "ts", partial(parse_ts, divisor=p.epoch_divisor),
-                            f"declared {declared}; every value parses (naive values are UTC){epoch}")
+            epoch = (
+                f"; integers read as Unix epoch {unit}, REALs as Julian days (as SQLite's datetime())"
+                if numbers
+                else ""
+            )
+            return Decision(
+                "timestamptz",
+                "ts",
+                partial(parse_ts, divisor=p.epoch_divisor),
+                f"declared {declared}; every value parses (naive values are UTC){epoch}",
+            )
         note = f"declared {declared} but kept as text: {p.ts_problem}"
     else:
         note = f"declared {declared or '(none)'}, {aff} affinity"
 
     if not present:
-        by_aff = {"INTEGER": ("bigint", "int"), "REAL": ("double precision", "float"), "TEXT": ("text", "text"),
-                  "BLOB": ("bytea", "bytes"), "NUMERIC": ("numeric", "numeric")}[aff]
+        by_aff = {
+            "INTEGER": ("bigint", "int"),
+            "REAL": ("double precision", "float"),
+            "TEXT": ("text", "text"),
+            "BLOB": ("bytea", "bytes"),
+            "NUMERIC": ("numeric", "numeric"),
+        }[aff]
         if aff == "INTEGER":
             by_aff = (int_type(declared), "int")
         return Decision(by_aff[0], by_aff[1], None, f"{note}; no values")
@@ -240,8 +252,12 @@ def decide(declared: str, p: Profile) -> Decision:
     if present <= {"int", "real"}:
         if aff == "REAL" or (present == {"real"} and aff != "NUMERIC" and aff != "INTEGER"):
             return Decision("double precision", "float", None, f"{note}; floating point (never float4)")
-        return Decision("numeric", "numeric", to_numeric,
-                        f"{note}; {p.n_int} integer and {p.n_real} real values kept exactly as numeric")
+        return Decision(
+            "numeric",
+            "numeric",
+            to_numeric,
+            f"{note}; {p.n_int} integer and {p.n_real} real values kept exactly as numeric",
+        )
     if present == {"blob"}:
         return Decision("bytea", "bytes", None, f"{note}; blobs")
     if "blob" in present and aff == "BLOB" and declared:

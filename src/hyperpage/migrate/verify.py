@@ -54,14 +54,22 @@ class TableCheck:
 
     @property
     def ok(self) -> bool:
-        return (self.source_rows - self.rejected == self.target_rows
-                and self.source_checksum == self.target_checksum)
+        return self.source_rows - self.rejected == self.target_rows and self.source_checksum == self.target_checksum
 
     def as_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "source_rows": self.source_rows, "rejected": self.rejected,
-                "target_rows": self.target_rows, "source_checksum": self.source_checksum,
-                "target_checksum": self.target_checksum, "ok": self.ok, "missing_rows": self.missing_rows,
-                "extra_rows": self.extra_rows, "counts_exact": self.counts_exact, "examples": self.examples}
+        return {
+            "table": self.table,
+            "source_rows": self.source_rows,
+            "rejected": self.rejected,
+            "target_rows": self.target_rows,
+            "source_checksum": self.source_checksum,
+            "target_checksum": self.target_checksum,
+            "ok": self.ok,
+            "missing_rows": self.missing_rows,
+            "extra_rows": self.extra_rows,
+            "counts_exact": self.counts_exact,
+            "examples": self.examples,
+        }
 
 
 @dataclass
@@ -90,9 +98,11 @@ def require_verifiable(target: Endpoint) -> None:
         return
     found = server_version(target)
     if found < MIN_SERVER:
-        raise MigrationError(f"the target runs PostgreSQL {found // 10000} (server_version_num {found}); "
-                             "migration and verification need PostgreSQL 14 or later "
-                             f"(server_version_num >= {MIN_SERVER}: exact timestamps in extract(epoch))")
+        raise MigrationError(
+            f"the target runs PostgreSQL {found // 10000} (server_version_num {found}); "
+            "migration and verification need PostgreSQL 14 or later "
+            f"(server_version_num >= {MIN_SERVER}: exact timestamps in extract(epoch))"
+        )
 
 
 def _pg_select(table: Table, types: dict[str, str], side: str) -> tuple[str, list[Any]]:
@@ -124,21 +134,34 @@ def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple
     """Canonical rows rendered by PostgreSQL itself (a source side also selects its row key, to name rows)."""
     relation = table.source if side == "source" else table.target
     with psycopg.connect(endpoint.pg_dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
-        types: dict[str, str] = dict(pg.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                                (quote_ident(relation),)).fetchall())
+        types: dict[str, str] = dict(
+            pg.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (quote_ident(relation),),
+            ).fetchall()
+        )
         sql, render = _pg_select(table, types, side)
         keyed = side == "source"
         with pg.cursor(name="hyperpage_verify") as cur:
             cur.execute(sql)
             if render == [None]:  # no JSON: the server sends each row's whole canonical text
                 while batch := cur.fetchmany(FETCH):
-                    yield [(None, text) for text, in batch]
+                    yield [(None, text) for (text,) in batch]
                 return
             while batch := cur.fetchmany(FETCH):
-                yield [(row[0] if keyed else None,
-                        "|".join([v if r is None else ("N" if v is None else r(v))
-                                  for r, v in zip(render[keyed:], row[keyed:], strict=True)])) for row in batch]
+                yield [
+                    (
+                        row[0] if keyed else None,
+                        "|".join(
+                            [
+                                v if r is None else ("N" if v is None else r(v))
+                                for r, v in zip(render[keyed:], row[keyed:], strict=True)
+                            ]
+                        ),
+                    )
+                    for row in batch
+                ]
 
 
 def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]:
@@ -147,8 +170,7 @@ def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]
         return [None]
     conn = open_source(source)
     try:
-        lo, hi = conn.execute(f"SELECT min({table.key}), max({table.key}) FROM {quote_ident(table.source)}"
-                              ).fetchone()
+        lo, hi = conn.execute(f"SELECT min({table.key}), max({table.key}) FROM {quote_ident(table.source)}").fetchone()
     finally:
         conn.close()
     if lo is None:
@@ -169,8 +191,9 @@ def rejected_keys(target: Endpoint, table: Table) -> frozenset[str]:
     return frozenset(r[0] for r in rows)
 
 
-def _side_rows(side: str, endpoint: Endpoint, table: Table, skip: frozenset[str] = frozenset(),
-               part: tuple[int, int] | None = None) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
+def _side_rows(
+    side: str, endpoint: Endpoint, table: Table, skip: frozenset[str] = frozenset(), part: tuple[int, int] | None = None
+) -> Iterator[tuple[int, list[tuple[Any, str]]]]:
     """Batches of (rows read, [(row key or None, canonical text)]) for one side of one table (or part).
 
     SQLite is read raw by rawread.py, PostgreSQL renders in the server: neither uses the copy's converters.
@@ -190,8 +213,9 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
 
 
-def fold_side(side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None,
-              skip: frozenset[str] = frozenset()) -> SideSums:
+def fold_side(
+    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None, skip: frozenset[str] = frozenset()
+) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = kept = 0
@@ -211,8 +235,9 @@ def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[i
     """One check per table, and for each mismatch the buckets to read again (as many as RECHECK_ROWS allows)."""
     sides: dict[tuple[str, str], SideSums] = {}
     for r in results:  # the parts of a source side add up
-        have = sides.setdefault((r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums),
-                                                              [0] * len(r.counts)))
+        have = sides.setdefault(
+            (r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums), [0] * len(r.counts))
+        )
         have.rows += r.rows
         have.rejected += r.rejected
         have.sums = [(a + b) % MOD for a, b in zip(have.sums, r.sums, strict=True)]
@@ -238,8 +263,9 @@ def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[i
     return checks, recheck
 
 
-def rows_in_buckets(side: str, endpoint: Endpoint, table: Table, buckets: list[int],
-                    skip: frozenset[str] = frozenset()) -> tuple[str, str, list[tuple[int, Any, str]]]:
+def rows_in_buckets(
+    side: str, endpoint: Endpoint, table: Table, buckets: list[int], skip: frozenset[str] = frozenset()
+) -> tuple[str, str, list[tuple[int, Any, str]]]:
     """(table, side, [(hash, key, canonical text)]) of the rows that fall into `buckets`."""
     wanted = frozenset(buckets)
     kept = []
@@ -251,8 +277,9 @@ def rows_in_buckets(side: str, endpoint: Endpoint, table: Table, buckets: list[i
     return table.target, side, kept
 
 
-def unmatched(source: list[tuple[int, Any, str]],
-               target: list[tuple[int, Any, str]]) -> tuple[list[tuple[Any, str]], list[str]]:
+def unmatched(
+    source: list[tuple[int, Any, str]], target: list[tuple[int, Any, str]]
+) -> tuple[list[tuple[Any, str]], list[str]]:
     """Source rows without an identical target row (key, text), and target rows without a source row (text)."""
     balance = Counter(h for h, _, _ in source)
     balance.subtract(h for h, _, _ in target)
@@ -293,8 +320,7 @@ def partners(target: Endpoint, table: Table, firsts: list[str]) -> list[str]:
     return kept[:PAIRING]
 
 
-def explain(check: TableCheck, table: Table, missing: list[tuple[Any, str]], extra: list[str],
-            near: list[str]) -> None:
+def explain(check: TableCheck, table: Table, missing: list[tuple[Any, str]], extra: list[str], near: list[str]) -> None:
     """Count the rows without an identical partner and describe a few, naming the columns that differ.
 
     `missing` and `extra` come from unmatched(). An example source row is paired with the target row sharing
@@ -317,10 +343,13 @@ def explain(check: TableCheck, table: Table, missing: list[tuple[Any, str]], ext
             check.examples.append(f"source row {key}: no such row in the target")
             continue
         (spare if best in spare else nearby).remove(best)
-        diff = [f"{names[i]} {canon.readable(a)} -> {canon.readable(b)}"
-                for i, (a, b) in enumerate(zip(fields, best, strict=True)) if a != b]
+        diff = [
+            f"{names[i]} {canon.readable(a)} -> {canon.readable(b)}"
+            for i, (a, b) in enumerate(zip(fields, best, strict=True))
+            if a != b
+        ]
         check.examples.append(f"source row {key}: " + "; ".join(diff))
-    for fields in spare[:max(0, EXAMPLES - len(check.examples))]:
+    for fields in spare[: max(0, EXAMPLES - len(check.examples))]:
         shown = ", ".join(f"{n}={canon.readable(f)}" for n, f in list(zip(names, fields, strict=False))[:4])
         check.examples.append(f"target row ({shown}, ...): not in the source")
 
@@ -349,8 +378,10 @@ def fk_problems(target: Endpoint) -> list[str]:
         for child, parent, name, validated, cols, refs in fks:
             on = " AND ".join(f"p.{r} = c.{f}" for f, r in zip(cols, refs, strict=True))
             notnull = " AND ".join(f"c.{f} IS NOT NULL" for f in cols)
-            orphans = scalar(pg, f"SELECT count(*) FROM {child} c WHERE {notnull} AND NOT EXISTS "
-                                 f"(SELECT 1 FROM {parent} p WHERE {on})")
+            orphans = scalar(
+                pg,
+                f"SELECT count(*) FROM {child} c WHERE {notnull} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {on})",
+            )
             if orphans and validated:
                 problems.append(f"{child}: {orphans} rows violate {name}")
     return problems

@@ -29,18 +29,14 @@ class Pipeline(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "external_id"),
         CheckConstraint("status IN ('QUEUED', 'IN_PROGRESS', 'DONE')", name="status"),
-        CheckConstraint(
-            "result IS NULL OR result IN ('SUCCESS', 'FAILURE', 'CANCELLED', 'SKIPPED')", name="result"
-        ),
+        CheckConstraint("result IS NULL OR result IN ('SUCCESS', 'FAILURE', 'CANCELLED', 'SKIPPED')", name="result"),
         Index("ix_pipelines_updated_at_id", "updated_at", "id"),
         Index("ix_pipelines_status_result", "status", "result"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    repository_id: Mapped[int | None] = mapped_column(
-        ForeignKey("repositories.id", ondelete="SET NULL"), index=True
-    )
+    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"), index=True)
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(16))

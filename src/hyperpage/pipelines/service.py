@@ -21,12 +21,22 @@ p = Pipeline
 LISTING = Listing(
     source=source_of(p),
     columns=(
-        *source_columns(p), Out("name", p.name), Out("status", p.status), Out("result", p.result),
-        Out("original_status", p.original_status), Out("original_result", p.original_result), Out("ref", p.ref),
-        Out("sha", p.sha), Out("event", p.event), Out("web_url", p.web_url),
-        Out("created_at", p.created_at, "time"), Out("updated_at", p.updated_at, "time"),
-        Out("started_at", p.started_at, "time"), Out("finished_at", p.finished_at, "time"),
-        Out("duration_seconds", p.duration_seconds), Out("synced_at", p.synced_at, "time"),
+        *source_columns(p),
+        Out("name", p.name),
+        Out("status", p.status),
+        Out("result", p.result),
+        Out("original_status", p.original_status),
+        Out("original_result", p.original_result),
+        Out("ref", p.ref),
+        Out("sha", p.sha),
+        Out("event", p.event),
+        Out("web_url", p.web_url),
+        Out("created_at", p.created_at, "time"),
+        Out("updated_at", p.updated_at, "time"),
+        Out("started_at", p.started_at, "time"),
+        Out("finished_at", p.finished_at, "time"),
+        Out("duration_seconds", p.duration_seconds),
+        Out("synced_at", p.synced_at, "time"),
     ),
     filters=(*common_filters(p), equals("status", p.status), equals("result", p.result), equals("ref", p.ref)),
     search=Search((p.name, Repository.full_name, p.ref, p.sha, p.event, p.external_id)),
@@ -47,8 +57,9 @@ async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> Pipe
 
 def _out(row: dict[str, Any]) -> PipelineOut:
     result = row["result"]
-    return PipelineOut(**{**row, "status": PipelineStatus(row["status"]),
-                          "result": PipelineResult(result) if result else None})
+    return PipelineOut(
+        **{**row, "status": PipelineStatus(row["status"]), "result": PipelineResult(result) if result else None}
+    )
 
 
 async def count_failing(session: AsyncSession) -> int:
@@ -56,16 +67,20 @@ async def count_failing(session: AsyncSession) -> int:
     latest = (
         select(
             Pipeline.result,
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=(Pipeline.connection_id, Pipeline.repository_id, Pipeline.ref, Pipeline.name),
                 order_by=(Pipeline.created_at.desc(), Pipeline.id.desc()),
-            ).label("rank"),
+            )
+            .label("rank"),
         )
         .where(Pipeline.status == PipelineStatus.DONE.value)
         .subquery()
     )
-    stmt = select(func.count()).select_from(latest).where(
-        latest.c.rank == 1, latest.c.result == PipelineResult.FAILURE.value
+    stmt = (
+        select(func.count())
+        .select_from(latest)
+        .where(latest.c.rank == 1, latest.c.result == PipelineResult.FAILURE.value)
     )
     return int(await session.scalar(stmt) or 0)
 

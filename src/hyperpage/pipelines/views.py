@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["pipelines"], route_class=ListRoute)
     responses=LIST_RESPONSES,
     summary="CI/CD runs, filtered, searched and paged",
     description="Searched fields: workflow name, repository, branch (ref), commit sha, event, run id. "
-                "`result=FAILURE` lists failing pipelines.",
+    "`result=FAILURE` lists failing pipelines.",
 )
 async def list_pipelines(request: Request, engine: EngineDep, query: Annotated[PipelineQuery, Query()]) -> Response:
     return data_response(request, (await service.pipelines_page(engine, query=query)).json())

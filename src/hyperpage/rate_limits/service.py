@@ -32,8 +32,9 @@ MAX_HISTORY_ROWS = 20_000  # ~5-minute samples of 14 series over a week; bounds 
 PRUNE_BATCH = 5_000
 
 
-async def current_status(session: AsyncSession, *, query: RateLimitQuery,
-                         now: datetime | None = None) -> list[RateLimitStatus]:
+async def current_status(
+    session: AsyncSession, *, query: RateLimitQuery, now: datetime | None = None
+) -> list[RateLimitStatus]:
     """The latest sample of every (connection, resource): the current quota picture.
 
     A sample describes one quota window. Past its reset time the window has started over (GitHub's
@@ -44,10 +45,12 @@ async def current_status(session: AsyncSession, *, query: RateLimitQuery,
     ranked = (
         select(
             RateLimitSample,
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=(RateLimitSample.connection_id, RateLimitSample.resource),
                 order_by=(RateLimitSample.observed_at.desc(), RateLimitSample.id.desc()),
-            ).label("rank"),
+            )
+            .label("rank"),
         )
         .join(Connection, Connection.id == RateLimitSample.connection_id)
         .where(*_conditions(query))
@@ -64,12 +67,21 @@ async def current_status(session: AsyncSession, *, query: RateLimitQuery,
         reset_at = _aware(row["reset_at"])
         remaining = row["limit"] if reset_at is not None and reset_at <= now else row["remaining"]
         pct = usage_percent(row["limit"], remaining)
-        out.append(RateLimitStatus(
-            connection_id=row["connection_id"], connection=row["name"], tool=row["tool"], resource=row["resource"],
-            limit=row["limit"], remaining=remaining, used=max(0, row["limit"] - remaining),
-            usage_percent=pct, level=level_for(pct), reset_at=reset_at,
-            observed_at=_aware(row["observed_at"]),
-        ))
+        out.append(
+            RateLimitStatus(
+                connection_id=row["connection_id"],
+                connection=row["name"],
+                tool=row["tool"],
+                resource=row["resource"],
+                limit=row["limit"],
+                remaining=remaining,
+                used=max(0, row["limit"] - remaining),
+                usage_percent=pct,
+                level=level_for(pct),
+                reset_at=reset_at,
+                observed_at=_aware(row["observed_at"]),
+            )
+        )
     return out
 
 
@@ -89,23 +101,36 @@ async def history(session: AsyncSession, *, query: RateLimitQuery, now: datetime
     for connection_id, resource, observed_at, limit, remaining, name, tool in (await session.execute(stmt)).all():
         key = (connection_id, resource)
         if key not in series:
-            series[key] = UsageSeries(connection_id=connection_id, connection=name, tool=tool, resource=resource,
-                                      points=[])
-        points[key].append(UsagePoint(observed_at=observed_at, limit=limit, remaining=remaining,
-                                      usage_percent=usage_percent(limit, remaining)))
+            series[key] = UsageSeries(
+                connection_id=connection_id, connection=name, tool=tool, resource=resource, points=[]
+            )
+        points[key].append(
+            UsagePoint(
+                observed_at=observed_at, limit=limit, remaining=remaining, usage_percent=usage_percent(limit, remaining)
+            )
+        )
     for key, item in series.items():
         item.points = list(reversed(points[key]))
     return sorted(series.values(), key=lambda s: (s.tool, s.connection, s.resource))
 
 
 async def report(session: AsyncSession, *, query: RateLimitQuery) -> RateLimitReport:
-    return RateLimitReport(current=await current_status(session, query=query),
-                           history=await history(session, query=query), window_hours=query.hours)
+    return RateLimitReport(
+        current=await current_status(session, query=query),
+        history=await history(session, query=query),
+        window_hours=query.hours,
+    )
 
 
-async def prune_samples(session: AsyncSession, *, retention_days: int, now: datetime | None = None,
-                        batch_size: int = PRUNE_BATCH, max_seconds: float | None = None,
-                        should_stop: Callable[[], bool] | None = None) -> int:
+async def prune_samples(
+    session: AsyncSession,
+    *,
+    retention_days: int,
+    now: datetime | None = None,
+    batch_size: int = PRUNE_BATCH,
+    max_seconds: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
     """Delete samples older than `retention_days`, oldest first, and return how many went.
 
     The newest sample of every (connection, resource) stays whatever its age: it is the current status.
@@ -119,14 +144,19 @@ async def prune_samples(session: AsyncSession, *, retention_days: int, now: date
     # observed_at) index; an (observed_at, id) tie-break would make PostgreSQL hash-join the whole table per
     # batch (60x slower, bench/bench_retention.py). Rows written meanwhile are only ever newer, so concurrent
     # prunes never delete a series' last sample.
-    superseded = select(newer.id).where(
-        newer.connection_id == old.connection_id, newer.resource == old.resource,
-        newer.observed_at > old.observed_at,
-    ).exists()
-    batch = (select(old.id).where(old.observed_at < cutoff, superseded)
-             .order_by(old.observed_at, old.id).limit(batch_size))
-    stmt = (delete(RateLimitSample).where(RateLimitSample.id.in_(batch))
-            .execution_options(synchronize_session=False))
+    superseded = (
+        select(newer.id)
+        .where(
+            newer.connection_id == old.connection_id,
+            newer.resource == old.resource,
+            newer.observed_at > old.observed_at,
+        )
+        .exists()
+    )
+    batch = (
+        select(old.id).where(old.observed_at < cutoff, superseded).order_by(old.observed_at, old.id).limit(batch_size)
+    )
+    stmt = delete(RateLimitSample).where(RateLimitSample.id.in_(batch)).execution_options(synchronize_session=False)
     single_writer = dialect_of(session) == "sqlite"
     started = time.monotonic()
     deleted = 0

@@ -24,8 +24,10 @@ class ReviewQuery(ListQuery):
     state: ReviewState | None = Field(None, description="OPEN, CLOSED or MERGED (case-insensitive).")
     author: str | None = Field(None, min_length=1, max_length=255, description="Only reviews opened by this user.")
     reviewer: str | None = Field(
-        None, min_length=1, max_length=255,
-        description="Only reviews where this user is a requested reviewer (\"needs my review\").",
+        None,
+        min_length=1,
+        max_length=255,
+        description='Only reviews where this user is a requested reviewer ("needs my review").',
     )
     label: str | None = Field(None, min_length=1, max_length=255, description="Only reviews carrying this label.")
     draft: bool | None = Field(None, description="true: drafts only; false: ready for review only.")

@@ -63,7 +63,8 @@ class StorageOut(BaseModel):
 class SyncJobsReport(BaseModel):
     jobs: list[SyncJobOut]
     storage: StorageOut | None = Field(
-        None, description="SQLite only: whether the sync can still write its file; null on PostgreSQL.")
+        None, description="SQLite only: whether the sync can still write its file; null on PostgreSQL."
+    )
 
 
 class ToolUpdate(RequestModel):

@@ -52,25 +52,38 @@ async def list_jobs(session: AsyncSession, *, now: datetime | None = None) -> li
     jobs = []
     for state, conn in (await session.execute(stmt)).all():
         override = overrides.get(conn.tool)
-        interval = (override.interval_seconds if override and override.interval_seconds else None) \
-            or state.interval_seconds
+        interval = (
+            override.interval_seconds if override and override.interval_seconds else None
+        ) or state.interval_seconds
         reference = state.last_success_at or conn.created_at  # never synced: count from when it was added
-        jobs.append(SyncJobOut(
-            id=state.id, connection_id=conn.id, connection=conn.name, tool=conn.tool, resource=state.resource,
-            scope=state.scope, interval_seconds=interval, last_success_at=state.last_success_at,
-            last_error=state.last_error, last_error_at=state.last_error_at,
-            consecutive_failures=state.consecutive_failures, next_run_at=state.next_run_at,
-            running=bool(state.lease_owner and state.lease_expires_at and state.lease_expires_at > moment),
-            stale=reference < moment - timedelta(seconds=STALE_FACTOR * interval),
-        ))
+        jobs.append(
+            SyncJobOut(
+                id=state.id,
+                connection_id=conn.id,
+                connection=conn.name,
+                tool=conn.tool,
+                resource=state.resource,
+                scope=state.scope,
+                interval_seconds=interval,
+                last_success_at=state.last_success_at,
+                last_error=state.last_error,
+                last_error_at=state.last_error_at,
+                consecutive_failures=state.consecutive_failures,
+                next_run_at=state.next_run_at,
+                running=bool(state.lease_owner and state.lease_expires_at and state.lease_expires_at > moment),
+                stale=reference < moment - timedelta(seconds=STALE_FACTOR * interval),
+            )
+        )
     return jobs
 
 
 async def sync_report(session: AsyncSession, *, settings: Settings) -> SyncJobsReport:
     """Every job, and on SQLite whether its file can still be written (a full disk fails every job)."""
     storage = await check_storage(settings)
-    return SyncJobsReport(jobs=await list_jobs(session),
-                          storage=StorageOut.model_validate(storage.as_dict()) if storage is not None else None)
+    return SyncJobsReport(
+        jobs=await list_jobs(session),
+        storage=StorageOut.model_validate(storage.as_dict()) if storage is not None else None,
+    )
 
 
 async def tools_report(session: AsyncSession, *, now: datetime | None = None) -> ToolsReport:
@@ -85,24 +98,39 @@ async def tools_report(session: AsyncSession, *, now: datetime | None = None) ->
         enabled = conn.enabled and not (override and override.enabled is False)
         own = [job for job in jobs if job.connection_id == conn.id]
         successes = [job.last_success_at for job in own if job.last_success_at]
-        failing = [job for job in own if job.last_error and job.last_error_at
-                   and (job.last_success_at is None or job.last_error_at > job.last_success_at)]
+        failing = [
+            job
+            for job in own
+            if job.last_error
+            and job.last_error_at
+            and (job.last_success_at is None or job.last_error_at > job.last_success_at)
+        ]
         failing.sort(key=lambda job: job.last_error_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         stale = enabled and any(job.stale for job in own)
         stale_count += int(stale)
-        by_tool.setdefault(conn.tool, []).append(ConnectionOut(
-            # rows stored before URLs were stripped on write may still hold user info
-            id=conn.id, tool=conn.tool, name=conn.name, base_url=strip_userinfo(conn.base_url), enabled=enabled,
-            interval_seconds=min((job.interval_seconds for job in own), default=None),
-            last_success_at=max(successes, default=None),
-            last_error=failing[0].last_error if failing else None,
-            last_error_at=failing[0].last_error_at if failing else None,
-            stale=stale, jobs=len(own),
-        ))
+        by_tool.setdefault(conn.tool, []).append(
+            ConnectionOut(
+                # rows stored before URLs were stripped on write may still hold user info
+                id=conn.id,
+                tool=conn.tool,
+                name=conn.name,
+                base_url=strip_userinfo(conn.base_url),
+                enabled=enabled,
+                interval_seconds=min((job.interval_seconds for job in own), default=None),
+                last_success_at=max(successes, default=None),
+                last_error=failing[0].last_error if failing else None,
+                last_error_at=failing[0].last_error_at if failing else None,
+                stale=stale,
+                jobs=len(own),
+            )
+        )
     tools = [
-        ToolOut(tool=Tool(tool), enabled=not (tool in overrides and overrides[tool].enabled is False),
-                interval_seconds=overrides[tool].interval_seconds if tool in overrides else None,
-                connections=conns)
+        ToolOut(
+            tool=Tool(tool),
+            enabled=not (tool in overrides and overrides[tool].enabled is False),
+            interval_seconds=overrides[tool].interval_seconds if tool in overrides else None,
+            connections=conns,
+        )
         for tool, conns in by_tool.items()
     ]
     return ToolsReport(tools=tools, stale_connections=stale_count)
@@ -129,8 +157,7 @@ async def trigger_sync(session: AsyncSession, *, target: SyncTrigger, now: datet
     return TriggerResult(due_now=count, at=moment)
 
 
-async def update_tool(session: AsyncSession, *, tool: Tool, change: ToolUpdate,
-                      now: datetime | None = None) -> ToolOut:
+async def update_tool(session: AsyncSession, *, tool: Tool, change: ToolUpdate, now: datetime | None = None) -> ToolOut:
     """Upsert the tool's runtime override (tool_configs). Commits."""
     row = await session.get(ToolConfig, tool.value)
     if row is None:

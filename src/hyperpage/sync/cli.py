@@ -44,12 +44,23 @@ def sync_now(
     for column in ("tool", "connection", "resource", "scope", "outcome", "requests", "304s", "items", "seconds"):
         table.add_column(column, justify="right" if column in ("requests", "304s", "items", "seconds") else "left")
     for r in reports:
-        table.add_row(r.tool, r.connection, r.resource, r.scope or "-", "ok" if r.ok else f"FAILED: {r.error}",
-                      str(r.requests), str(r.not_modified), str(r.items), f"{r.duration:.2f}")
+        table.add_row(
+            r.tool,
+            r.connection,
+            r.resource,
+            r.scope or "-",
+            "ok" if r.ok else f"FAILED: {r.error}",
+            str(r.requests),
+            str(r.not_modified),
+            str(r.items),
+            f"{r.duration:.2f}",
+        )
     console.print(table)
     failed = sum(not r.ok for r in reports)
-    console.print(f"{len(reports)} jobs, {failed} failed, {sum(r.requests for r in reports)} requests "
-                  f"({sum(r.not_modified for r in reports)} not modified), {sum(r.items for r in reports)} items")
+    console.print(
+        f"{len(reports)} jobs, {failed} failed, {sum(r.requests for r in reports)} requests "
+        f"({sum(r.not_modified for r in reports)} not modified), {sum(r.items for r in reports)} items"
+    )
     if not reports:
         raise fail("no jobs matched: enable a tool (ENABLE_GITHUB, ENABLE_GITLAB, ENABLE_JIRA)", code=1)
     if failed:
@@ -63,8 +74,14 @@ async def _cycle(settings: Settings, tool: str | None, resource: str | None) -> 
     engine = create_engine(settings)
     scheduler = Scheduler(settings=settings, sessionmaker=make_sessionmaker(engine))
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed} jobs"), TimeElapsedColumn(), transient=True) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} jobs"),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as progress:
             task = progress.add_task("syncing", total=None)
 
             def advance(report: RunReport) -> None:
@@ -79,8 +96,9 @@ async def _cycle(settings: Settings, tool: str | None, resource: str | None) -> 
 
 @app.command("prune-samples")
 def prune_samples(
-    days: Annotated[int | None, typer.Option(
-        min=1, help="Keep samples of the last N days [HYPERPAGE_RATE_LIMIT_RETENTION_DAYS].")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Keep samples of the last N days [HYPERPAGE_RATE_LIMIT_RETENTION_DAYS].")
+    ] = None,
 ) -> None:
     """Delete rate-limit samples older than the retention window, in batches; the newest sample of each
     connection and resource (its current status) is always kept. Workers also do this once an hour."""
@@ -95,8 +113,9 @@ def prune_samples(
         raise fail(f"database unreachable: {redact_text(str(exc)).splitlines()[0]}") from None
     except DBAPIError as exc:
         raise fail(f"database error: {redact_text(str(exc.orig or exc)).splitlines()[0]}") from None
-    typer.echo(f"deleted {deleted} rate-limit samples older than {days} days "
-               "(kept the newest of each connection and resource)")
+    typer.echo(
+        f"deleted {deleted} rate-limit samples older than {days} days (kept the newest of each connection and resource)"
+    )
 
 
 async def _prune(settings: Settings, days: int) -> int:
@@ -122,6 +141,11 @@ def worker(
 
     settings = settings_or_exit()
     configure_logging(settings)
-    config = server.build_config(settings, app="hyperpage.sync.worker:create_worker_app", host=host,
-                                 port=port or settings.hyperpage_worker_port, workers=1)
+    config = server.build_config(
+        settings,
+        app="hyperpage.sync.worker:create_worker_app",
+        host=host,
+        port=port or settings.hyperpage_worker_port,
+        workers=1,
+    )
     server.run(config, settings)

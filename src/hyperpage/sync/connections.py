@@ -21,13 +21,28 @@ def interval_for(settings: Settings, resource: str) -> int:
     return int(getattr(settings, f"sync_{resource}_interval_seconds"))
 
 
-async def register_connections(*, session: AsyncSession, settings: Settings, specs: Sequence[ConnectionSpec],
-                               tools: Sequence[ToolDefinition], now: datetime) -> dict[tuple[str, str], int]:
+async def register_connections(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    specs: Sequence[ConnectionSpec],
+    tools: Sequence[ToolDefinition],
+    now: datetime,
+) -> dict[tuple[str, str], int]:
     """Upsert one row per configured connection, disable the others, and make sure their jobs exist."""
     if specs:
         # a URL may carry `user:password@`; the database never holds a secret
-        rows = [{"tool": s.tool, "name": s.name, "base_url": strip_userinfo(s.base_url), "scope": s.public_scope(),
-                 "enabled": True, "updated_at": now} for s in specs]
+        rows = [
+            {
+                "tool": s.tool,
+                "name": s.name,
+                "base_url": strip_userinfo(s.base_url),
+                "scope": s.public_scope(),
+                "enabled": True,
+                "updated_at": now,
+            }
+            for s in specs
+        ]
         await upsert(session, Connection.__table__, rows, key=("tool", "name"))
     configured = {(s.tool, s.name) for s in specs}
     ids: dict[tuple[str, str], int] = {}
@@ -43,15 +58,22 @@ async def register_connections(*, session: AsyncSession, settings: Settings, spe
         for resource in tool.resources:
             if resource not in tool.scoped:
                 jobs.append(_job(settings, conn_id, resource, "", now))
-    await upsert(session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"),
-                 update=("interval_seconds",))
+    await upsert(
+        session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)
+    )
     await _refresh_intervals(session, settings, list(ids.values()))
     return ids
 
 
 def _job(settings: Settings, connection_id: int, resource: str, scope: str, now: datetime) -> dict[str, Any]:
-    return {"connection_id": connection_id, "resource": resource, "scope": scope,
-            "interval_seconds": interval_for(settings, resource), "next_run_at": now, "consecutive_failures": 0}
+    return {
+        "connection_id": connection_id,
+        "resource": resource,
+        "scope": scope,
+        "interval_seconds": interval_for(settings, resource),
+        "next_run_at": now,
+        "consecutive_failures": 0,
+    }
 
 
 async def _refresh_intervals(session: AsyncSession, settings: Settings, connection_ids: list[int]) -> None:
@@ -64,8 +86,15 @@ async def _refresh_intervals(session: AsyncSession, settings: Settings, connecti
         )
 
 
-async def register_repositories(*, session: AsyncSession, settings: Settings, connection_id: int,
-                                tool: ToolDefinition, repositories: list[dict[str, Any]], now: datetime) -> int:
+async def register_repositories(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    connection_id: int,
+    tool: ToolDefinition,
+    repositories: list[dict[str, Any]],
+    now: datetime,
+) -> int:
     """Store discovered repositories/projects and keep one job per (scoped resource, repository).
 
     Jobs of repositories that left the scope are removed; their rows stay (a full resync of nothing
@@ -73,12 +102,13 @@ async def register_repositories(*, session: AsyncSession, settings: Settings, co
     rows = [{**repo, "connection_id": connection_id, "updated_at": now} for repo in repositories]
     await upsert(session, Repository.__table__, rows)
     names = {repo["full_name"] for repo in repositories}
-    jobs = [_job(settings, connection_id, resource, name, now) for name in sorted(names)
-            for resource in sorted(tool.scoped)]
-    await upsert(session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"),
-                 update=("interval_seconds",))
-    stale = delete(SyncState).where(SyncState.connection_id == connection_id,
-                                    SyncState.resource.in_(tool.scoped))
+    jobs = [
+        _job(settings, connection_id, resource, name, now) for name in sorted(names) for resource in sorted(tool.scoped)
+    ]
+    await upsert(
+        session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)
+    )
+    stale = delete(SyncState).where(SyncState.connection_id == connection_id, SyncState.resource.in_(tool.scoped))
     if names:
         stale = stale.where(SyncState.scope.not_in(names))
     await session.execute(stale)

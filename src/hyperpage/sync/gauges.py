@@ -24,28 +24,50 @@ async def refresh_sync_gauges(app: Any) -> None:
     rate-limit sample."""
     try:
         async with app.state.sessionmaker() as session:
-            jobs = (await session.execute(
-                select(Connection.tool, Connection.name, SyncState.resource,
-                       func.min(SyncState.last_success_at), func.max(SyncState.interval_seconds),
-                       func.count() - func.count(SyncState.last_success_at))
-                .join(Connection, Connection.id == SyncState.connection_id)
-                .where(Connection.enabled.is_(True))
-                .group_by(Connection.tool, Connection.name, SyncState.resource)
-            )).all()
+            jobs = (
+                await session.execute(
+                    select(
+                        Connection.tool,
+                        Connection.name,
+                        SyncState.resource,
+                        func.min(SyncState.last_success_at),
+                        func.max(SyncState.interval_seconds),
+                        func.count() - func.count(SyncState.last_success_at),
+                    )
+                    .join(Connection, Connection.id == SyncState.connection_id)
+                    .where(Connection.enabled.is_(True))
+                    .group_by(Connection.tool, Connection.name, SyncState.resource)
+                )
+            ).all()
             latest = (
-                select(RateLimitSample.connection_id, RateLimitSample.resource,
-                       func.max(RateLimitSample.observed_at).label("observed_at"))
-                .group_by(RateLimitSample.connection_id, RateLimitSample.resource).subquery()
+                select(
+                    RateLimitSample.connection_id,
+                    RateLimitSample.resource,
+                    func.max(RateLimitSample.observed_at).label("observed_at"),
+                )
+                .group_by(RateLimitSample.connection_id, RateLimitSample.resource)
+                .subquery()
             )
-            quotas = (await session.execute(
-                select(Connection.tool, Connection.name, RateLimitSample.resource, RateLimitSample.limit,
-                       RateLimitSample.remaining, RateLimitSample.reset_at)
-                .join(latest, (latest.c.connection_id == RateLimitSample.connection_id)
-                      & (latest.c.resource == RateLimitSample.resource)
-                      & (latest.c.observed_at == RateLimitSample.observed_at))
-                .join(Connection, Connection.id == RateLimitSample.connection_id)
-                .where(Connection.enabled.is_(True))
-            )).all()
+            quotas = (
+                await session.execute(
+                    select(
+                        Connection.tool,
+                        Connection.name,
+                        RateLimitSample.resource,
+                        RateLimitSample.limit,
+                        RateLimitSample.remaining,
+                        RateLimitSample.reset_at,
+                    )
+                    .join(
+                        latest,
+                        (latest.c.connection_id == RateLimitSample.connection_id)
+                        & (latest.c.resource == RateLimitSample.resource)
+                        & (latest.c.observed_at == RateLimitSample.observed_at),
+                    )
+                    .join(Connection, Connection.id == RateLimitSample.connection_id)
+                    .where(Connection.enabled.is_(True))
+                )
+            ).all()
     except Exception:  # a scrape must still answer when the database is down (hyperpage_db_up says so)
         log.warning("sync_gauges_unavailable", exc_info=True)
         return

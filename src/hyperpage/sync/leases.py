@@ -46,9 +46,18 @@ class ClaimedJob:
     claimed_at: datetime
 
 
-async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_seconds: float, limit: int,
-                    force: bool = False, tool: str | None = None, resource: str | None = None,
-                    exclude: Sequence[int] = ()) -> list[ClaimedJob]:
+async def claim_due(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    force: bool = False,
+    tool: str | None = None,
+    resource: str | None = None,
+    exclude: Sequence[int] = (),
+) -> list[ClaimedJob]:
     """Lease up to `limit` due jobs (all matching ones when `force`) and commit; discovery jobs first."""
     free = or_(SyncState.lease_expires_at.is_(None), SyncState.lease_expires_at < now)
     # An admin may switch a whole tool off (tool_configs.enabled) without touching the configuration.
@@ -66,12 +75,24 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
     if exclude:
         conditions.append(SyncState.id.not_in(list(exclude)))
     stmt = (
-        select(SyncState, Connection.tool, Connection.name, Repository.id, Repository.external_id,
-               ToolConfig.interval_seconds)
+        select(
+            SyncState,
+            Connection.tool,
+            Connection.name,
+            Repository.id,
+            Repository.external_id,
+            ToolConfig.interval_seconds,
+        )
         .join(Connection, Connection.id == SyncState.connection_id)
         .outerjoin(ToolConfig, ToolConfig.tool == Connection.tool)
-        .outerjoin(Repository, and_(Repository.connection_id == SyncState.connection_id,
-                                    Repository.full_name == SyncState.scope, SyncState.scope != ""))
+        .outerjoin(
+            Repository,
+            and_(
+                Repository.connection_id == SyncState.connection_id,
+                Repository.full_name == SyncState.scope,
+                SyncState.scope != "",
+            ),
+        )
         .where(*conditions)
         .order_by(case((SyncState.resource == REPOSITORIES, 0), else_=1), SyncState.next_run_at, SyncState.id)
         .limit(limit)
@@ -86,26 +107,42 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease_
         # Compare-and-set: only if the job is still free and not run meanwhile. PostgreSQL's row lock already
         # guarantees that; on SQLite it is what keeps two processes (serve --workers) from sharing a job.
         # an UPDATE's result is a CursorResult (it has the rowcount); execute() is typed for any statement
-        won = cast(CursorResult[Any], await session.execute(
-            update(SyncState)
-            .where(SyncState.id == state.id, free, SyncState.next_run_at == state.next_run_at)
-            .values(lease_owner=worker, lease_expires_at=expires)
-            .execution_options(synchronize_session=False)
-        ))
+        won = cast(
+            CursorResult[Any],
+            await session.execute(
+                update(SyncState)
+                .where(SyncState.id == state.id, free, SyncState.next_run_at == state.next_run_at)
+                .values(lease_owner=worker, lease_expires_at=expires)
+                .execution_options(synchronize_session=False)
+            ),
+        )
         if won.rowcount != 1:
             continue
         if state.lease_owner is not None:  # its worker died mid-run: close that run's record
             await session.execute(
-                update(SyncRun).where(SyncRun.sync_state_id == state.id, SyncRun.status == "RUNNING")
+                update(SyncRun)
+                .where(SyncRun.sync_state_id == state.id, SyncRun.status == "RUNNING")
                 .values(status="FAILED", finished_at=now, error=f"lease of {state.lease_owner} expired")
             )
-        claimed.append(ClaimedJob(
-            id=state.id, connection_id=state.connection_id, tool=tool_slug, connection=conn_name,
-            resource=state.resource, scope=state.scope, repository_id=repo_id,
-            repository_external_id=repo_external, etag=state.etag, last_modified=state.last_modified,
-            high_water_mark=state.high_water_mark, last_full_sync_at=state.last_full_sync_at,
-            interval_seconds=_interval(state, override_interval), next_run_at=state.next_run_at, claimed_at=now,
-        ))
+        claimed.append(
+            ClaimedJob(
+                id=state.id,
+                connection_id=state.connection_id,
+                tool=tool_slug,
+                connection=conn_name,
+                resource=state.resource,
+                scope=state.scope,
+                repository_id=repo_id,
+                repository_external_id=repo_external,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                high_water_mark=state.high_water_mark,
+                last_full_sync_at=state.last_full_sync_at,
+                interval_seconds=_interval(state, override_interval),
+                next_run_at=state.next_run_at,
+                claimed_at=now,
+            )
+        )
     await session.commit()
     return claimed
 
@@ -121,7 +158,8 @@ async def renew(session: AsyncSession, *, worker: str, job_ids: Sequence[int], u
     """Extend our leases while runs are still going (a run may outlast one lease period)."""
     if job_ids:
         await session.execute(
-            update(SyncState).where(SyncState.id.in_(list(job_ids)), SyncState.lease_owner == worker)
+            update(SyncState)
+            .where(SyncState.id.in_(list(job_ids)), SyncState.lease_owner == worker)
             .values(lease_expires_at=until)
         )
         await session.commit()
@@ -133,15 +171,15 @@ class PeriodicClaim:
     next_run_at: datetime  # when the task is due again (when to look again, for those who did not win)
 
 
-async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: datetime,
-                         every: timedelta) -> PeriodicClaim:
+async def claim_periodic(
+    session: AsyncSession, *, key: str, worker: str, now: datetime, every: timedelta
+) -> PeriodicClaim:
     """Claim the cluster-wide task `key` if it is due, making it due again `every` later; commit.
 
     At most one worker wins per period: the next due time is written in the claim itself, so the holder
     needs no renewal as long as its run stays shorter than `every`."""
     await upsert(session, AppState.__table__, [{"key": key, "value": {}, "updated_at": now}], key=("key",), update=())
-    row = await session.scalar(select(AppState).where(AppState.key == key)
-                               .execution_options(populate_existing=True))
+    row = await session.scalar(select(AppState).where(AppState.key == key).execution_options(populate_existing=True))
     if row is None:  # deleted by hand between the two statements; look again soon
         await session.rollback()
         return PeriodicClaim(False, now + min(every, timedelta(minutes=1)))
@@ -154,16 +192,22 @@ async def claim_periodic(session: AsyncSession, *, key: str, worker: str, now: d
     # the condition on the row after waiting for the first writer's commit).
     # a fresh record, not merged into the last one: a run that fails must not show the previous run's results
     value = {"owner": worker, "claimed_at": now.isoformat(), "next_run_at": next_run.isoformat()}
-    won = cast(CursorResult[Any], await session.execute(
-        update(AppState).where(AppState.key == key, AppState.updated_at == row.updated_at)
-        .values(value=value, updated_at=now).execution_options(synchronize_session=False)
-    ))
+    won = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(AppState)
+            .where(AppState.key == key, AppState.updated_at == row.updated_at)
+            .values(value=value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     await session.commit()
     return PeriodicClaim(won.rowcount == 1, next_run)
 
 
-async def finish_periodic(session: AsyncSession, *, key: str, worker: str, now: datetime,
-                          result: dict[str, object]) -> None:
+async def finish_periodic(
+    session: AsyncSession, *, key: str, worker: str, now: datetime, result: dict[str, object]
+) -> None:
     """Record the outcome of our run of `key` (for operators reading app_state); commit."""
     row = await session.get(AppState, key)
     if row is not None and row.value.get("owner") == worker:

@@ -33,8 +33,14 @@ class PruneOutcome:
     next_check_at: datetime
 
 
-async def prune_if_due(*, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, worker: str,
-                       now: datetime, should_stop: Callable[[], bool] | None = None) -> PruneOutcome:
+async def prune_if_due(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    worker: str,
+    now: datetime,
+    should_stop: Callable[[], bool] | None = None,
+) -> PruneOutcome:
     """Prune old rate-limit samples if no worker did in the last hour; never raises (errors are logged)."""
     try:
         async with sessionmaker() as session:
@@ -48,11 +54,13 @@ async def prune_if_due(*, sessionmaker: async_sessionmaker[AsyncSession], settin
     started = time.monotonic()  # finished_at is `now` (the caller's clock, as in the claim) plus the run's length
     try:
         async with sessionmaker() as session:
-            deleted = await prune_samples(session, retention_days=days, now=now, max_seconds=PRUNE_MAX_SECONDS,
-                                          should_stop=should_stop)
+            deleted = await prune_samples(
+                session, retention_days=days, now=now, max_seconds=PRUNE_MAX_SECONDS, should_stop=should_stop
+            )
             finished = now + timedelta(seconds=time.monotonic() - started)
-            await leases.finish_periodic(session, key=PRUNE_KEY, worker=worker, now=finished,
-                                         result={"deleted": deleted, "retention_days": days})
+            await leases.finish_periodic(
+                session, key=PRUNE_KEY, worker=worker, now=finished, result={"deleted": deleted, "retention_days": days}
+            )
     except Exception:  # batches already committed stay deleted; the next period carries on
         log.exception("rate_limit_prune_failed", retention_days=days)
         return PruneOutcome(None, claim.next_run_at)

@@ -35,19 +35,36 @@ async def start_run(session: AsyncSession, *, job: ClaimedJob, worker: str, now:
     return run.id
 
 
-async def finish_run(session: AsyncSession, *, job: ClaimedJob, run_id: int, worker: str, now: datetime,
-                     duration: float, stats: RequestStats, result: JobResult | None, full: bool,
-                     error: str | None = None, retry_after: timedelta | None = None) -> None:
+async def finish_run(
+    session: AsyncSession,
+    *,
+    job: ClaimedJob,
+    run_id: int,
+    worker: str,
+    now: datetime,
+    duration: float,
+    stats: RequestStats,
+    result: JobResult | None,
+    full: bool,
+    error: str | None = None,
+    retry_after: timedelta | None = None,
+) -> None:
     """Close the run record, update the job (cursor on success, error on failure) and release the lease."""
     error = redact_text(error) if error is not None else None  # an upstream URL in it may carry user info
     left_out = partial_summary(result) if error is None else None
     status = "FAILED" if error else "PARTIAL" if left_out else "SUCCESS"
     await session.execute(
-        update(SyncRun).where(SyncRun.id == run_id).values(
-            status=status, finished_at=now, duration_seconds=duration,
-            requests_made=stats.requests, not_modified=stats.not_modified,
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(
+            status=status,
+            finished_at=now,
+            duration_seconds=duration,
+            requests_made=stats.requests,
+            not_modified=stats.not_modified,
             items_upserted=result.items_upserted if result else 0,
-            items_rejected=len(result.rejects) if result else 0, error=error or left_out,
+            items_rejected=len(result.rejects) if result else 0,
+            error=error or left_out,
         )
     )
     next_run = job.claimed_at + timedelta(seconds=job.interval_seconds)
@@ -55,18 +72,29 @@ async def finish_run(session: AsyncSession, *, job: ClaimedJob, run_id: int, wor
         next_run = max(next_run, now + retry_after)
     values: dict[str, Any] = {"next_run_at": max(next_run, now)}
     if error is None and result is not None:
-        values |= {"etag": result.etag, "last_modified": result.last_modified,
-                   "high_water_mark": result.high_water_mark, "last_success_at": now, "consecutive_failures": 0}
+        values |= {
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "high_water_mark": result.high_water_mark,
+            "last_success_at": now,
+            "consecutive_failures": 0,
+        }
         if full:
             values["last_full_sync_at"] = now
         if left_out:  # shown by the status page and `tools status` next to the success
             values |= {"last_error": left_out, "last_error_at": now}
     else:
-        values |= {"last_error": error, "last_error_at": now,
-                   "consecutive_failures": SyncState.consecutive_failures + 1}
+        values |= {
+            "last_error": error,
+            "last_error_at": now,
+            "consecutive_failures": SyncState.consecutive_failures + 1,
+        }
     # Only our own lease is released: if it expired and another worker took the job, that one owns it now.
-    await session.execute(update(SyncState).where(SyncState.id == job.id, SyncState.lease_owner == worker)
-                          .values(**values, lease_owner=None, lease_expires_at=None))
+    await session.execute(
+        update(SyncState)
+        .where(SyncState.id == job.id, SyncState.lease_owner == worker)
+        .values(**values, lease_owner=None, lease_expires_at=None)
+    )
 
 
 def partial_summary(result: JobResult | None) -> str | None:
@@ -78,22 +106,35 @@ def partial_summary(result: JobResult | None) -> str | None:
         parts.append(f"{len(result.problems)} configured scope(s) not found: " + "; ".join(result.problems[:5]))
     if result.rejects:
         first = result.rejects[0]
-        parts.append(f"{len(result.rejects)} item(s) rejected, kept in sync_rejects (first: {first.external_id}: "
-                     f"{first.reason})")
+        parts.append(
+            f"{len(result.rejects)} item(s) rejected, kept in sync_rejects (first: {first.external_id}: {first.reason})"
+        )
     return redact_text("partial: " + " | ".join(parts))[:2000]
 
 
-async def record_rejects(session: AsyncSession, *, job: ClaimedJob, rejects: list[Reject], seen: set[str],
-                         now: datetime) -> None:
+async def record_rejects(
+    session: AsyncSession, *, job: ClaimedJob, rejects: list[Reject], seen: set[str], now: datetime
+) -> None:
     """Keep this run's rejected items (one row per job and item, counting sightings); drop the rows of
     items this run stored after all."""
-    known = {r.external_id: r for r in (await session.scalars(
-        select(SyncReject).where(SyncReject.sync_state_id == job.id))).all()}
+    known = {
+        r.external_id: r
+        for r in (await session.scalars(select(SyncReject).where(SyncReject.sync_state_id == job.id))).all()
+    }
     for reject in {r.external_id: r for r in rejects}.values():
         row = known.get(reject.external_id)
         if row is None:
-            session.add(SyncReject(sync_state_id=job.id, external_id=reject.external_id, reason=reject.reason,
-                                   payload=reject.payload, first_seen_at=now, last_seen_at=now, times_seen=1))
+            session.add(
+                SyncReject(
+                    sync_state_id=job.id,
+                    external_id=reject.external_id,
+                    reason=reject.reason,
+                    payload=reject.payload,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    times_seen=1,
+                )
+            )
         else:
             row.reason, row.payload, row.last_seen_at = reject.reason, reject.payload, now
             row.times_seen += 1
@@ -115,12 +156,18 @@ async def prune_unseen(session: AsyncSession, *, job: ClaimedJob, seen: set[str]
     stored = (await session.execute(select(model.id, model.external_id).where(*scope))).all()
     gone = [row_id for row_id, external_id in stored if external_id not in seen]
     for start in range(0, len(gone), 500):
-        await session.execute(delete(model).where(model.id.in_(gone[start:start + 500])))
+        await session.execute(delete(model).where(model.id.in_(gone[start : start + 500])))
     return len(gone)
 
 
-async def record_samples(session: AsyncSession, *, connection_id: int, samples: dict[str, QuotaSample],
-                         written: dict[str, tuple[QuotaSample, datetime]], now: datetime) -> int:
+async def record_samples(
+    session: AsyncSession,
+    *,
+    connection_id: int,
+    samples: dict[str, QuotaSample],
+    written: dict[str, tuple[QuotaSample, datetime]],
+    now: datetime,
+) -> int:
     """Store the connection's latest quota per resource: when it changed, or at most once a minute.
 
     A sample already stored whose reset time has passed is dropped instead: its window is over, and writing
@@ -135,8 +182,16 @@ async def record_samples(session: AsyncSession, *, connection_id: int, samples: 
                 continue
             if now - last[1] < SAMPLE_EVERY:
                 continue
-        session.add(RateLimitSample(connection_id=connection_id, resource=resource, limit=sample.limit,
-                                    remaining=sample.remaining, reset_at=sample.reset_at, observed_at=now))
+        session.add(
+            RateLimitSample(
+                connection_id=connection_id,
+                resource=resource,
+                limit=sample.limit,
+                remaining=sample.remaining,
+                reset_at=sample.reset_at,
+                observed_at=now,
+            )
+        )
         written[resource] = (sample, now)
         count += 1
     return count

@@ -53,9 +53,16 @@ def worker_id() -> str:
 
 
 class Scheduler:
-    def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
-                 pool: ClientPool | None = None, tools: Sequence[ToolDefinition] = DEFAULT_TOOLS,
-                 specs: Sequence[ConnectionSpec] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        pool: ClientPool | None = None,
+        tools: Sequence[ToolDefinition] = DEFAULT_TOOLS,
+        specs: Sequence[ConnectionSpec] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.pool = pool or ClientPool(settings)
@@ -73,8 +80,13 @@ class Scheduler:
     async def prepare(self) -> None:
         """Write the configured connections and their jobs (idempotent; every replica may do it)."""
         async with session_scope(self.sessionmaker) as session:
-            await register_connections(session=session, settings=self.settings, specs=list(self.specs.values()),
-                                       tools=list(self.tools.values()), now=self.clock())
+            await register_connections(
+                session=session,
+                settings=self.settings,
+                specs=list(self.specs.values()),
+                tools=list(self.tools.values()),
+                now=self.clock(),
+            )
         self._zero_counters()
         self._prepared = True
 
@@ -102,8 +114,9 @@ class Scheduler:
                     await self._claim_and_start(free)
                 self._start_maintenance_if_due()
                 waiters = [*self.running.values(), asyncio.ensure_future(self._stopping.wait())]
-                await asyncio.wait(waiters, timeout=self.settings.sync_tick_seconds,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    waiters, timeout=self.settings.sync_tick_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
                 waiters[-1].cancel()
         finally:
             # Awaited, not only cancelled: a task left mid-query would still be closing its session when the
@@ -127,8 +140,13 @@ class Scheduler:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.pool.aclose()
 
-    async def run_cycle(self, *, tool: str | None = None, resource: str | None = None,
-                        on_report: Callable[[RunReport], None] | None = None) -> list[RunReport]:
+    async def run_cycle(
+        self,
+        *,
+        tool: str | None = None,
+        resource: str | None = None,
+        on_report: Callable[[RunReport], None] | None = None,
+    ) -> list[RunReport]:
         """Run every matching job once now (discovery first, so new repositories are included)."""
         if not self._prepared:
             await self.prepare()
@@ -139,9 +157,16 @@ class Scheduler:
             while True:
                 async with self.sessionmaker() as session:
                     batch = await leases.claim_due(
-                        session, worker=self.worker, now=self.clock(), limit=self.settings.sync_concurrent_jobs,
-                        lease_seconds=self.settings.sync_lease_seconds, force=True, tool=tool, resource=resource,
-                        exclude=done)
+                        session,
+                        worker=self.worker,
+                        now=self.clock(),
+                        limit=self.settings.sync_concurrent_jobs,
+                        lease_seconds=self.settings.sync_lease_seconds,
+                        force=True,
+                        tool=tool,
+                        resource=resource,
+                        exclude=done,
+                    )
                 if not batch:
                     return reports
                 done.extend(job.id for job in batch)
@@ -164,17 +189,26 @@ class Scheduler:
 
     async def maintain(self) -> maintenance.PruneOutcome:
         """Prune old rate-limit samples if it is this worker's turn (at most one worker per hour)."""
-        outcome = await maintenance.prune_if_due(sessionmaker=self.sessionmaker, settings=self.settings,
-                                                 worker=self.worker, now=self.clock(),
-                                                 should_stop=self._stopping.is_set)
+        outcome = await maintenance.prune_if_due(
+            sessionmaker=self.sessionmaker,
+            settings=self.settings,
+            worker=self.worker,
+            now=self.clock(),
+            should_stop=self._stopping.is_set,
+        )
         self._maintenance_check_at = outcome.next_check_at
         return outcome
 
     async def _claim_and_start(self, limit: int) -> None:
         try:
             async with self.sessionmaker() as session:
-                batch = await leases.claim_due(session, worker=self.worker, now=self.clock(), limit=limit,
-                                               lease_seconds=self.settings.sync_lease_seconds)
+                batch = await leases.claim_due(
+                    session,
+                    worker=self.worker,
+                    now=self.clock(),
+                    limit=limit,
+                    lease_seconds=self.settings.sync_lease_seconds,
+                )
         except Exception:  # the database may be restarting; try again next tick
             log.exception("sync_claim_failed")
             return
@@ -203,8 +237,11 @@ class Scheduler:
         spec = self.specs.get((job.tool, job.connection))
         now = self.clock()
         started = time.perf_counter()
-        full = (job.high_water_mark is None or job.last_full_sync_at is None
-                or now - job.last_full_sync_at >= timedelta(seconds=self.settings.sync_full_resync_seconds))
+        full = (
+            job.high_water_mark is None
+            or job.last_full_sync_at is None
+            or now - job.last_full_sync_at >= timedelta(seconds=self.settings.sync_full_resync_seconds)
+        )
         self.leased.add(job.id)
         try:
             async with session_scope(self.sessionmaker) as session:
@@ -221,16 +258,32 @@ class Scheduler:
             if spec is None or client is None:
                 raise ToolError(f"connection {job.tool}/{job.connection} is no longer configured")
             ctx = JobContext(
-                settings=self.settings, sessionmaker=self.sessionmaker, connection_id=job.connection_id,
-                spec=spec, client=client, resource=job.resource, scope=job.scope,
-                repository_id=job.repository_id, repository_external_id=job.repository_external_id, etag=job.etag,
-                last_modified=job.last_modified, high_water_mark=job.high_water_mark, full=full, now=now)
+                settings=self.settings,
+                sessionmaker=self.sessionmaker,
+                connection_id=job.connection_id,
+                spec=spec,
+                client=client,
+                resource=job.resource,
+                scope=job.scope,
+                repository_id=job.repository_id,
+                repository_external_id=job.repository_external_id,
+                etag=job.etag,
+                last_modified=job.last_modified,
+                high_water_mark=job.high_water_mark,
+                full=full,
+                now=now,
+            )
             result = await tool.run(ctx)
             async with session_scope(self.sessionmaker) as session:
                 if job.resource == REPOSITORIES:
-                    await register_repositories(session=session, settings=self.settings,
-                                                connection_id=job.connection_id, tool=tool,
-                                                repositories=result.discovered or [], now=now)
+                    await register_repositories(
+                        session=session,
+                        settings=self.settings,
+                        connection_id=job.connection_id,
+                        tool=tool,
+                        repositories=result.discovered or [],
+                        now=now,
+                    )
                 elif full and not result.not_modified:
                     await runs.prune_unseen(session, job=job, seen=ctx.seen)
         except RateLimited as exc:
@@ -247,18 +300,37 @@ class Scheduler:
             duration = time.perf_counter() - started
             stats = ctx.stats if ctx else None
             try:
-                await self._finish(job, run_id, client, stats, result, full, error, retry_after, duration,
-                                   ctx.seen if ctx else set())
+                await self._finish(
+                    job, run_id, client, stats, result, full, error, retry_after, duration, ctx.seen if ctx else set()
+                )
             finally:
                 self.leased.discard(job.id)
-        return RunReport(job.tool, job.connection, job.resource, job.scope, error is None,
-                         stats.requests if stats else 0, stats.not_modified if stats else 0,
-                         result.items_upserted if result and not error else 0, duration,
-                         error or runs.partial_summary(result))
+        return RunReport(
+            job.tool,
+            job.connection,
+            job.resource,
+            job.scope,
+            error is None,
+            stats.requests if stats else 0,
+            stats.not_modified if stats else 0,
+            result.items_upserted if result and not error else 0,
+            duration,
+            error or runs.partial_summary(result),
+        )
 
-    async def _finish(self, job: leases.ClaimedJob, run_id: int, client: UpstreamClient | None,
-                      stats: RequestStats | None, result: JobResult | None, full: bool, error: str | None,
-                      retry_after: timedelta | None, duration: float, seen: set[str]) -> None:
+    async def _finish(
+        self,
+        job: leases.ClaimedJob,
+        run_id: int,
+        client: UpstreamClient | None,
+        stats: RequestStats | None,
+        result: JobResult | None,
+        full: bool,
+        error: str | None,
+        retry_after: timedelta | None,
+        duration: float,
+        seen: set[str],
+    ) -> None:
         left_out = runs.partial_summary(result) if not error else None
         outcome = "failure" if error else "partial" if left_out else "success"
         metrics.SYNC_RUNS.labels(job.tool, job.resource, outcome).inc()
@@ -270,18 +342,43 @@ class Scheduler:
         stats = stats or RequestStats()
         try:
             async with session_scope(self.sessionmaker) as session:
-                await runs.finish_run(session, job=job, run_id=run_id, worker=self.worker, now=self.clock(),
-                                      duration=duration, stats=stats, result=result, full=full, error=error,
-                                      retry_after=retry_after)
+                await runs.finish_run(
+                    session,
+                    job=job,
+                    run_id=run_id,
+                    worker=self.worker,
+                    now=self.clock(),
+                    duration=duration,
+                    stats=stats,
+                    result=result,
+                    full=full,
+                    error=error,
+                    retry_after=retry_after,
+                )
                 if result is not None and error is None:
                     await runs.record_rejects(session, job=job, rejects=result.rejects, seen=seen, now=self.clock())
                 if client is not None:
-                    await runs.record_samples(session, connection_id=job.connection_id, samples=client.samples,
-                                              written=client.samples_written, now=self.clock())
+                    await runs.record_samples(
+                        session,
+                        connection_id=job.connection_id,
+                        samples=client.samples,
+                        written=client.samples_written,
+                        now=self.clock(),
+                    )
         except Exception:  # the lease runs out and another run retries; the loop goes on
             log.exception("sync_finish_failed", tool=job.tool, resource=job.resource, scope=job.scope)
         event = log.warning if error else log.info
-        event("sync_run", tool=job.tool, connection=job.connection, resource=job.resource, scope=job.scope,
-              outcome=outcome, full=full, requests=stats.requests, not_modified=stats.not_modified,
-              items=result.items_upserted if result else 0, duration_s=round(duration, 3),
-              error=error or left_out)
+        event(
+            "sync_run",
+            tool=job.tool,
+            connection=job.connection,
+            resource=job.resource,
+            scope=job.scope,
+            outcome=outcome,
+            full=full,
+            requests=stats.requests,
+            not_modified=stats.not_modified,
+            items=result.items_upserted if result else 0,
+            duration_s=round(duration, 3),
+            error=error or left_out,
+        )

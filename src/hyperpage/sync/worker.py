@@ -38,8 +38,14 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
             await app.state.engine.dispose()
             log.info("worker_stopped")
 
-    app = FastAPI(title="Hyperpage worker", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="Hyperpage worker",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)

@@ -107,8 +107,15 @@ class JobContext:
     result: JobResult = field(default_factory=JobResult)
     seen: set[str] = field(default_factory=set)  # external ids seen, for deletions after a full resync
 
-    async def send(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
-                   conditional: bool = False) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        conditional: bool = False,
+    ) -> httpx.Response:
         """One request through the shared loop; `conditional` adds the stored ETag/Last-Modified."""
         headers: dict[str, str] = {}
         if conditional and not self.full:
@@ -116,8 +123,9 @@ class JobContext:
                 headers["If-None-Match"] = self.etag
             if self.last_modified:
                 headers["If-Modified-Since"] = self.last_modified
-        return await self.client.request(method, url, resource=self.resource, stats=self.stats, params=params,
-                                         json=json, headers=headers)
+        return await self.client.request(
+            method, url, resource=self.resource, stats=self.stats, params=params, json=json, headers=headers
+        )
 
     async def get_json(self, url: str, expect: type, **params: Any) -> Any:
         return decode_json(await self.send("GET", url, params=params or None), expect)
@@ -141,8 +149,9 @@ class JobContext:
             self.result.items_upserted += await upsert(session, table, rows)
         self.seen.update(row["external_id"] for row in rows)
 
-    def map(self, mapper: Callable[..., dict[str, Any]], items: Sequence[Any], *, table: Any = None,
-            **kwargs: Any) -> list[dict[str, Any]]:
+    def map(
+        self, mapper: Callable[..., dict[str, Any]], items: Sequence[Any], *, table: Any = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
         """Map items to rows; one that does not map, or has a value too long for `table`, is rejected
         (kept for inspection, counted, logged) and the others go on. One odd item must not stop a whole
         listing run after run, and PostgreSQL and SQLite must keep the same rows."""
@@ -165,15 +174,21 @@ class JobContext:
             external_id = "sha1:" + hashlib.sha1(payload.encode()).hexdigest()
         external_id = str(external_id)[:64]
         self.result.rejects.append(Reject(external_id, reason[:500], payload[:PAYLOAD_LIMIT]))
-        log.warning("sync_item_rejected", tool=self.spec.tool, connection=self.spec.name, resource=self.resource,
-                    scope=self.scope, external_id=external_id, reason=reason[:200])
+        log.warning(
+            "sync_item_rejected",
+            tool=self.spec.tool,
+            connection=self.spec.name,
+            resource=self.resource,
+            scope=self.scope,
+            external_id=external_id,
+            reason=reason[:200],
+        )
 
     def scope_missing(self, scope: str, exc: ToolError) -> None:
         """A configured repository/project the upstream does not show us: recorded, the others go on."""
         self.result.problems.append(f"{scope}: {exc}")
         metrics.SYNC_SCOPES_MISSING.labels(self.spec.tool, self.spec.name).inc()
-        log.warning("sync_scope_missing", tool=self.spec.tool, connection=self.spec.name, scope=scope,
-                    error=str(exc))
+        log.warning("sync_scope_missing", tool=self.spec.tool, connection=self.spec.name, scope=scope, error=str(exc))
 
     async def store(self, table: Any, rows: list[dict[str, Any]]) -> None:
         """Write one page of an updated-ordered listing and move the candidate high-water mark to its newest

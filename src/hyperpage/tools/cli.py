@@ -29,15 +29,35 @@ def list_tools() -> None:
         raise fail(f"configuration error: {exc}", code=2) from None
     states = asyncio.run(_job_states(settings))
     table = Table(title="Connections")
-    for column in ("tool", "connection", "url", "scope", "resource", "jobs", "failing", "oldest success",
-                   "next run", "last error"):
+    for column in (
+        "tool",
+        "connection",
+        "url",
+        "scope",
+        "resource",
+        "jobs",
+        "failing",
+        "oldest success",
+        "next run",
+        "last error",
+    ):
         table.add_column(column)
     for spec in specs:
         scope = ", ".join(spec.scopes) or (spec.jql if spec.tool == "jira" else "involves me")
         rows = states.get((spec.tool, spec.name)) or [("-", 0, 0, None, None, None)]
         for resource, jobs, failing, success, next_run, error in rows:
-            table.add_row(spec.tool, spec.name, strip_userinfo(spec.base_url), scope or "-", resource, str(jobs),
-                          str(failing), _when(success), _when(next_run), (error or "")[:60])
+            table.add_row(
+                spec.tool,
+                spec.name,
+                strip_userinfo(spec.base_url),
+                scope or "-",
+                resource,
+                str(jobs),
+                str(failing),
+                _when(success),
+                _when(next_run),
+                (error or "")[:60],
+            )
     console = Console()
     console.print(table)
     if not specs:
@@ -57,14 +77,23 @@ async def _job_states(settings: Settings) -> dict[tuple[str, str], list[tuple[An
     try:
         async with make_sessionmaker(engine)() as session:
             failing = func.sum(case((SyncState.consecutive_failures > 0, 1), else_=0))
-            rows = (await session.execute(
-                select(Connection.tool, Connection.name, SyncState.resource, func.count(SyncState.id), failing,
-                       func.min(SyncState.last_success_at), func.min(SyncState.next_run_at),
-                       func.max(SyncState.last_error))
-                .join(SyncState, SyncState.connection_id == Connection.id)
-                .group_by(Connection.tool, Connection.name, SyncState.resource)
-                .order_by(Connection.tool, Connection.name, SyncState.resource)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(
+                        Connection.tool,
+                        Connection.name,
+                        SyncState.resource,
+                        func.count(SyncState.id),
+                        failing,
+                        func.min(SyncState.last_success_at),
+                        func.min(SyncState.next_run_at),
+                        func.max(SyncState.last_error),
+                    )
+                    .join(SyncState, SyncState.connection_id == Connection.id)
+                    .group_by(Connection.tool, Connection.name, SyncState.resource)
+                    .order_by(Connection.tool, Connection.name, SyncState.resource)
+                )
+            ).all()
     except Exception as exc:  # no database yet: still show the configuration
         Console(stderr=True).print(f"(job states unavailable: {type(exc).__name__}; run `hyperpage db upgrade`)")
         return {}

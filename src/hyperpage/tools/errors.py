@@ -33,8 +33,9 @@ class NotFound(ToolError):
 class RateLimited(ToolError):
     """Primary or secondary rate limit (or our own quota reserve); retry after `retry_after`."""
 
-    def __init__(self, message: str, *, retry_after: timedelta, status_code: int | None = None,
-                 body: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: timedelta, status_code: int | None = None, body: str | None = None
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(message, status_code=status_code, body=body)
 

@@ -56,8 +56,12 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(settings.sync_max_retries, settings.sync_backoff_base_seconds,
-                   settings.sync_backoff_max_seconds, settings.sync_max_wait_seconds)
+        return cls(
+            settings.sync_max_retries,
+            settings.sync_backoff_base_seconds,
+            settings.sync_backoff_max_seconds,
+            settings.sync_max_wait_seconds,
+        )
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         ceiling = min(self.backoff_max, self.backoff_base * 2.0**attempt)
@@ -145,9 +149,14 @@ class UpstreamClient:
         self.breaker = CircuitBreaker(self.tool, self.connection, self.clock)
         # Every request, redirect hops included, passes the origin check: links and Location headers are
         # followed verbatim, but only inside the configured API origin (tools/links.py says why).
-        self._http = httpx.AsyncClient(base_url=self.base_url.rstrip("/"), headers=self.headers,
-                                       timeout=self.timeout, transport=self.transport, follow_redirects=True,
-                                       event_hooks={"request": [self._check_origin]})
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url.rstrip("/"),
+            headers=self.headers,
+            timeout=self.timeout,
+            transport=self.transport,
+            follow_redirects=True,
+            event_hooks={"request": [self._check_origin]},
+        )
 
     async def _check_origin(self, request: httpx.Request) -> None:
         check_origin(tool=self.tool, base_url=self.base_url, url=request.url)
@@ -155,9 +164,17 @@ class UpstreamClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, url: str, *, resource: str, stats: RequestStats,
-                      params: dict[str, Any] | None = None, json: Any = None,
-                      headers: dict[str, str] | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        resource: str,
+        stats: RequestStats,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """Send one logical request; returns a 2xx or 304 response or raises a ToolError."""
         rate_limit_waits = 0
         attempt = 0
@@ -191,16 +208,23 @@ class UpstreamClient:
                 self.paused_until = max(self.paused_until, self.clock() + wait)
                 reason = "rate_limit" if status == 429 else "secondary_rate_limit"
                 if wait > self.policy.max_wait or rate_limit_waits >= RATE_LIMIT_RETRIES:
-                    raise RateLimited(f"{method} {url}: rate limited for {wait:.0f} s",
-                                      retry_after=timedelta(seconds=wait), status_code=status, body=response.text)
+                    raise RateLimited(
+                        f"{method} {url}: rate limited for {wait:.0f} s",
+                        retry_after=timedelta(seconds=wait),
+                        status_code=status,
+                        body=response.text,
+                    )
                 rate_limit_waits += 1
                 await self._retry(reason, 0.0, stats)  # the pause above makes the wait
                 continue
             if status >= 500:
                 if attempt >= self.policy.max_retries:
                     self.breaker.record(False)
-                    raise UpstreamServerError(f"{method} {url}: server error after {attempt + 1} attempts",
-                                              status_code=status, body=response.text)
+                    raise UpstreamServerError(
+                        f"{method} {url}: server error after {attempt + 1} attempts",
+                        status_code=status,
+                        body=response.text,
+                    )
                 await self._retry("server_error", self.policy.backoff(attempt, self.rng), stats)
                 attempt += 1
                 continue
@@ -210,8 +234,10 @@ class UpstreamClient:
     async def _wait_for_pause(self) -> None:
         delay = self.paused_until - self.clock()
         if delay > self.policy.max_wait:
-            raise RateLimited(f"{self.tool}/{self.connection}: paused for {delay:.0f} s (rate limit or quota "
-                              "reserve)", retry_after=timedelta(seconds=delay))
+            raise RateLimited(
+                f"{self.tool}/{self.connection}: paused for {delay:.0f} s (rate limit or quota reserve)",
+                retry_after=timedelta(seconds=delay),
+            )
         if delay > 0:
             await self.sleep(delay)
 
@@ -313,11 +339,16 @@ def decode_json(response: httpx.Response, expect: type) -> Any:
     try:
         data = response.json()
     except ValueError:
-        raise BadPayload(f"{response.request.method} {response.request.url.path}: malformed JSON",
-                         status_code=response.status_code, body=response.text) from None
+        raise BadPayload(
+            f"{response.request.method} {response.request.url.path}: malformed JSON",
+            status_code=response.status_code,
+            body=response.text,
+        ) from None
     if not isinstance(data, expect):
-        raise BadPayload(f"{response.request.url.path}: expected a JSON {expect.__name__}, got "
-                         f"{type(data).__name__}", status_code=response.status_code)
+        raise BadPayload(
+            f"{response.request.url.path}: expected a JSON {expect.__name__}, got {type(data).__name__}",
+            status_code=response.status_code,
+        )
     return data
 
 
@@ -332,18 +363,34 @@ class ClientPool:
     clients: dict[tuple[str, str], UpstreamClient] = field(default_factory=dict)
     _semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
-    def get(self, *, tool: str, connection: str, base_url: str, token: str, headers: dict[str, str],
-            parse_quota: QuotaParser) -> UpstreamClient:
+    def get(
+        self,
+        *,
+        tool: str,
+        connection: str,
+        base_url: str,
+        token: str,
+        headers: dict[str, str],
+        parse_quota: QuotaParser,
+    ) -> UpstreamClient:
         key = (tool, connection)
         if key not in self.clients:
             token_key = hashlib.sha256(token.encode()).hexdigest()
             semaphore = self._semaphores.setdefault(
-                token_key, asyncio.Semaphore(self.settings.sync_concurrency_per_token))
+                token_key, asyncio.Semaphore(self.settings.sync_concurrency_per_token)
+            )
             self.clients[key] = UpstreamClient(
-                tool=tool, connection=connection, base_url=base_url, headers=headers, parse_quota=parse_quota,
-                semaphore=semaphore, policy=RetryPolicy.from_settings(self.settings),
+                tool=tool,
+                connection=connection,
+                base_url=base_url,
+                headers=headers,
+                parse_quota=parse_quota,
+                semaphore=semaphore,
+                policy=RetryPolicy.from_settings(self.settings),
                 reserve_fraction=self.settings.sync_quota_reserve_percent / 100,
-                timeout=self.settings.sync_http_timeout_seconds, transport=self.transport, sleep=self.sleep,
+                timeout=self.settings.sync_http_timeout_seconds,
+                transport=self.transport,
+                sleep=self.sleep,
                 clock=self.clock,
             )
         return self.clients[key]

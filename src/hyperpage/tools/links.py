@@ -33,8 +33,10 @@ def check_origin(*, tool: str, base_url: str, url: str | httpx.URL) -> None:
     if origin(target) != origin(httpx.URL(base_url)):
         metrics.UPSTREAM_LINKS_REFUSED.labels(tool).inc()
         log.warning("upstream_link_refused", tool=tool, target_origin=f"{target.scheme}://{target.host}")
-        raise ForeignLink(f"refused to follow a link to {target.scheme}://{target.host}: not the configured API "
-                          f"origin {base_url.split('://', 1)[-1].split('/', 1)[0]}")
+        raise ForeignLink(
+            f"refused to follow a link to {target.scheme}://{target.host}: not the configured API "
+            f"origin {base_url.split('://', 1)[-1].split('/', 1)[0]}"
+        )
 
 
 def page_key(url: httpx.URL) -> str:
@@ -57,5 +59,7 @@ class PageTrail:
 
     def check(self, url: httpx.URL) -> None:
         if page_key(url) in self.read:
-            raise PaginationLoop(f"{url.path}: the next page points at a page already read "
-                                 f"(after {len(self.read)} pages); stopped instead of paging forever")
+            raise PaginationLoop(
+                f"{url.path}: the next page points at a page already read "
+                f"(after {len(self.read)} pages); stopped instead of paging forever"
+            )

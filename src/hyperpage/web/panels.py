@@ -26,11 +26,18 @@ PAGE_SIZE = 10
 Q = TypeVar("Q", bound=BaseModel)
 # URL parameter -> (panel, field of the panel's query). The URL is the whole view state, so it can be shared.
 PARAMS = {
-    "q": (None, "q"), "tool": (None, "tool"),
-    "rs": ("reviews", "state"), "rr": ("reviews", "reviewer"), "rsort": ("reviews", "sort"),
+    "q": (None, "q"),
+    "tool": (None, "tool"),
+    "rs": ("reviews", "state"),
+    "rr": ("reviews", "reviewer"),
+    "rsort": ("reviews", "sort"),
     "rc": ("reviews", "cursor"),
-    "pf": ("pipelines", "result"), "psort": ("pipelines", "sort"), "pc": ("pipelines", "cursor"),
-    "ist": ("issues", "status_category"), "ia": ("issues", "assignee"), "isort": ("issues", "sort"),
+    "pf": ("pipelines", "result"),
+    "psort": ("pipelines", "sort"),
+    "pc": ("pipelines", "cursor"),
+    "ist": ("issues", "status_category"),
+    "ia": ("issues", "assignee"),
+    "isort": ("issues", "sort"),
     "ic": ("issues", "cursor"),
 }
 RESOURCE_OF = {"reviews": "pull_requests", "pipelines": "pipelines", "issues": "issues", "rate_limits": "rate_limits"}
@@ -117,8 +124,11 @@ def _query(model: type[Q], panel: str, state: dict[str, str]) -> Q:
 def _freshness(jobs: list[SyncJobOut], resource: str, now: datetime) -> Freshness:
     own = [job for job in jobs if job.resource == resource]
     last = max((job.last_success_at for job in own if job.last_success_at), default=None)
-    return Freshness(synced=ago(last, now), stale=any(job.stale for job in own),
-                     interval_seconds=min((job.interval_seconds for job in own), default=None))
+    return Freshness(
+        synced=ago(last, now),
+        stale=any(job.stale for job in own),
+        interval_seconds=min((job.interval_seconds for job in own), default=None),
+    )
 
 
 def _chart(series: Any, now: datetime, hours: int, width: int = 320, height: int = 64) -> dict[str, Any]:
@@ -129,12 +139,17 @@ def _chart(series: Any, now: datetime, hours: int, width: int = 320, height: int
         y = height - (p.usage_percent or 0) / 100 * height
         points.append(f"{max(0.0, min(width, x)):.1f},{y:.1f}")
     peak = max((p.usage_percent or 0 for p in series.points), default=0)
-    return {"label": f"{series.connection} {series.resource}", "points": " ".join(points), "width": width,
-            "height": height, "peak": peak, "samples": len(series.points)}
+    return {
+        "label": f"{series.connection} {series.resource}",
+        "points": " ".join(points),
+        "width": width,
+        "height": height,
+        "peak": peak,
+        "samples": len(series.points),
+    }
 
 
-async def build_overview(session: AsyncSession, *, params: Mapping[str, str],
-                         now: datetime | None = None) -> Overview:
+async def build_overview(session: AsyncSession, *, params: Mapping[str, str], now: datetime | None = None) -> Overview:
     moment = now or datetime.now(UTC)
     state = parse_state(params)
     review_q = _query(ReviewQuery, "reviews", state)

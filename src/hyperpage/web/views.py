@@ -31,13 +31,19 @@ def theme_of(request: Request) -> str:
     return value if value in THEMES else "system"
 
 
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
-    base = {"theme": theme_of(request), "themes": THEMES, "path": request.url.path,
-            "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            "identity": request.scope.get("state", {}).get("identity")}
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code,
-                                      headers=headers or PAGE_HEADERS)
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    base = {
+        "theme": theme_of(request),
+        "themes": THEMES,
+        "path": request.url.path,
+        "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "identity": request.scope.get("state", {}).get("identity"),
+    }
+    return templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status_code, headers=headers or PAGE_HEADERS
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -64,14 +70,25 @@ async def api_docs(request: Request) -> Response:
 
 
 @router.post("/ui/theme")
-async def set_theme(request: Request, settings: SettingsDep, theme: Annotated[str, Form()],
-                    next_url: Annotated[str, Form(alias="next")] = "/") -> Response:
+async def set_theme(
+    request: Request,
+    settings: SettingsDep,
+    theme: Annotated[str, Form()],
+    next_url: Annotated[str, Form(alias="next")] = "/",
+) -> Response:
     # only local paths: an open redirect would let a link bounce users anywhere through us
     target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if theme in THEMES:
-        response.set_cookie(THEME_COOKIE, theme, max_age=365 * 86400, httponly=True, samesite="lax",
-                            secure=settings.hyperpage_secure_cookies, path="/")
+        response.set_cookie(
+            THEME_COOKIE,
+            theme,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=settings.hyperpage_secure_cookies,
+            path="/",
+        )
     return response
 
 

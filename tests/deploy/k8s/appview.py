@@ -48,8 +48,14 @@ def secret_keys(rendered: Rendered, name: str, password: str = SAMPLE_PASSWORD) 
             initdb = cluster["spec"]["bootstrap"]["initdb"]
             host = f"{cluster['metadata']['name']}-rw.{rendered.namespace}"
             url = f"postgresql://{initdb['owner']}:{quote(password, safe='')}@{host}:5432/{initdb['database']}"
-            return {"username": initdb["owner"], "password": password, "dbname": initdb["database"],
-                    "host": host, "port": "5432", "uri": url}
+            return {
+                "username": initdb["owner"],
+                "password": password,
+                "dbname": initdb["database"],
+                "host": host,
+                "port": "5432",
+                "uri": url,
+            }
     raise AssertionError(f"{rendered.name}: nothing provides the Secret {name}")
 
 
@@ -91,8 +97,9 @@ def secret_source(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(volume mount, Secret volume source) the container's file PATH comes from."""
     volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
-    [mount] = [m for m in container.get("volumeMounts", [])
-               if PurePosixPath(m["mountPath"]) == PurePosixPath(path).parent]
+    [mount] = [
+        m for m in container.get("volumeMounts", []) if PurePosixPath(m["mountPath"]) == PurePosixPath(path).parent
+    ]
     return mount, volumes[mount["name"]]["secret"]
 
 
@@ -103,8 +110,13 @@ def database_url(rendered: Rendered, variable: str = "DATABASE_URL_FILE") -> str
     return secret_files(rendered, template, container)[path]
 
 
-def rendered_settings(rendered: Rendered, template: dict[str, Any], container: dict[str, Any], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> Settings:
+def rendered_settings(
+    rendered: Rendered,
+    template: dict[str, Any],
+    container: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
     """Settings as the container would load them, its secret files written under tmp_path."""
     env = rendered.app_env(container)
     tmp_path.mkdir(parents=True, exist_ok=True)

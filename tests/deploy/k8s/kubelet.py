@@ -85,8 +85,9 @@ class Load:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                response = httpx.get(f"http://127.0.0.1:{self.port}{self.path}", timeout=10,
-                                     headers={"Connection": "close"})
+                response = httpx.get(
+                    f"http://127.0.0.1:{self.port}{self.path}", timeout=10, headers={"Connection": "close"}
+                )
                 outcome = "ok" if response.status_code == 200 else f"status {response.status_code}"
             except httpx.ConnectError:
                 outcome = "refused"  # listener closed: the endpoint was removed long before

@@ -44,8 +44,9 @@ def _matches(pattern: str, value: str) -> bool:
 def _fields_match(spec: dict[str, Any], fields: dict[str, str], request: Request) -> bool:
     unknown = set(spec) - set(fields)
     assert not unknown, f"the AuthorizationPolicy model does not know {sorted(unknown)}"
-    return all(any(_matches(str(p), str(getattr(request, fields[key]))) for p in patterns)
-               for key, patterns in spec.items())
+    return all(
+        any(_matches(str(p), str(getattr(request, fields[key]))) for p in patterns) for key, patterns in spec.items()
+    )
 
 
 def _rule_matches(rule: dict[str, Any], request: Request) -> bool:

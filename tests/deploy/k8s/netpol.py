@@ -97,12 +97,12 @@ class PolicySet:
         if pod.namespace != self.namespace:
             return []
         return [
-            p for p in self.policies
+            p
+            for p in self.policies
             if direction in p["spec"].get("policyTypes", ["Ingress"]) and selects(p["spec"]["podSelector"], pod.labels)
         ]
 
-    def _side_allows(self, pod: Pod, direction: str, other: Endpoint, target: Endpoint, port: int,
-                     proto: str) -> bool:
+    def _side_allows(self, pod: Pod, direction: str, other: Endpoint, target: Endpoint, port: int, proto: str) -> bool:
         policies = self._selecting(pod, direction)
         if not policies:
             return True

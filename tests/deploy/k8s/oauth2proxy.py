@@ -35,7 +35,8 @@ use-system-trust-store
 """)
 _DURATION = _names("cookie-csrf-expire cookie-expire cookie-refresh flush-interval upstream-timeout")
 _INT = _names(
-    "cookie-csrf-per-request-limit logging-max-age logging-max-backups logging-max-size redis-connection-idle-timeout")
+    "cookie-csrf-per-request-limit logging-max-age logging-max-backups logging-max-size redis-connection-idle-timeout"
+)
 _STRING = _names("""
 acr-values allowed-group api-route approval-prompt auth-logging-format authenticated-emails-file backend-logout-url
 banner basic-auth-password client-id client-secret client-secret-file code-challenge-method cookie-csrf-samesite
@@ -53,16 +54,30 @@ whitelist-domain
 """)
 # Documented defaults of the flags the model reads.
 _DEFAULTS = {
-    "pass-basic-auth": True, "pass-user-headers": True, "skip-auth-strip-headers": True, "set-xauthrequest": False,
-    "pass-access-token": False, "pass-authorization-header": False, "reverse-proxy": False,
-    "insecure-oidc-skip-nonce": True, "cookie-secure": True, "cookie-httponly": True,
-    "ping-path": "/ping", "ready-path": "/ready", "proxy-prefix": "/oauth2", "http-address": "127.0.0.1:4180",
+    "pass-basic-auth": True,
+    "pass-user-headers": True,
+    "skip-auth-strip-headers": True,
+    "set-xauthrequest": False,
+    "pass-access-token": False,
+    "pass-authorization-header": False,
+    "reverse-proxy": False,
+    "insecure-oidc-skip-nonce": True,
+    "cookie-secure": True,
+    "cookie-httponly": True,
+    "ping-path": "/ping",
+    "ready-path": "/ready",
+    "proxy-prefix": "/oauth2",
+    "http-address": "127.0.0.1:4180",
 }
 # legacy_options.go getPassUserHeaders + getPreferredUsernameHeader (preferEmailToUser false).
 _USER_HEADERS = ("X-Forwarded-Groups", "X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Preferred-Username")
 # legacy_options.go getXAuthRequestHeaders: response headers.
-_XAUTHREQUEST = ("X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Preferred-Username",
-                 "X-Auth-Request-Groups")
+_XAUTHREQUEST = (
+    "X-Auth-Request-User",
+    "X-Auth-Request-Email",
+    "X-Auth-Request-Preferred-Username",
+    "X-Auth-Request-Groups",
+)
 
 
 @dataclass(frozen=True)

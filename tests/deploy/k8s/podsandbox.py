@@ -92,22 +92,32 @@ def _script(stage: Path, secrets: dict[str, str], command: list[str], env: dict[
     lines += [
         # Every other filesystem read-only, as readOnlyRootFilesystem makes the image.
         "awk '{print $5, $6}' /proc/self/mountinfo | while read -r point options; do",
-        "  case \"$point\" in /proc*|/sys*|/dev*|/tmp) continue;; esac",
-        "  case \"$options\" in rw*) mount -o remount,bind,ro \"$point\";; esac",
+        '  case "$point" in /proc*|/sys*|/dev*|/tmp) continue;; esac',
+        '  case "$options" in rw*) mount -o remount,bind,ro "$point";; esac',
         "done",
         "cd /tmp",
     ]
     setpriv = [
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-        "--inh-caps=-all", "--bounding-set=-all", "--", "env", "-i",
-        *[f"{k}={v}" for k, v in sorted(env.items())], *command,
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+        "env",
+        "-i",
+        *[f"{k}={v}" for k, v in sorted(env.items())],
+        *command,
     ]
     lines.append("exec " + shlex.join(setpriv))
     return "\n".join(lines)
 
 
-def launch(command: list[str], *, env: dict[str, str], secrets: dict[str, str], stage: Path,
-           uid: int = 1001, log: Path) -> subprocess.Popen[bytes]:
+def launch(
+    command: list[str], *, env: dict[str, str], secrets: dict[str, str], stage: Path, uid: int = 1001, log: Path
+) -> subprocess.Popen[bytes]:
     """Start COMMAND in the sandbox; the returned process is the command itself (same PID)."""
     unshare = require_tool("unshare")
     require_tool("setpriv")
@@ -126,5 +136,6 @@ def launch(command: list[str], *, env: dict[str, str], secrets: dict[str, str], 
     with log.open("wb") as out:
         return subprocess.Popen(
             [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", script],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )

@@ -34,12 +34,19 @@ from tests.deploy.system.releases import (
 from tests.tooling import REPO_ROOT
 
 MODE = {"development": "off", "staging": "proxy", "production": "oidc"}
-CONTRACT_DEFAULT_HEADERS = {"HYPERPAGE_AUTH_PROXY_USER_HEADER": "X-Auth-Request-Email",
-                            "HYPERPAGE_AUTH_PROXY_GROUPS_HEADER": "X-Auth-Request-Groups"}
+CONTRACT_DEFAULT_HEADERS = {
+    "HYPERPAGE_AUTH_PROXY_USER_HEADER": "X-Auth-Request-Email",
+    "HYPERPAGE_AUTH_PROXY_GROUPS_HEADER": "X-Auth-Request-Groups",
+}
 # Secret settings the app reads for sign-in: never literal, always a mounted file.
 AUTH_SECRETS = ("HYPERPAGE_OIDC_CLIENT_SECRET", "HYPERPAGE_SESSION_SECRET", "HYPERPAGE_ADMIN_TOKEN")
-OIDC_REQUIRED = ("HYPERPAGE_PUBLIC_URL", "HYPERPAGE_OIDC_ISSUER", "HYPERPAGE_OIDC_CLIENT_ID",
-                 "HYPERPAGE_OIDC_CLIENT_SECRET_FILE", "HYPERPAGE_SESSION_SECRET_FILE")
+OIDC_REQUIRED = (
+    "HYPERPAGE_PUBLIC_URL",
+    "HYPERPAGE_OIDC_ISSUER",
+    "HYPERPAGE_OIDC_CLIENT_ID",
+    "HYPERPAGE_OIDC_CLIENT_SECRET_FILE",
+    "HYPERPAGE_SESSION_SECRET_FILE",
+)
 PROXY = "hyperpage-oauth2-proxy"
 IMAGE = re.compile(r"^quay\.io/oauth2-proxy/oauth2-proxy:v7\.\d+\.\d+$")
 
@@ -53,8 +60,12 @@ def proxy_container(rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any]]
 def public_hosts(rendered: Rendered) -> set[str]:
     """Host names browsers reach the portal on: the Ingress rules, or the Istio Gateway's servers."""
     hosts = {rule["host"] for ingress in rendered.of_kind("Ingress") for rule in ingress["spec"]["rules"]}
-    hosts |= {host for gateway in rendered.of_kind("Gateway") for server in gateway["spec"]["servers"]
-              for host in server["hosts"]}
+    hosts |= {
+        host
+        for gateway in rendered.of_kind("Gateway")
+        for server in gateway["spec"]["servers"]
+        for host in server["hosts"]
+    }
     return hosts
 
 
@@ -184,8 +195,15 @@ def reachable_from(rendered: Rendered, port: int) -> set[str]:
     policies = PolicySet(rendered.namespace, rendered.of_kind("NetworkPolicy"))
     all_pods = pods(rendered)
     web = all_pods["hyperpage-web"]
-    peers: list[Pod | Address] = [*all_pods.values(), INGRESS_NGINX, GATEWAY, PROMETHEUS, OTHER_NAMESPACE, INTERNET,
-                                  Address("10.0.10.7", name="an address in the VPC")]
+    peers: list[Pod | Address] = [
+        *all_pods.values(),
+        INGRESS_NGINX,
+        GATEWAY,
+        PROMETHEUS,
+        OTHER_NAMESPACE,
+        INTERNET,
+        Address("10.0.10.7", name="an address in the VPC"),
+    ]
     return {peer.name for peer in peers if peer is not web and policies.allows(peer, web, port)}
 
 
@@ -206,11 +224,18 @@ def test_no_public_route_leads_to_the_metrics_port(name: str) -> None:
     metrics = container_port(web, "metrics")
     services = {s["metadata"]["name"]: s for s in rendered.of_kind("Service")}
     web_pod = rendered.get("Deployment", "hyperpage-web")["spec"]["template"]["metadata"]["labels"]
-    routes = [(path["backend"]["service"]["name"], "name", path["backend"]["service"]["port"]["name"])
-              for ingress in rendered.of_kind("Ingress") for rule in ingress["spec"]["rules"]
-              for path in rule["http"]["paths"]]
-    routes += [(d["destination"]["host"], "port", d["destination"]["port"]["number"])
-               for vs in rendered.of_kind("VirtualService") for route in vs["spec"]["http"] for d in route["route"]]
+    routes = [
+        (path["backend"]["service"]["name"], "name", path["backend"]["service"]["port"]["name"])
+        for ingress in rendered.of_kind("Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    routes += [
+        (d["destination"]["host"], "port", d["destination"]["port"]["number"])
+        for vs in rendered.of_kind("VirtualService")
+        for route in vs["spec"]["http"]
+        for d in route["route"]
+    ]
     assert routes
     for host, field, value in routes:
         service = services[host]
@@ -233,16 +258,24 @@ def test_the_mesh_lets_browsers_sign_in_and_prometheus_only_scrape(name: str) ->
     template, web = web_container(rendered)
     labels = template["metadata"]["labels"]
     metrics = container_port(web, "metrics")
-    sign_in = [("GET", "/auth/login"), ("GET", "/auth/callback?code=x&state=y"), ("POST", "/auth/logout"),
-               ("GET", "/api/v1/auth/me"), ("GET", "/"), ("GET", "/api/v1/reviews")]
+    sign_in = [
+        ("GET", "/auth/login"),
+        ("GET", "/auth/callback?code=x&state=y"),
+        ("POST", "/auth/logout"),
+        ("GET", "/api/v1/auth/me"),
+        ("GET", "/"),
+        ("GET", "/api/v1/reviews"),
+    ]
     for method, path in sign_in:
         assert allows(policies, labels, Request(GATEWAY_PRINCIPAL, 3000, method, path.split("?")[0])), path
     assert allows(policies, labels, Request(PROMETHEUS_PRINCIPAL, metrics, "GET", "/metrics"))
-    refused = [Request(PROMETHEUS_PRINCIPAL, 3000, "GET", "/api/v1/reviews"),
-               Request(PROMETHEUS_PRINCIPAL, 3000, "GET", "/metrics"),
-               Request(GATEWAY_PRINCIPAL, metrics, "GET", "/metrics"),
-               Request("cluster.local/ns/default/sa/default", 3000, "GET", "/auth/login"),
-               Request(f"cluster.local/ns/{rendered.namespace}/sa/hyperpage-worker", 3000, "GET", "/")]
+    refused = [
+        Request(PROMETHEUS_PRINCIPAL, 3000, "GET", "/api/v1/reviews"),
+        Request(PROMETHEUS_PRINCIPAL, 3000, "GET", "/metrics"),
+        Request(GATEWAY_PRINCIPAL, metrics, "GET", "/metrics"),
+        Request("cluster.local/ns/default/sa/default", 3000, "GET", "/auth/login"),
+        Request(f"cluster.local/ns/{rendered.namespace}/sa/hyperpage-worker", 3000, "GET", "/"),
+    ]
     for request in refused:
         assert not allows(policies, labels, request), request
 
@@ -250,12 +283,14 @@ def test_the_mesh_lets_browsers_sign_in_and_prometheus_only_scrape(name: str) ->
 def terraform_vpc_cidr(environment: str) -> ipaddress.IPv4Network:
     """The VPC CIDR Terraform gives ENVIRONMENT: its tfvars' vpc_cidr, else the variable's default."""
     terraform = REPO_ROOT / "deploy" / "terraform"
-    tfvars = re.search(r'^\s*vpc_cidr\s*=\s*"([^"]+)"', (terraform / "envs" / f"{environment}.tfvars").read_text(),
-                       re.MULTILINE)
+    tfvars = re.search(
+        r'^\s*vpc_cidr\s*=\s*"([^"]+)"', (terraform / "envs" / f"{environment}.tfvars").read_text(), re.MULTILINE
+    )
     if tfvars:
         return ipaddress.ip_network(tfvars.group(1))
-    variable = re.search(r'variable\s+"vpc_cidr"\s*\{.*?default\s*=\s*"([^"]+)"',
-                         (terraform / "variables.tf").read_text(), re.DOTALL)
+    variable = re.search(
+        r'variable\s+"vpc_cidr"\s*\{.*?default\s*=\s*"([^"]+)"', (terraform / "variables.tf").read_text(), re.DOTALL
+    )
     assert variable, "deploy/terraform/variables.tf declares no vpc_cidr default"
     return ipaddress.ip_network(variable.group(1))
 

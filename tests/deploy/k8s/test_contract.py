@@ -97,7 +97,11 @@ def test_only_secrets_that_exist_count_as_provided() -> None:
     assert operator_app_secret(bare) == "hyperpage-db-app"
     uri = urlsplit(secret_keys(made, "hyperpage-db-app")["uri"])
     assert (uri.hostname, uri.port, uri.username, uri.path) == (
-        f"hyperpage-db-rw.{rendered.namespace}", 5432, "hyperpage", "/hyperpage")
+        f"hyperpage-db-rw.{rendered.namespace}",
+        5432,
+        "hyperpage",
+        "/hyperpage",
+    )
     with pytest.raises(AssertionError, match="nothing provides"):
         secret_keys(rendered, "hyperpage-backup-verify-typo")
 
@@ -136,8 +140,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrape]:
     url = f"sqlite:///{work / 'hyperpage.db'}"
     schema.upgrade(url)
     metrics_port = free_port()
-    app = ServerProcess(env={"DATABASE_URL": url, "HYPERPAGE_METRICS_PORT": str(metrics_port),
-                             "LOG_FORMAT": "console"}).start(work / "serve.log")
+    app = ServerProcess(
+        env={"DATABASE_URL": url, "HYPERPAGE_METRICS_PORT": str(metrics_port), "LOG_FORMAT": "console"}
+    ).start(work / "serve.log")
     try:
         assert app.wait_status("/readyz", 200, timeout=30), app.logs()
         for path in ("/livez", "/readyz", "/livez", "/readyz"):  # what the kubelet sends
@@ -168,10 +173,17 @@ def test_monitoring_names_only_metrics_the_app_exports(name: str, exported: Scra
     assert [(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]] == [("metrics", "/metrics")]
     # The port named `metrics` of a Service the monitor selects leads to the web container's metrics port.
     _, container = web_container(rendered)
-    selected = [s for s in rendered.of_kind("Service")
-                if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
-    targets = {container_port(container, p["targetPort"]) for s in selected for p in s["spec"]["ports"]
-               if p["name"] == "metrics"}
+    selected = [
+        s
+        for s in rendered.of_kind("Service")
+        if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
+    ]
+    targets = {
+        container_port(container, p["targetPort"])
+        for s in selected
+        for p in s["spec"]["ports"]
+        if p["name"] == "metrics"
+    }
     assert targets == {int(rendered.app_env(container)["HYPERPAGE_METRICS_PORT"])}
     exported = exported.samples
     adapter = yaml.safe_load(rendered.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])

@@ -14,8 +14,18 @@ EXPECTED_KINDS = {
     "development": set(),
     "staging": {"ServiceMonitor", "SecretStore", "ExternalSecret"},
     "production": {
-        "ServiceMonitor", "PodMonitor", "SecretStore", "ExternalSecret", "Cluster", "Pooler", "ObjectStore",
-        "ScheduledBackup", "Gateway", "VirtualService", "DestinationRule", "PeerAuthentication",
+        "ServiceMonitor",
+        "PodMonitor",
+        "SecretStore",
+        "ExternalSecret",
+        "Cluster",
+        "Pooler",
+        "ObjectStore",
+        "ScheduledBackup",
+        "Gateway",
+        "VirtualService",
+        "DestinationRule",
+        "PeerAuthentication",
         "AuthorizationPolicy",
     },
 }
@@ -42,8 +52,11 @@ def test_argocd_objects_match_their_crds(name: str) -> None:
 def test_platform_custom_resources_match_their_crds(name: str) -> None:
     # Applications, AppProject, ClusterIssuer, Certificate, VolumeSnapshotClass of deploy/platform.
     # snapshot.storage.k8s.io is a CRD group (the snapshot-controller add-on installs it) despite its name.
-    docs = [d for d in render(PLATFORM_DIR / "overlays" / name)
-            if is_custom_resource(d) or d["apiVersion"].startswith("snapshot.storage.k8s.io/")]
+    docs = [
+        d
+        for d in render(PLATFORM_DIR / "overlays" / name)
+        if is_custom_resource(d) or d["apiVersion"].startswith("snapshot.storage.k8s.io/")
+    ]
     assert {"Application", "AppProject", "VolumeSnapshotClass"} <= {d["kind"] for d in docs}
     problems = {f"{d['kind']}/{d['metadata']['name']}": errors(d) for d in docs}
     assert not {k: v for k, v in problems.items() if v}

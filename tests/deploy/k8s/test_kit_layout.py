@@ -15,8 +15,18 @@ IMAGE = "ghcr.io/hyperpage/hyperpage"
 RELEASE = K8S_DIR / "components" / "release"
 SYNC_WAVES = K8S_DIR / "components" / "sync-waves"
 ON_DEMAND_JOBS = ("restore", "sqlite-to-postgres")
-EARLY_KINDS = ("Namespace", "ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "ResourceQuota",
-               "LimitRange", "PriorityClass", "SecretStore", "ExternalSecret")
+EARLY_KINDS = (
+    "Namespace",
+    "ServiceAccount",
+    "ConfigMap",
+    "Secret",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PriorityClass",
+    "SecretStore",
+    "ExternalSecret",
+)
 
 
 def kustomization(directory: Path) -> dict[str, Any]:
@@ -84,8 +94,12 @@ def test_sync_waves_come_from_the_component(name: str) -> None:
     for doc in rendered.docs:
         if doc["kind"] in EARLY_KINDS:
             assert doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-3", doc["metadata"]["name"]
-    databases = [d for d in rendered.docs if d["kind"] in ("Cluster", "Pooler", "ObjectStore", "ScheduledBackup")
-                 or (d["kind"] in ("StatefulSet", "Service") and d["metadata"]["name"] == "hyperpage-postgres")]
+    databases = [
+        d
+        for d in rendered.docs
+        if d["kind"] in ("Cluster", "Pooler", "ObjectStore", "ScheduledBackup")
+        or (d["kind"] in ("StatefulSet", "Service") and d["metadata"]["name"] == "hyperpage-postgres")
+    ]
     assert databases
     for doc in databases:
         assert doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-2", doc["metadata"]["name"]

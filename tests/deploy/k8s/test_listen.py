@@ -57,8 +57,12 @@ def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -
     template, container = web_container(rendered)
     pooler = transaction_pooler(rendered)
     env = rendered.app_env(container)
-    others = [(workload["metadata"]["name"], pod, other) for workload, pod in rendered.app_workloads()
-              if workload["metadata"]["name"] != "hyperpage-web" for other in pod["spec"]["containers"]]
+    others = [
+        (workload["metadata"]["name"], pod, other)
+        for workload, pod in rendered.app_workloads()
+        if workload["metadata"]["name"] != "hyperpage-web"
+        for other in pod["spec"]["containers"]
+    ]
     for workload, _, other in others:
         assert LISTEN_FILE not in rendered.app_env(other), f"{workload} serves no API: it needs no LISTEN"
     if pooler is None:
@@ -71,7 +75,11 @@ def test_only_web_pods_behind_a_transaction_pooler_listen_elsewhere(name: str) -
     # the operator's Service for the Cluster's current primary, on the same database as the same user
     assert (listen.hostname, listen.port) == (f"{pooler['spec']['cluster']['name']}-rw", 5432)
     assert (listen.scheme, listen.username, listen.password, listen.path) == (
-        pooled.scheme, pooled.username, pooled.password, pooled.path)
+        pooled.scheme,
+        pooled.username,
+        pooled.password,
+        pooled.path,
+    )
     for workload, pod, other in others:
         if pod["metadata"]["labels"]["app.kubernetes.io/component"] == "backup":
             continue  # pg_dump and pg_restore need sessions: the backup pods connect to the primary by design
@@ -110,15 +118,17 @@ def test_listen_connections_fit_the_database_connection_budget(name: str) -> Non
     bouncer = pooler["spec"]["pgbouncer"]["parameters"]
     # each PgBouncer: its server pool for the one user/database pair, its reserve, and its auth_query connection
     pooled = pooler["spec"]["instances"] * (
-        int(bouncer["default_pool_size"]) + int(bouncer.get("reserve_pool_size", 0)) + 1)
+        int(bouncer["default_pool_size"]) + int(bouncer.get("reserve_pool_size", 0)) + 1
+    )
     deployment = rendered.get("Deployment", "hyperpage-web")
     replicas = rendered.get("HorizontalPodAutoscaler", "hyperpage-web")["spec"]["maxReplicas"]
     surge = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
     replicas += math.ceil(replicas * int(surge.rstrip("%")) / 100) if str(surge).endswith("%") else int(surge)
     _, container = web_container(rendered)
     listeners = replicas * int(rendered.app_env(container).get("HYPERPAGE_WORKERS", "1"))  # one per process
-    usable = int(parameters["max_connections"]) - int(parameters.get("superuser_reserved_connections",
-                                                                     SUPERUSER_RESERVED))
+    usable = int(parameters["max_connections"]) - int(
+        parameters.get("superuser_reserved_connections", SUPERUSER_RESERVED)
+    )
     assert pooled + listeners <= usable, f"{pooled} pooled + {listeners} LISTEN connections > {usable}"
 
 

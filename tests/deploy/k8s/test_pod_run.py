@@ -40,9 +40,12 @@ ADMIN_TOKEN = secrets.token_urlsafe(32)
 def _pod_inputs(name: str, url: str, port: int, metrics_port: int) -> tuple[dict, dict, dict, dict, dict]:
     rendered = overlay(name)
     template, container = web_container(rendered)
-    env = rendered.app_env(container) | {"HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_PORT": str(port),
-                                         "HYPERPAGE_METRICS_PORT": str(metrics_port),
-                                         "HYPERPAGE_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = rendered.app_env(container) | {
+        "HYPERPAGE_HOST": "127.0.0.1",
+        "HYPERPAGE_PORT": str(port),
+        "HYPERPAGE_METRICS_PORT": str(metrics_port),
+        "HYPERPAGE_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
     files = _with_database(secret_files(rendered, template, container), env, url)
     job = rendered.get("Job", "hyperpage-migrate")["spec"]["template"]
     [job_container] = job["spec"]["containers"]
@@ -60,8 +63,11 @@ def _with_database(files: dict[str, str], env: dict[str, str], url: str) -> dict
 
 def _cache_hits(metrics_port: int) -> float:
     metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-               if line.startswith("hyperpage_api_cache_requests_total{") and 'result="hit"' in line)
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("hyperpage_api_cache_requests_total{") and 'result="hit"' in line
+    )
 
 
 def _list_cache_is_trusted(port: int, metrics_port: int, within: float) -> bool:
@@ -93,8 +99,13 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
     port, metrics_port = free_port(), free_port()
     template, container, env, files, job = _pod_inputs(name, url, port, metrics_port)
     pod = template["spec"]
-    web = launch(container["command"] + container["args"], env=env, secrets=files, stage=tmp_path / "web",
-                 log=tmp_path / "web.log")
+    web = launch(
+        container["command"] + container["args"],
+        env=env,
+        secrets=files,
+        stage=tmp_path / "web",
+        log=tmp_path / "web.log",
+    )
     readiness = liveness = load = None
     try:
         attempts = run_startup_probe(port, container["startupProbe"], alive=lambda: web.poll() is None)
@@ -107,8 +118,13 @@ def test_web_pod_lifecycle(name: str, pg_cluster: PgCluster, tmp_path: Path) -> 
         liveness = PeriodicProbe(port, container["livenessProbe"]).start()
         # Empty database: alive but not ready, so no traffic reaches a pod whose schema is behind.
         assert probe_once(port, container["readinessProbe"]) == 503
-        migrate = launch(job["container"]["command"] + job["container"]["args"], env=job["env"],
-                         secrets=job["secrets"], stage=tmp_path / "job", log=tmp_path / "job.log")
+        migrate = launch(
+            job["container"]["command"] + job["container"]["args"],
+            env=job["env"],
+            secrets=job["secrets"],
+            stage=tmp_path / "job",
+            log=tmp_path / "job.log",
+        )
         assert migrate.wait(timeout=120) == 0, (tmp_path / "job.log").read_text()
         migrated = time.monotonic()
 

@@ -34,8 +34,9 @@ def pods(rendered: Rendered) -> dict[str, Pod]:
         found[doc["metadata"]["name"]] = Pod(ns, template["metadata"]["labels"], ports, doc["metadata"]["name"])
     for cluster in rendered.of_kind("Cluster"):
         labels = {"cnpg.io/cluster": cluster["metadata"]["name"]} | cluster["spec"]["inheritedMetadata"]["labels"]
-        found[cluster["metadata"]["name"]] = Pod(ns, labels, {"postgres": 5432, "metrics": 9187},
-                                                  cluster["metadata"]["name"])
+        found[cluster["metadata"]["name"]] = Pod(
+            ns, labels, {"postgres": 5432, "metrics": 9187}, cluster["metadata"]["name"]
+        )
     for pooler in rendered.of_kind("Pooler"):
         labels = {"cnpg.io/poolerName": pooler["metadata"]["name"]} | pooler["spec"]["template"]["metadata"]["labels"]
         found[pooler["metadata"]["name"]] = Pod(ns, labels, {"pgbouncer": 5432}, pooler["metadata"]["name"])
@@ -90,8 +91,12 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     if proxy is None:
         needed += [(front, web, 3000, "TCP")]
     else:
-        needed += [(front, proxy, proxy.ports["http"], "TCP"), (proxy, web, 3000, "TCP"),
-                   (proxy, KUBE_DNS, 53, "UDP"), (proxy, INTERNET, 443, "TCP")]
+        needed += [
+            (front, proxy, proxy.ports["http"], "TCP"),
+            (proxy, web, 3000, "TCP"),
+            (proxy, KUBE_DNS, 53, "UDP"),
+            (proxy, INTERNET, 443, "TCP"),
+        ]
     # In-app sign-in: discovery, JWKS and the token exchange at the issuer.
     needed += [(web, issuer[0], issuer[1], "TCP")] if issuer else []
     if "hyperpage-postgres-exporter" in all_pods:
@@ -100,19 +105,47 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     needed += backup_connections(rendered, all_pods)
     for cluster in rendered.of_kind("Cluster"):
         instance = all_pods[cluster["metadata"]["name"]]
-        needed += [(db, instance, 5432, "TCP"), (instance, instance, 5432, "TCP"),
-                   (CNPG_OPERATOR, instance, 8000, "TCP"), (PROMETHEUS, instance, 9187, "TCP"),
-                   (instance, INTERNET, 443, "TCP")]
+        needed += [
+            (db, instance, 5432, "TCP"),
+            (instance, instance, 5432, "TCP"),
+            (CNPG_OPERATOR, instance, 8000, "TCP"),
+            (PROMETHEUS, instance, 9187, "TCP"),
+            (instance, INTERNET, 443, "TCP"),
+        ]
     blocked = [
-        (migrate, INTERNET, 443), (web, CLOUD_METADATA, 80), (web, CLOUD_METADATA, 443), (db, CLOUD_METADATA, 80),
-        (web, INTERNET, 80), (PROMETHEUS, web, 3000), (front, web, metrics), (stranger, web, metrics),
-        (OTHER_NAMESPACE, web, metrics), (INTERNET, web, metrics), (worker, web, metrics), (migrate, web, metrics),
-        (stranger, web, 3000), (OTHER_NAMESPACE, web, 3000), (INTERNET, web, 3000), (web, stranger, 3000),
-        (INGRESS_NGINX, db, db_port), (stranger, db, db_port), (OTHER_NAMESPACE, db, db_port),
-        (web, db, 22), (PROMETHEUS, web, 22), (migrate, web, 3000),
-        (worker, CLOUD_METADATA, 80), (worker, CLOUD_METADATA, 443), (worker, INTERNET, 80),
-        (stranger, worker, 3001), (web, worker, 3001), (OTHER_NAMESPACE, worker, 3001), (INTERNET, worker, 3001),
-        (INGRESS_NGINX, worker, 3001), (GATEWAY, worker, 3001), (PROMETHEUS, worker, 22), (worker, web, 3000),
+        (migrate, INTERNET, 443),
+        (web, CLOUD_METADATA, 80),
+        (web, CLOUD_METADATA, 443),
+        (db, CLOUD_METADATA, 80),
+        (web, INTERNET, 80),
+        (PROMETHEUS, web, 3000),
+        (front, web, metrics),
+        (stranger, web, metrics),
+        (OTHER_NAMESPACE, web, metrics),
+        (INTERNET, web, metrics),
+        (worker, web, metrics),
+        (migrate, web, metrics),
+        (stranger, web, 3000),
+        (OTHER_NAMESPACE, web, 3000),
+        (INTERNET, web, 3000),
+        (web, stranger, 3000),
+        (INGRESS_NGINX, db, db_port),
+        (stranger, db, db_port),
+        (OTHER_NAMESPACE, db, db_port),
+        (web, db, 22),
+        (PROMETHEUS, web, 22),
+        (migrate, web, 3000),
+        (worker, CLOUD_METADATA, 80),
+        (worker, CLOUD_METADATA, 443),
+        (worker, INTERNET, 80),
+        (stranger, worker, 3001),
+        (web, worker, 3001),
+        (OTHER_NAMESPACE, worker, 3001),
+        (INTERNET, worker, 3001),
+        (INGRESS_NGINX, worker, 3001),
+        (GATEWAY, worker, 3001),
+        (PROMETHEUS, worker, 22),
+        (worker, web, 3000),
     ]
     blocked += [(INGRESS_NGINX, web, 3000)] if istio else []
     blocked += [] if scraped else [(PROMETHEUS, web, metrics), (PROMETHEUS, worker, 3001)]
@@ -120,15 +153,30 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     if proxy is not None:
         # The user header is believed from the pods' network: only oauth2-proxy may open web's port 3000.
         port = proxy.ports["http"]
-        blocked += [(front, web, 3000), (proxy, web, metrics), (proxy, CLOUD_METADATA, 443), (proxy, INTERNET, 80),
-                    (proxy, db, db_port), (proxy, worker, 3001), (stranger, proxy, port),
-                    (OTHER_NAMESPACE, proxy, port), (INTERNET, proxy, port), (web, proxy, port), (worker, proxy, port),
-                    (PROMETHEUS, proxy, port)]
+        blocked += [
+            (front, web, 3000),
+            (proxy, web, metrics),
+            (proxy, CLOUD_METADATA, 443),
+            (proxy, INTERNET, 80),
+            (proxy, db, db_port),
+            (proxy, worker, 3001),
+            (stranger, proxy, port),
+            (OTHER_NAMESPACE, proxy, port),
+            (INTERNET, proxy, port),
+            (web, proxy, port),
+            (worker, proxy, port),
+            (PROMETHEUS, proxy, port),
+        ]
     for cluster in rendered.of_kind("Cluster"):
         # Only the web pods' LISTEN connection bypasses the Pooler.
         instance = all_pods[cluster["metadata"]["name"]]
-        blocked += [(worker, instance, 5432), (migrate, instance, 5432), (stranger, instance, 5432),
-                    (OTHER_NAMESPACE, instance, 5432), (INGRESS_NGINX, instance, 5432)]
+        blocked += [
+            (worker, instance, 5432),
+            (migrate, instance, 5432),
+            (stranger, instance, 5432),
+            (OTHER_NAMESPACE, instance, 5432),
+            (INGRESS_NGINX, instance, 5432),
+        ]
     for pooler in rendered.of_kind("Pooler"):
         # Backup pods need sessions (pg_dump's snapshot, pg_restore's transaction): never the transaction pool.
         backups = {src for src, _, _, _ in backup_connections(rendered, all_pods)}
@@ -137,8 +185,15 @@ def test_network_policies_allow_exactly_what_the_app_needs(name: str) -> None:
     if "hyperpage-redis" in all_pods:
         redis = all_pods["hyperpage-redis"]
         needed += [(web, redis, 6379, "TCP")]
-        blocked += [(worker, redis, 6379), (migrate, redis, 6379), (stranger, redis, 6379),
-                    (OTHER_NAMESPACE, redis, 6379), (redis, INTERNET, 443), (redis, db, db_port), (web, redis, 22)]
+        blocked += [
+            (worker, redis, 6379),
+            (migrate, redis, 6379),
+            (stranger, redis, 6379),
+            (OTHER_NAMESPACE, redis, 6379),
+            (redis, INTERNET, 443),
+            (redis, db, db_port),
+            (web, redis, 22),
+        ]
 
     for src, dst, port, proto in needed:
         assert policies.allows(src, dst, port, proto), f"blocked but needed: {src.name} -> {dst.name}:{port}"
@@ -199,8 +254,20 @@ def test_migration_hook_runs_after_config_and_database_and_before_the_rollout(na
     assert annotations(job)["argocd.argoproj.io/hook"] == "Sync"
     assert annotations(job)["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
     earlier_kinds = {
-        "Namespace", "ServiceAccount", "ConfigMap", "Secret", "ExternalSecret", "SecretStore", "NetworkPolicy",
-        "ResourceQuota", "LimitRange", "PriorityClass", "StatefulSet", "Cluster", "Pooler", "ObjectStore",
+        "Namespace",
+        "ServiceAccount",
+        "ConfigMap",
+        "Secret",
+        "ExternalSecret",
+        "SecretStore",
+        "NetworkPolicy",
+        "ResourceQuota",
+        "LimitRange",
+        "PriorityClass",
+        "StatefulSet",
+        "Cluster",
+        "Pooler",
+        "ObjectStore",
     }
     for doc in rendered.docs:
         if doc["kind"] in earlier_kinds:
@@ -220,19 +287,25 @@ ISTIO_PROXY_DEFAULTS = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits"
 def quantity(value: str | int) -> float:
     text = str(value)
     number = text.rstrip("mKiMG")
-    return float(number) * UNITS[text[len(number):]]
+    return float(number) * UNITS[text[len(number) :]]
 
 
 def pod_resources(template: dict, sidecar: bool) -> list[dict]:
     containers = [c["resources"] for c in template["spec"]["containers"]]
     if sidecar and template["metadata"].get("labels", {}).get("sidecar.istio.io/inject") != "false":
         notes = template["metadata"].get("annotations", {})
-        containers.append({
-            "requests": {"cpu": notes.get("sidecar.istio.io/proxyCPU", "100m"),
-                         "memory": notes.get("sidecar.istio.io/proxyMemory", "128Mi")},
-            "limits": {"cpu": notes.get("sidecar.istio.io/proxyCPULimit", "2"),
-                       "memory": notes.get("sidecar.istio.io/proxyMemoryLimit", "1Gi")},
-        })
+        containers.append(
+            {
+                "requests": {
+                    "cpu": notes.get("sidecar.istio.io/proxyCPU", "100m"),
+                    "memory": notes.get("sidecar.istio.io/proxyMemory", "128Mi"),
+                },
+                "limits": {
+                    "cpu": notes.get("sidecar.istio.io/proxyCPULimit", "2"),
+                    "memory": notes.get("sidecar.istio.io/proxyMemoryLimit", "1Gi"),
+                },
+            }
+        )
     return containers
 
 

@@ -64,8 +64,10 @@ def test_web_reads_redis_url_with_the_password_from_the_redis_secret(name: str) 
     assert parts.scheme == "redis" and unquote(parts.password) == SAMPLE_PASSWORD
     # The file is the Secret's redis-url key, and the password beside it is the one Redis reads.
     assert secret_source(template, web, path)[1]["secretName"] == SECRET
-    assert unquote(urlsplit(secret_keys(rendered, SECRET)["redis-url"]).password) == \
-        secret_keys(rendered, SECRET)["password"]
+    assert (
+        unquote(urlsplit(secret_keys(rendered, SECRET)["redis-url"]).password)
+        == secret_keys(rendered, SECRET)["password"]
+    )
     # The URL leads through the Service to the Redis container.
     service = rendered.get("Service", parts.hostname)
     redis_template, container = redis_container(rendered)
@@ -103,10 +105,18 @@ def _start(rendered: Rendered, container: dict, password_file: Path, port: int, 
     args = list(container["args"])
     args[args.index("--port") + 1] = str(port)
     args[args.index("--dir") + 1] = str(data_dir)
-    env = {**rendered.app_env(container), "REDIS_PASSWORD_FILE": str(password_file),
-           "PATH": os.pathsep.join([str(Path(binary).parent), os.environ["PATH"]])}
-    return subprocess.Popen([*container["command"], *args, "--bind", "127.0.0.1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **rendered.app_env(container),
+        "REDIS_PASSWORD_FILE": str(password_file),
+        "PATH": os.pathsep.join([str(Path(binary).parent), os.environ["PATH"]]),
+    }
+    return subprocess.Popen(
+        [*container["command"], *args, "--bind", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _probe(container: dict, password_file: Path, port: int) -> int:
@@ -181,8 +191,9 @@ async def test_two_apps_share_one_count_through_the_rendered_redis(rendered_redi
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
-            clients.append(await stack.enter_async_context(httpx.AsyncClient(transport=transport,
-                                                                             base_url="http://pod")))
+            clients.append(
+                await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://pod"))
+            )
         for index in range(4):
             codes.append((await clients[index % 2].get("/api/v1/tools")).status_code)
     assert codes == [200, 200, 200, 429], "the replicas did not share the count"

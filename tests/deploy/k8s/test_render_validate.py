@@ -32,7 +32,10 @@ TARGETS = (
 def test_kubernetes_validate_strict(target: str, version: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "kubernetes_validate", "-k", version, "--strict", "-"],
-        input=render_text(TARGETS[target]), capture_output=True, text=True, check=False,
+        input=render_text(TARGETS[target]),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "ERROR" not in output, output

@@ -16,17 +16,24 @@ SEED_WEB_RESOURCES = {
 def test_production_autoscaling_is_the_seeds() -> None:
     hpa = overlay("production").get("HorizontalPodAutoscaler", "hyperpage-web")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 50)
-    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
-               for m in hpa["metrics"] if m["type"] == "Resource"}
+    targets = {
+        m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+        for m in hpa["metrics"]
+        if m["type"] == "Resource"
+    }
     assert targets == {"cpu": 70, "memory": 80}
     assert any(m["type"] == "Pods" for m in hpa["metrics"]), "requests-per-second metric missing"
     up, down = hpa["behavior"]["scaleUp"], hpa["behavior"]["scaleDown"]
     assert up["stabilizationWindowSeconds"] == 60 and up["selectPolicy"] == "Max"
     assert {(p["type"], p["value"], p["periodSeconds"]) for p in up["policies"]} == {
-        ("Percent", 50, 60), ("Pods", 3, 60)}
+        ("Percent", 50, 60),
+        ("Pods", 3, 60),
+    }
     assert down["stabilizationWindowSeconds"] == 300 and down["selectPolicy"] == "Min"
     assert {(p["type"], p["value"], p["periodSeconds"]) for p in down["policies"]} == {
-        ("Percent", 10, 60), ("Pods", 1, 60)}
+        ("Percent", 10, 60),
+        ("Pods", 1, 60),
+    }
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -51,12 +58,19 @@ def test_availability_priorities_and_resources(name: str) -> None:
 def test_development_keeps_the_seeds_namespace_budget() -> None:
     rendered = overlay("development")
     assert rendered.get("ResourceQuota", "hyperpage-quota")["spec"]["hard"] == {
-        "requests.cpu": "2", "requests.memory": "4Gi", "limits.cpu": "4", "limits.memory": "8Gi",
-        "persistentvolumeclaims": "4", "requests.storage": "20Gi", "pods": "10",
+        "requests.cpu": "2",
+        "requests.memory": "4Gi",
+        "limits.cpu": "4",
+        "limits.memory": "8Gi",
+        "persistentvolumeclaims": "4",
+        "requests.storage": "20Gi",
+        "pods": "10",
     }
     [limits] = rendered.get("LimitRange", "hyperpage-limits")["spec"]["limits"]
     assert (limits["default"], limits["defaultRequest"]) == (
-        {"cpu": "500m", "memory": "1Gi"}, {"cpu": "100m", "memory": "512Mi"})
+        {"cpu": "500m", "memory": "1Gi"},
+        {"cpu": "100m", "memory": "512Mi"},
+    )
     # The seed's minimum (50m/128Mi) rejected cert-manager's HTTP-01 solver pods (10m/64Mi, review of issue 13;
     # tests/deploy/system/test_admission.py).
     assert (limits["max"], limits["min"]) == ({"cpu": "2", "memory": "4Gi"}, {"cpu": "10m", "memory": "64Mi"})

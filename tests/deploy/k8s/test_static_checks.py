@@ -24,9 +24,10 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         (scan / f"platform-{name}.yaml").write_text(render_text(PLATFORM_DIR / "overlays" / name))
     shutil.copy(REPO_ROOT / "Dockerfile", scan / "Dockerfile")
     proc = subprocess.run(
-        [checkov, "-d", str(scan), "--framework", "kubernetes", "dockerfile", "--skip-download",
-         "-o", "json"],
-        capture_output=True, text=True, check=False,
+        [checkov, "-d", str(scan), "--framework", "kubernetes", "dockerfile", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         parsed = json.loads(proc.stdout)
@@ -40,9 +41,7 @@ def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 @pytest.mark.parametrize("framework", ["kubernetes", "dockerfile"])
 def test_checkov_reports_no_failed_check(checkov_report: dict[str, dict], framework: str) -> None:
     report = checkov_report[framework]
-    failed = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in report["results"]["failed_checks"]
-    ]
+    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in report["results"]["failed_checks"]]
     assert not failed
     assert report["summary"]["passed"] > 0
     summary = report["summary"]

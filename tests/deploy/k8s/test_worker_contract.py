@@ -37,8 +37,7 @@ def test_worker_port_and_probes_point_at_the_worker(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
-def test_worker_settings_tokens_and_shutdown_budget(name: str, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_settings_tokens_and_shutdown_budget(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rendered = overlay(name)
     template, container = worker_container(rendered)
     env = rendered.app_env(container)

@@ -53,18 +53,27 @@ def test_worker_pod_probes_metrics_and_shutdown(name: str, pg_cluster: PgCluster
     url = pg_cluster.url(database)
     schema.upgrade(url)
     port = free_port()
-    upstream = FakeUpstreamProcess("--repos", "1", "--big-repo-prs", "0", "--prs-per-repo", "2",
-                                   "--runs-per-repo", "2", "--issues-per-repo", "2")
+    upstream = FakeUpstreamProcess(
+        "--repos", "1", "--big-repo-prs", "0", "--prs-per-repo", "2", "--runs-per-repo", "2", "--issues-per-repo", "2"
+    )
     repos = ",".join(upstream.world()["github"]["repos"])
     env = rendered.app_env(container) | {
-        "HYPERPAGE_HOST": "127.0.0.1", "HYPERPAGE_WORKER_PORT": str(port),
-        "ENABLE_GITHUB": "true", "GITHUB_API_URL": f"{upstream.base}/github", "GITHUB_REPOS": repos,
+        "HYPERPAGE_HOST": "127.0.0.1",
+        "HYPERPAGE_WORKER_PORT": str(port),
+        "ENABLE_GITHUB": "true",
+        "GITHUB_API_URL": f"{upstream.base}/github",
+        "GITHUB_REPOS": repos,
     }
     secrets = secret_files(rendered, template, container)
     secrets = {path: url if path == env["DATABASE_URL_FILE"] else "" for path in secrets}
     secrets[env["GITHUB_TOKEN_FILE"]] = TOKEN
-    worker = launch(container["command"] + container["args"], env=env, secrets=secrets, stage=tmp_path / "pod",
-                    log=tmp_path / "worker.log")
+    worker = launch(
+        container["command"] + container["args"],
+        env=env,
+        secrets=secrets,
+        stage=tmp_path / "pod",
+        log=tmp_path / "worker.log",
+    )
     log = tmp_path / "worker.log"
     try:
         run_startup_probe(port, container["startupProbe"], alive=lambda: worker.poll() is None)

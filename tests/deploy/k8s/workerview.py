@@ -19,8 +19,12 @@ def worker_container(rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def rule_expressions(rendered: Rendered) -> list[str]:
-    return [rule["expr"] for doc in rendered.of_kind("PrometheusRule") for group in doc["spec"]["groups"]
-            for rule in group["rules"]]
+    return [
+        rule["expr"]
+        for doc in rendered.of_kind("PrometheusRule")
+        for group in doc["spec"]["groups"]
+        for rule in group["rules"]
+    ]
 
 
 def monitored_worker_metrics(rendered: Rendered) -> set[str]:

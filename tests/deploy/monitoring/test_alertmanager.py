@@ -18,8 +18,9 @@ from tests.tooling import free_port, require_tool
 
 def test_amtool_check_config() -> None:
     amtool = require_tool("amtool")
-    result = subprocess.run([amtool, "check-config", str(support.ALERTMANAGER_CONFIG)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [amtool, "check-config", str(support.ALERTMANAGER_CONFIG)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -27,8 +28,10 @@ def test_amtool_check_config() -> None:
 # labels of an alert -> receivers it must reach (critical pages and also shows in chat)
 ROUTES = [
     ({"alertname": "HyperpageDown", "severity": "critical", "component": "app"}, "oncall-pager,team-chat"),
-    ({"alertname": "HyperpageAvailabilityBudgetBurnFast", "severity": "critical", "slo": "availability"},
-     "oncall-pager,team-chat"),
+    (
+        {"alertname": "HyperpageAvailabilityBudgetBurnFast", "severity": "critical", "slo": "availability"},
+        "oncall-pager,team-chat",
+    ),
     ({"alertname": "HyperpageHighResponseTime", "severity": "warning", "component": "latency"}, "team-chat"),
     ({"alertname": "HyperpageSyncStale", "severity": "warning", "tool": "github"}, "team-chat"),
     ({"alertname": "SomethingNew"}, "team-chat"),
@@ -39,9 +42,19 @@ ROUTES = [
 def test_amtool_routes(labels: dict[str, str], receivers: str) -> None:
     amtool = require_tool("amtool")
     result = subprocess.run(
-        [amtool, "config", "routes", "test", f"--config.file={support.ALERTMANAGER_CONFIG}",
-         f"--verify.receivers={receivers}", *(f"{key}={value}" for key, value in labels.items())],
-        capture_output=True, text=True, timeout=60)
+        [
+            amtool,
+            "config",
+            "routes",
+            "test",
+            f"--config.file={support.ALERTMANAGER_CONFIG}",
+            f"--verify.receivers={receivers}",
+            *(f"{key}={value}" for key, value in labels.items()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == receivers
 
@@ -70,9 +83,16 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (workdir / "alertmanager.log").open("w")
     process = subprocess.Popen(
-        [binary, f"--config.file={config_path}", f"--storage.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, workdir / "alertmanager.log")
@@ -104,28 +124,52 @@ def _alert(**labels: str) -> dict:
 def test_inhibition_rules(alertmanager: str) -> None:
     alerts = [
         # the database is gone: its slow-query warning is noise, the sync warning of another component not
-        _alert(alertname="HyperpageDatabaseUnreachable", severity="critical", component="database",
-               namespace="prod"),
-        _alert(alertname="HyperpageSlowDatabaseQueries", severity="warning", component="database",
-               namespace="prod", operation="select"),
-        _alert(alertname="HyperpageSyncStale", severity="warning", component="sync", namespace="prod",
-               tool="github", connection="acme", resource="pulls"),
+        _alert(alertname="HyperpageDatabaseUnreachable", severity="critical", component="database", namespace="prod"),
+        _alert(
+            alertname="HyperpageSlowDatabaseQueries",
+            severity="warning",
+            component="database",
+            namespace="prod",
+            operation="select",
+        ),
+        _alert(
+            alertname="HyperpageSyncStale",
+            severity="warning",
+            component="sync",
+            namespace="prod",
+            tool="github",
+            connection="acme",
+            resource="pulls",
+        ),
         # one pod's memory page does not hide another pod's growth
-        _alert(alertname="HyperpageHighMemory", severity="critical", component="memory", namespace="prod",
-               pod="web-a"),
-        _alert(alertname="HyperpageMemoryGrowing", severity="warning", component="memory", namespace="prod",
-               pod="web-a"),
-        _alert(alertname="HyperpageMemoryGrowing", severity="warning", component="memory", namespace="prod",
-               pod="web-b"),
+        _alert(alertname="HyperpageHighMemory", severity="critical", component="memory", namespace="prod", pod="web-a"),
+        _alert(
+            alertname="HyperpageMemoryGrowing", severity="warning", component="memory", namespace="prod", pod="web-a"
+        ),
+        _alert(
+            alertname="HyperpageMemoryGrowing", severity="warning", component="memory", namespace="prod", pod="web-b"
+        ),
         # staging is down: every staging warning is inhibited, prod's are not
         _alert(alertname="HyperpageDown", severity="critical", component="app", namespace="staging"),
-        _alert(alertname="HyperpageHighResponseTime", severity="warning", component="latency",
-               namespace="staging"),
+        _alert(alertname="HyperpageHighResponseTime", severity="warning", component="latency", namespace="staging"),
         # the breaker of the gitlab connection explains its stale sync
-        _alert(alertname="HyperpageCircuitBreakerOpen", severity="warning", component="upstream",
-               namespace="prod", tool="gitlab", connection="lab"),
-        _alert(alertname="HyperpageSyncStale", severity="warning", component="sync", namespace="prod",
-               tool="gitlab", connection="lab", resource="merge_requests"),
+        _alert(
+            alertname="HyperpageCircuitBreakerOpen",
+            severity="warning",
+            component="upstream",
+            namespace="prod",
+            tool="gitlab",
+            connection="lab",
+        ),
+        _alert(
+            alertname="HyperpageSyncStale",
+            severity="warning",
+            component="sync",
+            namespace="prod",
+            tool="gitlab",
+            connection="lab",
+            resource="merge_requests",
+        ),
     ]
     response = httpx.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=5)
     assert response.status_code == 200, response.text

@@ -20,8 +20,12 @@ MATCHERS = re.compile(r"\{([^}]*)\}")
 
 
 def test_dashboard_files_are_generated_from_the_panel_lists() -> None:
-    result = subprocess.run(["python3", str(support.MONITORING_DIR / "build_dashboards.py"), "--check"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["python3", str(support.MONITORING_DIR / "build_dashboards.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert set(DASHBOARDS) == EXPECTED
 
@@ -41,7 +45,7 @@ def test_dashboard_is_templated_by_datasource_namespace_and_pod(name: str) -> No
     for var in ("namespace", "pod"):
         assert variables[var]["type"] == "query" and variables[var]["includeAll"]
         assert variables[var]["allValue"] == ".*"
-    assert '$namespace' in variables["pod"]["definition"], "pod choices follow the namespace"
+    assert "$namespace" in variables["pod"]["definition"], "pod choices follow the namespace"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -61,8 +65,9 @@ def test_panels_are_laid_out_and_use_the_datasource_variable(name: str) -> None:
     cells: set[tuple[int, int]] = set()
     for panel in panels:
         grid = panel["gridPos"]
-        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
-                for y in range(grid["y"], grid["y"] + grid["h"])}
+        area = {
+            (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
+        }
         assert not cells & area, f"{panel['title']} overlaps another panel"
         cells |= area
 
@@ -95,12 +100,12 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     rules = [
         {"record": f"dashboard:query:{index}", "expr": support.expand_grafana_variables(expr)}
         for index, (_, expr) in enumerate(
-            query for dashboard in DASHBOARDS.values() for query in support.dashboard_queries(dashboard))
+            query for dashboard in DASHBOARDS.values() for query in support.dashboard_queries(dashboard)
+        )
     ]
     path = tmp_path / "dashboard-queries.rules.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard_queries", "rules": rules}]}))
-    result = subprocess.run([promtool, "check", "rules", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rules)} rules found" in result.stdout
 

@@ -56,8 +56,10 @@ def _expression_queries() -> list[tuple[str, str]]:
     queries = [(f"record {rule['record']}", rule["expr"]) for rule in support.recording_rules()]
     queries += [(f"alert {rule['alert']}", rule["expr"]) for rule in support.alert_rules()]
     for name, dashboard in support.dashboards().items():
-        queries += [(f"{name}: {title}", support.expand_grafana_variables(expr))
-                    for title, expr in support.dashboard_queries(dashboard)]
+        queries += [
+            (f"{name}: {title}", support.expand_grafana_variables(expr))
+            for title, expr in support.dashboard_queries(dashboard)
+        ]
     return queries
 
 
@@ -98,42 +100,71 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         db = work / "hyperpage.db"
         schema.upgrade(f"sqlite:///{db}")
         # A healthy installation has a recent backup (else HyperpageBackupTooOld rightly fires).
-        subprocess.run([HYPERPAGE, "backup", "create"], check=True, capture_output=True,
-                       env={**os.environ, "DATABASE_URL": f"sqlite:///{db}",
-                            "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}"})
+        subprocess.run(
+            [HYPERPAGE, "backup", "create"],
+            check=True,
+            capture_output=True,
+            env={
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{db}",
+                "HYPERPAGE_BACKUP_DESTINATION": f"file://{work / 'backups'}",
+            },
+        )
         # The in-process sync (SQLite) pulls from the fake upstream, so the sync metrics are real too.
         upstream = FakeUpstreamProcess("--repos", "2", "--big-repo-prs", "0", "--prs-per-repo", "3")
         # Metrics on their own port (HYPERPAGE_METRICS_PORT, path /metrics), as the ServiceMonitor scrapes them.
         metrics_port = free_port()
-        app = ServerProcess(env={
-            "DATABASE_URL": f"sqlite:///{db}", "ENABLE_GITHUB": "true", "GITHUB_TOKEN": DEMO_GITHUB_TOKEN,
-            "GITHUB_API_URL": f"{upstream.base}/github", "SYNC_TICK_SECONDS": "0.2",
-            "HYPERPAGE_METRICS_PORT": str(metrics_port),
-        }).start(work / "serve.log")
+        app = ServerProcess(
+            env={
+                "DATABASE_URL": f"sqlite:///{db}",
+                "ENABLE_GITHUB": "true",
+                "GITHUB_TOKEN": DEMO_GITHUB_TOKEN,
+                "GITHUB_API_URL": f"{upstream.base}/github",
+                "SYNC_TICK_SECONDS": "0.2",
+                "HYPERPAGE_METRICS_PORT": str(metrics_port),
+            }
+        ).start(work / "serve.log")
 
         exporter_port = free_port()
         exporter = subprocess.Popen(
             [exporter_bin, f"--web.listen-address=127.0.0.1:{exporter_port}"],
             env={"DATA_SOURCE_NAME": f"postgresql://postgres@127.0.0.1:{cluster.port}/postgres?sslmode=disable"},
-            stdout=(work / "exporter.log").open("w"), stderr=subprocess.STDOUT)
+            stdout=(work / "exporter.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
 
         port = free_port()
         config = {
-            "global": {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
-                       "evaluation_interval": SCRAPE_INTERVAL},
+            "global": {
+                "scrape_interval": SCRAPE_INTERVAL,
+                "scrape_timeout": SCRAPE_INTERVAL,
+                "evaluation_interval": SCRAPE_INTERVAL,
+            },
             "rule_files": [str(path) for path in support.rule_files()],
             "scrape_configs": [
-                {"job_name": "hyperpage", "metrics_path": "/metrics",
-                 "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"], "labels": TARGET_LABELS}]},
-                {"job_name": "postgres-exporter",
-                 "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"],
-                                     "labels": {"namespace": TARGET_LABELS["namespace"]}}]},
+                {
+                    "job_name": "hyperpage",
+                    "metrics_path": "/metrics",
+                    "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"], "labels": TARGET_LABELS}],
+                },
+                {
+                    "job_name": "postgres-exporter",
+                    "static_configs": [
+                        {"targets": [f"127.0.0.1:{exporter_port}"], "labels": {"namespace": TARGET_LABELS["namespace"]}}
+                    ],
+                },
             ],
         }
         (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-        prometheus = _start([prometheus_bin, f"--config.file={work / 'prometheus.yml'}",
-                             f"--web.listen-address=127.0.0.1:{port}", f"--storage.tsdb.path={work / 'tsdb'}"],
-                            work / "prometheus.log")
+        prometheus = _start(
+            [
+                prometheus_bin,
+                f"--config.file={work / 'prometheus.yml'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                f"--storage.tsdb.path={work / 'tsdb'}",
+            ],
+            work / "prometheus.log",
+        )
         url = f"http://127.0.0.1:{port}"
 
         assert app.wait_status("/readyz", 200, timeout=30), app.logs()
@@ -141,8 +172,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert wait_until(lambda: _sync_done(metrics_port), timeout=60), app.logs()
         assert wait_until(lambda: _ready(f"{url}/-/ready"), timeout=30), (work / "prometheus.log").read_text()
         up = 'count(up{job=~"hyperpage|postgres-exporter"} == 1) == 2'
-        assert wait_until(lambda: bool(_query(url, up)["data"]["result"]), timeout=30), \
-            (work / "prometheus.log").read_text() + app.logs()
+        assert wait_until(lambda: bool(_query(url, up)["data"]["result"]), timeout=30), (
+            work / "prometheus.log"
+        ).read_text() + app.logs()
         # Traffic in two rounds with a scrape between them: a counter's first sample already holds the
         # whole first round, so rate() only sees requests made after Prometheus has seen the series.
         _drive_traffic(app)
@@ -155,8 +187,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert wait_until(lambda: bool(_query(url, grown)["data"]["result"]), timeout=30)
         # every rule evaluated once more after the second round had been scraped, so the SLIs hold it
         seen_at = time.time()
-        assert wait_until(lambda: _rules_evaluated(url, since=seen_at), timeout=30), \
-            (work / "prometheus.log").read_text()
+        assert wait_until(lambda: _rules_evaluated(url, since=seen_at), timeout=30), (
+            work / "prometheus.log"
+        ).read_text()
         yield Stack(prometheus=url, app=app)
     finally:
         _stop(prometheus)
@@ -173,8 +206,9 @@ def _sync_done(metrics_port: int) -> bool:
         response = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=3)
     except httpx.HTTPError:
         return False
-    lines = [line for line in response.text.splitlines()
-             if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")]
+    lines = [
+        line for line in response.text.splitlines() if line.startswith("hyperpage_sync_last_success_timestamp_seconds{")
+    ]
     return len(lines) >= 5 and all(not line.endswith(" 0.0") for line in lines)
 
 
@@ -188,8 +222,9 @@ def _drive_traffic(app: ServerProcess) -> None:
 def _rules_evaluated(url: str, *, since: float) -> bool:
     groups = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
     return bool(groups) and all(
-        _unix_time(group["lastEvaluation"]) > since
-        and all(rule["health"] != "unknown" for rule in group["rules"]) for group in groups)
+        _unix_time(group["lastEvaluation"]) > since and all(rule["health"] != "unknown" for rule in group["rules"])
+        for group in groups
+    )
 
 
 def _unix_time(rfc3339: str) -> float:
@@ -205,8 +240,9 @@ def test_prometheus_loaded_every_rule_and_all_are_healthy(stack: Stack) -> None:
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
     expected = {rule.get("alert") or rule["record"] for rule in support.alert_rules() + support.recording_rules()}
     assert loaded == expected
-    unhealthy = {rule["name"]: rule.get("lastError") for group in groups for rule in group["rules"]
-                 if rule["health"] != "ok"}
+    unhealthy = {
+        rule["name"]: rule.get("lastError") for group in groups for rule in group["rules"] if rule["health"] != "ok"
+    }
     assert unhealthy == {}
 
 

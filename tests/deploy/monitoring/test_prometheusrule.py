@@ -13,7 +13,8 @@ from tests.deploy.monitoring import support
 
 def _renderer():
     spec = importlib.util.spec_from_file_location(
-        "render_prometheusrule", support.MONITORING_DIR / "render_prometheusrule.py")
+        "render_prometheusrule", support.MONITORING_DIR / "render_prometheusrule.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,7 +23,8 @@ def _renderer():
 def test_prometheusrule_is_rendered_from_the_rule_files() -> None:
     assert support.PROMETHEUSRULE.read_text() == _renderer().render(), (
         "deploy/k8s/components/monitoring/hyperpage-prometheusrule.yaml is stale: "
-        "run python3 deploy/monitoring/render_prometheusrule.py")
+        "run python3 deploy/monitoring/render_prometheusrule.py"
+    )
 
 
 def test_prometheusrule_groups_equal_the_rule_files() -> None:

@@ -23,19 +23,28 @@ SEED_ALERTS = {
     "HyperpageMemoryGrowing": ("warning", "5m"),
     "HyperpageNoUserActivity": ("warning", "10m"),
 }
-EXTRA_ALERTS = {"HyperpageSyncStale", "HyperpageUpstreamQuotaLow", "HyperpageCircuitBreakerOpen",
-                "HyperpageBackupTooOld"}
+EXTRA_ALERTS = {
+    "HyperpageSyncStale",
+    "HyperpageUpstreamQuotaLow",
+    "HyperpageCircuitBreakerOpen",
+    "HyperpageBackupTooOld",
+}
 # CloudNativePG and kubelet metrics (issue 13): WAL archiving, replication lag, volume fill.
 DATABASE_ALERTS = {"HyperpageWalArchivingFailing", "HyperpageReplicationLag", "HyperpageDatabaseVolumeFilling"}
-SLO_ALERTS = {"HyperpageAvailabilityBudgetBurnFast", "HyperpageAvailabilityBudgetBurnSlow",
-              "HyperpageLatencyBudgetBurnFast", "HyperpageLatencyBudgetBurnSlow"}
+SLO_ALERTS = {
+    "HyperpageAvailabilityBudgetBurnFast",
+    "HyperpageAvailabilityBudgetBurnSlow",
+    "HyperpageLatencyBudgetBurnFast",
+    "HyperpageLatencyBudgetBurnSlow",
+}
 RECORD_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
 
 
 def test_promtool_check_rules() -> None:
     promtool = require_tool("promtool")
-    result = subprocess.run([promtool, "check", "rules", *map(str, support.rule_files())],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "rules", *map(str, support.rule_files())], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -43,15 +52,15 @@ def test_promtool_unit_tests_pass() -> None:
     promtool = require_tool("promtool")
     files = sorted(support.PROMTOOL_TESTS_DIR.glob("*.test.yaml"))
     assert files, "no promtool unit tests found"
-    result = subprocess.run([promtool, "test", "rules", *map(str, files)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run([promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rule_files_hold_the_expected_groups() -> None:
     names = [group["name"] for group in support.rule_groups()]
-    assert sorted(names) == sorted(["hyperpage_rules", "HyperpageAlerts", "HyperpageSyncAlerts",
-                                    "HyperpageSLOAlerts", "HyperpageDatabaseAlerts"])
+    assert sorted(names) == sorted(
+        ["hyperpage_rules", "HyperpageAlerts", "HyperpageSyncAlerts", "HyperpageSLOAlerts", "HyperpageDatabaseAlerts"]
+    )
     alerts = {rule["alert"] for rule in support.alert_rules()}
     assert alerts == set(SEED_ALERTS) | EXTRA_ALERTS | SLO_ALERTS | DATABASE_ALERTS
 
@@ -137,14 +146,18 @@ def test_slis_leave_probe_routes_out() -> None:
 
 
 def test_metric_name_extraction() -> None:
-    expr = ('histogram_quantile(0.95, sum by (le, job) (rate(a_bucket{job="x", route!~"/b|c"}[5m])))'
-            ' / on (job) group_left b_total offset 1h > 1e3 and time() - c_seconds{le="0.5"} @ end()')
+    expr = (
+        'histogram_quantile(0.95, sum by (le, job) (rate(a_bucket{job="x", route!~"/b|c"}[5m])))'
+        ' / on (job) group_left b_total offset 1h > 1e3 and time() - c_seconds{le="0.5"} @ end()'
+    )
     assert support.metric_names(expr) == {"a_bucket", "b_total", "c_seconds"}
 
 
 def test_runbook_index_lists_every_alert_with_its_severity_and_for() -> None:
-    rows = re.findall(r"^\| \[(\w+)\]\(\1\.md\) \| (\w+) \| [^|]+ \| (\w+) \|$",
-                      (support.RUNBOOKS_DIR / "README.md").read_text(), flags=re.MULTILINE)
+    rows = re.findall(
+        r"^\| \[(\w+)\]\(\1\.md\) \| (\w+) \| [^|]+ \| (\w+) \|$",
+        (support.RUNBOOKS_DIR / "README.md").read_text(),
+        flags=re.MULTILINE,
+    )
     documented = {name: (severity, duration) for name, severity, duration in rows}
-    assert documented == {rule["alert"]: (rule["labels"]["severity"], rule["for"])
-                          for rule in support.alert_rules()}
+    assert documented == {rule["alert"]: (rule["labels"]["severity"], rule["for"]) for rule in support.alert_rules()}

@@ -30,8 +30,10 @@ def effective(pod: Pod, kind: str) -> dict[str, float]:
     """The pod's effective requests or limits (KIND) per resource, from its containers after defaulting."""
     result = {}
     for resource in RESOURCES:
+
         def amount(c: dict[str, Any], r: str = resource) -> float:
             return quantity(((c.get("resources") or {}).get(kind) or {}).get(r, 0))
+
         sidecars_so_far, init_peak = 0.0, 0.0
         for c in pod.spec.get("initContainers", []):
             if c.get("restartPolicy") == "Always":
@@ -132,20 +134,38 @@ class NodeGroup:
 def node_groups(plan: Plan) -> list[NodeGroup]:
     groups = []
     for group in plan.resources("aws_eks_node_group"):
-        subnets = [ref.split(".")[1] for ref in plan.config_refs(group["address"], "subnet_ids")
-                   if ref.startswith("aws_subnet.")]
-        zones = sorted({s["availability_zone"] for name in subnets for s in plan.resources("aws_subnet")
-                        if s["address"].startswith(f"aws_subnet.{name}[")})
+        subnets = [
+            ref.split(".")[1]
+            for ref in plan.config_refs(group["address"], "subnet_ids")
+            if ref.startswith("aws_subnet.")
+        ]
+        zones = sorted(
+            {
+                s["availability_zone"]
+                for name in subnets
+                for s in plan.resources("aws_subnet")
+                if s["address"].startswith(f"aws_subnet.{name}[")
+            }
+        )
         # EKS labels every node with its capacity type and node group (docs.aws.amazon.com/eks/latest/
         # userguide/managed-node-groups.html) besides the group's own labels.
         labels = dict(group.get("labels") or {}) | {
             "eks.amazonaws.com/capacityType": group.get("capacity_type") or "ON_DEMAND",
             "eks.amazonaws.com/nodegroup": group["node_group_name"],
         }
-        taints = tuple(Taint(t["key"], t.get("value") or "", TAINT_EFFECTS[t["effect"]])
-                       for t in group.get("taint") or [])
-        groups.append(NodeGroup(group["node_group_name"], tuple(group["instance_types"]),
-                                group["scaling_config"][0]["max_size"], labels, taints, tuple(zones)))
+        taints = tuple(
+            Taint(t["key"], t.get("value") or "", TAINT_EFFECTS[t["effect"]]) for t in group.get("taint") or []
+        )
+        groups.append(
+            NodeGroup(
+                group["node_group_name"],
+                tuple(group["instance_types"]),
+                group["scaling_config"][0]["max_size"],
+                labels,
+                taints,
+                tuple(zones),
+            )
+        )
     return sorted(groups, key=lambda g: g.name)
 
 
@@ -161,8 +181,11 @@ def daemonsets(env: Environment) -> list[DaemonPod]:
     installs (aws-node: aws-vpc-cni chart requests 25m; kube-proxy: EKS add-on requests 100m; ebs-csi-node:
     aws-ebs-csi-driver chart node requests 10m/40Mi for each of its 3 containers) and, when the platform runs
     the Istio CNI node agent, istio-cni-node (istio cni chart requests 100m/100Mi)."""
-    pods = [DaemonPod("aws-node", 0.025, 0), DaemonPod("kube-proxy", 0.1, 0),
-            DaemonPod("ebs-csi-node", 0.03, 3 * 40 * 2**20)]
+    pods = [
+        DaemonPod("aws-node", 0.025, 0),
+        DaemonPod("kube-proxy", 0.1, 0),
+        DaemonPod("ebs-csi-node", 0.03, 3 * 40 * 2**20),
+    ]
     if istio.mesh(env.platform).cni:
         pods.append(DaemonPod("istio-cni-node", 0.1, 100 * 2**20))
     return pods
@@ -194,8 +217,10 @@ class Node:
 
     @property
     def labels(self) -> dict[str, str]:
-        return self.group.labels | {"topology.kubernetes.io/zone": self.zone,
-                                    "kubernetes.io/hostname": f"{self.group.name}-{self.index}"}
+        return self.group.labels | {
+            "topology.kubernetes.io/zone": self.zone,
+            "kubernetes.io/hostname": f"{self.group.name}-{self.index}",
+        }
 
 
 def tolerates(pod: Pod, taint: Taint) -> bool:
@@ -228,7 +253,8 @@ def _expression(expr: dict[str, Any], labels: dict[str, str]) -> bool:
 
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) and all(
-        _expression(e, labels) for e in selector.get("matchExpressions") or [])
+        _expression(e, labels) for e in selector.get("matchExpressions") or []
+    )
 
 
 def fits_node_rules(pod: Pod, labels: dict[str, str], taints: tuple[Taint, ...]) -> bool:
@@ -236,17 +262,22 @@ def fits_node_rules(pod: Pod, labels: dict[str, str], taints: tuple[Taint, ...])
         return False
     if any(labels.get(k) != v for k, v in (pod.spec.get("nodeSelector") or {}).items()):
         return False
-    required = (((pod.spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = ((pod.spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     terms = required.get("nodeSelectorTerms") or []
     return not terms or any(all(_expression(e, labels) for e in term.get("matchExpressions", [])) for term in terms)
 
 
 def preference(pod: Pod, labels: dict[str, str]) -> int:
-    preferred = (((pod.spec.get("affinity") or {}).get("nodeAffinity") or {})
-                 .get("preferredDuringSchedulingIgnoredDuringExecution") or [])
-    return sum(p["weight"] for p in preferred
-               if all(_expression(e, labels) for e in p["preference"].get("matchExpressions", [])))
+    preferred = ((pod.spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ) or []
+    return sum(
+        p["weight"]
+        for p in preferred
+        if all(_expression(e, labels) for e in p["preference"].get("matchExpressions", []))
+    )
 
 
 def _anti_affinity_ok(pod: Pod, node: Node, nodes: list[Node]) -> bool:
@@ -257,7 +288,8 @@ def _anti_affinity_ok(pod: Pod, node: Node, nodes: list[Node]) -> bool:
         domain = node.labels.get(term["topologyKey"])
         for other in nodes:
             if other.labels.get(term["topologyKey"]) == domain and any(
-                    _selects(term["labelSelector"], p.labels) for p in other.placed):
+                _selects(term["labelSelector"], p.labels) for p in other.placed
+            ):
                 return False
     return True
 
@@ -296,12 +328,18 @@ def schedule(pods: list[Pod], groups: list[NodeGroup], daemons: list[DaemonPod])
     domains = {"topology.kubernetes.io/zone": {z for g in groups for z in g.zones}}
     copies = [pod for pod in pods for _ in range(pod.peak)]
     # Most constrained first, then largest: first-fit decreasing.
-    copies.sort(key=lambda p: (sum(fits_node_rules(p, g.labels, g.taints) for g in groups),
-                               -effective(p, "requests")["memory"], -effective(p, "requests")["cpu"]))
+    copies.sort(
+        key=lambda p: (
+            sum(fits_node_rules(p, g.labels, g.taints) for g in groups),
+            -effective(p, "requests")["memory"],
+            -effective(p, "requests")["cpu"],
+        )
+    )
     for pod in copies:
         need = effective(pod, "requests")
-        eligible = [g for g in groups if fits_node_rules(pod, g.labels | {"topology.kubernetes.io/zone": g.zones[0]},
-                                                         g.taints)]
+        eligible = [
+            g for g in groups if fits_node_rules(pod, g.labels | {"topology.kubernetes.io/zone": g.zones[0]}, g.taints)
+        ]
         eligible.sort(key=lambda g: -preference(pod, g.labels))
         placed = False
         for group in eligible:
@@ -309,8 +347,16 @@ def schedule(pods: list[Pod], groups: list[NodeGroup], daemons: list[DaemonPod])
             opened = len(candidates)
             for zone in sorted(group.zones, key=lambda z: sum(n.zone == z for n in candidates)):
                 if opened < group.max_size:
-                    candidates.append(Node(group, zone, opened, group.cpu - daemon_cpu,
-                                           group.memory - daemon_memory, group.max_pods - len(daemons)))
+                    candidates.append(
+                        Node(
+                            group,
+                            zone,
+                            opened,
+                            group.cpu - daemon_cpu,
+                            group.memory - daemon_memory,
+                            group.max_pods - len(daemons),
+                        )
+                    )
             for node in candidates:
                 if node.cpu < need["cpu"] or node.memory < need["memory"] or node.pods < 1:
                     continue

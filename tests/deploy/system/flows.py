@@ -34,59 +34,107 @@ class Webhook:
 # by default. The API server connects to the pod's port (the Service's targetPort), not the Service port 443,
 # so each port must be open from the control plane to the nodes.
 WEBHOOKS = (
-    Webhook("istio sidecar injector + config validation",
-            Pod("istio-system", {"app": "istiod"}, name="istiod"), 15017,
-            "istio.io/latest/docs/ops/deployment/application-requirements/ (istiod ports: 15017 HTTPS, "
-            "webhook container port, forwarded from 443)"),
-    Webhook("ingress-nginx admission",
-            Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
-                                  "app.kubernetes.io/component": "controller"}, name="ingress-nginx"), 8443,
-            "kubernetes/ingress-nginx charts/ingress-nginx/values.yaml controller.admissionWebhooks.port: 8443"),
-    Webhook("prometheus-adapter (custom.metrics.k8s.io APIService)",
-            Pod("monitoring", {"app.kubernetes.io/name": "prometheus-adapter"}, name="prometheus-adapter"), 6443,
-            "prometheus-community/helm-charts charts/prometheus-adapter/values.yaml listenPort: 6443"),
-    Webhook("prometheus-operator admission (PrometheusRule validation)",
-            Pod("monitoring", {"app": "kube-prometheus-stack-operator"}, name="prometheus-operator"), 10250,
-            "charts/kube-prometheus-stack/values.yaml prometheusOperator.tls.internalPort: 10250"),
-    Webhook("cert-manager webhook",
-            Pod("cert-manager", {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook"},
-                name="cert-manager-webhook"), 10250,
-            "cert-manager deploy/charts/cert-manager/values.yaml webhook.securePort: 10250"),
-    Webhook("external-secrets webhook",
-            Pod("external-secrets", {"app.kubernetes.io/name": "external-secrets-webhook"},
-                name="external-secrets-webhook"), 10250,
-            "external-secrets deploy/charts/external-secrets/values.yaml webhook.port: 10250"),
-    Webhook("CloudNativePG operator webhooks",
-            Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}, name="cnpg-operator"), 9443,
-            "cloudnative-pg/charts charts/cloudnative-pg/values.yaml webhook.port: 9443"),
-    Webhook("Karpenter webhooks",
-            Pod("kube-system", {"app.kubernetes.io/name": "karpenter"}, name="karpenter"), 8443,
-            "aws/karpenter-provider-aws charts/karpenter/values.yaml webhook.port: 8443"),
-    Webhook("metrics-server (metrics.k8s.io APIService), Helm chart",
-            Pod("kube-system", {"app.kubernetes.io/name": "metrics-server"}, name="metrics-server"), 10250,
-            "kubernetes-sigs/metrics-server charts/metrics-server/values.yaml containerPort: 10250"),
-    Webhook("metrics-server (metrics.k8s.io APIService), EKS add-on",
-            Pod("kube-system", {"app.kubernetes.io/name": "metrics-server"}, name="metrics-server-addon"), 10251,
-            "docs.aws.amazon.com/eks/latest/userguide/metrics-server.html: the Amazon EKS add-on version of "
-            "Metrics Server is pre-configured to use port 10251"),
-    Webhook("AWS Load Balancer Controller webhooks",
-            Pod("kube-system", {"app.kubernetes.io/name": "aws-load-balancer-controller"},
-                name="aws-load-balancer-controller"), 9443,
-            "aws/eks-charts stable/aws-load-balancer-controller/values.yaml webhookBindPort: 9443"),
+    Webhook(
+        "istio sidecar injector + config validation",
+        Pod("istio-system", {"app": "istiod"}, name="istiod"),
+        15017,
+        "istio.io/latest/docs/ops/deployment/application-requirements/ (istiod ports: 15017 HTTPS, "
+        "webhook container port, forwarded from 443)",
+    ),
+    Webhook(
+        "ingress-nginx admission",
+        Pod(
+            "ingress-nginx",
+            {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+            name="ingress-nginx",
+        ),
+        8443,
+        "kubernetes/ingress-nginx charts/ingress-nginx/values.yaml controller.admissionWebhooks.port: 8443",
+    ),
+    Webhook(
+        "prometheus-adapter (custom.metrics.k8s.io APIService)",
+        Pod("monitoring", {"app.kubernetes.io/name": "prometheus-adapter"}, name="prometheus-adapter"),
+        6443,
+        "prometheus-community/helm-charts charts/prometheus-adapter/values.yaml listenPort: 6443",
+    ),
+    Webhook(
+        "prometheus-operator admission (PrometheusRule validation)",
+        Pod("monitoring", {"app": "kube-prometheus-stack-operator"}, name="prometheus-operator"),
+        10250,
+        "charts/kube-prometheus-stack/values.yaml prometheusOperator.tls.internalPort: 10250",
+    ),
+    Webhook(
+        "cert-manager webhook",
+        Pod(
+            "cert-manager",
+            {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook"},
+            name="cert-manager-webhook",
+        ),
+        10250,
+        "cert-manager deploy/charts/cert-manager/values.yaml webhook.securePort: 10250",
+    ),
+    Webhook(
+        "external-secrets webhook",
+        Pod(
+            "external-secrets", {"app.kubernetes.io/name": "external-secrets-webhook"}, name="external-secrets-webhook"
+        ),
+        10250,
+        "external-secrets deploy/charts/external-secrets/values.yaml webhook.port: 10250",
+    ),
+    Webhook(
+        "CloudNativePG operator webhooks",
+        Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}, name="cnpg-operator"),
+        9443,
+        "cloudnative-pg/charts charts/cloudnative-pg/values.yaml webhook.port: 9443",
+    ),
+    Webhook(
+        "Karpenter webhooks",
+        Pod("kube-system", {"app.kubernetes.io/name": "karpenter"}, name="karpenter"),
+        8443,
+        "aws/karpenter-provider-aws charts/karpenter/values.yaml webhook.port: 8443",
+    ),
+    Webhook(
+        "metrics-server (metrics.k8s.io APIService), Helm chart",
+        Pod("kube-system", {"app.kubernetes.io/name": "metrics-server"}, name="metrics-server"),
+        10250,
+        "kubernetes-sigs/metrics-server charts/metrics-server/values.yaml containerPort: 10250",
+    ),
+    Webhook(
+        "metrics-server (metrics.k8s.io APIService), EKS add-on",
+        Pod("kube-system", {"app.kubernetes.io/name": "metrics-server"}, name="metrics-server-addon"),
+        10251,
+        "docs.aws.amazon.com/eks/latest/userguide/metrics-server.html: the Amazon EKS add-on version of "
+        "Metrics Server is pre-configured to use port 10251",
+    ),
+    Webhook(
+        "AWS Load Balancer Controller webhooks",
+        Pod(
+            "kube-system",
+            {"app.kubernetes.io/name": "aws-load-balancer-controller"},
+            name="aws-load-balancer-controller",
+        ),
+        9443,
+        "aws/eks-charts stable/aws-load-balancer-controller/values.yaml webhookBindPort: 9443",
+    ),
 )
 
 # Platform pods the app talks to or is reached from (labels as the charts set them).
-INGRESS_NGINX = Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
-                                      "app.kubernetes.io/component": "controller"}, name="ingress-nginx")
+INGRESS_NGINX = Pod(
+    "ingress-nginx",
+    {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+    name="ingress-nginx",
+)
 # The gateway chart labels its pods istio=<release name without "istio-">: istio=ingressgateway.
-GATEWAY = Pod("istio-ingress", {"istio": "ingressgateway", "app": "istio-ingressgateway"},
-              name="istio-ingressgateway")
+GATEWAY = Pod("istio-ingress", {"istio": "ingressgateway", "app": "istio-ingressgateway"}, name="istio-ingressgateway")
 ISTIOD = Pod("istio-system", {"app": "istiod"}, name="istiod")
 PROMETHEUS = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"}, name="prometheus")
 KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"}, name="kube-dns")
 CNPG_OPERATOR = Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}, name="cnpg-operator")
-CERT_MANAGER = Pod("cert-manager", {"app.kubernetes.io/name": "cert-manager",
-                                    "app.kubernetes.io/component": "controller"}, name="cert-manager")
+CERT_MANAGER = Pod(
+    "cert-manager",
+    {"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
+    name="cert-manager",
+)
 # ingress-nginx chart values controller.containerPort {http: 80, https: 443}; the Istio gateway chart's
 # service.ports target 80 and 443 on the pod. The load balancer reaches these pods directly (IP targets).
 FRONT_PORTS = (80, 443)
@@ -161,8 +209,14 @@ def scrape_flows(app: Rendered, net: Network, peers: dict[str, Peer], prometheus
         for peer in peers.values():
             if selects(monitor["spec"]["selector"], peer.k8s.labels):
                 for endpoint in monitor["spec"]["podMetricsEndpoints"]:
-                    flows.append(Flow(prometheus, peer, peer.k8s.ports[endpoint["port"]],
-                                      why=f"PodMonitor {monitor['metadata']['name']}"))
+                    flows.append(
+                        Flow(
+                            prometheus,
+                            peer,
+                            peer.k8s.ports[endpoint["port"]],
+                            why=f"PodMonitor {monitor['metadata']['name']}",
+                        )
+                    )
     return flows
 
 
@@ -181,23 +235,30 @@ def needed_flows(env: Environment, app: Rendered | None = None) -> list[Flow]:
     sts, registry = net.aws("sts"), net.aws("ecr.dkr")
 
     flows = [Flow(net.user, net.load_balancer, 443, why="users reach the portal over HTTPS")]
-    flows += [Flow(net.load_balancer, front, port, why="the load balancer forwards to the front proxy")
-              for port in FRONT_PORTS]
+    flows += [
+        Flow(net.load_balancer, front, port, why="the load balancer forwards to the front proxy")
+        for port in FRONT_PORTS
+    ]
     if "hyperpage-oauth2-proxy" in peers:  # staging: sign-in in front of the portal (components/oauth2-proxy)
         auth = peers["hyperpage-oauth2-proxy"]
-        flows += [Flow(front, auth, auth.k8s.ports["http"], why="the front proxy forwards to oauth2-proxy"),
-                  Flow(auth, web, web_port, why="oauth2-proxy forwards signed-in users to the web pods"),
-                  Flow(auth, net.upstream, 443, why="oauth2-proxy reaches the OpenID provider")]
+        flows += [
+            Flow(front, auth, auth.k8s.ports["http"], why="the front proxy forwards to oauth2-proxy"),
+            Flow(auth, web, web_port, why="oauth2-proxy forwards signed-in users to the web pods"),
+            Flow(auth, net.upstream, 443, why="oauth2-proxy reaches the OpenID provider"),
+        ]
     else:
         flows.append(Flow(front, web, web_port, why="the front proxy forwards to the web pods"))
     for pod in peers.values():
         flows += [Flow(pod, dns, 53, proto, why="cluster DNS") for proto in ("UDP", "TCP")]
-    flows += [Flow(dns, net.resolver, 53, proto, why="CoreDNS forwards to the VPC resolver")
-              for proto in ("UDP", "TCP")]
+    flows += [
+        Flow(dns, net.resolver, 53, proto, why="CoreDNS forwards to the VPC resolver") for proto in ("UDP", "TCP")
+    ]
 
     db, db_port = database_pod(app, all_pods)
-    flows += [Flow(peers[name], peers[db.name], db_port, why="DATABASE_URL")
-              for name in ("hyperpage-web", "hyperpage-worker", "hyperpage-migrate")]
+    flows += [
+        Flow(peers[name], peers[db.name], db_port, why="DATABASE_URL")
+        for name in ("hyperpage-web", "hyperpage-worker", "hyperpage-migrate")
+    ]
     if "HYPERPAGE_LISTEN_DATABASE_URL_FILE" in app.app_env(web_container(app)[1]):
         listen, listen_port = database_pod(app, all_pods, "HYPERPAGE_LISTEN_DATABASE_URL_FILE")
         flows.append(Flow(web, peers[listen.name], listen_port, why="LISTEN on the primary"))
@@ -221,20 +282,25 @@ def needed_flows(env: Environment, app: Rendered | None = None) -> list[Flow]:
     operator = net.pod(CNPG_OPERATOR)
     for cluster in app.of_kind("Cluster"):
         instance = peers[cluster["metadata"]["name"]]
-        flows += [Flow(instance, instance, 5432, why="streaming replication"),
-                  Flow(operator, instance, 8000, why="operator reads instance status"),
-                  Flow(instance, net.s3, 443, why="WAL and base backups to S3 (barman-cloud)"),
-                  Flow(instance, sts, 443, why="IRSA for barman-cloud"),
-                  Flow(instance, net.control_plane, 443, why="instance manager watches the Cluster")]
+        flows += [
+            Flow(instance, instance, 5432, why="streaming replication"),
+            Flow(operator, instance, 8000, why="operator reads instance status"),
+            Flow(instance, net.s3, 443, why="WAL and base backups to S3 (barman-cloud)"),
+            Flow(instance, sts, 443, why="IRSA for barman-cloud"),
+            Flow(instance, net.control_plane, 443, why="instance manager watches the Cluster"),
+        ]
     for pooler in app.of_kind("Pooler"):
         cluster = peers[pooler["spec"]["cluster"]["name"]]
         flows.append(Flow(peers[pooler["metadata"]["name"]], cluster, 5432, why="PgBouncer to the primary"))
 
     flows += acme_flows(app, net, front)
     flows += [Flow(net.control_plane, net.pod(hook.pod), hook.port, why=hook.name) for hook in WEBHOOKS]
-    flows += [Flow(net.control_plane, net.node, 10250, why="kubelet: logs, exec, port-forward"),
-              Flow(net.node, net.control_plane, 443, why="kubelet registers with the API"),
-              Flow(net.node, registry, 443, why="image pulls"), Flow(net.node, net.s3, 443, why="image layers")]
+    flows += [
+        Flow(net.control_plane, net.node, 10250, why="kubelet: logs, exec, port-forward"),
+        Flow(net.node, net.control_plane, 443, why="kubelet registers with the API"),
+        Flow(net.node, registry, 443, why="image pulls"),
+        Flow(net.node, net.s3, 443, why="image layers"),
+    ]
     return flows
 
 
@@ -249,8 +315,12 @@ def acme_flows(app: Rendered, net: Network, front: Peer) -> list[Flow]:
         solver = net.pod(Pod(app.namespace, SOLVER, {"http": SOLVER_PORT}, name="cm-acme-http-solver"))
         flows += [
             Flow(net.user, net.load_balancer, 80, why="ACME validation servers fetch the challenge on port 80"),
-            Flow(net.pod(CERT_MANAGER), net.public_address, 80,
-                 why="cert-manager's self-check of the challenge URL, out through NAT to the load balancer"),
+            Flow(
+                net.pod(CERT_MANAGER),
+                net.public_address,
+                80,
+                why="cert-manager's self-check of the challenge URL, out through NAT to the load balancer",
+            ),
             Flow(front, solver, SOLVER_PORT, why="the ingress controller proxies the challenge to the solver"),
         ]
     return flows
@@ -263,4 +333,3 @@ def vpc_cni_configuration(env: Environment) -> dict | None:
             raw = addon.get("configuration_values")
             return json.loads(raw) if raw else {}
     return None
-

@@ -30,8 +30,10 @@ from tests.deploy.system.world import Environment, Plan
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 STS_AUDIENCE = "sts.amazonaws.com"
-ARN = re.compile(r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
-                 r"(?P<account>[0-9]{12}|aws|):(?P<resource>[^\s\"',]+)")
+ARN = re.compile(
+    r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
+    r"(?P<account>[0-9]{12}|aws|):(?P<resource>[^\s\"',]+)"
+)
 S3_URL = re.compile(r"\bs3://(?P<bucket>[^/\s\"']+)")
 REGIONAL_HOST = re.compile(r"\b[a-z0-9.-]+\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-[0-9])\.amazonaws\.com\b")
 REGION_VALUE = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$")
@@ -71,10 +73,12 @@ class Account:
 
 
 def account(plan: Plan) -> Account:
-    values = {r["type"]: r["values"] for r in plan.raw["prior_state"]["values"]["root_module"]["resources"]
-              if r["mode"] == "data"}
-    return Account(id=values["aws_caller_identity"]["account_id"],
-                   partition=values["aws_partition"]["partition"])
+    values = {
+        r["type"]: r["values"]
+        for r in plan.raw["prior_state"]["values"]["root_module"]["resources"]
+        if r["mode"] == "data"
+    }
+    return Account(id=values["aws_caller_identity"]["account_id"], partition=values["aws_partition"]["partition"])
 
 
 def _trust(statements: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -114,8 +118,9 @@ def irsa_roles(plan: Plan) -> dict[str, IrsaRole]:
             continue  # a service role (EKS, EC2, flow logs), not IRSA
         path = role.get("path") or "/"
         arn = f"arn:{acct.partition}:iam::{acct.id}:role{path}{role['name']}"
-        roles[arn] = IrsaRole(key=str(role["index"]), name=role["name"], arn=arn,
-                              subjects=subjects, audiences=audiences)
+        roles[arn] = IrsaRole(
+            key=str(role["index"]), name=role["name"], arn=arn, subjects=subjects, audiences=audiences
+        )
     return roles
 
 
@@ -131,8 +136,12 @@ def _app_service_accounts(env: Environment) -> Iterator[AnnotatedServiceAccount]
         template = (cluster["spec"].get("serviceAccountTemplate") or {}).get("metadata") or {}
         arn = (template.get("annotations") or {}).get(ROLE_ANNOTATION)
         if arn is not None:
-            yield AnnotatedServiceAccount(cluster["metadata"].get("namespace", env.namespace),
-                                          cluster["metadata"]["name"], arn, "CloudNativePG Cluster")
+            yield AnnotatedServiceAccount(
+                cluster["metadata"].get("namespace", env.namespace),
+                cluster["metadata"]["name"],
+                arn,
+                "CloudNativePG Cluster",
+            )
 
 
 def _chart_service_account(chart: str, release: str, values: dict[str, Any]) -> tuple[str, dict] | None:
@@ -164,8 +173,12 @@ def platform_service_accounts(env: Environment) -> Iterator[AnnotatedServiceAcco
         if found is None:
             continue
         name, annotations = found
-        yield AnnotatedServiceAccount(app["spec"]["destination"]["namespace"], name,
-                                      annotations.get(ROLE_ANNOTATION, ""), f"platform chart {source['chart']}")
+        yield AnnotatedServiceAccount(
+            app["spec"]["destination"]["namespace"],
+            name,
+            annotations.get(ROLE_ANNOTATION, ""),
+            f"platform chart {source['chart']}",
+        )
 
 
 def annotated_service_accounts(env: Environment) -> list[AnnotatedServiceAccount]:

@@ -42,8 +42,12 @@ class InstanceType:
         """Cores the AMI reserves for the kubelet and container runtime."""
         millicores = self.vcpus * 1000
         reserved = 0.0
-        for start, end, fraction in ((0, 1000, 0.06), (1000, 2000, 0.01), (2000, 4000, 0.005),
-                                     (4000, millicores, 0.0025)):
+        for start, end, fraction in (
+            (0, 1000, 0.06),
+            (1000, 2000, 0.01),
+            (2000, 4000, 0.005),
+            (4000, millicores, 0.0025),
+        ):
             if millicores > start:
                 reserved += (min(millicores, end) - start) * fraction
         return reserved / 1000
@@ -66,19 +70,28 @@ def _family(prefix: str, memory_per_vcpu: int) -> dict[str, InstanceType]:
     # Nitro sizes share ENI limits across these families: large 3 x 10, xlarge and 2xlarge 4 x 15,
     # 4xlarge 8 x 30 (AvailableIpPerENI tables).
     sizes = {"large": (2, 3, 10), "xlarge": (4, 4, 15), "2xlarge": (8, 4, 15), "4xlarge": (16, 8, 30)}
-    return {f"{prefix}.{size}": InstanceType(f"{prefix}.{size}", vcpus, vcpus * memory_per_vcpu, enis, ips)
-            for size, (vcpus, enis, ips) in sizes.items()}
+    return {
+        f"{prefix}.{size}": InstanceType(f"{prefix}.{size}", vcpus, vcpus * memory_per_vcpu, enis, ips)
+        for size, (vcpus, enis, ips) in sizes.items()
+    }
 
 
 INSTANCE_TYPES: dict[str, InstanceType] = {
-    **_family("c5", 2), **_family("c5a", 2), **_family("c6i", 2),
-    **_family("m5", 4), **_family("m5a", 4), **_family("m6i", 4),
-    **_family("r5", 8), **_family("r6i", 8),
+    **_family("c5", 2),
+    **_family("c5a", 2),
+    **_family("c6i", 2),
+    **_family("m5", 4),
+    **_family("m5a", 4),
+    **_family("m6i", 4),
+    **_family("r5", 8),
+    **_family("r6i", 8),
 }
 
 
 def instance_type(name: str) -> InstanceType:
     if name not in INSTANCE_TYPES:
-        raise AssertionError(f"instance type {name} is not in tests/deploy/system/instance_types.py: add it "
-                             "with its vCPUs, memory and ENI limits from the AWS pages cited there")
+        raise AssertionError(
+            f"instance type {name} is not in tests/deploy/system/instance_types.py: add it "
+            "with its vCPUs, memory and ENI limits from the AWS pages cited there"
+        )
     return INSTANCE_TYPES[name]

@@ -117,30 +117,63 @@ def inject(pod: Pod, namespace_labels: dict[str, str], mesh_: Mesh) -> Pod:
         return pod
     resources = _resources(pod, mesh_)
     if mesh_.cni:
-        init = {"name": "istio-validation", "resources": copy.deepcopy(resources), "securityContext": {
-            "allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True, "runAsGroup": 1337, "runAsUser": 1337, "runAsNonRoot": True}}
+        init = {
+            "name": "istio-validation",
+            "resources": copy.deepcopy(resources),
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": True,
+                "runAsGroup": 1337,
+                "runAsUser": 1337,
+                "runAsNonRoot": True,
+            },
+        }
     else:
-        init = {"name": "istio-init", "resources": copy.deepcopy(resources), "securityContext": {
-            "allowPrivilegeEscalation": False, "privileged": False,
-            "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
-            "readOnlyRootFilesystem": False, "runAsGroup": 0, "runAsUser": 0, "runAsNonRoot": False}}
-    proxy = {"name": "istio-proxy", "resources": copy.deepcopy(resources), "securityContext": {
-        "allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]},
-        "readOnlyRootFilesystem": True, "runAsGroup": 1337, "runAsUser": 1337, "runAsNonRoot": True}}
+        init = {
+            "name": "istio-init",
+            "resources": copy.deepcopy(resources),
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+                "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                "readOnlyRootFilesystem": False,
+                "runAsGroup": 0,
+                "runAsUser": 0,
+                "runAsNonRoot": False,
+            },
+        }
+    proxy = {
+        "name": "istio-proxy",
+        "resources": copy.deepcopy(resources),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsGroup": 1337,
+            "runAsUser": 1337,
+            "runAsNonRoot": True,
+        },
+    }
     for container in (init, proxy):
         container["securityContext"]["allowPrivilegeEscalation"] = mesh_.privileged
         container["securityContext"]["privileged"] = mesh_.privileged
     spec = copy.deepcopy(pod.spec)
     spec["initContainers"] = [init, *spec.get("initContainers", [])]
     spec["containers"] = [*spec["containers"], proxy]
-    spec["volumes"] = [*spec.get("volumes", []),
-                       {"name": "workload-socket", "emptyDir": {}}, {"name": "credential-socket", "emptyDir": {}},
-                       {"name": "workload-certs", "emptyDir": {}},
-                       {"name": "istio-envoy", "emptyDir": {"medium": "Memory"}},
-                       {"name": "istio-data", "emptyDir": {}}, {"name": "istio-podinfo", "downwardAPI": {"items": []}},
-                       {"name": "istio-token", "projected": {"sources": []}},
-                       {"name": "istiod-ca-cert", "configMap": {"name": "istio-ca-root-cert"}}]
+    spec["volumes"] = [
+        *spec.get("volumes", []),
+        {"name": "workload-socket", "emptyDir": {}},
+        {"name": "credential-socket", "emptyDir": {}},
+        {"name": "workload-certs", "emptyDir": {}},
+        {"name": "istio-envoy", "emptyDir": {"medium": "Memory"}},
+        {"name": "istio-data", "emptyDir": {}},
+        {"name": "istio-podinfo", "downwardAPI": {"items": []}},
+        {"name": "istio-token", "projected": {"sources": []}},
+        {"name": "istiod-ca-cert", "configMap": {"name": "istio-ca-root-cert"}},
+    ]
     metadata = copy.deepcopy(pod.metadata)
     metadata.setdefault("labels", {})["security.istio.io/tlsMode"] = "istio"
     return replace(pod, metadata=metadata, spec=spec)

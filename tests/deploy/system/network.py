@@ -100,25 +100,35 @@ class SecurityGroups:
         for group in plan.resources("aws_security_group"):
             assert not group.get("ingress") and not group.get("egress"), f"{group['address']} has inline rules"
         rules = []
-        for rtype, direction in (("aws_vpc_security_group_ingress_rule", "ingress"),
-                                 ("aws_vpc_security_group_egress_rule", "egress")):
+        for rtype, direction in (
+            ("aws_vpc_security_group_ingress_rule", "ingress"),
+            ("aws_vpc_security_group_egress_rule", "egress"),
+        ):
             for res in plan.resources(rtype):
                 unread = [k for k in ("cidr_ipv6", "prefix_list_id") if res.get(k)]
                 assert not unread, f"{res['address']}: the model does not read {unread}"
                 group = _group_name(plan.config_refs(res["address"], "security_group_id"))
                 assert group, f"{res['address']} attaches to no aws_security_group"
-                rules.append(Rule(
-                    address=res["address"], group=group, direction=direction,
-                    protocol=_PROTOCOLS[str(res["ip_protocol"]).lower()],
-                    from_port=res.get("from_port"), to_port=res.get("to_port"),
-                    peer_group=_group_name(plan.config_refs(res["address"], "referenced_security_group_id")),
-                    cidr=res.get("cidr_ipv4"),
-                ))
+                rules.append(
+                    Rule(
+                        address=res["address"],
+                        group=group,
+                        direction=direction,
+                        protocol=_PROTOCOLS[str(res["ip_protocol"]).lower()],
+                        from_port=res.get("from_port"),
+                        to_port=res.get("to_port"),
+                        peer_group=_group_name(plan.config_refs(res["address"], "referenced_security_group_id")),
+                        cidr=res.get("cidr_ipv4"),
+                    )
+                )
         return cls(rules)
 
     def _side(self, own: Peer, direction: str, other: Peer, port: int, protocol: str) -> list[Rule]:
-        return [r for r in self.rules
-                if r.group in own.groups and r.direction == direction and r.admits(other, port, protocol)]
+        return [
+            r
+            for r in self.rules
+            if r.group in own.groups and r.direction == direction and r.admits(other, port, protocol)
+        ]
 
     def allows(self, flow: Flow) -> bool:
         """Outside the VPC (no groups) nothing filters; inside, both ends' groups must have a matching rule."""
@@ -144,8 +154,11 @@ class NetworkPolicies:
 
     def allows(self, flow: Flow) -> bool:
         src, dst = flow.source.k8s, flow.destination.k8s
-        sets = [self.by_namespace[p.namespace] for p in (src, dst)
-                if isinstance(p, Pod) and p.namespace in self.by_namespace]
+        sets = [
+            self.by_namespace[p.namespace]
+            for p in (src, dst)
+            if isinstance(p, Pod) and p.namespace in self.by_namespace
+        ]
         return all(ps.allows(src, dst, flow.port, flow.protocol) for ps in sets)
 
 

@@ -28,8 +28,13 @@ CNPG_CONTAINER_SECURITY = {
 
 
 def _cnpg_pod_security(uid: int, gid: int) -> dict[str, Any]:
-    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "fsGroup": gid,
-            "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def _cnpg_scheduling(cluster: dict[str, Any]) -> dict[str, Any]:
@@ -47,13 +52,16 @@ def _cnpg_scheduling(cluster: dict[str, Any]) -> dict[str, Any]:
     if affinity.get("nodeAffinity"):
         rules["nodeAffinity"] = copy.deepcopy(affinity["nodeAffinity"])
     if affinity.get("enablePodAntiAffinity", True):
-        term = {"labelSelector": {"matchLabels": {"cnpg.io/cluster": name}},
-                "topologyKey": affinity.get("topologyKey", "kubernetes.io/hostname")}
+        term = {
+            "labelSelector": {"matchLabels": {"cnpg.io/cluster": name}},
+            "topologyKey": affinity.get("topologyKey", "kubernetes.io/hostname"),
+        }
         if affinity.get("podAntiAffinityType", "preferred") == "required":
             rules["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
         else:
-            rules["podAntiAffinity"] = {"preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": term}]}
+            rules["podAntiAffinity"] = {
+                "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]
+            }
     if rules:
         spec["affinity"] = rules
     return spec
@@ -70,8 +78,11 @@ def _barman_sidecar(rendered: Rendered, cluster: dict[str, Any]) -> list[dict[st
             continue
         store = rendered.find("ObjectStore", plugin.get("parameters", {}).get("barmanObjectName", ""))
         config = (store or {}).get("spec", {}).get("instanceSidecarConfiguration", {})
-        sidecar = {"name": "plugin-barman-cloud", "restartPolicy": "Always",
-                   "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}
+        sidecar = {
+            "name": "plugin-barman-cloud",
+            "restartPolicy": "Always",
+            "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY),
+        }
         if config.get("resources"):
             sidecar["resources"] = copy.deepcopy(config["resources"])
         sidecars.append(sidecar)
@@ -88,28 +99,56 @@ def cnpg_cluster_pods(rendered: Rendered, namespace: str) -> Iterator[Pod]:
         labels = dict((cluster["spec"].get("inheritedMetadata") or {}).get("labels") or {})
         annotations = dict((cluster["spec"].get("inheritedMetadata") or {}).get("annotations") or {})
         labels["cnpg.io/cluster"] = name
-        bootstrap = {"name": "bootstrap-controller", "resources": resources,
-                     "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}
-        storage = [{"name": "pgdata", "persistentVolumeClaim": {"claimName": f"{name}-1"}},
-                   {"name": "scratch-data", "emptyDir": {}},
-                   {"name": "shm", "emptyDir": {"medium": "Memory"}}]
-        base = {"securityContext": _cnpg_pod_security(26, 26), "volumes": storage,
-                "priorityClassName": cluster["spec"].get("priorityClassName", ""), **_cnpg_scheduling(cluster)}
-        instance = {**copy.deepcopy(base),
-                    "initContainers": [bootstrap, *_barman_sidecar(rendered, cluster)],
-                    "containers": [{"name": "postgres", "resources": resources,
-                                    "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}]}
+        bootstrap = {
+            "name": "bootstrap-controller",
+            "resources": resources,
+            "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY),
+        }
+        storage = [
+            {"name": "pgdata", "persistentVolumeClaim": {"claimName": f"{name}-1"}},
+            {"name": "scratch-data", "emptyDir": {}},
+            {"name": "shm", "emptyDir": {"medium": "Memory"}},
+        ]
+        base = {
+            "securityContext": _cnpg_pod_security(26, 26),
+            "volumes": storage,
+            "priorityClassName": cluster["spec"].get("priorityClassName", ""),
+            **_cnpg_scheduling(cluster),
+        }
+        instance = {
+            **copy.deepcopy(base),
+            "initContainers": [bootstrap, *_barman_sidecar(rendered, cluster)],
+            "containers": [
+                {"name": "postgres", "resources": resources, "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}
+            ],
+        }
         # A rolling update or a failover replaces instances one at a time, never adds one: no surge.
-        yield Pod(f"Cluster/{name} (instance)", namespace, {"labels": labels, "annotations": annotations},
-                  instance, peak=cluster["spec"]["instances"])
+        yield Pod(
+            f"Cluster/{name} (instance)",
+            namespace,
+            {"labels": labels, "annotations": annotations},
+            instance,
+            peak=cluster["spec"]["instances"],
+        )
         for job in ("initdb", "join"):
-            one_shot = {**copy.deepcopy(base), "restartPolicy": "Never", "initContainers": [copy.deepcopy(bootstrap)],
-                        "containers": [{"name": job, "resources": resources,
-                                        "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}]}
+            one_shot = {
+                **copy.deepcopy(base),
+                "restartPolicy": "Never",
+                "initContainers": [copy.deepcopy(bootstrap)],
+                "containers": [
+                    {"name": job, "resources": resources, "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)}
+                ],
+            }
             # It runs before the instance it creates and is gone when that instance starts: it adds no pod at
             # the peak, but it must pass admission or the instance never exists.
-            yield Pod(f"Cluster/{name} ({job} Job)", namespace, {"labels": dict(labels), "annotations": annotations},
-                      one_shot, peak=0, completes=True)
+            yield Pod(
+                f"Cluster/{name} ({job} Job)",
+                namespace,
+                {"labels": dict(labels), "annotations": annotations},
+                one_shot,
+                peak=0,
+                completes=True,
+            )
 
 
 def cnpg_pooler_pods(rendered: Rendered, namespace: str) -> Iterator[Pod]:
@@ -128,8 +167,9 @@ def cnpg_pooler_pods(rendered: Rendered, namespace: str) -> Iterator[Pod]:
             container["securityContext"] = copy.deepcopy(CNPG_CONTAINER_SECURITY)
         if not any(c["name"] == "pgbouncer" for c in spec["containers"]):
             spec["containers"].append({"name": "pgbouncer", "securityContext": copy.deepcopy(CNPG_CONTAINER_SECURITY)})
-        spec.setdefault("volumes", []).extend([{"name": "ca", "secret": {"secretName": "ca"}},
-                                               {"name": "scratch-data", "emptyDir": {}}])
+        spec.setdefault("volumes", []).extend(
+            [{"name": "ca", "secret": {"secretName": "ca"}}, {"name": "scratch-data", "emptyDir": {}}]
+        )
         metadata = template.get("metadata") or {}
         metadata.setdefault("labels", {})["cnpg.io/poolerName"] = pooler["metadata"]["name"]
         instances = pooler["spec"].get("instances", 1)
@@ -157,17 +197,25 @@ def http01_solver_pods(rendered: Rendered, namespace: str) -> Iterator[Pod]:
         spec = {
             "restartPolicy": "OnFailure",
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{
-                "name": "acmesolver",
-                "resources": copy.deepcopy(HTTP01_SOLVER_RESOURCES),
-                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]}},
-            }],
+            "containers": [
+                {
+                    "name": "acmesolver",
+                    "resources": copy.deepcopy(HTTP01_SOLVER_RESOURCES),
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
         }
-        metadata = {"labels": {"acme.cert-manager.io/http01-solver": "true"},
-                    "annotations": {"sidecar.istio.io/inject": "false"}}
-        yield Pod(f"cert-manager HTTP-01 solver ({issuer})", namespace, metadata, spec, peak=len(hosts),
-                  completes=False)
+        metadata = {
+            "labels": {"acme.cert-manager.io/http01-solver": "true"},
+            "annotations": {"sidecar.istio.io/inject": "false"},
+        }
+        yield Pod(
+            f"cert-manager HTTP-01 solver ({issuer})", namespace, metadata, spec, peak=len(hosts), completes=False
+        )
 
 
 def operator_pods(rendered: Rendered, namespace: str) -> Iterator[Pod]:

@@ -101,8 +101,11 @@ def storage_classes(env: Environment) -> dict[str, dict[str, Any]]:
 
 
 def default_storage_class(env: Environment) -> str | None:
-    defaults = [name for name, sc in storage_classes(env).items()
-                if (sc["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+    defaults = [
+        name
+        for name, sc in storage_classes(env).items()
+        if (sc["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+    ]
     assert len(defaults) <= 1, f"{env.name}: several default StorageClasses {defaults}"
     return defaults[0] if defaults else None
 

@@ -34,8 +34,16 @@ CERT_MANAGER = Release("cert-manager", "cert-manager", "cert-manager")
 EXTERNAL_SECRETS = Release("external-secrets", "external-secrets", "external-secrets")
 CLOUDNATIVE_PG = Release("cloudnative-pg", "cnpg", "cnpg-system")
 
-RELEASES = (KUBE_PROMETHEUS_STACK, ISTIO_BASE, ISTIOD, ISTIO_GATEWAY, INGRESS_NGINX, CERT_MANAGER,
-            EXTERNAL_SECRETS, CLOUDNATIVE_PG)
+RELEASES = (
+    KUBE_PROMETHEUS_STACK,
+    ISTIO_BASE,
+    ISTIOD,
+    ISTIO_GATEWAY,
+    INGRESS_NGINX,
+    CERT_MANAGER,
+    EXTERNAL_SECRETS,
+    CLOUDNATIVE_PG,
+)
 
 # Namespaces EKS itself provides (aws-node, kube-proxy, coredns and the EBS CSI add-on run there).
 EKS_NAMESPACES = ("kube-system",)

@@ -56,32 +56,53 @@ def test_the_on_demand_restore_job_gets_no_sidecar() -> None:
 # The model itself: the same web pod is rejected without Istio CNI and admitted with it, so the test above
 # fails for the platform's reason and not for a quirk of the model.
 
+
 def _platform(istiod_values: str, with_cni_chart: bool) -> Rendered:
-    apps = [{"kind": "Application", "metadata": {"name": "istiod"},
-             "spec": {"source": {"chart": "istiod", "helm": {"values": istiod_values}}}}]
+    apps = [
+        {
+            "kind": "Application",
+            "metadata": {"name": "istiod"},
+            "spec": {"source": {"chart": "istiod", "helm": {"values": istiod_values}}},
+        }
+    ]
     if with_cni_chart:
-        apps.append({"kind": "Application", "metadata": {"name": "istio-cni"},
-                     "spec": {"sources": [{"chart": "cni", "helm": {"valuesObject": {}}}]}})
+        apps.append(
+            {
+                "kind": "Application",
+                "metadata": {"name": "istio-cni"},
+                "spec": {"sources": [{"chart": "cni", "helm": {"valuesObject": {}}}]},
+            }
+        )
     return Rendered("platform", apps)
 
 
-@pytest.mark.parametrize(("values", "cni_chart", "admitted"), [
-    ("pilot:\n  cni:\n    enabled: true\n", True, True),
-    ("pilot:\n  cni:\n    enabled: true\n", False, False),  # validation would fail: nothing programs iptables
-    ("{}", True, False),
-    ("istio_cni:\n  enabled: true\n", True, True),
-    ("pilot:\n  cni:\n    enabled: true\nglobal:\n  proxy:\n    privileged: true\n", True, False),
-])
+@pytest.mark.parametrize(
+    ("values", "cni_chart", "admitted"),
+    [
+        ("pilot:\n  cni:\n    enabled: true\n", True, True),
+        ("pilot:\n  cni:\n    enabled: true\n", False, False),  # validation would fail: nothing programs iptables
+        ("{}", True, False),
+        ("istio_cni:\n  enabled: true\n", True, True),
+        ("pilot:\n  cni:\n    enabled: true\nglobal:\n  proxy:\n    privileged: true\n", True, False),
+    ],
+)
 def test_the_model_reads_istio_cni_from_the_platform(values: str, cni_chart: bool, admitted: bool) -> None:
     from tests.deploy.system.world import environment
 
     production = environment("production")
     labels = namespace_labels(production)
     [web] = [p for p in environment_pods(production) if p.owner == "Deployment/hyperpage-web"]
-    bare = Pod(web.owner, web.namespace, web.metadata,
-               {**web.spec, "initContainers": [c for c in web.spec.get("initContainers", [])
-                                               if not c["name"].startswith("istio-")],
-                "containers": [c for c in web.spec["containers"] if c["name"] != "istio-proxy"]}, web.peak)
+    bare = Pod(
+        web.owner,
+        web.namespace,
+        web.metadata,
+        {
+            **web.spec,
+            "initContainers": [c for c in web.spec.get("initContainers", []) if not c["name"].startswith("istio-")],
+            "containers": [c for c in web.spec["containers"] if c["name"] != "istio-proxy"],
+        },
+        web.peak,
+    )
     after = istio.inject(bare, labels, istio.mesh(_platform(values, cni_chart)))
     assert istio.has_sidecar(after)
     violations = pod_security_violations(after, labels)
@@ -97,8 +118,13 @@ def test_pods_outside_the_mesh_reach_the_database_under_strict_mtls(env: Environ
     mesh too."""
     strict = any((p["spec"].get("mtls") or {}).get("mode") == "STRICT" for p in env.app.of_kind("PeerAuthentication"))
     pods = environment_pods(env)
-    outside = [p.owner for p in pods if p.labels.get("app.kubernetes.io/name") == "hyperpage" and
-               p.labels.get("app.kubernetes.io/component") != "web" and not istio.has_sidecar(p)]
+    outside = [
+        p.owner
+        for p in pods
+        if p.labels.get("app.kubernetes.io/name") == "hyperpage"
+        and p.labels.get("app.kubernetes.io/component") != "web"
+        and not istio.has_sidecar(p)
+    ]
     databases = [p for p in pods if p.labels.get("app.kubernetes.io/component") == "database"]
     assert databases, f"{env.name}: no database pods in the model"
     if strict and outside:

@@ -41,7 +41,8 @@ def test_peak_schedules_onto_the_planned_node_groups(env: Environment) -> None:
     result = schedule(peak_pods(env), groups, daemonsets(env))
     assert not result.unscheduled, (
         f"{env.name}: {len(result.unscheduled)} pods stay Pending at the peak: {sorted(set(result.unscheduled))}; "
-        f"nodes used {result.nodes_per_group()} of max {({g.name: g.max_size for g in groups})}")
+        f"nodes used {result.nodes_per_group()} of max { ({g.name: g.max_size for g in groups}) }"
+    )
 
 
 def test_every_tainted_node_group_has_tenants(env: Environment) -> None:
@@ -59,16 +60,22 @@ def test_workers_run_on_spot_and_serving_pods_do_not(env: Environment) -> None:
     spot-interruptions.html): the sync worker (leases make an interruption harmless) goes there; web and the
     database never do."""
     result = schedule(peak_pods(env), node_groups(env.plan), daemonsets(env))
-    spot = {p.owner for n in result.nodes if n.group.labels.get("eks.amazonaws.com/capacityType") == "SPOT"
-            for p in n.placed}
+    spot = {
+        p.owner
+        for n in result.nodes
+        if n.group.labels.get("eks.amazonaws.com/capacityType") == "SPOT"
+        for p in n.placed
+    }
     assert "Deployment/hyperpage-worker" in spot
     assert not {o for o in spot if "web" in o or "Cluster/" in o or "postgres" in o or "Pooler/" in o}
 
 
 # The model itself, on facts the sources state outright.
 
-@pytest.mark.parametrize(("name", "max_pods"), [("c5.large", 29), ("c5.xlarge", 58), ("m5.2xlarge", 58),
-                                                ("m5.4xlarge", 234)])
+
+@pytest.mark.parametrize(
+    ("name", "max_pods"), [("c5.large", 29), ("c5.xlarge", 58), ("m5.2xlarge", 58), ("m5.4xlarge", 234)]
+)
 def test_max_pods_match_eni_max_pods_txt(name: str, max_pods: int) -> None:
     # awslabs/amazon-eks-ami templates/shared/runtime/eni-max-pods.txt
     assert instance_type(name).max_pods == max_pods
@@ -84,13 +91,27 @@ def test_allocatable_follows_the_eks_ami_reservations() -> None:
 
 
 def test_the_scheduler_model_honours_taints_and_max_size() -> None:
-    pod = Pod("Deployment/x", "ns", {"labels": {"app": "x"}},
-              {"containers": [{"name": "x", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}, peak=3)
-    tainted = NodeGroup("critical", ("c5.xlarge",), 5, {"workload": "critical"},
-                        (Taint("critical", "true", "NoSchedule"),), ("a",))
+    pod = Pod(
+        "Deployment/x",
+        "ns",
+        {"labels": {"app": "x"}},
+        {"containers": [{"name": "x", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]},
+        peak=3,
+    )
+    tainted = NodeGroup(
+        "critical", ("c5.xlarge",), 5, {"workload": "critical"}, (Taint("critical", "true", "NoSchedule"),), ("a",)
+    )
     assert len(schedule([pod], [tainted], []).unscheduled) == 3
-    tolerating = Pod(pod.owner, pod.namespace, pod.metadata, {**pod.spec, "tolerations": [
-        {"key": "critical", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}, peak=3)
+    tolerating = Pod(
+        pod.owner,
+        pod.namespace,
+        pod.metadata,
+        {
+            **pod.spec,
+            "tolerations": [{"key": "critical", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+        },
+        peak=3,
+    )
     assert not schedule([tolerating], [tainted], []).unscheduled
     small = NodeGroup("main", ("c5.large",), 1, {}, (), ("a",))
     assert len(schedule([pod], [small], []).unscheduled) == 2  # one 1-CPU pod per c5.large (1.93 cores)

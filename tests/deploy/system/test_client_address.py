@@ -64,9 +64,14 @@ def test_only_the_front_proxy_and_prometheus_are_trusted_and_can_reach_the_app(e
     web = net.pod(Pod(env.namespace, web_container(env.app)[0]["metadata"]["labels"], name="web"))
     port = next(p["containerPort"] for p in web_container(env.app)[1]["ports"] if p["name"] == "http")
     candidates: list[Peer] = [
-        net.pod(p) for p in (INGRESS_NGINX, GATEWAY, PROMETHEUS,
-                             Pod(env.namespace, {"app": "debug-shell"}, name="a pod of the namespace"),
-                             Pod("default", {"app": "anything"}, name="a pod of another namespace"))
+        net.pod(p)
+        for p in (
+            INGRESS_NGINX,
+            GATEWAY,
+            PROMETHEUS,
+            Pod(env.namespace, {"app": "debug-shell"}, name="a pod of the namespace"),
+            Pod("default", {"app": "anything"}, name="a pod of another namespace"),
+        )
     ]
     sidecar = bool(env.app.of_kind("Gateway"))
     front = GATEWAY.name if sidecar else INGRESS_NGINX.name

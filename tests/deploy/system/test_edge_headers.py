@@ -39,4 +39,5 @@ def test_every_environment_sends_the_same_security_headers() -> None:
         for route, headers in routes.items():
             assert headers == want, (
                 f"{name}: {route} adds {sorted(headers)}; staging adds {sorted(want)} "
-                f"(missing {sorted(set(want) - set(headers))})")
+                f"(missing {sorted(set(want) - set(headers))})"
+            )

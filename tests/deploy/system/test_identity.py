@@ -25,7 +25,8 @@ def test_every_role_annotation_names_a_role_terraform_plans(env: Environment) ->
     for sa in annotated_service_accounts(env):
         assert sa.role_arn in roles, (
             f"{env.name}: {sa.source} ServiceAccount {sa.namespace}/{sa.name} assumes {sa.role_arn!r}, "
-            f"which Terraform does not create (IRSA roles: {sorted(roles)})")
+            f"which Terraform does not create (IRSA roles: {sorted(roles)})"
+        )
 
 
 def test_each_annotated_role_trusts_exactly_its_service_account(env: Environment) -> None:
@@ -35,7 +36,8 @@ def test_each_annotated_role_trusts_exactly_its_service_account(env: Environment
         if role is None:
             continue  # reported by the test above
         assert role.subjects == (sa.subject,), (
-            f"{env.name}: role {role.name} trusts {role.subjects}, but {sa.source} runs as {sa.subject}")
+            f"{env.name}: role {role.name} trusts {role.subjects}, but {sa.source} runs as {sa.subject}"
+        )
         assert role.audiences == (STS_AUDIENCE,), f"{env.name}: role {role.name} audience {role.audiences}"
 
 
@@ -47,7 +49,8 @@ def test_every_irsa_role_trusts_a_namespace_the_kit_creates(env: Environment) ->
         for trusted in role.subjects:
             namespace = trusted.split(":")[2]
             assert namespace in namespaces, (
-                f"{env.name}: role {role.name} trusts {trusted}; the kit deploys to {sorted(namespaces)}")
+                f"{env.name}: role {role.name} trusts {trusted}; the kit deploys to {sorted(namespaces)}"
+            )
 
 
 def test_terraform_is_planned_in_the_account_it_names(env: Environment) -> None:
@@ -88,7 +91,8 @@ def _assert_aws_names_are_terraforms(env: Environment, docs: list[dict]) -> None
             assert arn is not None
             assert arn.group("partition") == acct.partition, f"{name.where}: {name.value}"
             assert arn.group("account") in (acct.id, "aws", ""), (
-                f"{env.name}: {name.where} names account {arn.group('account')}, Terraform's is {acct.id}")
+                f"{env.name}: {name.where} names account {arn.group('account')}, Terraform's is {acct.id}"
+            )
             assert arn.group("region") in ("", region), f"{env.name}: {name.where}: {name.value}"
 
 
@@ -99,10 +103,14 @@ def test_secret_store_keys_are_ones_the_operator_role_may_read(env: Environment)
     stores = env.app.of_kind("SecretStore")
     if not stores:
         return
-    policy = next(d for d in env.plan.data_sources("aws_iam_policy_document")
-                  if d["address"] == "data.aws_iam_policy_document.external_secrets")
-    allowed = [arn for st in policy["statement"] if "secretsmanager:GetSecretValue" in st["actions"]
-               for arn in st["resources"]]
+    policy = next(
+        d
+        for d in env.plan.data_sources("aws_iam_policy_document")
+        if d["address"] == "data.aws_iam_policy_document.external_secrets"
+    )
+    allowed = [
+        arn for st in policy["statement"] if "secretsmanager:GetSecretValue" in st["actions"] for arn in st["resources"]
+    ]
     for store in stores:
         provider = store["spec"]["provider"]["aws"]
         assert "auth" not in provider, "a store with its own credentials needs its own identity check"
@@ -112,7 +120,8 @@ def test_secret_store_keys_are_ones_the_operator_role_may_read(env: Environment)
         for item in secret["spec"].get("data", []):
             key = item["remoteRef"]["key"]
             assert any(fnmatch.fnmatchcase(key, arn.split(":secret:", 1)[1]) for arn in allowed), (
-                f"{env.name}: ExternalSecret {secret['metadata']['name']} reads {key}; the role may read {allowed}")
+                f"{env.name}: ExternalSecret {secret['metadata']['name']} reads {key}; the role may read {allowed}"
+            )
 
 
 def test_secret_stores_get_credentials_from_the_platforms_operator(env: Environment) -> None:
@@ -125,12 +134,15 @@ def test_secret_stores_get_credentials_from_the_platforms_operator(env: Environm
     roles = irsa_roles(env.plan)
     # Or EKS Pod Identity: an association (namespace, ServiceAccount) names the role, and the ServiceAccount
     # carries no annotation (EKS User Guide, "Assign an IAM role to a Kubernetes service account").
-    associated = {f"system:serviceaccount:{a['namespace']}:{a['service_account']}"
-                  for a in env.plan.resources("aws_eks_pod_identity_association")}
+    associated = {
+        f"system:serviceaccount:{a['namespace']}:{a['service_account']}"
+        for a in env.plan.resources("aws_eks_pod_identity_association")
+    }
     for sa in controllers:
         if not sa.role_arn and sa.subject in associated:
             continue
         role = roles.get(sa.role_arn)
         assert role is not None and role.subjects == (sa.subject,), (
             f"{env.name}: external-secrets runs as {sa.subject} with role {sa.role_arn!r} and no Pod Identity "
-            f"association ({sorted(associated)})")
+            f"association ({sorted(associated)})"
+        )

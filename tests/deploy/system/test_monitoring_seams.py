@@ -45,7 +45,8 @@ def test_database_dashboard_panels_read_what_the_environment_exports(env: Enviro
             if names - {n for n in names if n.startswith("cnpg_pg_stat_archiver") or n == "cnpg_pg_replication_lag"}:
                 assert names & exported, (
                     f"{env.name}: panel {panel['title']!r} reads {sorted(names)}; the environment exports "
-                    f"{sorted(exported & known)}")
+                    f"{sorted(exported & known)}"
+                )
 
 
 def volume_claims(env: Environment) -> set[str]:

@@ -41,8 +41,11 @@ def test_control_plane_reaches_every_webhook_the_platform_registers(env: Environ
     # Admission webhooks fail closed: a blocked port stops pod/Ingress creation; a blocked aggregated API
     # (prometheus-adapter, metrics-server) takes the HPA's metrics away.
     groups, net = SecurityGroups.from_plan(env.plan), Network(env)
-    unreachable = [f"{hook.name}: {hook.port} ({hook.source})" for hook in WEBHOOKS
-                   if not groups.allows(Flow(net.control_plane, net.pod(hook.pod), hook.port))]
+    unreachable = [
+        f"{hook.name}: {hook.port} ({hook.source})"
+        for hook in WEBHOOKS
+        if not groups.allows(Flow(net.control_plane, net.pod(hook.pod), hook.port))
+    ]
     assert not unreachable, f"{env.name}: control plane cannot reach:\n" + "\n".join(unreachable)
 
 

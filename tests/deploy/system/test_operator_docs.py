@@ -16,19 +16,32 @@ from tests.tooling import REPO_ROOT
 
 # kubectl's resource short names and singular names (kubectl api-resources).
 KINDS = {
-    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-    "sts": "StatefulSet", "statefulset": "StatefulSet",
-    "job": "Job", "jobs": "Job", "cronjob": "CronJob", "cj": "CronJob",
-    "svc": "Service", "service": "Service",
-    "cm": "ConfigMap", "configmap": "ConfigMap", "secret": "Secret",
-    "pvc": "PersistentVolumeClaim", "persistentvolumeclaim": "PersistentVolumeClaim",
+    "deploy": "Deployment",
+    "deployment": "Deployment",
+    "deployments": "Deployment",
+    "sts": "StatefulSet",
+    "statefulset": "StatefulSet",
+    "job": "Job",
+    "jobs": "Job",
+    "cronjob": "CronJob",
+    "cj": "CronJob",
+    "svc": "Service",
+    "service": "Service",
+    "cm": "ConfigMap",
+    "configmap": "ConfigMap",
+    "secret": "Secret",
+    "pvc": "PersistentVolumeClaim",
+    "persistentvolumeclaim": "PersistentVolumeClaim",
 }
 _KIND = "|".join(sorted(KINDS, key=len, reverse=True))
 # kind/name as a kubectl argument, not a path (deploy/k8s/overlays, `apply -k deploy/argocd`).
 REFERENCE = re.compile(rf"(?<![\w/.-])(?<!-k )(?<!-f )(?P<kind>{_KIND})/(?P<name>[a-z0-9][a-z0-9-]*)(?![\w/.-])")
-SOURCES = [*sorted((REPO_ROOT / "docs" / "runbooks").glob("*.md")),
-           REPO_ROOT / "docs" / "operations.md", REPO_ROOT / "docs" / "kubernetes.md",
-           REPO_ROOT / "deploy" / "terraform" / "outputs.tf"]
+SOURCES = [
+    *sorted((REPO_ROOT / "docs" / "runbooks").glob("*.md")),
+    REPO_ROOT / "docs" / "operations.md",
+    REPO_ROOT / "docs" / "kubernetes.md",
+    REPO_ROOT / "deploy" / "terraform" / "outputs.tf",
+]
 
 
 def _kubectl_commands(path: Path) -> list[str]:
@@ -65,5 +78,6 @@ def test_kubectl_commands_name_objects_the_kit_renders() -> None:
                 found += 1
                 assert (kind, name) in rendered, (
                     f"{path.relative_to(REPO_ROOT)}: `{match.group(0)}` names a {kind} the kit does not create: "
-                    f"{line.strip()}")
+                    f"{line.strip()}"
+                )
     assert found, "no kubectl object references found: the pattern no longer matches the docs"

@@ -48,8 +48,9 @@ def test_ingress_controller_and_issuer_exist(env: Environment) -> None:
     for ingress in env.app.of_kind("Ingress"):
         klass = ingress["spec"].get("ingressClassName")
         nginx = ops.get("ingress-nginx")
-        assert nginx and nginx.value("controller.ingressClassResource.name") == klass, \
+        assert nginx and nginx.value("controller.ingressClassResource.name") == klass, (
             f"{env.name}: no controller for ingress class {klass}"
+        )
         issuer = (ingress["metadata"].get("annotations") or {}).get("cert-manager.io/cluster-issuer")
         if issuer:
             assert "cert-manager" in ops and issuer in issuers, f"{env.name}: no ClusterIssuer {issuer}"
@@ -71,8 +72,7 @@ def test_custom_metrics_come_from_the_adapter(env: Environment) -> None:
         rules = yaml.safe_load(env.app.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])
         assert rules["rules"] == adapter.value("rules.custom"), "the adapter's rules differ from the kit's"
         prometheus = operators(env)["kube-prometheus-stack"]
-        assert adapter.value("prometheus.url") == \
-            f"http://{prometheus.release}-prometheus.{prometheus.namespace}.svc"
+        assert adapter.value("prometheus.url") == f"http://{prometheus.release}-prometheus.{prometheus.namespace}.svc"
 
 
 def test_sidecar_injection_under_restricted_uses_istio_cni(env: Environment) -> None:
@@ -80,7 +80,8 @@ def test_sidecar_injection_under_restricted_uses_istio_cni(env: Environment) -> 
     # NET_ADMIN and NET_RAW, which Pod Security "restricted" forbids.
     labels = env.app.get("Namespace", env.namespace)["metadata"].get("labels", {})
     injected = labels.get("istio-injection") == "enabled" or any(
-        (t["metadata"].get("labels") or {}).get("sidecar.istio.io/inject") == "true" for _, t in env.app.workloads())
+        (t["metadata"].get("labels") or {}).get("sidecar.istio.io/inject") == "true" for _, t in env.app.workloads()
+    )
     if not injected:
         return
     ops = operators(env)

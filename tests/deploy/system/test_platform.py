@@ -42,7 +42,9 @@ def test_auto_scaling_may_use_the_node_volume_key(env: Environment) -> None:
         granted |= set(as_list(st["Action"]))
         if "kms:CreateGrant" in as_list(st["Action"]):
             grants_for_resources = st.get("Condition", {}).get("Bool", {}).get("kms:GrantIsForAWSResource") in (
-                "true", ["true"])
+                "true",
+                ["true"],
+            )
     assert granted >= ASG_KEY_ACTIONS, f"{env.name}: the key policy grants {role} only {sorted(granted)}"
     assert grants_for_resources, f"{env.name}: {role} may not create grants for AWS resources"
     # KMS refuses a key policy whose principal does not exist: a fresh account must create the role first.
@@ -62,16 +64,20 @@ def test_network_policies_are_enforced(env: Environment) -> None:
     # NetworkPolicies only with configuration value enableNetworkPolicy "true".
     if env.app.of_kind("NetworkPolicy"):
         cni = addons(env).get("vpc-cni")
-        assert cni and cni["configuration"].get("enableNetworkPolicy") == "true", \
+        assert cni and cni["configuration"].get("enableNetworkPolicy") == "true", (
             f"{env.name}: NetworkPolicies are accepted but not enforced"
+        )
 
 
 def test_cluster_addons_the_kit_relies_on(env: Environment) -> None:
     installed = set(addons(env))
     kinds = {d["kind"] for d in env.app.docs + env.platform.docs}
     # The kit's on-demand volume snapshot of this environment needs the snapshot API too.
-    kinds |= {d["kind"] for d in render(K8S_DIR / "components/backup/snapshots")
-              if d["metadata"].get("namespace") == env.namespace}
+    kinds |= {
+        d["kind"]
+        for d in render(K8S_DIR / "components/backup/snapshots")
+        if d["metadata"].get("namespace") == env.namespace
+    }
     needed = {"vpc-cni", "kube-proxy", "coredns"}
     if "HorizontalPodAutoscaler" in kinds:
         needed.add("metrics-server")  # resource metrics API (CPU/memory targets)
@@ -98,11 +104,11 @@ def test_a_node_autoscaler_scales_terraforms_node_groups(env: Environment) -> No
     tag = autoscaler.value("image.tag").lstrip("v")
     assert tag.rsplit(".", 1)[0] == cluster["version"], f"autoscaler {tag} on Kubernetes {cluster['version']}"
     account = autoscaler.value("rbac.serviceAccount.name")
-    associations = {(a["namespace"], a["service_account"])
-                    for a in env.plan.resources("aws_eks_pod_identity_association")}
+    associations = {
+        (a["namespace"], a["service_account"]) for a in env.plan.resources("aws_eks_pod_identity_association")
+    }
     assert (autoscaler.namespace, account) in associations, f"{env.name}: the autoscaler has no AWS identity"
-    role = next(r for r in env.plan.resources("aws_iam_role_policy")
-                if r["address"].endswith('["cluster-autoscaler"]'))
+    role = next(r for r in env.plan.resources("aws_iam_role_policy") if r["address"].endswith('["cluster-autoscaler"]'))
     actions = {a for st in policy_statements(role["policy"]) for a in as_list(st["Action"])}
     assert {"autoscaling:SetDesiredCapacity", "eks:DescribeNodegroup"} <= actions
 
@@ -116,8 +122,9 @@ def test_every_volume_names_an_existing_storage_class(env: Environment) -> None:
             wanted.append((doc["metadata"]["name"], doc["spec"].get("storageClassName")))
         elif doc["kind"] == "StatefulSet":
             for claim in doc["spec"].get("volumeClaimTemplates", []):
-                wanted.append((f"{doc['metadata']['name']}/{claim['metadata']['name']}",
-                               claim["spec"].get("storageClassName")))
+                wanted.append(
+                    (f"{doc['metadata']['name']}/{claim['metadata']['name']}", claim["spec"].get("storageClassName"))
+                )
         elif doc["kind"] == "Cluster":  # CloudNativePG: spec.storage.storageClass, default class if unset
             wanted.append((doc["metadata"]["name"], doc["spec"]["storage"].get("storageClass")))
     for op in operators(env).values():
@@ -146,9 +153,12 @@ def test_storage_classes_are_encrypted_with_the_environment_key(env: Environment
     ebs = addons(env).get("aws-ebs-csi-driver")
     if ebs:
         # EBS CSI driver docs: a customer managed key needs kms:CreateGrant etc. on the driver's role.
-        policies = [r for r in env.plan.resources("aws_iam_role_policy")
-                    if "aws_iam_role.irsa" in " ".join(env.plan.config_refs(r["address"], "role"))
-                    and "aws_kms_key.this" in " ".join(_policy_refs(env, r["address"]))]
+        policies = [
+            r
+            for r in env.plan.resources("aws_iam_role_policy")
+            if "aws_iam_role.irsa" in " ".join(env.plan.config_refs(r["address"], "role"))
+            and "aws_kms_key.this" in " ".join(_policy_refs(env, r["address"]))
+        ]
         assert any("ebs" in r["address"] for r in policies), f"{env.name}: the EBS CSI role cannot use the key"
 
 
@@ -161,8 +171,11 @@ def _policy_refs(env: Environment, address: str) -> list[str]:
             name = ref.split(".")[2]
             for res in config["resources"]:
                 if res["address"] == f"data.aws_iam_policy_document.{name}":
-                    out += [r for st in res["expressions"].get("statement", [])
-                            for r in st.get("resources", {}).get("references", [])]
+                    out += [
+                        r
+                        for st in res["expressions"].get("statement", [])
+                        for r in st.get("resources", {}).get("references", [])
+                    ]
     return out
 
 

@@ -22,8 +22,12 @@ def _chart_values(env: Environment, chart: str) -> dict[str, Any] | None:
 
 
 def _hpa_pod_metrics(env: Environment) -> set[str]:
-    return {m["pods"]["metric"]["name"] for hpa in env.app.of_kind("HorizontalPodAutoscaler")
-            for m in hpa["spec"].get("metrics", []) if m["type"] == "Pods"}
+    return {
+        m["pods"]["metric"]["name"]
+        for hpa in env.app.of_kind("HorizontalPodAutoscaler")
+        for m in hpa["spec"].get("metrics", [])
+        if m["type"] == "Pods"
+    }
 
 
 def test_prometheus_adapter_serves_the_hpa_metric_from_the_platform_prometheus(env: Environment) -> None:
@@ -38,8 +42,9 @@ def test_prometheus_adapter_serves_the_hpa_metric_from_the_platform_prometheus(e
     custom = (values.get("rules") or {}).get("custom") or []
     served = {(rule.get("name") or {}).get("as") for rule in custom}
     assert wanted <= served, f"{env.name}: prometheus-adapter serves {served}, the HPA needs {wanted}"
-    app_rules = yaml.safe_load(
-        env.app.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])["rules"]
+    app_rules = yaml.safe_load(env.app.get("ConfigMap", "hyperpage-prometheus-adapter-rules")["data"]["config.yaml"])[
+        "rules"
+    ]
     for rule in app_rules:
         assert rule in custom, f"{env.name}: the adapter's rules.custom differs from the app's rule {rule}"
     prometheus = values.get("prometheus") or {}
@@ -48,7 +53,8 @@ def test_prometheus_adapter_serves_the_hpa_metric_from_the_platform_prometheus(e
     service = f"{rel.helm_fullname(rel.KUBE_PROMETHEUS_STACK.name, 'kube-prometheus-stack')}-prometheus"
     assert host.split(".")[:2] == [service, rel.KUBE_PROMETHEUS_STACK.namespace], (
         f"{env.name}: prometheus-adapter queries {prometheus}, the platform's Prometheus is "
-        f"{service}.{rel.KUBE_PROMETHEUS_STACK.namespace}")
+        f"{service}.{rel.KUBE_PROMETHEUS_STACK.namespace}"
+    )
     assert int(prometheus.get("port", 0)) == 9090
 
 
@@ -56,10 +62,13 @@ def test_prometheus_has_the_istio_certificates_the_web_monitor_uses(env: Environ
     """Istio docs, "Prometheus" integration, TLS settings: Prometheus gets a sidecar that only writes its
     certificates (annotations proxy.istio.io/config OUTPUT_CERTS and sidecar.istio.io/userVolumeMount) into a
     shared volume, which the Prometheus container mounts where the scrape tlsConfig reads them."""
-    files = {path for monitor in env.app.of_kind("ServiceMonitor")
-             for endpoint in monitor["spec"]["endpoints"]
-             for path in ((endpoint.get("tlsConfig") or {}).get(k) for k in ("caFile", "certFile", "keyFile"))
-             if path}
+    files = {
+        path
+        for monitor in env.app.of_kind("ServiceMonitor")
+        for endpoint in monitor["spec"]["endpoints"]
+        for path in ((endpoint.get("tlsConfig") or {}).get(k) for k in ("caFile", "certFile", "keyFile"))
+        if path
+    }
     if not files:
         return
     values = _chart_values(env, rel.KUBE_PROMETHEUS_STACK.chart)
@@ -72,5 +81,6 @@ def test_prometheus_has_the_istio_certificates_the_web_monitor_uses(env: Environ
         annotations = (spec.get("podMetadata") or {}).get("annotations") or {}
         shared = json.loads(annotations.get("sidecar.istio.io/userVolumeMount", "[]"))
         assert mounts[directory] in {v["name"] for v in shared}, (
-            f"{env.name}: the Istio sidecar of Prometheus does not write into volume {mounts[directory]}")
+            f"{env.name}: the Istio sidecar of Prometheus does not write into volume {mounts[directory]}"
+        )
         assert "OUTPUT_CERTS" in annotations.get("proxy.istio.io/config", ""), f"{env.name}: no OUTPUT_CERTS"

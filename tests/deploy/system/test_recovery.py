@@ -49,7 +49,6 @@ def test_recovered_instances_get_their_connections(name: str) -> None:
     assert not blocked, f"{name}: recovery blocked:\n" + "\n".join(blocked)
 
 
-
 # The restore Job is applied on its own, into the namespace its kustomization names
 # (docs/runbooks/restore-from-logical-backup.md), and joins the running app there.
 RESTORE_NAMESPACE = restore_job_objects()[0]["metadata"]["namespace"]

@@ -14,8 +14,20 @@ from tests.deploy.system.world import Environment, environment
 
 pytestmark = [pytest.mark.tools, pytest.mark.slow]
 
-CHECKED = {"ConfigMap", "Secret", "PersistentVolumeClaim", "ServiceAccount", "PriorityClass", "StorageClass",
-           "Service", "VolumeSnapshotClass", "SecretStore", "Cluster", "ObjectStore", "Deployment"}
+CHECKED = {
+    "ConfigMap",
+    "Secret",
+    "PersistentVolumeClaim",
+    "ServiceAccount",
+    "PriorityClass",
+    "StorageClass",
+    "Service",
+    "VolumeSnapshotClass",
+    "SecretStore",
+    "Cluster",
+    "ObjectStore",
+    "Deployment",
+}
 # Objects Kubernetes itself provides: the ServiceAccount "default" of every namespace (controller-manager's
 # serviceaccount controller) and the two built-in PriorityClasses (Kubernetes docs, "Pod Priority").
 BUILT_IN_PRIORITY = {"system-cluster-critical", "system-node-critical"}

@@ -51,8 +51,9 @@ def _known_workloads() -> dict[str, dict[str, str]]:
     """Principal -> pod labels of the platform workloads the kit lets call its pods."""
     return {
         rel.spiffe_principal(rel.ISTIO_GATEWAY.namespace, rel.GATEWAY_SERVICE_ACCOUNT): rel.GATEWAY_POD_LABELS,
-        rel.spiffe_principal(rel.KUBE_PROMETHEUS_STACK.namespace, rel.PROMETHEUS_SERVICE_ACCOUNT):
-            rel.PROMETHEUS_POD_LABELS,
+        rel.spiffe_principal(
+            rel.KUBE_PROMETHEUS_STACK.namespace, rel.PROMETHEUS_SERVICE_ACCOUNT
+        ): rel.PROMETHEUS_POD_LABELS,
     }
 
 
@@ -66,7 +67,8 @@ def test_authorization_policies_name_principals_that_exist(env: Environment) -> 
                 for principal in peer["source"].get("principals", []):
                     assert principal in known | own, (
                         f"{env.name}: AuthorizationPolicy {policy['metadata']['name']} allows {principal}; "
-                        f"the platform's workloads are {sorted(known)}")
+                        f"the platform's workloads are {sorted(known)}"
+                    )
 
 
 def test_gateways_select_the_charts_gateway_pods(env: Environment) -> None:
@@ -74,7 +76,8 @@ def test_gateways_select_the_charts_gateway_pods(env: Environment) -> None:
         selector = gateway["spec"]["selector"]
         assert selector.items() <= rel.GATEWAY_POD_LABELS.items(), (
             f"{env.name}: Gateway {gateway['metadata']['name']} selects {selector}; "
-            f"the {rel.ISTIO_GATEWAY.name} release's pods are {rel.GATEWAY_POD_LABELS}")
+            f"the {rel.ISTIO_GATEWAY.name} release's pods are {rel.GATEWAY_POD_LABELS}"
+        )
 
 
 # Pods of each platform namespace the kit's NetworkPolicies name, with the labels their charts give them.
@@ -84,12 +87,17 @@ PLATFORM_PODS: dict[str, list[dict[str, str]]] = {
     rel.ISTIOD.namespace: [rel.ISTIOD_POD_LABELS],
     rel.ISTIO_GATEWAY.namespace: [rel.GATEWAY_POD_LABELS],
     rel.KUBE_PROMETHEUS_STACK.namespace: [rel.PROMETHEUS_POD_LABELS],
-    rel.INGRESS_NGINX.namespace: [{"app.kubernetes.io/name": "ingress-nginx",
-                                   "app.kubernetes.io/instance": rel.INGRESS_NGINX.name,
-                                   "app.kubernetes.io/component": "controller"}],
+    rel.INGRESS_NGINX.namespace: [
+        {
+            "app.kubernetes.io/name": "ingress-nginx",
+            "app.kubernetes.io/instance": rel.INGRESS_NGINX.name,
+            "app.kubernetes.io/component": "controller",
+        }
+    ],
     # cloudnative-pg chart, templates/_helpers.tpl "cloudnative-pg.selectorLabels": name = chart, instance = release.
-    rel.CLOUDNATIVE_PG.namespace: [{"app.kubernetes.io/name": "cloudnative-pg",
-                                    "app.kubernetes.io/instance": rel.CLOUDNATIVE_PG.name}],
+    rel.CLOUDNATIVE_PG.namespace: [
+        {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": rel.CLOUDNATIVE_PG.name}
+    ],
 }
 
 
@@ -98,17 +106,18 @@ def test_network_policy_peers_in_platform_namespaces_select_platform_pods(env: E
         spec = policy["spec"]
         for rule in [*spec.get("ingress", []), *spec.get("egress", [])]:
             for peer in rule.get("from", []) + rule.get("to", []):
-                ns = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get(
-                    "kubernetes.io/metadata.name")
+                ns = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get("kubernetes.io/metadata.name")
                 if ns is None or ns in (*rel.EKS_NAMESPACES, env.namespace):
                     continue
                 pods = (peer.get("podSelector") or {}).get("matchLabels") or {}
                 assert ns in PLATFORM_PODS, (
                     f"{env.name}: NetworkPolicy {policy['metadata']['name']} names namespace {ns}, whose "
-                    f"platform pods this model does not list ({sorted(PLATFORM_PODS)})")
+                    f"platform pods this model does not list ({sorted(PLATFORM_PODS)})"
+                )
                 assert any(pods.items() <= labels.items() for labels in PLATFORM_PODS[ns]), (
                     f"{env.name}: NetworkPolicy {policy['metadata']['name']} selects {pods} in {ns}; "
-                    f"the platform's pods there are {PLATFORM_PODS[ns]}")
+                    f"the platform's pods there are {PLATFORM_PODS[ns]}"
+                )
 
 
 def test_platform_installs_the_releases_the_kit_names(env: Environment) -> None:
@@ -130,4 +139,5 @@ def test_platform_installs_the_releases_the_kit_names(env: Environment) -> None:
         if installed is None and not needed.get(release, False):
             continue
         assert installed == release, (
-            f"{env.name}: the platform installs {release.chart} as {installed}, the kit assumes {release}")
+            f"{env.name}: the platform installs {release.chart} as {installed}, the kit assumes {release}"
+        )

@@ -54,7 +54,8 @@ def terraform_plans() -> dict[str, dict[str, Any]]:
         try:
             module = copy_module(work / "terraform")
             (module / "moto_override.tf").write_text(
-                moto_override(moto.endpoint) + '\nterraform {\n  backend "local" {}\n}\n')
+                moto_override(moto.endpoint) + '\nterraform {\n  backend "local" {}\n}\n'
+            )
             terraform_init(module, backend=True)
             plans = {}
             for env in OVERLAYS:
@@ -81,19 +82,24 @@ class Plan:
         found = []
         for change in self.raw["resource_changes"]:
             if change["mode"] == "managed" and change["type"] == rtype:
-                found.append({"address": change["address"], "index": change.get("index"),
-                              **(change["change"]["after"] or {})})
+                found.append(
+                    {"address": change["address"], "index": change.get("index"), **(change["change"]["after"] or {})}
+                )
         return found
 
     def data_sources(self, rtype: str) -> list[dict[str, Any]]:
         """Data sources of a type, each with `address`, `index` and its values: read at plan time (prior
         state) or deferred to apply because an input is unknown (then unknown values are None)."""
-        read = [{"address": r["address"], "index": r.get("index"), **r["values"]}
-                for r in self.raw.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
-                if r["mode"] == "data" and r["type"] == rtype]
-        deferred = [{"address": change["address"], "index": change.get("index"), **(change["change"]["after"] or {})}
-                    for change in self.raw["resource_changes"]
-                    if change["mode"] == "data" and change["type"] == rtype]
+        read = [
+            {"address": r["address"], "index": r.get("index"), **r["values"]}
+            for r in self.raw.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
+            if r["mode"] == "data" and r["type"] == rtype
+        ]
+        deferred = [
+            {"address": change["address"], "index": change.get("index"), **(change["change"]["after"] or {})}
+            for change in self.raw["resource_changes"]
+            if change["mode"] == "data" and change["type"] == rtype
+        ]
         return read + deferred
 
     def one(self, rtype: str) -> dict[str, Any]:
@@ -140,12 +146,15 @@ def compose(name: str, *components: Path) -> Rendered:
     (the overlay's namespace applies to what they add)."""
     namespace = Rendered(name, render(K8S_DIR / "overlays" / name)).namespace
     with tempfile.TemporaryDirectory(prefix="kustomize-compose-") as tmp:
+
         def rel(path: Path) -> str:
             return os.path.relpath(path, tmp)  # kustomize refuses absolute paths
+
         listed = "".join(f"  - {rel(c)}\n" for c in components)
         (Path(tmp) / "kustomization.yaml").write_text(
             f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {namespace}\n"
-            f"resources:\n  - {rel(K8S_DIR / 'overlays' / name)}\ncomponents:\n{listed}")
+            f"resources:\n  - {rel(K8S_DIR / 'overlays' / name)}\ncomponents:\n{listed}"
+        )
         return Rendered(name, render(Path(tmp)))
 
 

@@ -44,9 +44,11 @@ def provider_mirror() -> Path:
         if found:
             return _mirror_root(found[-1])
     out = subprocess.run(
-        ["find", "/", "-name", "terraform-provider-aws*",
-         "-not", "-path", "/proc/*", "-not", "-path", "/sys/*"],
-        capture_output=True, text=True, timeout=120, check=False,
+        ["find", "/", "-name", "terraform-provider-aws*", "-not", "-path", "/proc/*", "-not", "-path", "/sys/*"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     ).stdout.split()
     binaries = [Path(p) for p in out if "/registry.terraform.io/hashicorp/aws/" in p]
     if not binaries:
@@ -71,14 +73,23 @@ def copy_module(dest: Path) -> Path:
 
 
 def run(
-    cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-    timeout: float = 300, check: bool = True, stdin: str | None = None,
+    cmd: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    check: bool = True,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          input=stdin, check=False)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, input=stdin, check=False
+    )
     if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd[:3])} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
-                    f"\n--- stderr\n{proc.stderr[-4000:]}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(cmd[:3])} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
+            f"\n--- stderr\n{proc.stderr[-4000:]}",
+            pytrace=False,
+        )
     return proc
 
 
@@ -92,7 +103,7 @@ def terraform_init(module: Path, *, backend: bool = False) -> None:
 def moto_override(endpoint: str) -> str:
     """Provider and backend settings that send every AWS call to the local moto server."""
     services = ("ec2", "eks", "iam", "kms", "logs", "s3", "sts", "rds", "dynamodb")
-    endpoints = "\n".join(f"    {s} = \"{endpoint}\"" for s in services)
+    endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in services)
     return f"""
 provider "aws" {{
   access_key                  = "testing"
@@ -118,7 +129,9 @@ class MotoServer:
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACCOUNT_ID": MOTO_ACCOUNT}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -135,8 +148,13 @@ class MotoServer:
     def client(self, service: str):  # boto3 client bound to this server
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def stop(self) -> None:
         self._proc.terminate()

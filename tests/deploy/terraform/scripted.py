@@ -56,8 +56,14 @@ class Deployment:
     env: dict[str, str] = field(default_factory=dict)
 
     def run(self, *args: str, stdin: str = "", timeout: float = 600):
-        proc = run(["bash", str(self.root / "scripts" / "deploy-terraform.sh"), *args], cwd=self.root,
-                   env=self.env, stdin=stdin, timeout=timeout, check=False)
+        proc = run(
+            ["bash", str(self.root / "scripts" / "deploy-terraform.sh"), *args],
+            cwd=self.root,
+            env=self.env,
+            stdin=stdin,
+            timeout=timeout,
+            check=False,
+        )
         return proc
 
     def calls(self, tool: str | None = None) -> list[list[str]]:

@@ -136,8 +136,11 @@ def test_gitops_hands_over_to_argo_cd(stubbed: Deployment) -> None:
     argocd = str(stubbed.root / "deploy/argocd/overlays/production")
     first = index_of(commands, f"kubectl apply -k {argocd}")
     sync = index_of(commands, "kubectl -n argocd patch application hyperpage-production")
-    synced = index_of(commands, "kubectl -n argocd wait application/hyperpage-production "
-                                "--for=jsonpath={.status.operationState.phase}=Succeeded")
+    synced = index_of(
+        commands,
+        "kubectl -n argocd wait application/hyperpage-production "
+        "--for=jsonpath={.status.operationState.phase}=Succeeded",
+    )
     assert first < sync < synced < index_of(commands, "kubectl -n hyperpage-production rollout status")
     assert not [c for c in commands if c.startswith("kubectl apply -k") and "deploy/k8s/overlays" in c]
     # Argo CD reports a Pending PVC as Progressing (argo-cd.readthedocs.io, "Resource Health"), and the backup
@@ -172,9 +175,12 @@ def test_bring_up_follows_the_documented_order(stubbed: Deployment) -> None:
         "kubectl -n argocd wait application/platform --for=jsonpath={.status.health.status}=Healthy",
         "kubectl apply -k",
     ]
-    positions = [index_of(commands, step) if i else
-                 next(n for n, c in enumerate(commands) if c.startswith(step) and " apply " in c)
-                 for i, step in enumerate(steps)]
+    positions = [
+        index_of(commands, step)
+        if i
+        else next(n for n, c in enumerate(commands) if c.startswith(step) and " apply " in c)
+        for i, step in enumerate(steps)
+    ]
     assert positions == sorted(positions), list(zip(steps, positions, strict=True))
 
 
@@ -194,8 +200,14 @@ def test_dry_run_touches_neither_aws_nor_a_cluster(tmp_path: Path, health: Healt
     kubectl = [c[1] for c in deployment.calls("kubectl")]
     assert set(kubectl) == {"version", "kustomize"}
     skipped = [line for line in proc.stdout.splitlines() if line.startswith("[dry-run] skipped: ")]
-    for step in ("aws s3api head-bucket", "terraform plan", "aws eks update-kubeconfig", "kubectl apply -k",
-                 "port-forward svc/hyperpage-web", "wait job/hyperpage-migrate"):
+    for step in (
+        "aws s3api head-bucket",
+        "terraform plan",
+        "aws eks update-kubeconfig",
+        "kubectl apply -k",
+        "port-forward svc/hyperpage-web",
+        "wait job/hyperpage-migrate",
+    ):
         assert any(step in line for line in skipped), f"{step} not listed as skipped"
     assert not (deployment.root / "deploy/terraform/.terraform").exists(), "dry run left init state behind"
 

@@ -56,7 +56,8 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
     health = HealthServer()
     deployment = make_deployment(base, ("aws", "kubectl", "helm"), health.port)
     (deployment.root / "deploy/terraform/moto_override.tf").write_text(
-        moto_override(moto.endpoint) + backend_override(moto.endpoint))
+        moto_override(moto.endpoint) + backend_override(moto.endpoint)
+    )
     deployment.env.update(
         REAL_AWS=require_tool("aws"),
         AWS_ENDPOINT_URL=moto.endpoint,
@@ -68,8 +69,12 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
     )
     started = time.monotonic()
     proc = deployment.run("--auto-approve", "production", timeout=900)
-    state = {"deployment": deployment, "proc": proc, "apply_seconds": round(time.monotonic() - started, 1),
-             "destroyed": False}
+    state = {
+        "deployment": deployment,
+        "proc": proc,
+        "apply_seconds": round(time.monotonic() - started, 1),
+        "destroyed": False,
+    }
     try:
         yield state
     finally:
@@ -80,9 +85,19 @@ def applied(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
 
 def destroy(deployment: Deployment) -> float:
     started = time.monotonic()
-    run([require_tool("terraform"), "destroy", "-input=false", "-auto-approve", "-no-color",
-         "-var-file=envs/production.tfvars"], cwd=deployment.root / "deploy/terraform", env=deployment.env,
-        timeout=900)
+    run(
+        [
+            require_tool("terraform"),
+            "destroy",
+            "-input=false",
+            "-auto-approve",
+            "-no-color",
+            "-var-file=envs/production.tfvars",
+        ],
+        cwd=deployment.root / "deploy/terraform",
+        env=deployment.env,
+        timeout=900,
+    )
     return round(time.monotonic() - started, 1)
 
 
@@ -106,8 +121,10 @@ def test_cluster_and_node_groups_exist(applied: dict[str, Any], moto: MotoServer
     cluster = eks.describe_cluster(name=CLUSTER)["cluster"]
     assert cluster["encryptionConfig"][0]["resources"] == ["secrets"]
     assert cluster["resourcesVpcConfig"]["endpointPrivateAccess"] is True
-    groups = {name: eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName=name)["nodegroup"]
-              for name in eks.list_nodegroups(clusterName=CLUSTER)["nodegroups"]}
+    groups = {
+        name: eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName=name)["nodegroup"]
+        for name in eks.list_nodegroups(clusterName=CLUSTER)["nodegroups"]
+    }
     assert set(groups) == {"main", "critical", "spot"}
     assert groups["spot"]["capacityType"] == "SPOT"
     assert groups["spot"]["taints"] == [{"key": "spot", "value": "true", "effect": "NO_SCHEDULE"}]
@@ -132,8 +149,10 @@ def test_network_storage_and_iam_exist(applied: dict[str, Any], moto: MotoServer
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     roles = {r["RoleName"] for r in moto.client("iam").list_roles()["Roles"]}
-    assert {f"{CLUSTER}-{n}" for n in ("cluster", "nodes", "ebs-csi-driver", "backups", "external-secrets",
-                                        "aws-load-balancer-controller")} <= roles
+    assert {
+        f"{CLUSTER}-{n}"
+        for n in ("cluster", "nodes", "ebs-csi-driver", "backups", "external-secrets", "aws-load-balancer-controller")
+    } <= roles
 
 
 def test_replan_drifts_only_where_moto_is_known_to(applied: dict[str, Any]) -> None:
@@ -148,16 +167,30 @@ def test_replan_drifts_only_where_moto_is_known_to(applied: dict[str, Any]) -> N
     run([terraform, "plan", *args], cwd=module, env=deployment.env, timeout=600)
     shown = run([terraform, "show", "-json", "replan.tfplan"], cwd=module, env=deployment.env)
     plan = json.loads(shown.stdout)
-    changed = {r["address"]: r["change"]["actions"] for r in plan["resource_changes"]
-               if r["mode"] == "managed" and r["change"]["actions"] != ["no-op"]}
+    changed = {
+        r["address"]: r["change"]["actions"]
+        for r in plan["resource_changes"]
+        if r["mode"] == "managed" and r["change"]["actions"] != ["no-op"]
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "moto-replan.json").write_text(json.dumps(changed, indent=2))
-    known = ("aws_eks_cluster.this", "aws_eks_node_group.this[", "aws_iam_openid_connect_provider.eks",
-             "aws_iam_role.irsa[", "aws_launch_template.nodes[")
-    sg_rules = {r["address"]: r["change"]["before"] for r in plan["resource_changes"]
-                if r["type"].startswith("aws_vpc_security_group_") and r["change"]["before"]}
-    unexpected = {a: act for a, act in changed.items() if not a.startswith(known)
-                  and not (a in sg_rules and sg_rules[a].get("referenced_security_group_id"))}
+    known = (
+        "aws_eks_cluster.this",
+        "aws_eks_node_group.this[",
+        "aws_iam_openid_connect_provider.eks",
+        "aws_iam_role.irsa[",
+        "aws_launch_template.nodes[",
+    )
+    sg_rules = {
+        r["address"]: r["change"]["before"]
+        for r in plan["resource_changes"]
+        if r["type"].startswith("aws_vpc_security_group_") and r["change"]["before"]
+    }
+    unexpected = {
+        a: act
+        for a, act in changed.items()
+        if not a.startswith(known) and not (a in sg_rules and sg_rules[a].get("referenced_security_group_id"))
+    }
     assert unexpected == {}
     assert all(act == ["update"] for a, act in changed.items() if a in sg_rules)
 
@@ -173,5 +206,6 @@ def test_destroy_leaves_nothing(applied: dict[str, Any], moto: MotoServer) -> No
     assert live_nats == []
     state = json.loads(moto.client("s3").get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read())
     assert state["resources"] == []
-    (ARTIFACTS / "moto-timings.json").write_text(json.dumps(
-        {"script_apply_seconds": applied["apply_seconds"], "destroy_seconds": destroy_seconds}, indent=2))
+    (ARTIFACTS / "moto-timings.json").write_text(
+        json.dumps({"script_apply_seconds": applied["apply_seconds"], "destroy_seconds": destroy_seconds}, indent=2)
+    )

@@ -66,8 +66,7 @@ def test_network_shape(plans: dict[str, dict[str, Any]], env: str, nat: int) -> 
     zones = {r["change"]["after"]["availability_zone"] for r in of_type(plan, "aws_subnet")}
     assert zones == {"us-east-1a", "us-east-1b", "us-east-1c"}
     prefix = "com.amazonaws.us-east-1."
-    endpoints = {r["change"]["after"]["service_name"].removeprefix(prefix)
-                 for r in of_type(plan, "aws_vpc_endpoint")}
+    endpoints = {r["change"]["after"]["service_name"].removeprefix(prefix) for r in of_type(plan, "aws_vpc_endpoint")}
     interface = set() if env == "development" else {"ecr.api", "ecr.dkr", "logs", "sts"}
     assert endpoints == {"s3"} | interface
     assert of_type(plan, "aws_flow_log")[0]["change"]["after"]["traffic_type"] == "ALL"
@@ -84,8 +83,15 @@ def test_node_groups_and_addons(plans: dict[str, dict[str, Any]], env: str) -> N
     addons = {r["index"] for r in of_type(plans[env], "aws_eks_addon")}
     # vpc-cni enforces NetworkPolicies, snapshot-controller serves VolumeSnapshots, metrics-server feeds the
     # HPA, the pod identity agent serves the platform roles (deploy/platform needs all of them).
-    assert addons == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "snapshot-controller",
-                      "metrics-server", "eks-pod-identity-agent"}
+    assert addons == {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "aws-ebs-csi-driver",
+        "snapshot-controller",
+        "metrics-server",
+        "eks-pod-identity-agent",
+    }
     if env == "production":
         scaling = {k: g["scaling_config"][0] for k, g in groups.items()}
         sizes = {k: (c["min_size"], c["max_size"]) for k, c in scaling.items()}
@@ -104,8 +110,10 @@ def test_only_load_balancers_face_the_internet(plans: dict[str, dict[str, Any]],
         if after.get("cidr_ipv4") in PUBLIC or after.get("cidr_ipv6") in PUBLIC:
             group = config_refs(plan, rule["address"], "security_group_id")
             public.append((group[-1], after["from_port"], after["to_port"]))
-    assert sorted(public) == [("aws_security_group.load_balancers", 80, 80),
-                              ("aws_security_group.load_balancers", 443, 443)]
+    assert sorted(public) == [
+        ("aws_security_group.load_balancers", 80, 80),
+        ("aws_security_group.load_balancers", 443, 443),
+    ]
     # Inline rules would escape the check above; every rule must be its own resource.
     for res in plan["configuration"]["root_module"]["resources"]:
         if res["type"] == "aws_security_group":
@@ -113,10 +121,15 @@ def test_only_load_balancers_face_the_internet(plans: dict[str, dict[str, Any]],
     # Open egress exists only from the nodes: HTTPS (registries and upstream APIs through NAT) and HTTP for
     # cert-manager's HTTP-01 self-check through the public load balancer.
     egress = of_type(plan, "aws_vpc_security_group_egress_rule")
-    open_egress = [(r["address"], r["change"]["after"]["from_port"])
-                   for r in egress if r["change"]["after"].get("cidr_ipv4") in PUBLIC]
-    assert sorted(open_egress) == [("aws_vpc_security_group_egress_rule.nodes_acme_http_out", 80),
-                                   ("aws_vpc_security_group_egress_rule.nodes_https_out", 443)]
+    open_egress = [
+        (r["address"], r["change"]["after"]["from_port"])
+        for r in egress
+        if r["change"]["after"].get("cidr_ipv4") in PUBLIC
+    ]
+    assert sorted(open_egress) == [
+        ("aws_vpc_security_group_egress_rule.nodes_acme_http_out", 80),
+        ("aws_vpc_security_group_egress_rule.nodes_https_out", 443),
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -133,8 +146,12 @@ def test_encryption_everywhere(plans: dict[str, dict[str, Any]], env: str) -> No
         assert after["block_device_mappings"][0]["ebs"][0]["encrypted"] == "true"
         assert after["metadata_options"][0]["http_tokens"] == "required"
     buckets = {r["address"] for r in of_type(plan, "aws_s3_bucket")}
-    for rtype in ("aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block",
-                  "aws_s3_bucket_versioning", "aws_s3_bucket_lifecycle_configuration"):
+    for rtype in (
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_lifecycle_configuration",
+    ):
         covered = {config_refs(plan, r["address"], "bucket")[-1] for r in of_type(plan, rtype)}
         assert covered == buckets, f"{rtype} missing for {buckets - covered}"
     sse = of_type(plan, "aws_s3_bucket_server_side_encryption_configuration")[0]["change"]["after"]

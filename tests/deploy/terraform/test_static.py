@@ -30,13 +30,22 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def terraform_test(module: Path, *args: str, check: bool = True):
-    return run([require_tool("terraform"), "test", "-no-color", *args], cwd=module, env=terraform_env(),
-               timeout=600, check=check)
+    return run(
+        [require_tool("terraform"), "test", "-no-color", *args],
+        cwd=module,
+        env=terraform_env(),
+        timeout=600,
+        check=check,
+    )
 
 
 def test_formatting_is_canonical() -> None:
-    proc = run([require_tool("terraform"), "fmt", "-check", "-recursive", "-diff", "-no-color"],
-               cwd=TF_SOURCE, env=terraform_env(), check=False)
+    proc = run(
+        [require_tool("terraform"), "fmt", "-check", "-recursive", "-diff", "-no-color"],
+        cwd=TF_SOURCE,
+        env=terraform_env(),
+        check=False,
+    )
     assert proc.returncode == 0, f"terraform fmt would change:\n{proc.stdout}"
 
 
@@ -54,8 +63,9 @@ def test_lock_file_pins_the_mirrored_provider(module: Path) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_facts_with_mocked_provider(module: Path, env: str) -> None:
-    proc = terraform_test(module, f"-var-file=envs/{env}.tfvars", f"-filter=tests/{env}.tftest.hcl",
-                          "-filter=tests/security.tftest.hcl")
+    proc = terraform_test(
+        module, f"-var-file=envs/{env}.tfvars", f"-filter=tests/{env}.tftest.hcl", "-filter=tests/security.tftest.hcl"
+    )
     assert "0 failed" in proc.stdout and "pass" in proc.stdout
 
 
@@ -66,16 +76,24 @@ def test_invalid_variables_are_refused(module: Path) -> None:
 
 def test_terraform_tests_catch_a_regression(module: Path) -> None:
     # Production forced onto one NAT gateway must fail the production assertions, or they test nothing.
-    proc = terraform_test(module, "-var-file=envs/production.tfvars", "-var=single_nat_gateway=true",
-                          "-filter=tests/production.tftest.hcl", check=False)
+    proc = terraform_test(
+        module,
+        "-var-file=envs/production.tfvars",
+        "-var=single_nat_gateway=true",
+        "-filter=tests/production.tftest.hcl",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "one NAT gateway per zone" in proc.stdout + proc.stderr
 
 
 def test_checkov_finds_no_failed_check() -> None:
     checkov = require_tool("checkov", hint="scripts/deps/40-checkov.sh")
-    proc = run([checkov, "-d", str(TF_SOURCE), "--framework", "terraform", "--skip-download", "--compact",
-                "-o", "json"], check=False, timeout=600)
+    proc = run(
+        [checkov, "-d", str(TF_SOURCE), "--framework", "terraform", "--skip-download", "--compact", "-o", "json"],
+        check=False,
+        timeout=600,
+    )
     report = json.loads(proc.stdout)
     summary = report["summary"]
     failed = [(c["check_id"], c["resource"], c["check_name"]) for c in report["results"]["failed_checks"]]
@@ -92,6 +110,7 @@ def test_checkov_finds_no_failed_check() -> None:
 
 def test_shell_scripts_pass_shellcheck() -> None:
     scripts = ["scripts/deploy-terraform.sh", "scripts/deps/40-checkov.sh", "scripts/deps/45-terraform.sh"]
-    proc = run([require_tool("shellcheck", hint="scripts/deps/45-terraform.sh"), "-x", *scripts],
-               cwd=REPO_ROOT, check=False)
+    proc = run(
+        [require_tool("shellcheck", hint="scripts/deps/45-terraform.sh"), "-x", *scripts], cwd=REPO_ROOT, check=False
+    )
     assert proc.returncode == 0, proc.stdout

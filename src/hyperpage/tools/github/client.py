@@ -21,12 +21,21 @@ DEFAULT_API_URL = "https://api.github.com"
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
     specs = []
     if settings.enable_github and settings.github_token is not None:
-        specs.append(_spec("default", settings.github_api_url, settings.github_token.get_secret_value(),
-                           split_list(settings.github_repos)))
+        specs.append(
+            _spec(
+                "default",
+                settings.github_api_url,
+                settings.github_token.get_secret_value(),
+                split_list(settings.github_repos),
+            )
+        )
     for entry in file_entries(settings, SLUG):
         token = entry_token(entry).get_secret_value()
-        specs.append(_spec(str(entry["name"]), str(entry.get("api_url") or DEFAULT_API_URL), token,
-                           split_list(entry.get("repos"))))
+        specs.append(
+            _spec(
+                str(entry["name"]), str(entry.get("api_url") or DEFAULT_API_URL), token, split_list(entry.get("repos"))
+            )
+        )
     return specs
 
 
@@ -36,8 +45,9 @@ def _spec(name: str, api_url: str, token: str, scopes: tuple[str, ...]) -> Conne
     api_url = api_url.rstrip("/")
     # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
     web_url = "https://github.com" if api_url == DEFAULT_API_URL else api_url.removesuffix("/api/v3")
-    return ConnectionSpec(tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=SecretStr(token),
-                          scopes=scopes)
+    return ConnectionSpec(
+        tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=SecretStr(token), scopes=scopes
+    )
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
@@ -57,5 +67,6 @@ def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:
         "X-GitHub-Api-Version": "2022-11-28",
         "User-Agent": f"hyperpage/{__version__}",
     }
-    return pool.get(tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers,
-                    parse_quota=parse_quota)
+    return pool.get(
+        tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers, parse_quota=parse_quota
+    )

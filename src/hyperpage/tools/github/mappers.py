@@ -10,23 +10,40 @@ from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
 from hyperpage.tools.base import names, parse_time
 
-_RUN_STATUS = {"queued": PipelineStatus.QUEUED, "waiting": PipelineStatus.QUEUED,
-               "requested": PipelineStatus.QUEUED, "pending": PipelineStatus.QUEUED,
-               "in_progress": PipelineStatus.IN_PROGRESS, "completed": PipelineStatus.DONE}
-_RUN_RESULT = {"success": PipelineResult.SUCCESS, "failure": PipelineResult.FAILURE,
-               "timed_out": PipelineResult.FAILURE, "startup_failure": PipelineResult.FAILURE,
-               "action_required": PipelineResult.FAILURE, "cancelled": PipelineResult.CANCELLED,
-               "skipped": PipelineResult.SKIPPED, "neutral": PipelineResult.SKIPPED,
-               "stale": PipelineResult.SKIPPED}
+_RUN_STATUS = {
+    "queued": PipelineStatus.QUEUED,
+    "waiting": PipelineStatus.QUEUED,
+    "requested": PipelineStatus.QUEUED,
+    "pending": PipelineStatus.QUEUED,
+    "in_progress": PipelineStatus.IN_PROGRESS,
+    "completed": PipelineStatus.DONE,
+}
+_RUN_RESULT = {
+    "success": PipelineResult.SUCCESS,
+    "failure": PipelineResult.FAILURE,
+    "timed_out": PipelineResult.FAILURE,
+    "startup_failure": PipelineResult.FAILURE,
+    "action_required": PipelineResult.FAILURE,
+    "cancelled": PipelineResult.CANCELLED,
+    "skipped": PipelineResult.SKIPPED,
+    "neutral": PipelineResult.SKIPPED,
+    "stale": PipelineResult.SKIPPED,
+}
 
 
 def repository(item: dict[str, Any]) -> dict[str, Any]:
-    return {"external_id": str(item["id"]), "full_name": item["full_name"], "web_url": item.get("html_url"),
-            "default_branch": item.get("default_branch"), "archived": bool(item.get("archived"))}
+    return {
+        "external_id": str(item["id"]),
+        "full_name": item["full_name"],
+        "web_url": item.get("html_url"),
+        "default_branch": item.get("default_branch"),
+        "archived": bool(item.get("archived")),
+    }
 
 
-def pull_request(item: dict[str, Any], *, connection_id: int, repository_id: int | None,
-                 now: datetime) -> dict[str, Any]:
+def pull_request(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime
+) -> dict[str, Any]:
     if item.get("merged_at"):
         state = ReviewState.MERGED
     elif item["state"] == "closed":
@@ -35,21 +52,32 @@ def pull_request(item: dict[str, Any], *, connection_id: int, repository_id: int
         state = ReviewState.OPEN
     reviewers = names(item.get("requested_reviewers"), "login") + names(item.get("requested_teams"), "slug", "team:")
     return {
-        "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
-        "number": int(item["number"]), "title": item.get("title") or "", "state": state.value,
-        "original_state": item["state"], "draft": bool(item.get("draft")),
-        "author": (item.get("user") or {}).get("login"), "requested_reviewers": reviewers,
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "number": int(item["number"]),
+        "title": item.get("title") or "",
+        "state": state.value,
+        "original_state": item["state"],
+        "draft": bool(item.get("draft")),
+        "author": (item.get("user") or {}).get("login"),
+        "requested_reviewers": reviewers,
         "labels": names(item.get("labels"), "name"),
-        "source_branch": (item.get("head") or {}).get("ref"), "target_branch": (item.get("base") or {}).get("ref"),
-        "merge_state": item.get("mergeable_state"), "web_url": item.get("html_url"),
-        "created_at": parse_time(item["created_at"]), "updated_at": parse_time(item["updated_at"]),
-        "merged_at": parse_time(item.get("merged_at")), "closed_at": parse_time(item.get("closed_at")),
+        "source_branch": (item.get("head") or {}).get("ref"),
+        "target_branch": (item.get("base") or {}).get("ref"),
+        "merge_state": item.get("mergeable_state"),
+        "web_url": item.get("html_url"),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item["updated_at"]),
+        "merged_at": parse_time(item.get("merged_at")),
+        "closed_at": parse_time(item.get("closed_at")),
         "synced_at": now,
     }
 
 
-def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int | None,
-                 now: datetime) -> dict[str, Any]:
+def workflow_run(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime
+) -> dict[str, Any]:
     status = _RUN_STATUS.get(item["status"], PipelineStatus.QUEUED)
     conclusion = item.get("conclusion")
     result = _RUN_RESULT.get(conclusion) if status is PipelineStatus.DONE and conclusion else None
@@ -63,33 +91,50 @@ def workflow_run(item: dict[str, Any], *, connection_id: int, repository_id: int
         # not 0, so averages are not pulled down).
         finished, duration = started, None
     return {
-        "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
-        "name": item.get("name") or item.get("display_title"), "status": status.value,
-        "result": result.value if result else None, "original_status": item["status"],
-        "original_result": conclusion, "ref": item.get("head_branch"), "sha": item.get("head_sha"),
-        "event": item.get("event"), "web_url": item.get("html_url"),
-        "created_at": parse_time(item["created_at"]), "updated_at": parse_time(item["updated_at"]),
-        "started_at": started, "finished_at": finished,
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "name": item.get("name") or item.get("display_title"),
+        "status": status.value,
+        "result": result.value if result else None,
+        "original_status": item["status"],
+        "original_result": conclusion,
+        "ref": item.get("head_branch"),
+        "sha": item.get("head_sha"),
+        "event": item.get("event"),
+        "web_url": item.get("html_url"),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item["updated_at"]),
+        "started_at": started,
+        "finished_at": finished,
         "duration_seconds": duration,
         "synced_at": now,
     }
 
 
-def issue(item: dict[str, Any], *, connection_id: int, repository_id: int | None, repo: str,
-          now: datetime) -> dict[str, Any]:
+def issue(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, repo: str, now: datetime
+) -> dict[str, Any]:
     closed = item["state"] == "closed"
     reason = item.get("state_reason")
     # API version 2026-03-10 drops the singular `assignee`; the first of `assignees` is the same person.
     assignee = next(iter(names([item.get("assignee")], "login") + names(item.get("assignees"), "login")), None)
     return {
-        "connection_id": connection_id, "repository_id": repository_id, "external_id": str(item["id"]),
-        "key": f"{repo}#{item['number']}", "title": item.get("title") or "",
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "key": f"{repo}#{item['number']}",
+        "title": item.get("title") or "",
         "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
         "original_status": f"{item['state']} ({reason})" if reason else item["state"],
-        "assignee": assignee, "reporter": (item.get("user") or {}).get("login"),
-        "priority": None, "issue_type": (item.get("type") or {}).get("name") if item.get("type") else None,
+        "assignee": assignee,
+        "reporter": (item.get("user") or {}).get("login"),
+        "priority": None,
+        "issue_type": (item.get("type") or {}).get("name") if item.get("type") else None,
         "labels": names(item.get("labels"), "name"),
-        "web_url": item.get("html_url"), "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]), "resolved_at": parse_time(item.get("closed_at")),
+        "web_url": item.get("html_url"),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item["updated_at"]),
+        "resolved_at": parse_time(item.get("closed_at")),
         "synced_at": now,
     }

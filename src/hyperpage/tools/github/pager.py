@@ -18,8 +18,9 @@ from hyperpage.tools.links import PageTrail
 PER_PAGE = 100
 
 
-async def pages(ctx: JobContext, path: str, params: dict[str, Any], *, items_key: str | None = None,
-                conditional: bool = True) -> AsyncIterator[list[Any]]:
+async def pages(
+    ctx: JobContext, path: str, params: dict[str, Any], *, items_key: str | None = None, conditional: bool = True
+) -> AsyncIterator[list[Any]]:
     """Yield each page's items. A 304 on the first page yields nothing and marks the run not-modified."""
     response = await ctx.first_page(path, {**params, "per_page": PER_PAGE}, conditional=conditional)
     if response is None:  # 304: nothing changed since the last run

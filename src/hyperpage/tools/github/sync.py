@@ -57,8 +57,9 @@ async def discover(ctx: JobContext) -> JobResult:
                     await collect(f"/users/{owner}/repos", {"type": "all"})
             else:
                 item = await ctx.get_json(f"/repos/{owner}/{name}", dict)
-                found.update((r["external_id"], r) for r in ctx.map(mappers.repository, [item],
-                                                                    table=Repository.__table__))
+                found.update(
+                    (r["external_id"], r) for r in ctx.map(mappers.repository, [item], table=Repository.__table__)
+                )
         except (NotFound, AuthFailed) as exc:
             if isinstance(exc, AuthFailed) and exc.status_code != 403:
                 raise  # 401: the token itself is wrong, every scope would fail
@@ -71,8 +72,14 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
     params = {"state": "all", "sort": "updated", "direction": "desc"}
     mark = None if ctx.full else ctx.high_water_mark
     async for page in pages(ctx, f"/repos/{ctx.scope}/pulls", params):
-        rows = ctx.map(mappers.pull_request, page, table=PullRequest.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(
+            mappers.pull_request,
+            page,
+            table=PullRequest.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            now=ctx.now,
+        )
         fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
         if ctx.settings.sync_github_merge_state:
             await _add_merge_states(ctx, fresh)
@@ -99,13 +106,20 @@ async def _add_merge_states(ctx: JobContext, rows: list[dict[str, Any]]) -> None
 
 async def sync_workflow_runs(ctx: JobContext) -> JobResult:
     window_start = ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)
-    since = stable_since(window_start if ctx.full or ctx.high_water_mark is None
-                         else max(ctx.high_water_mark, window_start))
+    since = stable_since(
+        window_start if ctx.full or ctx.high_water_mark is None else max(ctx.high_water_mark, window_start)
+    )
     params = {"created": f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
     oldest_unfinished = newest = None
     async for page in pages(ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs"):
-        rows = ctx.map(mappers.workflow_run, page, table=Pipeline.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(
+            mappers.workflow_run,
+            page,
+            table=Pipeline.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            now=ctx.now,
+        )
         await ctx.write(Pipeline.__table__, rows)
         for row in rows:
             newest = max(newest or row["created_at"], row["created_at"])
@@ -123,8 +137,15 @@ async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in pages(ctx, f"/repos/{ctx.scope}/issues", params):
         # the list includes pull requests
         only_issues = [item for item in page if not (isinstance(item, dict) and "pull_request" in item)]
-        rows = ctx.map(mappers.issue, only_issues, table=Issue.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, repo=ctx.scope, now=ctx.now)
+        rows = ctx.map(
+            mappers.issue,
+            only_issues,
+            table=Issue.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            repo=ctx.scope,
+            now=ctx.now,
+        )
         await ctx.store(Issue.__table__, rows)
     return ctx.finish()
 
@@ -136,8 +157,9 @@ async def sync_rate_limits(ctx: JobContext) -> JobResult:
     for name in ("core", "search", "graphql"):
         entry = resources.get(name)
         if isinstance(entry, dict) and "limit" in entry:
-            ctx.client.samples[name] = QuotaSample(name, int(entry["limit"]), int(entry["remaining"]),
-                                                   parse_reset(str(entry.get("reset", ""))))
+            ctx.client.samples[name] = QuotaSample(
+                name, int(entry["limit"]), int(entry["remaining"]), parse_reset(str(entry.get("reset", "")))
+            )
     return ctx.result
 
 
@@ -147,6 +169,11 @@ TOOL = ToolDefinition(
     scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
     connection_specs=connection_specs,
     make_client=make_client,
-    runners={REPOSITORIES: discover, PULL_REQUESTS: sync_pull_requests, PIPELINES: sync_workflow_runs,
-             ISSUES: sync_issues, RATE_LIMITS: sync_rate_limits},
+    runners={
+        REPOSITORIES: discover,
+        PULL_REQUESTS: sync_pull_requests,
+        PIPELINES: sync_workflow_runs,
+        ISSUES: sync_issues,
+        RATE_LIMITS: sync_rate_limits,
+    },
 )

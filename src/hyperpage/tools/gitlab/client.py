@@ -22,18 +22,31 @@ DEFAULT_WEB_URL = "https://gitlab.com"
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
     specs = []
     if settings.enable_gitlab and settings.gitlab_token is not None:
-        specs.append(_spec("default", settings.gitlab_web_url, settings.gitlab_token.get_secret_value(),
-                           split_list(settings.gitlab_projects)))
+        specs.append(
+            _spec(
+                "default",
+                settings.gitlab_web_url,
+                settings.gitlab_token.get_secret_value(),
+                split_list(settings.gitlab_projects),
+            )
+        )
     for entry in file_entries(settings, SLUG):
-        specs.append(_spec(str(entry["name"]), str(entry.get("web_url") or DEFAULT_WEB_URL),
-                           entry_token(entry).get_secret_value(), split_list(entry.get("projects"))))
+        specs.append(
+            _spec(
+                str(entry["name"]),
+                str(entry.get("web_url") or DEFAULT_WEB_URL),
+                entry_token(entry).get_secret_value(),
+                split_list(entry.get("projects")),
+            )
+        )
     return specs
 
 
 def _spec(name: str, web_url: str, token: str, scopes: tuple[str, ...]) -> ConnectionSpec:
     web_url = web_url.rstrip("/")
-    return ConnectionSpec(tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url,
-                          token=SecretStr(token), scopes=scopes)
+    return ConnectionSpec(
+        tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=SecretStr(token), scopes=scopes
+    )
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
@@ -46,7 +59,11 @@ def parse_quota(response: httpx.Response) -> list[QuotaSample]:
 
 def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:
     token = spec.token.get_secret_value()
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-               "User-Agent": f"hyperpage/{__version__}"}
-    return pool.get(tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers,
-                    parse_quota=parse_quota)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "User-Agent": f"hyperpage/{__version__}",
+    }
+    return pool.get(
+        tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers, parse_quota=parse_quota
+    )

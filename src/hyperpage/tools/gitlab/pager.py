@@ -16,8 +16,9 @@ from hyperpage.tools.links import PageTrail
 PER_PAGE = 100
 
 
-async def pages(ctx: JobContext, path: str, params: dict[str, Any], *,
-                conditional: bool = True) -> AsyncIterator[list[Any]]:
+async def pages(
+    ctx: JobContext, path: str, params: dict[str, Any], *, conditional: bool = True
+) -> AsyncIterator[list[Any]]:
     query = {**params, "per_page": PER_PAGE}
     response = await ctx.first_page(path, query, conditional=conditional)
     if response is None:  # 304: nothing changed since the last run

@@ -49,8 +49,9 @@ async def discover(ctx: JobContext) -> JobResult:
                 await collect(f"/groups/{quote(scope[:-2], safe='')}/projects", {"include_subgroups": "true"})
             else:
                 item = await ctx.get_json(f"/projects/{quote(scope, safe='')}", dict)
-                found.update((p["external_id"], p) for p in ctx.map(mappers.project, [item],
-                                                                    table=Repository.__table__))
+                found.update(
+                    (p["external_id"], p) for p in ctx.map(mappers.project, [item], table=Repository.__table__)
+                )
         except (NotFound, AuthFailed) as exc:
             if isinstance(exc, AuthFailed) and exc.status_code != 403:
                 raise  # 401: the token itself is wrong, every scope would fail
@@ -70,8 +71,14 @@ def _window(ctx: JobContext) -> dict[str, Any]:
 async def sync_merge_requests(ctx: JobContext) -> JobResult:
     path = f"/projects/{ctx.repository_external_id}/merge_requests"
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map(mappers.merge_request, page, table=PullRequest.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(
+            mappers.merge_request,
+            page,
+            table=PullRequest.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            now=ctx.now,
+        )
         await ctx.store(PullRequest.__table__, rows)
     return ctx.finish()
 
@@ -83,8 +90,14 @@ async def sync_pipelines(ctx: JobContext) -> JobResult:
         params["updated_after"] = _iso(stable_since(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)))
     async for page in pages(ctx, f"/projects/{project}/pipelines", params):
         detailed = [await _with_times(ctx, project, item) for item in page]
-        rows = ctx.map(mappers.pipeline, detailed, table=Pipeline.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(
+            mappers.pipeline,
+            detailed,
+            table=Pipeline.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            now=ctx.now,
+        )
         await ctx.store(Pipeline.__table__, rows)
     return ctx.finish()
 
@@ -104,8 +117,14 @@ async def _with_times(ctx: JobContext, project: str | None, item: Any) -> Any:
 async def sync_issues(ctx: JobContext) -> JobResult:
     path = f"/projects/{ctx.repository_external_id}/issues"
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map(mappers.issue, page, table=Issue.__table__, connection_id=ctx.connection_id,
-                       repository_id=ctx.repository_id, now=ctx.now)
+        rows = ctx.map(
+            mappers.issue,
+            page,
+            table=Issue.__table__,
+            connection_id=ctx.connection_id,
+            repository_id=ctx.repository_id,
+            now=ctx.now,
+        )
         await ctx.store(Issue.__table__, rows)
     return ctx.finish()
 
@@ -116,6 +135,10 @@ TOOL = ToolDefinition(
     scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
     connection_specs=connection_specs,
     make_client=make_client,
-    runners={REPOSITORIES: discover, PULL_REQUESTS: sync_merge_requests, PIPELINES: sync_pipelines,
-             ISSUES: sync_issues},
+    runners={
+        REPOSITORIES: discover,
+        PULL_REQUESTS: sync_merge_requests,
+        PIPELINES: sync_pipelines,
+        ISSUES: sync_issues,
+    },
 )

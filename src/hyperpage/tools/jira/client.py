@@ -26,24 +26,49 @@ DEFAULT_JQL = "assignee = currentUser() OR reporter = currentUser() OR watcher =
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
     specs = []
     if settings.enable_jira and settings.jira_api_token is not None and settings.jira_web_url:
-        specs.append(_spec("default", settings.jira_web_url, settings.jira_api_token, settings.jira_email,
-                           settings.jira_deployment, settings.jira_jql))
+        specs.append(
+            _spec(
+                "default",
+                settings.jira_web_url,
+                settings.jira_api_token,
+                settings.jira_email,
+                settings.jira_deployment,
+                settings.jira_jql,
+            )
+        )
     for entry in file_entries(settings, SLUG):
         if not entry.get("web_url"):
             raise ConfigError(f"{entry['_where']}: needs `web_url`")
-        specs.append(_spec(str(entry["name"]), str(entry["web_url"]), entry_token(entry), entry.get("email"),
-                           entry.get("deployment"), str(entry.get("jql") or "")))
+        specs.append(
+            _spec(
+                str(entry["name"]),
+                str(entry["web_url"]),
+                entry_token(entry),
+                entry.get("email"),
+                entry.get("deployment"),
+                str(entry.get("jql") or ""),
+            )
+        )
     return specs
 
 
-def _spec(name: str, web_url: str, token: SecretStr, email: str | None, deployment: str | None,
-          jql: str) -> ConnectionSpec:
+def _spec(
+    name: str, web_url: str, token: SecretStr, email: str | None, deployment: str | None, jql: str
+) -> ConnectionSpec:
     # Email + token is Jira Cloud; a token alone is a Data Center personal access token.
     deployment = deployment or ("cloud" if email else "datacenter")
     web_url = web_url.rstrip("/")
     api = "/rest/api/3" if deployment == "cloud" else "/rest/api/2"
-    return ConnectionSpec(tool=SLUG, name=name, base_url=f"{web_url}{api}", web_url=web_url, token=token,
-                          email=email, deployment=deployment, jql=jql.strip() or DEFAULT_JQL)
+    return ConnectionSpec(
+        tool=SLUG,
+        name=name,
+        base_url=f"{web_url}{api}",
+        web_url=web_url,
+        token=token,
+        email=email,
+        deployment=deployment,
+        jql=jql.strip() or DEFAULT_JQL,
+    )
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
@@ -62,5 +87,6 @@ def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:
     else:
         auth = f"Bearer {token}"
     headers = {"Authorization": auth, "Accept": "application/json", "User-Agent": f"hyperpage/{__version__}"}
-    return pool.get(tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers,
-                    parse_quota=parse_quota)
+    return pool.get(
+        tool=SLUG, connection=spec.name, base_url=spec.base_url, token=token, headers=headers, parse_quota=parse_quota
+    )

@@ -8,8 +8,19 @@ from typing import Any
 from hyperpage.issues.models import StatusCategory
 from hyperpage.tools.base import parse_time
 
-FIELDS = ["summary", "status", "assignee", "reporter", "priority", "issuetype", "labels", "created", "updated",
-          "resolutiondate", "project"]
+FIELDS = [
+    "summary",
+    "status",
+    "assignee",
+    "reporter",
+    "priority",
+    "issuetype",
+    "labels",
+    "created",
+    "updated",
+    "resolutiondate",
+    "project",
+]
 _CATEGORY = {"new": StatusCategory.TODO, "indeterminate": StatusCategory.IN_PROGRESS, "done": StatusCategory.DONE}
 
 
@@ -24,13 +35,21 @@ def issue(item: dict[str, Any], *, connection_id: int, web_url: str, now: dateti
     status = fields.get("status") or {}
     category = (status.get("statusCategory") or {}).get("key", "new")
     return {
-        "connection_id": connection_id, "repository_id": None, "external_id": str(item["id"]),
-        "key": item["key"], "title": fields.get("summary") or "",
+        "connection_id": connection_id,
+        "repository_id": None,
+        "external_id": str(item["id"]),
+        "key": item["key"],
+        "title": fields.get("summary") or "",
         "status_category": _CATEGORY.get(category, StatusCategory.TODO).value,
-        "original_status": status.get("name") or category, "assignee": _person(fields.get("assignee")),
-        "reporter": _person(fields.get("reporter")), "priority": (fields.get("priority") or {}).get("name"),
-        "issue_type": (fields.get("issuetype") or {}).get("name"), "labels": list(fields.get("labels") or []),
-        "web_url": f"{web_url}/browse/{item['key']}", "created_at": parse_time(fields["created"]),
-        "updated_at": parse_time(fields["updated"]), "resolved_at": parse_time(fields.get("resolutiondate")),
+        "original_status": status.get("name") or category,
+        "assignee": _person(fields.get("assignee")),
+        "reporter": _person(fields.get("reporter")),
+        "priority": (fields.get("priority") or {}).get("name"),
+        "issue_type": (fields.get("issuetype") or {}).get("name"),
+        "labels": list(fields.get("labels") or []),
+        "web_url": f"{web_url}/browse/{item['key']}",
+        "created_at": parse_time(fields["created"]),
+        "updated_at": parse_time(fields["updated"]),
+        "resolved_at": parse_time(fields.get("resolutiondate")),
         "synced_at": now,
     }

@@ -17,7 +17,7 @@ from hyperpage.tools.jira.pager import search
 
 _ORDER_BY = re.compile(r"(^|\s+)ORDER\s+BY\s+.*$", re.IGNORECASE | re.DOTALL)
 # Jira Cloud refuses unbounded queries on /search/jql; a scope with no condition means "every project".
-EVERYTHING = "created >= \"1970-01-01\""
+EVERYTHING = 'created >= "1970-01-01"'
 
 
 def build_jql(scope: str, ctx: JobContext) -> str:
@@ -31,8 +31,14 @@ def build_jql(scope: str, ctx: JobContext) -> str:
 
 async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in search(ctx, build_jql(ctx.spec.jql or "", ctx), mappers.FIELDS):
-        rows = ctx.map(mappers.issue, page, table=Issue.__table__, connection_id=ctx.connection_id,
-                       web_url=ctx.spec.web_url, now=ctx.now)
+        rows = ctx.map(
+            mappers.issue,
+            page,
+            table=Issue.__table__,
+            connection_id=ctx.connection_id,
+            web_url=ctx.spec.web_url,
+            now=ctx.now,
+        )
         await ctx.store(Issue.__table__, rows)
     return ctx.finish()
 
