@@ -18,7 +18,7 @@ from hyperpage.config import Settings
 from hyperpage.db.session import session_scope
 from hyperpage.db.upsert import upsert
 from hyperpage.logging import get_logger, register_url_credentials, strip_userinfo
-from hyperpage.tools.errors import ToolError
+from hyperpage.tools.errors import AuthFailed, NotFound, ToolError
 from hyperpage.tools.http import ClientPool, RequestStats, UpstreamClient, decode_json
 
 PULL_REQUESTS = "pull_requests"
@@ -183,6 +183,32 @@ class JobContext:
             external_id=external_id,
             reason=reason[:200],
         )
+
+    def map_scoped(
+        self, mapper: Callable[..., dict[str, Any]], items: Sequence[Any], table: Any, **extra: Any
+    ) -> list[dict[str, Any]]:
+        """`map` for a repository-scoped listing: every row gets this job's connection, repository and time."""
+        return self.map(
+            mapper,
+            items,
+            table=table,
+            connection_id=self.connection_id,
+            repository_id=self.repository_id,
+            now=self.now,
+            **extra,
+        )
+
+    async def each_scope(self, visit: Callable[[str], Awaitable[None]]) -> None:
+        """`visit` every configured scope. One that is gone, renamed without a redirect or out of the token's
+        reach (404; 403 e.g. under an organisation's SAML enforcement) must not cost the others their jobs: it
+        is recorded and the others go on. A 401 means the token itself is wrong: every scope would fail."""
+        for scope in self.spec.scopes:
+            try:
+                await visit(scope)
+            except (NotFound, AuthFailed) as exc:
+                if isinstance(exc, AuthFailed) and exc.status_code != 403:
+                    raise
+                self.scope_missing(scope, exc)
 
     def scope_missing(self, scope: str, exc: ToolError) -> None:
         """A configured repository/project the upstream does not show us: recorded, the others go on."""

@@ -24,7 +24,7 @@ from hyperpage.tools.base import (
     ToolDefinition,
     stable_since,
 )
-from hyperpage.tools.errors import AuthFailed, NotFound
+from hyperpage.tools.errors import NotFound
 from hyperpage.tools.github import mappers
 from hyperpage.tools.github.client import SLUG, connection_specs, make_client
 from hyperpage.tools.github.pager import pages
@@ -39,31 +39,31 @@ async def discover(ctx: JobContext) -> JobResult:
     owns, collaborates on or sees as an organisation member (the original's `/user/repos`)."""
     found: dict[str, dict[str, Any]] = {}
 
+    def keep(items: list[Any]) -> None:
+        found.update(
+            (row["external_id"], row) for row in ctx.map(mappers.repository, items, table=Repository.__table__)
+        )
+
     async def collect(path: str, params: dict[str, Any]) -> None:
         async for page in pages(ctx, path, params, conditional=False):
-            found.update((r["external_id"], r) for r in ctx.map(mappers.repository, page, table=Repository.__table__))
+            keep(page)
 
     if not ctx.spec.scopes:
         await collect("/user/repos", {"affiliation": AFFILIATION})
-    for scope in ctx.spec.scopes:
+
+    # GitHub answers 404 (or 403 under an organisation's SAML enforcement) for a scope gone or out of reach
+    async def visit(scope: str) -> None:
         owner, _, name = scope.partition("/")
-        # One scope that is gone, renamed without a redirect or out of the token's reach must not cost the
-        # others their jobs: GitHub answers 404 (or 403 under an organisation's SAML enforcement) for it.
+        if name != "*":
+            item = await ctx.get_json(f"/repos/{owner}/{name}", dict)
+            keep([item])
+            return
         try:
-            if name == "*":
-                try:
-                    await collect(f"/orgs/{owner}/repos", {"type": "all"})
-                except NotFound:  # a user account, not an organisation
-                    await collect(f"/users/{owner}/repos", {"type": "all"})
-            else:
-                item = await ctx.get_json(f"/repos/{owner}/{name}", dict)
-                found.update(
-                    (r["external_id"], r) for r in ctx.map(mappers.repository, [item], table=Repository.__table__)
-                )
-        except (NotFound, AuthFailed) as exc:
-            if isinstance(exc, AuthFailed) and exc.status_code != 403:
-                raise  # 401: the token itself is wrong, every scope would fail
-            ctx.scope_missing(scope, exc)
+            await collect(f"/orgs/{owner}/repos", {"type": "all"})
+        except NotFound:  # a user account, not an organisation
+            await collect(f"/users/{owner}/repos", {"type": "all"})
+
+    await ctx.each_scope(visit)
     ctx.result.discovered = list(found.values())
     return ctx.result
 
@@ -72,14 +72,7 @@ async def sync_pull_requests(ctx: JobContext) -> JobResult:
     params = {"state": "all", "sort": "updated", "direction": "desc"}
     mark = None if ctx.full else ctx.high_water_mark
     async for page in pages(ctx, f"/repos/{ctx.scope}/pulls", params):
-        rows = ctx.map(
-            mappers.pull_request,
-            page,
-            table=PullRequest.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.pull_request, page, PullRequest.__table__)
         fresh = [r for r in rows if mark is None or r["updated_at"] >= mark]
         if ctx.settings.sync_github_merge_state:
             await _add_merge_states(ctx, fresh)
@@ -112,14 +105,7 @@ async def sync_workflow_runs(ctx: JobContext) -> JobResult:
     params = {"created": f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
     oldest_unfinished = newest = None
     async for page in pages(ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs"):
-        rows = ctx.map(
-            mappers.workflow_run,
-            page,
-            table=Pipeline.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.workflow_run, page, Pipeline.__table__)
         await ctx.write(Pipeline.__table__, rows)
         for row in rows:
             newest = max(newest or row["created_at"], row["created_at"])
@@ -137,15 +123,7 @@ async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in pages(ctx, f"/repos/{ctx.scope}/issues", params):
         # the list includes pull requests
         only_issues = [item for item in page if not (isinstance(item, dict) and "pull_request" in item)]
-        rows = ctx.map(
-            mappers.issue,
-            only_issues,
-            table=Issue.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            repo=ctx.scope,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.issue, only_issues, Issue.__table__, repo=ctx.scope)
         await ctx.store(Issue.__table__, rows)
     return ctx.finish()
 

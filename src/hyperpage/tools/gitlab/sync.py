@@ -20,7 +20,7 @@ from hyperpage.tools.base import (
     ToolDefinition,
     stable_since,
 )
-from hyperpage.tools.errors import AuthFailed, NotFound
+from hyperpage.tools.errors import NotFound
 from hyperpage.tools.gitlab import mappers
 from hyperpage.tools.gitlab.client import SLUG, connection_specs, make_client
 from hyperpage.tools.gitlab.pager import pages
@@ -35,27 +35,26 @@ async def discover(ctx: JobContext) -> JobResult:
     """Projects in scope: listed ones, `group/*` (with subgroups), or by default the user's memberships."""
     found: dict[str, dict[str, Any]] = {}
 
+    def keep(items: list[Any]) -> None:
+        found.update((row["external_id"], row) for row in ctx.map(mappers.project, items, table=Repository.__table__))
+
     async def collect(path: str, params: dict[str, Any]) -> None:
         async for page in pages(ctx, path, params, conditional=False):
-            found.update((p["external_id"], p) for p in ctx.map(mappers.project, page, table=Repository.__table__))
+            keep(page)
 
     if not ctx.spec.scopes:
         await collect("/projects", {"membership": "true", "archived": "false"})
-    for scope in ctx.spec.scopes:
-        # A project or group that is gone or out of reach answers "404 Project Not Found" / "404 Group Not
-        # Found" (https://docs.gitlab.com/api/projects/#get-a-single-project): recorded, the others go on.
-        try:
-            if scope.endswith("/*"):
-                await collect(f"/groups/{quote(scope[:-2], safe='')}/projects", {"include_subgroups": "true"})
-            else:
-                item = await ctx.get_json(f"/projects/{quote(scope, safe='')}", dict)
-                found.update(
-                    (p["external_id"], p) for p in ctx.map(mappers.project, [item], table=Repository.__table__)
-                )
-        except (NotFound, AuthFailed) as exc:
-            if isinstance(exc, AuthFailed) and exc.status_code != 403:
-                raise  # 401: the token itself is wrong, every scope would fail
-            ctx.scope_missing(scope, exc)
+
+    # A project or group that is gone or out of reach answers "404 Project Not Found" / "404 Group Not Found"
+    # (https://docs.gitlab.com/api/projects/#get-a-single-project)
+    async def visit(scope: str) -> None:
+        if scope.endswith("/*"):
+            await collect(f"/groups/{quote(scope[:-2], safe='')}/projects", {"include_subgroups": "true"})
+            return
+        item = await ctx.get_json(f"/projects/{quote(scope, safe='')}", dict)
+        keep([item])
+
+    await ctx.each_scope(visit)
     ctx.result.discovered = list(found.values())
     return ctx.result
 
@@ -71,14 +70,7 @@ def _window(ctx: JobContext) -> dict[str, Any]:
 async def sync_merge_requests(ctx: JobContext) -> JobResult:
     path = f"/projects/{ctx.repository_external_id}/merge_requests"
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map(
-            mappers.merge_request,
-            page,
-            table=PullRequest.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.merge_request, page, PullRequest.__table__)
         await ctx.store(PullRequest.__table__, rows)
     return ctx.finish()
 
@@ -90,14 +82,7 @@ async def sync_pipelines(ctx: JobContext) -> JobResult:
         params["updated_after"] = _iso(stable_since(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)))
     async for page in pages(ctx, f"/projects/{project}/pipelines", params):
         detailed = [await _with_times(ctx, project, item) for item in page]
-        rows = ctx.map(
-            mappers.pipeline,
-            detailed,
-            table=Pipeline.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.pipeline, detailed, Pipeline.__table__)
         await ctx.store(Pipeline.__table__, rows)
     return ctx.finish()
 
@@ -117,14 +102,7 @@ async def _with_times(ctx: JobContext, project: str | None, item: Any) -> Any:
 async def sync_issues(ctx: JobContext) -> JobResult:
     path = f"/projects/{ctx.repository_external_id}/issues"
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map(
-            mappers.issue,
-            page,
-            table=Issue.__table__,
-            connection_id=ctx.connection_id,
-            repository_id=ctx.repository_id,
-            now=ctx.now,
-        )
+        rows = ctx.map_scoped(mappers.issue, page, Issue.__table__)
         await ctx.store(Issue.__table__, rows)
     return ctx.finish()
 
