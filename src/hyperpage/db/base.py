@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, func
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -62,4 +62,28 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         TZDateTime(), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class SyncedRow:
+    """The columns every row copied from an upstream tool has: which item of which connection (and repository)
+    it is, and when we last wrote it. The three synced tables (reviews, pipelines, issues) add their own columns
+    between these; `sort_order` keeps the shared ones first and `synced_at` last, as the migrations made them."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, sort_order=-1)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), sort_order=-1)
+    repository_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL"), index=True, sort_order=-1
+    )
+    external_id: Mapped[str] = mapped_column(String(64), sort_order=-1)
+    synced_at: Mapped[datetime] = mapped_column(sort_order=1)
+
+
+def synced_table_args(table: str, *own: Any) -> tuple[Any, ...]:
+    """A synced table's keys: one row per upstream item and connection (what the upsert conflicts on), and the
+    (updated_at, id) index every list pages by; then the table's own constraints and indexes."""
+    return (
+        UniqueConstraint("connection_id", "external_id"),
+        Index(f"ix_{table}_updated_at_id", "updated_at", "id"),
+        *own,
     )

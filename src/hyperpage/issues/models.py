@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hyperpage.db.base import Base, BigId
+from hyperpage.db.base import Base, SyncedRow, synced_table_args
 
 
 class StatusCategory(StrEnum):
@@ -17,19 +17,14 @@ class StatusCategory(StrEnum):
     DONE = "DONE"
 
 
-class Issue(Base):
+class Issue(SyncedRow, Base):
     __tablename__ = "issues"
-    __table_args__ = (
-        UniqueConstraint("connection_id", "external_id"),
+    __table_args__ = synced_table_args(
+        "issues",
         CheckConstraint("status_category IN ('TODO', 'IN_PROGRESS', 'DONE')", name="status_category"),
-        Index("ix_issues_updated_at_id", "updated_at", "id"),
         Index("ix_issues_status_category_updated_at", "status_category", "updated_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"), index=True)
-    external_id: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(1000), index=True)  # owner/repo#n, GitLab full reference
     title: Mapped[str] = mapped_column(Text)
     status_category: Mapped[str] = mapped_column(String(16))
@@ -43,4 +38,3 @@ class Issue(Base):
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
-    synced_at: Mapped[datetime] = mapped_column()

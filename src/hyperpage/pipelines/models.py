@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hyperpage.db.base import Base, BigId
+from hyperpage.db.base import Base, SyncedRow, synced_table_args
 
 
 class PipelineStatus(StrEnum):
@@ -24,20 +24,15 @@ class PipelineResult(StrEnum):
     SKIPPED = "SKIPPED"
 
 
-class Pipeline(Base):
+class Pipeline(SyncedRow, Base):
     __tablename__ = "pipelines"
-    __table_args__ = (
-        UniqueConstraint("connection_id", "external_id"),
+    __table_args__ = synced_table_args(
+        "pipelines",
         CheckConstraint("status IN ('QUEUED', 'IN_PROGRESS', 'DONE')", name="status"),
         CheckConstraint("result IS NULL OR result IN ('SUCCESS', 'FAILURE', 'CANCELLED', 'SKIPPED')", name="result"),
-        Index("ix_pipelines_updated_at_id", "updated_at", "id"),
         Index("ix_pipelines_status_result", "status", "result"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"), index=True)
-    external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(16))
     result: Mapped[str | None] = mapped_column(String(16))
@@ -52,4 +47,3 @@ class Pipeline(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     duration_seconds: Mapped[float | None] = mapped_column(Float)
-    synced_at: Mapped[datetime] = mapped_column()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hyperpage.db.base import Base, BigId
+from hyperpage.db.base import Base, SyncedRow, synced_table_args
 
 
 class ReviewState(StrEnum):
@@ -17,19 +17,14 @@ class ReviewState(StrEnum):
     MERGED = "MERGED"
 
 
-class PullRequest(Base):
+class PullRequest(SyncedRow, Base):
     __tablename__ = "pull_requests"
-    __table_args__ = (
-        UniqueConstraint("connection_id", "external_id"),
+    __table_args__ = synced_table_args(
+        "pull_requests",
         CheckConstraint("state IN ('OPEN', 'CLOSED', 'MERGED')", name="state"),
-        Index("ix_pull_requests_updated_at_id", "updated_at", "id"),
         Index("ix_pull_requests_state_updated_at", "state", "updated_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"), index=True)
-    external_id: Mapped[str] = mapped_column(String(64))
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16))
@@ -46,4 +41,3 @@ class PullRequest(Base):
     updated_at: Mapped[datetime] = mapped_column()
     merged_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
-    synced_at: Mapped[datetime] = mapped_column()
