@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any, overload
+from typing import Any
 
 from hyperpage.demo import names
 from hyperpage.demo.httpkit import iso_z
+from hyperpage.demo.shapes import PeopleShapes
 from hyperpage.demo.world import GhIssue, Org, Person, PullRequest, Repo, WorkflowRun
 
 LABEL_COLORS = dict(names.LABELS)
@@ -62,7 +63,7 @@ REPO_URLS = (
 LABEL_DESCRIPTIONS = {"bug": "Something isn't working", "enhancement": "New feature or request"}
 
 
-class GitHubShapes:
+class GitHubShapes(PeopleShapes):
     def __init__(self, api: str, web: str, people: list[Person], version: str = "2022-11-28") -> None:
         self.api = api  # e.g. http://127.0.0.1:8000/github
         # 2026-03-10 and later drop pull requests' merge_commit_sha and the singular assignee
@@ -74,22 +75,11 @@ class GitHubShapes:
         self._users: dict[int, dict[str, Any]] = {}
         self._repos: dict[int, dict[str, Any]] = {}
 
-    @overload
-    def user(self, index: int) -> dict[str, Any]: ...
-    @overload
-    def user(self, index: None) -> None: ...
-    @overload
-    def user(self, index: int | None) -> dict[str, Any] | None: ...
-    def user(self, index: int | None) -> dict[str, Any] | None:
-        if index is None:
-            return None
+    def person(self, index: int) -> dict[str, Any]:
         if index not in self._users:
-            self._users[index] = self._user(index)
+            p = self.people[index]
+            self._users[index] = self._account(p.login, p.github_id, "U_", "User")
         return self._users[index]
-
-    def _user(self, index: int) -> dict[str, Any]:
-        p = self.people[index]
-        return self._account(p.login, p.github_id, "U_", "User")
 
     def _account(self, login: str, ident: int, prefix: str, kind: str) -> dict[str, Any]:
         """GitHub's `simple-user`: every field its schema requires, for people and organisations alike."""

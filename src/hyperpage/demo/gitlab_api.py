@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -17,6 +17,14 @@ from hyperpage.demo.service import Identity, Service, bearer_or_token
 from hyperpage.demo.world import Project
 
 LINK_ORDER = ("prev", "next", "first", "last")
+
+
+class _OfProject(Protocol):
+    @property
+    def project(self) -> Project: ...
+
+
+InProject = TypeVar("InProject", bound=_OfProject)
 
 
 class GitLabService(Service):
@@ -86,6 +94,16 @@ class GitLabService(Service):
         if project is None:
             raise HttpProblem(404, "Project Not Found")
         return project
+
+    def one_in_project(
+        self, request: Request, items: list[InProject], number: Callable[[InProject], int], param: str
+    ) -> InProject:
+        """The item of the path's project whose number (`iid`, or `id` for pipelines) is the path's `param`."""
+        project, wanted = self.find_project(request), int(request.path_params[param])
+        found = next((item for item in items if item.project is project and number(item) == wanted), None)
+        if found is None:
+            raise HttpProblem(404, "Not found")
+        return found
 
     def listing(self, request: Request, items: list[Any], render: Callable[[Any], Any]) -> Reply:
         page = page_of(request, len(items), 20)
@@ -203,11 +221,7 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
         return svc.listing(request, items, svc.shapes(request).merge_request)
 
     def project_mr(request: Request, ident: Identity) -> Reply:
-        found = svc.find_project(request)
-        iid = int(request.path_params["iid"])
-        mr = next((m for m in up.world.mrs if m.project is found and m.iid == iid), None)
-        if mr is None:
-            raise HttpProblem(404, "Not found")
+        mr = svc.one_in_project(request, up.world.mrs, lambda m: m.iid, "iid")
         return Reply(svc.shapes(request).merge_request(mr), last_modified=mr.updated_at)
 
     def all_mrs(request: Request, ident: Identity) -> Reply:
@@ -224,11 +238,7 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
         return svc.listing(request, items, svc.shapes(request).pipeline)
 
     def pipeline(request: Request, ident: Identity) -> Reply:
-        found = svc.find_project(request)
-        pid = int(request.path_params["pid"])
-        item = next((p for p in up.world.pipelines if p.project is found and p.id == pid), None)
-        if item is None:
-            raise HttpProblem(404, "Not found")
+        item = svc.one_in_project(request, up.world.pipelines, lambda p: p.id, "pid")
         return Reply(svc.shapes(request).pipeline(item, single=True), last_modified=item.updated_at)
 
     def issue_filters(request: Request, items: list[Any]) -> list[Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from hyperpage.demo.httpkit import iso_ms
+from hyperpage.demo.shapes import PeopleShapes
 from hyperpage.demo.world import GlIssue, Group, MergeRequest, Person, Pipeline, Project
 
 PIPELINE_ICONS = {
@@ -22,21 +23,27 @@ PIPELINE_ICONS = {
 }
 
 
-class GitLabShapes:
+def _issuable(item: MergeRequest | GlIssue) -> dict[str, Any]:
+    """The fields GitLab's merge requests and issues (both "issuables") start with."""
+    return {
+        "id": item.id,
+        "iid": item.iid,
+        "project_id": item.project.id,
+        "title": item.title,
+        "description": item.description,
+        "state": item.state,
+        "created_at": iso_ms(item.created_at),
+        "updated_at": iso_ms(item.updated_at),
+    }
+
+
+class GitLabShapes(PeopleShapes):
     def __init__(self, web: str, people: list[Person]) -> None:
         self.web = web  # GITLAB_WEB_URL, e.g. http://127.0.0.1:8000/gitlab
         self.api = web + "/api/v4"
         self.people = people
 
-    @overload
-    def user(self, index: int) -> dict[str, Any]: ...
-    @overload
-    def user(self, index: None) -> None: ...
-    @overload
-    def user(self, index: int | None) -> dict[str, Any] | None: ...
-    def user(self, index: int | None) -> dict[str, Any] | None:
-        if index is None:
-            return None
+    def person(self, index: int) -> dict[str, Any]:
         p = self.people[index]
         return {
             "id": p.gitlab_id,
@@ -131,14 +138,7 @@ class GitLabShapes:
     def _merge_request(self, mr: MergeRequest) -> dict[str, Any]:
         p = mr.project
         return {
-            "id": mr.id,
-            "iid": mr.iid,
-            "project_id": p.id,
-            "title": mr.title,
-            "description": mr.description,
-            "state": mr.state,
-            "created_at": iso_ms(mr.created_at),
-            "updated_at": iso_ms(mr.updated_at),
+            **_issuable(mr),
             "merged_by": self.user(mr.merged_by),
             "merge_user": self.user(mr.merged_by),
             "merged_at": iso_ms(mr.merged_at),
@@ -241,14 +241,7 @@ class GitLabShapes:
     def issue(self, issue: GlIssue) -> dict[str, Any]:
         p = issue.project
         return {
-            "id": issue.id,
-            "iid": issue.iid,
-            "project_id": p.id,
-            "title": issue.title,
-            "description": issue.description,
-            "state": issue.state,
-            "created_at": iso_ms(issue.created_at),
-            "updated_at": iso_ms(issue.updated_at),
+            **_issuable(issue),
             "closed_at": iso_ms(issue.closed_at),
             "closed_by": self.user(issue.closed_by),
             "labels": list(issue.labels),

@@ -3,9 +3,10 @@ Data Center (v2, wiki-markup descriptions, users by name/key)."""
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from hyperpage.demo.httpkit import jira_time
+from hyperpage.demo.shapes import PeopleShapes
 from hyperpage.demo.world import JiraIssue, Person
 
 CATEGORY_COLORS = {"new": "blue-gray", "indeterminate": "yellow", "done": "green", "undefined": "medium-gray"}
@@ -52,22 +53,14 @@ def adf(paragraphs: list[str], seed: int) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": content}
 
 
-class JiraShapes:
+class JiraShapes(PeopleShapes):
     def __init__(self, base: str, people: list[Person], cloud: bool) -> None:
         self.base = base  # JIRA_WEB_URL, e.g. http://127.0.0.1:8000/jira
         self.api = f"{base}/rest/api/{3 if cloud else 2}"
         self.people = people
         self.cloud = cloud
 
-    @overload
-    def user(self, index: int) -> dict[str, Any]: ...
-    @overload
-    def user(self, index: None) -> None: ...
-    @overload
-    def user(self, index: int | None) -> dict[str, Any] | None: ...
-    def user(self, index: int | None) -> dict[str, Any] | None:
-        if index is None:
-            return None
+    def person(self, index: int) -> dict[str, Any]:
         p = self.people[index]
         avatars = {
             size: f"{self.base}/secure/useravatar?size={size}&owner={p.login}"

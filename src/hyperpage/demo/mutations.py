@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hyperpage.demo import names
 from hyperpage.demo.generate import Generator
 from hyperpage.demo.generate_gitlab import add_pipeline
 from hyperpage.demo.httpkit import iso_z
-from hyperpage.demo.world import JiraIssue, MergeRequest, Pipeline, PullRequest, WorkflowRun
+from hyperpage.demo.world import JiraIssue, MergeRequest, Pipeline, Project, PullRequest, Repo, WorkflowRun
 
 if TYPE_CHECKING:
     from hyperpage.demo.upstream import FakeUpstream
 
+T = TypeVar("T")
 RUN_STATES = ("queued", "in_progress", "completed")
 DONE_PIPELINES = ("success", "failed", "canceled", "skipped")
 
@@ -42,43 +43,53 @@ def _generator(up: FakeUpstream) -> Generator:
     return gen
 
 
+def _one(items: Iterable[T], match: Callable[[T], bool], missing: str) -> T:
+    """The first item that matches, or the control plane's error saying what is not there."""
+    found = next((item for item in items if match(item)), None)
+    if found is None:
+        raise MutationError(missing)
+    return found
+
+
+def _repo(up: FakeUpstream, params: dict[str, Any]) -> Repo:
+    found = up.world.repo(str(_need(params, "repo")))
+    if found is None:
+        raise MutationError("no such repository")
+    return found
+
+
+def _project(up: FakeUpstream, params: dict[str, Any]) -> Project:
+    found = up.world.project(str(_need(params, "project")))
+    if found is None:
+        raise MutationError("no such project")
+    return found
+
+
 def _pull(up: FakeUpstream, params: dict[str, Any]) -> PullRequest:
     repo, number = str(_need(params, "repo")), int(_need(params, "number"))
-    pr = next((p for p in up.world.pulls if p.repo.full_name == repo and p.number == number), None)
-    if pr is None:
-        raise MutationError(f"no pull request {repo}#{number}")
-    return pr
+    missing = f"no pull request {repo}#{number}"
+    return _one(up.world.pulls, lambda p: p.repo.full_name == repo and p.number == number, missing)
 
 
 def _run(up: FakeUpstream, params: dict[str, Any]) -> WorkflowRun:
-    run = next((r for r in up.world.runs if r.id == int(_need(params, "id"))), None)
-    if run is None:
-        raise MutationError("no such workflow run")
-    return run
+    run_id = int(_need(params, "id"))
+    return _one(up.world.runs, lambda r: r.id == run_id, "no such workflow run")
 
 
 def _mr(up: FakeUpstream, params: dict[str, Any]) -> MergeRequest:
     project = up.world.project(str(_need(params, "project")))
     iid = int(_need(params, "iid"))
-    mr = next((m for m in up.world.mrs if m.project is project and m.iid == iid), None)
-    if mr is None:
-        raise MutationError("no such merge request")
-    return mr
+    return _one(up.world.mrs, lambda m: m.project is project and m.iid == iid, "no such merge request")
 
 
 def _pipeline(up: FakeUpstream, params: dict[str, Any]) -> Pipeline:
-    pl = next((p for p in up.world.pipelines if p.id == int(_need(params, "id"))), None)
-    if pl is None:
-        raise MutationError("no such pipeline")
-    return pl
+    pipeline_id = int(_need(params, "id"))
+    return _one(up.world.pipelines, lambda p: p.id == pipeline_id, "no such pipeline")
 
 
 def _jira(up: FakeUpstream, params: dict[str, Any]) -> JiraIssue:
     key = str(_need(params, "key")).upper()
-    issue = next((i for i in up.world.jira_issues if i.key == key), None)
-    if issue is None:
-        raise MutationError(f"no Jira issue {key}")
-    return issue
+    return _one(up.world.jira_issues, lambda i: i.key == key, f"no Jira issue {key}")
 
 
 def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -104,17 +115,13 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         pr.updated_at = pr.repo.updated_at = now
         return {"op": op, "id": pr.id, "number": pr.number, "updated_at": iso_z(now)}
     if op == "github.add_pr":
-        repo = up.world.repo(str(_need(params, "repo")))
-        if repo is None:
-            raise MutationError("no such repository")
+        repo = _repo(up, params)
         pr = _generator(up).add_pull(rng, repo, now - timedelta(seconds=1))
         pr.state, pr.closed_at, pr.merged_at, pr.updated_at = "open", None, None, now
         pr.title = str(params.get("title", pr.title))
         return {"op": op, "id": pr.id, "number": pr.number, "updated_at": iso_z(now)}
     if op == "github.add_run":
-        repo = up.world.repo(str(_need(params, "repo")))
-        if repo is None:
-            raise MutationError("no such repository")
+        repo = _repo(up, params)
         status = params.get("status", "queued")
         if status not in RUN_STATES:
             raise MutationError(f"status must be one of {RUN_STATES}")
@@ -132,9 +139,9 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         return {"op": op, "id": run.id, "updated_at": iso_z(now)}
     if op == "github.update_issue":
         full_name, number = str(_need(params, "repo")), int(_need(params, "number"))
-        gh_issue = next((i for i in up.world.gh_issues if i.repo.full_name == full_name and i.number == number), None)
-        if gh_issue is None:
-            raise MutationError("no such issue")
+        gh_issue = _one(
+            up.world.gh_issues, lambda i: i.repo.full_name == full_name and i.number == number, "no such issue"
+        )
         gh_issue.title = str(params.get("title", gh_issue.title))
         if "state" in params:
             gh_issue.state = params["state"]
@@ -155,9 +162,7 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         mr.updated_at = mr.project.last_activity_at = now
         return {"op": op, "id": mr.id, "iid": mr.iid, "updated_at": iso_z(now)}
     if op == "gitlab.add_pipeline":
-        project = up.world.project(str(_need(params, "project")))
-        if project is None:
-            raise MutationError("no such project")
+        project = _project(up, params)
         pl = add_pipeline(_generator(up), rng, project, now, params.get("status", "running"))
         pl.updated_at = project.last_activity_at = now
         return {"op": op, "id": pl.id, "status": pl.status, "updated_at": iso_z(now)}
@@ -183,9 +188,8 @@ def apply(up: FakeUpstream, op: str, params: dict[str, Any]) -> dict[str, Any]:
         issue.updated = now
         return {"op": op, "key": issue.key, "updated": iso_z(now)}
     if op == "jira.add_issue":
-        jira_project = next((p for p in up.world.jira_projects if p.key == str(_need(params, "project")).upper()), None)
-        if jira_project is None:
-            raise MutationError("no such Jira project")
+        project_key = str(_need(params, "project")).upper()
+        jira_project = _one(up.world.jira_projects, lambda p: p.key == project_key, "no such Jira project")
         added = _generator(up).add_jira_issue(rng, jira_project, now - timedelta(seconds=1))
         added.updated = now
         return {"op": op, "key": added.key, "updated": iso_z(now)}
