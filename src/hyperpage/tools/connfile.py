@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import SecretStr
 
 from hyperpage.config import ConfigError, Settings, is_placeholder
 from hyperpage.logging import register_secret
+from hyperpage.tools.base import ConnectionSpec, split_list
 
 VARIABLE = "HYPERPAGE_CONNECTIONS_FILE"
 
@@ -63,3 +65,26 @@ def entry_token(entry: dict[str, Any]) -> SecretStr:
         raise ConfigError(f"{where}: {source} holds a placeholder; set the real token")
     register_secret(value)
     return SecretStr(value)
+
+
+def forge_specs(
+    settings: Settings,
+    tool: str,
+    default: tuple[str, SecretStr, str] | None,
+    *,
+    url_key: str,
+    default_url: str,
+    scopes_key: str,
+    spec: Callable[[str, str, SecretStr, tuple[str, ...]], ConnectionSpec],
+) -> list[ConnectionSpec]:
+    """GitHub's and GitLab's connections: the one of the environment variables (`default`: its URL, token and
+    scope list, None when it is not enabled), then the file's, each `spec(name, url, token, scopes)`."""
+    specs = []
+    if default is not None:
+        url, token, scopes = default
+        specs.append(spec("default", url, token, split_list(scopes)))
+    for entry in file_entries(settings, tool):
+        token = entry_token(entry)
+        url = str(entry.get(url_key) or default_url)
+        specs.append(spec(str(entry["name"]), url, token, split_list(entry.get(scopes_key))))
+    return specs

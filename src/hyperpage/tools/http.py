@@ -326,6 +326,16 @@ def parse_reset(value: str | None) -> datetime | None:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def quota_from_headers(response: httpx.Response, prefix: str, resource: str) -> list[QuotaSample]:
+    """The `<prefix>-limit`, `-remaining` and `-reset` headers all three tools send, as a sample of `resource`;
+    none when the limit or the remaining count is missing (an endpoint that is not rate limited)."""
+    limit = header_int(response, f"{prefix}-limit")
+    remaining = header_int(response, f"{prefix}-remaining")
+    if limit is None or remaining is None:
+        return []
+    return [QuotaSample(resource, limit, remaining, parse_reset(response.headers.get(f"{prefix}-reset")))]
+
+
 def header_int(response: httpx.Response, name: str) -> int | None:
     value = response.headers.get(name)
     try:

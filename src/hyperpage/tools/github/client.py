@@ -7,56 +7,35 @@ https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
 from __future__ import annotations
 
 import httpx
+from pydantic import SecretStr
 
 from hyperpage import __version__
 from hyperpage.config import Settings
-from hyperpage.tools.base import ConnectionSpec, split_list
-from hyperpage.tools.connfile import entry_token, file_entries
-from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, header_int, parse_reset
+from hyperpage.tools.base import ConnectionSpec
+from hyperpage.tools.connfile import forge_specs
+from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "github"
 DEFAULT_API_URL = "https://api.github.com"
 
 
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
-    specs = []
-    if settings.enable_github and settings.github_token is not None:
-        specs.append(
-            _spec(
-                "default",
-                settings.github_api_url,
-                settings.github_token.get_secret_value(),
-                split_list(settings.github_repos),
-            )
-        )
-    for entry in file_entries(settings, SLUG):
-        token = entry_token(entry).get_secret_value()
-        specs.append(
-            _spec(
-                str(entry["name"]), str(entry.get("api_url") or DEFAULT_API_URL), token, split_list(entry.get("repos"))
-            )
-        )
-    return specs
-
-
-def _spec(name: str, api_url: str, token: str, scopes: tuple[str, ...]) -> ConnectionSpec:
-    from pydantic import SecretStr
-
-    api_url = api_url.rstrip("/")
-    # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
-    web_url = "https://github.com" if api_url == DEFAULT_API_URL else api_url.removesuffix("/api/v3")
-    return ConnectionSpec(
-        tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=SecretStr(token), scopes=scopes
+    token = settings.github_token if settings.enable_github else None
+    default = (settings.github_api_url, token, settings.github_repos) if token is not None else None
+    return forge_specs(
+        settings, SLUG, default, url_key="api_url", default_url=DEFAULT_API_URL, scopes_key="repos", spec=_spec
     )
 
 
+def _spec(name: str, api_url: str, token: SecretStr, scopes: tuple[str, ...]) -> ConnectionSpec:
+    api_url = api_url.rstrip("/")
+    # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
+    web_url = "https://github.com" if api_url == DEFAULT_API_URL else api_url.removesuffix("/api/v3")
+    return ConnectionSpec(tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=token, scopes=scopes)
+
+
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
-    limit = header_int(response, "x-ratelimit-limit")
-    remaining = header_int(response, "x-ratelimit-remaining")
-    if limit is None or remaining is None:
-        return []
-    resource = response.headers.get("x-ratelimit-resource", "core")
-    return [QuotaSample(resource, limit, remaining, parse_reset(response.headers.get("x-ratelimit-reset")))]
+    return quota_from_headers(response, "x-ratelimit", response.headers.get("x-ratelimit-resource", "core"))
 
 
 def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:

@@ -11,50 +11,31 @@ from pydantic import SecretStr
 
 from hyperpage import __version__
 from hyperpage.config import Settings
-from hyperpage.tools.base import ConnectionSpec, split_list
-from hyperpage.tools.connfile import entry_token, file_entries
-from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, header_int, parse_reset
+from hyperpage.tools.base import ConnectionSpec
+from hyperpage.tools.connfile import forge_specs
+from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "gitlab"
 DEFAULT_WEB_URL = "https://gitlab.com"
 
 
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
-    specs = []
-    if settings.enable_gitlab and settings.gitlab_token is not None:
-        specs.append(
-            _spec(
-                "default",
-                settings.gitlab_web_url,
-                settings.gitlab_token.get_secret_value(),
-                split_list(settings.gitlab_projects),
-            )
-        )
-    for entry in file_entries(settings, SLUG):
-        specs.append(
-            _spec(
-                str(entry["name"]),
-                str(entry.get("web_url") or DEFAULT_WEB_URL),
-                entry_token(entry).get_secret_value(),
-                split_list(entry.get("projects")),
-            )
-        )
-    return specs
+    token = settings.gitlab_token if settings.enable_gitlab else None
+    default = (settings.gitlab_web_url, token, settings.gitlab_projects) if token is not None else None
+    return forge_specs(
+        settings, SLUG, default, url_key="web_url", default_url=DEFAULT_WEB_URL, scopes_key="projects", spec=_spec
+    )
 
 
-def _spec(name: str, web_url: str, token: str, scopes: tuple[str, ...]) -> ConnectionSpec:
+def _spec(name: str, web_url: str, token: SecretStr, scopes: tuple[str, ...]) -> ConnectionSpec:
     web_url = web_url.rstrip("/")
     return ConnectionSpec(
-        tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=SecretStr(token), scopes=scopes
+        tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=token, scopes=scopes
     )
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
-    limit = header_int(response, "ratelimit-limit")
-    remaining = header_int(response, "ratelimit-remaining")
-    if limit is None or remaining is None:
-        return []
-    return [QuotaSample("api", limit, remaining, parse_reset(response.headers.get("ratelimit-reset")))]
+    return quota_from_headers(response, "ratelimit", "api")
 
 
 def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:

@@ -3,6 +3,7 @@ on every response, so there is no separate rate-limit job (GitLab has no free qu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -67,12 +68,16 @@ def _window(ctx: JobContext) -> dict[str, Any]:
     return params
 
 
-async def sync_merge_requests(ctx: JobContext) -> JobResult:
-    path = f"/projects/{ctx.repository_external_id}/merge_requests"
+async def _sync_issuables(ctx: JobContext, kind: str, mapper: Callable[..., dict[str, Any]], table: Any) -> JobResult:
+    """Merge requests and issues: the same window, filters and paging, each in all states and of all authors."""
+    path = f"/projects/{ctx.repository_external_id}/{kind}"
     async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map_scoped(mappers.merge_request, page, PullRequest.__table__)
-        await ctx.store(PullRequest.__table__, rows)
+        await ctx.store(table, ctx.map_scoped(mapper, page, table))
     return ctx.finish()
+
+
+async def sync_merge_requests(ctx: JobContext) -> JobResult:
+    return await _sync_issuables(ctx, "merge_requests", mappers.merge_request, PullRequest.__table__)
 
 
 async def sync_pipelines(ctx: JobContext) -> JobResult:
@@ -100,11 +105,7 @@ async def _with_times(ctx: JobContext, project: str | None, item: Any) -> Any:
 
 
 async def sync_issues(ctx: JobContext) -> JobResult:
-    path = f"/projects/{ctx.repository_external_id}/issues"
-    async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
-        rows = ctx.map_scoped(mappers.issue, page, Issue.__table__)
-        await ctx.store(Issue.__table__, rows)
-    return ctx.finish()
+    return await _sync_issuables(ctx, "issues", mappers.issue, Issue.__table__)
 
 
 TOOL = ToolDefinition(

@@ -16,7 +16,7 @@ from hyperpage import __version__
 from hyperpage.config import ConfigError, Settings
 from hyperpage.tools.base import ConnectionSpec
 from hyperpage.tools.connfile import entry_token, file_entries
-from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, header_int, parse_reset
+from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "jira"
 # The original Hyperpage showed "issues involving me"; this is that scope in JQL.
@@ -72,11 +72,7 @@ def _spec(
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:
-    limit = header_int(response, "x-ratelimit-limit")
-    remaining = header_int(response, "x-ratelimit-remaining")
-    if limit is None or remaining is None:
-        return []
-    return [QuotaSample("global", limit, remaining, parse_reset(response.headers.get("x-ratelimit-reset")))]
+    return quota_from_headers(response, "x-ratelimit", "global")
 
 
 def make_client(spec: ConnectionSpec, pool: ClientPool) -> UpstreamClient:
