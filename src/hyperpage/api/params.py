@@ -21,24 +21,24 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def _err(description: str) -> dict[str, Any]:
+def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
-RATE_LIMITED = _err("Too many requests from this client; `Retry-After` says when to try again.")
+RATE_LIMITED = error_doc("Too many requests from this client; `Retry-After` says when to try again.")
 
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: NOT_MODIFIED_DOC,
-    400: _err("Malformed or mismatched `cursor`."),
-    422: _err("A parameter is invalid: unknown filter value, `limit` out of 1-200, unknown parameter."),
+    400: error_doc("Malformed or mismatched `cursor`."),
+    422: error_doc("A parameter is invalid: unknown filter value, `limit` out of 1-200, unknown parameter."),
     429: RATE_LIMITED,
 }
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _err("The request body is not valid JSON."),
-    401: _err("Not signed in, or the token is wrong, revoked or expired (`WWW-Authenticate` says which)."),
-    403: _err("Signed in with role viewer: admin actions need role admin."),
-    404: _err("No such tool or sync job."),
-    422: _err("The request body or a parameter is invalid."),
+    400: error_doc("The request body is not valid JSON."),
+    401: error_doc("Not signed in, or the token is wrong, revoked or expired (`WWW-Authenticate` says which)."),
+    403: error_doc("Signed in with role viewer: admin actions need role admin."),
+    404: error_doc("No such tool or sync job."),
+    422: error_doc("The request body or a parameter is invalid."),
     429: RATE_LIMITED,
 }

@@ -6,7 +6,7 @@ Only what the original's `/api/tools/enabled` exposes; the rows themselves come 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 FIVE_MIN_MS = 300_000
 
@@ -54,39 +54,63 @@ def _widget(
     return widget
 
 
+class _Widget(NamedTuple):
+    """One of a forge's lists: its endpoint and the table widget showing it."""
+
+    endpoint: str
+    title: str
+    description: str
+    data_key: str
+    headers: list[str]
+
+
+def _forge(name: str, reviews: _Widget, pipelines: _Widget) -> ToolDef:
+    """GitHub and GitLab: code reviews, pipelines and issues (a widget and an endpoint each), and the rate limit."""
+    slug = name.lower()
+    lists = (reviews, pipelines, _Widget("issues", "Issues", "Open issues", "issues", _TICKET_HEADERS))
+    return ToolDef(
+        name,
+        slug,
+        (slug,),
+        (*(item.endpoint for item in lists), "rate-limit"),
+        tuple(_widget(f"{name} {item.title}", item.endpoint, item.headers) for item in lists),
+        (*(Endpoint(item.endpoint, item.description, item.data_key, _LIMIT) for item in lists), _RATE),
+    )
+
+
 TOOLS: tuple[ToolDef, ...] = (
-    ToolDef(
+    _forge(
         "GitHub",
-        "github",
-        ("github",),
-        ("pull-requests", "workflows", "issues", "rate-limit"),
-        (
-            _widget("GitHub Pull Requests", "pull-requests", ["ID", "Title", "Repository", "Status", "Created"]),
-            _widget("GitHub Workflows", "workflows", ["Name", "Repository", "Head Branch", "Status", "Conclusion"]),
-            _widget("GitHub Issues", "issues", _TICKET_HEADERS),
+        _Widget(
+            "pull-requests",
+            "Pull Requests",
+            "Open pull requests",
+            "pullRequests",
+            ["ID", "Title", "Repository", "Status", "Created"],
         ),
-        (
-            Endpoint("pull-requests", "Open pull requests", "pullRequests", _LIMIT),
-            Endpoint("workflows", "Recent GitHub Actions workflow runs", "workflows", _LIMIT),
-            Endpoint("issues", "Open issues", "issues", _LIMIT),
-            _RATE,
+        _Widget(
+            "workflows",
+            "Workflows",
+            "Recent GitHub Actions workflow runs",
+            "workflows",
+            ["Name", "Repository", "Head Branch", "Status", "Conclusion"],
         ),
     ),
-    ToolDef(
+    _forge(
         "GitLab",
-        "gitlab",
-        ("gitlab",),
-        ("merge-requests", "pipelines", "issues", "rate-limit"),
-        (
-            _widget("GitLab Merge Requests", "merge-requests", ["ID", "Title", "Project", "Status", "Created"]),
-            _widget("GitLab Pipelines", "pipelines", ["Project", "Branch", "Status", "Duration", "Finished At"]),
-            _widget("GitLab Issues", "issues", _TICKET_HEADERS),
+        _Widget(
+            "merge-requests",
+            "Merge Requests",
+            "Open merge requests",
+            "mergeRequests",
+            ["ID", "Title", "Project", "Status", "Created"],
         ),
-        (
-            Endpoint("merge-requests", "Open merge requests", "mergeRequests", _LIMIT),
-            Endpoint("pipelines", "Recent pipelines", "pipelines", _LIMIT),
-            Endpoint("issues", "Open issues", "issues", _LIMIT),
-            _RATE,
+        _Widget(
+            "pipelines",
+            "Pipelines",
+            "Recent pipelines",
+            "pipelines",
+            ["Project", "Branch", "Status", "Duration", "Finished At"],
         ),
     ),
     ToolDef(

@@ -9,12 +9,18 @@ from pydantic import BaseModel
 
 from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
 from hyperpage.api.deps import SessionDep
-from hyperpage.api.params import RATE_LIMITED, ErrorBody
+from hyperpage.api.params import RATE_LIMITED, error_doc
 from hyperpage.compat import service
 from hyperpage.validation import SafeText
 
 router = APIRouter(tags=["compatibility (original Hyperpage routes)"])
 _SEGMENT = r"^[a-zA-Z0-9._-]+$"
+
+
+def _responses(errors: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A parameterised compat route's documented answers: 304, its own errors, 422 and 429."""
+    described: dict[int | str, dict[str, Any]] = {status: error_doc(text) for status, text in errors.items()}
+    return {304: NOT_MODIFIED_DOC, **described, 422: error_doc("Invalid parameter"), 429: RATE_LIMITED}
 
 
 class EnabledTools(BaseModel):
@@ -44,14 +50,13 @@ async def enabled(request: Request, session: SessionDep) -> Response:
 @router.get(
     "/api/tools/{tool}/{endpoint}",
     response_model=dict[str, Any],
-    responses={
-        304: NOT_MODIFIED_DOC,
-        400: {"model": ErrorBody, "description": "Unsupported platform"},
-        403: {"model": ErrorBody, "description": "TOOL_DISABLED: the tool has no enabled connection"},
-        404: {"model": ErrorBody, "description": "TOOL_NOT_FOUND or ENDPOINT_NOT_FOUND"},
-        422: {"model": ErrorBody, "description": "Invalid parameter"},
-        429: RATE_LIMITED,
-    },
+    responses=_responses(
+        {
+            400: "Unsupported platform",
+            403: "TOOL_DISABLED: the tool has no enabled connection",
+            404: "TOOL_NOT_FOUND or ENDPOINT_NOT_FOUND",
+        }
+    ),
     summary="One widget's rows in the original shape, e.g. github/pull-requests, ci-cd/pipelines",
 )
 async def tool_endpoint(
@@ -73,12 +78,7 @@ async def tool_endpoint(
 @router.get(
     "/api/rate-limit/{platform}",
     response_model=PlatformRateLimit,
-    responses={
-        304: NOT_MODIFIED_DOC,
-        400: {"model": ErrorBody, "description": "PLATFORM_NOT_SUPPORTED"},
-        422: {"model": ErrorBody, "description": "Invalid parameter"},
-        429: RATE_LIMITED,
-    },
+    responses=_responses({400: "PLATFORM_NOT_SUPPORTED"}),
     summary="Rate-limit status of a platform (normal/warning/critical at 75/90 % used), original shape",
 )
 async def rate_limit(
