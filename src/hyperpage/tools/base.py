@@ -304,6 +304,33 @@ def stable_since(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def repository_row(item: dict[str, Any], *, full_name: str, web_url: str | None) -> dict[str, Any]:
+    """A GitHub repository or a GitLab project as a row of `repositories` (the name and page are the tool's)."""
+    return {
+        "external_id": str(item["id"]),
+        "full_name": full_name,
+        "web_url": web_url,
+        "default_branch": item.get("default_branch"),
+        "archived": bool(item.get("archived")),
+    }
+
+
+def synced_row(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime, **fields: Any
+) -> dict[str, Any]:
+    """A GitHub or GitLab item as a row of a synced table (db.base.SyncedRow): which item of which connection
+    and repository, its creation and last update as the tool says, and when we read it, around `fields`."""
+    return {
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item["updated_at"]),
+        **fields,
+        "synced_at": now,
+    }
+
+
 def split_list(raw: str | Sequence[str] | None) -> tuple[str, ...]:
     """`a, b ,c` or a YAML list -> ('a', 'b', 'c')."""
     if raw is None:

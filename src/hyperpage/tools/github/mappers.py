@@ -8,7 +8,7 @@ from typing import Any
 from hyperpage.issues.models import StatusCategory
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
-from hyperpage.tools.base import names, parse_time
+from hyperpage.tools.base import names, parse_time, repository_row, synced_row
 
 _RUN_STATUS = {
     "queued": PipelineStatus.QUEUED,
@@ -32,13 +32,7 @@ _RUN_RESULT = {
 
 
 def repository(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "external_id": str(item["id"]),
-        "full_name": item["full_name"],
-        "web_url": item.get("html_url"),
-        "default_branch": item.get("default_branch"),
-        "archived": bool(item.get("archived")),
-    }
+    return repository_row(item, full_name=item["full_name"], web_url=item.get("html_url"))
 
 
 def pull_request(
@@ -51,28 +45,26 @@ def pull_request(
     else:
         state = ReviewState.OPEN
     reviewers = names(item.get("requested_reviewers"), "login") + names(item.get("requested_teams"), "slug", "team:")
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "number": int(item["number"]),
-        "title": item.get("title") or "",
-        "state": state.value,
-        "original_state": item["state"],
-        "draft": bool(item.get("draft")),
-        "author": (item.get("user") or {}).get("login"),
-        "requested_reviewers": reviewers,
-        "labels": names(item.get("labels"), "name"),
-        "source_branch": (item.get("head") or {}).get("ref"),
-        "target_branch": (item.get("base") or {}).get("ref"),
-        "merge_state": item.get("mergeable_state"),
-        "web_url": item.get("html_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "merged_at": parse_time(item.get("merged_at")),
-        "closed_at": parse_time(item.get("closed_at")),
-        "synced_at": now,
-    }
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        number=int(item["number"]),
+        title=item.get("title") or "",
+        state=state.value,
+        original_state=item["state"],
+        draft=bool(item.get("draft")),
+        author=(item.get("user") or {}).get("login"),
+        requested_reviewers=reviewers,
+        labels=names(item.get("labels"), "name"),
+        source_branch=(item.get("head") or {}).get("ref"),
+        target_branch=(item.get("base") or {}).get("ref"),
+        merge_state=item.get("mergeable_state"),
+        web_url=item.get("html_url"),
+        merged_at=parse_time(item.get("merged_at")),
+        closed_at=parse_time(item.get("closed_at")),
+    )
 
 
 def workflow_run(
@@ -90,26 +82,24 @@ def workflow_run(
         # It did not run for a negative time: finished no earlier than it started, duration unknown (null,
         # not 0, so averages are not pulled down).
         finished, duration = started, None
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "name": item.get("name") or item.get("display_title"),
-        "status": status.value,
-        "result": result.value if result else None,
-        "original_status": item["status"],
-        "original_result": conclusion,
-        "ref": item.get("head_branch"),
-        "sha": item.get("head_sha"),
-        "event": item.get("event"),
-        "web_url": item.get("html_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "started_at": started,
-        "finished_at": finished,
-        "duration_seconds": duration,
-        "synced_at": now,
-    }
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        name=item.get("name") or item.get("display_title"),
+        status=status.value,
+        result=result.value if result else None,
+        original_status=item["status"],
+        original_result=conclusion,
+        ref=item.get("head_branch"),
+        sha=item.get("head_sha"),
+        event=item.get("event"),
+        web_url=item.get("html_url"),
+        started_at=started,
+        finished_at=finished,
+        duration_seconds=duration,
+    )
 
 
 def issue(
@@ -119,22 +109,20 @@ def issue(
     reason = item.get("state_reason")
     # API version 2026-03-10 drops the singular `assignee`; the first of `assignees` is the same person.
     assignee = next(iter(names([item.get("assignee")], "login") + names(item.get("assignees"), "login")), None)
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "key": f"{repo}#{item['number']}",
-        "title": item.get("title") or "",
-        "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
-        "original_status": f"{item['state']} ({reason})" if reason else item["state"],
-        "assignee": assignee,
-        "reporter": (item.get("user") or {}).get("login"),
-        "priority": None,
-        "issue_type": (item.get("type") or {}).get("name") if item.get("type") else None,
-        "labels": names(item.get("labels"), "name"),
-        "web_url": item.get("html_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "resolved_at": parse_time(item.get("closed_at")),
-        "synced_at": now,
-    }
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        key=f"{repo}#{item['number']}",
+        title=item.get("title") or "",
+        status_category=(StatusCategory.DONE if closed else StatusCategory.TODO).value,
+        original_status=f"{item['state']} ({reason})" if reason else item["state"],
+        assignee=assignee,
+        reporter=(item.get("user") or {}).get("login"),
+        priority=None,
+        issue_type=(item.get("type") or {}).get("name") if item.get("type") else None,
+        labels=names(item.get("labels"), "name"),
+        web_url=item.get("html_url"),
+        resolved_at=parse_time(item.get("closed_at")),
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from hyperpage.issues.models import StatusCategory
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
-from hyperpage.tools.base import names, parse_time
+from hyperpage.tools.base import names, parse_time, repository_row, synced_row
 
 _MR_STATE = {
     "opened": ReviewState.OPEN,
@@ -40,88 +40,76 @@ def pipeline_status(raw: Any) -> PipelineStatus:
 
 
 def project(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "external_id": str(item["id"]),
-        "full_name": item["path_with_namespace"],
-        "web_url": item.get("web_url"),
-        "default_branch": item.get("default_branch"),
-        "archived": bool(item.get("archived")),
-    }
+    return repository_row(item, full_name=item["path_with_namespace"], web_url=item.get("web_url"))
 
 
 def merge_request(
     item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime
 ) -> dict[str, Any]:
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "number": int(item["iid"]),
-        "title": item.get("title") or "",
-        "state": _MR_STATE.get(item["state"], ReviewState.OPEN).value,
-        "original_state": item["state"],
-        "draft": bool(item.get("draft") or item.get("work_in_progress")),
-        "author": (item.get("author") or {}).get("username"),
-        "requested_reviewers": names(item.get("reviewers"), "username"),  # absent before GitLab 13.8
-        "labels": names(item.get("labels"), "name"),
-        "source_branch": item.get("source_branch"),
-        "target_branch": item.get("target_branch"),
-        "merge_state": item.get("detailed_merge_status") or item.get("merge_status"),
-        "web_url": item.get("web_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "merged_at": parse_time(item.get("merged_at")),
-        "closed_at": parse_time(item.get("closed_at")),
-        "synced_at": now,
-    }
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        number=int(item["iid"]),
+        title=item.get("title") or "",
+        state=_MR_STATE.get(item["state"], ReviewState.OPEN).value,
+        original_state=item["state"],
+        draft=bool(item.get("draft") or item.get("work_in_progress")),
+        author=(item.get("author") or {}).get("username"),
+        requested_reviewers=names(item.get("reviewers"), "username"),  # absent before GitLab 13.8
+        labels=names(item.get("labels"), "name"),
+        source_branch=item.get("source_branch"),
+        target_branch=item.get("target_branch"),
+        merge_state=item.get("detailed_merge_status") or item.get("merge_status"),
+        web_url=item.get("web_url"),
+        merged_at=parse_time(item.get("merged_at")),
+        closed_at=parse_time(item.get("closed_at")),
+    )
 
 
 def pipeline(item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime) -> dict[str, Any]:
     status, result = _PIPELINE.get(item["status"], (PipelineStatus.QUEUED, None))
     duration = item.get("duration")
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "name": item.get("name"),
-        "status": status.value,
-        "result": result.value if result else None,
-        "original_status": item["status"],
-        "original_result": item["status"] if result else None,
-        "ref": item.get("ref"),
-        "sha": item.get("sha"),
-        "event": item.get("source"),
-        "web_url": item.get("web_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        name=item.get("name"),
+        status=status.value,
+        result=result.value if result else None,
+        original_status=item["status"],
+        original_result=item["status"] if result else None,
+        ref=item.get("ref"),
+        sha=item.get("sha"),
+        event=item.get("source"),
+        web_url=item.get("web_url"),
         # Still running: no finished_at, and duration is null until GitLab computes it.
-        "started_at": parse_time(item.get("started_at")),
-        "finished_at": parse_time(item.get("finished_at")),
-        "duration_seconds": float(duration) if duration is not None else None,
-        "synced_at": now,
-    }
+        started_at=parse_time(item.get("started_at")),
+        finished_at=parse_time(item.get("finished_at")),
+        duration_seconds=float(duration) if duration is not None else None,
+    )
 
 
 def issue(item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime) -> dict[str, Any]:
     assignee = next(iter(names([item.get("assignee")], "username") + names(item.get("assignees"), "username")), None)
     references = item.get("references") or {}
     closed = item["state"] == "closed"
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "key": references.get("full") or f"#{item['iid']}",
-        "title": item.get("title") or "",
-        "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
-        "original_status": item["state"],
-        "assignee": assignee,
-        "reporter": (item.get("author") or {}).get("username"),
-        "priority": item.get("severity"),
-        "issue_type": item.get("issue_type") or item.get("type"),
-        "labels": names(item.get("labels"), "name"),
-        "web_url": item.get("web_url"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "resolved_at": parse_time(item.get("closed_at")),
-        "synced_at": now,
-    }
+    return synced_row(
+        item,
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        key=references.get("full") or f"#{item['iid']}",
+        title=item.get("title") or "",
+        status_category=(StatusCategory.DONE if closed else StatusCategory.TODO).value,
+        original_status=item["state"],
+        assignee=assignee,
+        reporter=(item.get("author") or {}).get("username"),
+        priority=item.get("severity"),
+        issue_type=item.get("issue_type") or item.get("type"),
+        labels=names(item.get("labels"), "name"),
+        web_url=item.get("web_url"),
+        resolved_at=parse_time(item.get("closed_at")),
+    )
