@@ -10,15 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hyperpage.compat.registry import BY_SLUG, PLATFORMS, TOOLS, ToolDef
 from hyperpage.errors import AppError
 from hyperpage.issues import service as issues
-from hyperpage.issues.schemas import IssueOut, IssueQuery, IssueSort
+from hyperpage.issues.schemas import IssueOut, IssuePage, IssueQuery, IssueSort
+from hyperpage.listing.page import read_typed
 from hyperpage.listing.query import Tool
 from hyperpage.pipelines import service as pipelines
-from hyperpage.pipelines.schemas import PipelineOut, PipelineQuery
+from hyperpage.pipelines.schemas import PipelineOut, PipelinePage, PipelineQuery
 from hyperpage.rate_limits import service as rate_limits
 from hyperpage.rate_limits.schemas import Level, RateLimitQuery, RateLimitStatus, level_for
 from hyperpage.reviews import service as reviews
 from hyperpage.reviews.models import ReviewState
-from hyperpage.reviews.schemas import ReviewOut, ReviewQuery, ReviewSort
+from hyperpage.reviews.schemas import ReviewOut, ReviewPage, ReviewQuery, ReviewSort
 from hyperpage.status import service as status
 
 DISPLAY = {"github": "GitHub", "gitlab": "GitLab", "jira": "Jira"}
@@ -112,23 +113,21 @@ async def _rows(
 ) -> list[dict[str, Any]]:
     only = Tool(tool.members[0]) if len(tool.members) == 1 else None
     if endpoint in ("pull-requests", "merge-requests"):
-        page = await reviews.list_reviews(
-            session, query=ReviewQuery(tool=only, state=ReviewState.OPEN, sort=ReviewSort.CREATED_DESC, limit=limit)
-        )
+        open_first = ReviewQuery(tool=only, state=ReviewState.OPEN, sort=ReviewSort.CREATED_DESC, limit=limit)
+        page = await read_typed(session, reviews.LISTING, open_first, ReviewPage)
         return [_review_row(r, mr=endpoint == "merge-requests") for r in page.items]
     if endpoint in ("workflows", "pipelines"):
         # ci-cd's status filter is a substring of a derived word, so it is applied to the newest 200 runs
         fetch = 200 if status_filter else limit
-        runs = (await pipelines.list_pipelines(session, query=PipelineQuery(tool=only, limit=fetch))).items
+        runs = (await read_typed(session, pipelines.LISTING, PipelineQuery(tool=only, limit=fetch), PipelinePage)).items
         if endpoint == "workflows":
             return [_workflow_row(p) for p in runs]
         rows = [_pipeline_row(p) for p in runs]
         if status_filter:
             rows = [r for r in rows if status_filter.lower() in str(r["status"]).lower()]
         return rows[:limit]
-    issues_page = await issues.list_issues(
-        session, query=IssueQuery(tool=only, sort=IssueSort.UPDATED_DESC, limit=limit)
-    )
+    recent = IssueQuery(tool=only, sort=IssueSort.UPDATED_DESC, limit=limit)
+    issues_page = await read_typed(session, issues.LISTING, recent, IssuePage)
     return [_ticket_row(i, combined=only is None) for i in issues_page.items]
 
 

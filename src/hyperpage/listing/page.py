@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hyperpage.listing.cursor import AFTER_ID, AFTER_VALUE, SortSpec, decode_cursor, encode_cursor
 from hyperpage.listing.query import ListQuery
@@ -21,6 +21,7 @@ from hyperpage.listing.reader import fetch_rows
 from hyperpage.listing.spec import Listing, Out
 
 Row = dict[str, Any]
+P = TypeVar("P")
 SQLITE_TIME_LENGTH = len("2026-11-01 12:00:00.000000")  # how SQLAlchemy writes DateTime on SQLite
 _fromisoformat = datetime.fromisoformat
 
@@ -51,6 +52,19 @@ async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sor
         return Page(items, None, limit)
     last = items[-1]
     return Page(items, encode_cursor(sort, last[str(sort.column.key)], last["id"]), limit)
+
+
+async def read_list(engine: AsyncEngine, listing: Listing, query: ListQuery) -> Page:
+    """The page of `listing` that `query` asks for, in the order its `sort` option names."""
+    sort = getattr(query, "sort")  # noqa: B009 -- each list's query declares its own sort enum, not ListQuery
+    return await read_page(engine, listing, query, listing.sorts[sort])
+
+
+async def read_typed(session: AsyncSession, listing: Listing, query: ListQuery, page_type: Callable[..., P]) -> P:
+    """The same page with typed items (`listing.item`), for the server-rendered pages and the original portal's
+    routes."""
+    page = await read_list(session.bind, listing, query)  # type: ignore[arg-type]  # bound to an AsyncEngine
+    return page_type(items=[listing.item(row) for row in page.items], next_cursor=page.next_cursor, limit=page.limit)
 
 
 def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row]]:

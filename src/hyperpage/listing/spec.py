@@ -116,6 +116,7 @@ class Listing:
     filters: tuple[Filter, ...]
     search: Search
     sorts: dict[Any, SortSpec]
+    item: Callable[[dict[str, Any]], Any] = dict  # a row as the typed item the web pages use (common.typed_item)
     _plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
     converters: dict[str, Callable[[list[Any]], list[dict[str, Any]]]] = field(default_factory=dict)  # page.py
 

@@ -2,64 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage import metrics
-from hyperpage.listing.common import common_filters, source_columns, source_of
-from hyperpage.listing.cursor import time_sorts
-from hyperpage.listing.page import Page, read_page
-from hyperpage.listing.spec import Listing, Out, Search, equals
+from hyperpage.listing.common import synced_listing
+from hyperpage.listing.spec import Search, equals
 from hyperpage.pipelines.models import Pipeline, PipelineResult, PipelineStatus
-from hyperpage.pipelines.schemas import PipelineOut, PipelinePage, PipelineQuery, PipelineSort
+from hyperpage.pipelines.schemas import PipelineOut, PipelineSort
 from hyperpage.tools.models import Repository
 
 p = Pipeline
-LISTING = Listing(
-    source=source_of(p),
-    columns=(
-        *source_columns(p),
-        Out("name", p.name),
-        Out("status", p.status),
-        Out("result", p.result),
-        Out("original_status", p.original_status),
-        Out("original_result", p.original_result),
-        Out("ref", p.ref),
-        Out("sha", p.sha),
-        Out("event", p.event),
-        Out("web_url", p.web_url),
-        Out("created_at", p.created_at, "time"),
-        Out("updated_at", p.updated_at, "time"),
-        Out("started_at", p.started_at, "time"),
-        Out("finished_at", p.finished_at, "time"),
-        Out("duration_seconds", p.duration_seconds),
-        Out("synced_at", p.synced_at, "time"),
-    ),
-    filters=(*common_filters(p), equals("status", p.status), equals("result", p.result), equals("ref", p.ref)),
+LISTING = synced_listing(
+    p,
+    PipelineOut,
+    PipelineSort,
+    filters=(equals("status", p.status), equals("result", p.result), equals("ref", p.ref)),
     search=Search((p.name, Repository.full_name, p.ref, p.sha, p.event, p.external_id)),
-    sorts=time_sorts(p, PipelineSort),
 )
-
-
-async def pipelines_page(engine: AsyncEngine, *, query: PipelineQuery) -> Page:
-    """One page of runs matching the filters, in a stable keyset order, as plain rows."""
-    return await read_page(engine, LISTING, query, LISTING.sorts[query.sort])
-
-
-async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> PipelinePage:
-    """The same page as typed items, for the server-rendered pages and the original portal's routes."""
-    page = await pipelines_page(session.bind, query=query)  # type: ignore[arg-type]
-    return PipelinePage(items=[_out(row) for row in page.items], next_cursor=page.next_cursor, limit=page.limit)
-
-
-def _out(row: dict[str, Any]) -> PipelineOut:
-    result = row["result"]
-    return PipelineOut(
-        **{**row, "status": PipelineStatus(row["status"]), "result": PipelineResult(result) if result else None}
-    )
 
 
 async def count_failing(session: AsyncSession) -> int:

@@ -12,13 +12,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.issues import service as issues
-from hyperpage.issues.schemas import IssueQuery
+from hyperpage.issues.schemas import IssuePage, IssueQuery
+from hyperpage.listing.page import read_typed
 from hyperpage.pipelines import service as pipelines
-from hyperpage.pipelines.schemas import PipelineQuery
+from hyperpage.pipelines.schemas import PipelinePage, PipelineQuery
 from hyperpage.rate_limits import service as rate_limits
 from hyperpage.rate_limits.schemas import RateLimitQuery, RateLimitReport
 from hyperpage.reviews import service as reviews
-from hyperpage.reviews.schemas import ReviewQuery
+from hyperpage.reviews.schemas import ReviewPage, ReviewQuery
 from hyperpage.status import service as status
 from hyperpage.status.schemas import SyncJobOut, ToolsReport
 
@@ -159,9 +160,9 @@ async def build_overview(session: AsyncSession, *, params: Mapping[str, str], no
     jobs = await status.list_jobs(session, now=moment)
     view = Overview(
         state=state,
-        reviews=await reviews.list_reviews(session, query=review_q),
-        pipelines=await pipelines.list_pipelines(session, query=pipeline_q),
-        issues=await issues.list_issues(session, query=issue_q),
+        reviews=await read_typed(session, reviews.LISTING, review_q, ReviewPage),
+        pipelines=await read_typed(session, pipelines.LISTING, pipeline_q, PipelinePage),
+        issues=await read_typed(session, issues.LISTING, issue_q, IssuePage),
         limits=limits,
         freshness={panel: _freshness(jobs, resource, moment) for panel, resource in RESOURCE_OF.items()},
         tools=await status.tools_report(session, now=moment),
