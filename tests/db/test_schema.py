@@ -90,3 +90,17 @@ def test_downgrade_then_upgrade_round_trip(empty_db_url: str) -> None:
     assert set(reflect(empty_db_url)) <= {"alembic_version"}
     schema.upgrade(empty_db_url)
     assert schema.status(empty_db_url).at_head
+
+
+def test_synced_tables_keep_the_migrations_column_order(empty_db_url: str) -> None:
+    """The models build their tables in the migrations' column order: the SyncedRow mixin's columns first (and
+    synced_at last) around each table's own, so a table made from the models reads like a migrated one."""
+    schema.upgrade(empty_db_url)
+    engine = create_engine(sync_url(empty_db_url), poolclass=pool.NullPool)
+    try:
+        insp = inspect(engine)
+        for table in ("pull_requests", "pipelines", "issues"):
+            migrated = [c["name"] for c in insp.get_columns(table)]
+            assert [c.name for c in Base.metadata.tables[table].columns] == migrated, table
+    finally:
+        engine.dispose()
