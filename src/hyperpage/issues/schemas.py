@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from hyperpage.issues.models import StatusCategory
-from hyperpage.listing.query import ListQuery
+from hyperpage.listing.query import ListQuery, case_insensitive
 
 
 class IssueSort(StrEnum):
@@ -26,10 +26,7 @@ class IssueQuery(ListQuery):
     label: str | None = Field(None, min_length=1, max_length=255, description="Only issues carrying this label.")
     sort: IssueSort = Field(IssueSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
 
-    @field_validator("status_category", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    _upper = case_insensitive("status_category")
 
 
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and

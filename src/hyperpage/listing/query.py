@@ -62,6 +62,15 @@ class ListQuery(RequestModel):
         return self.updated_since
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def case_insensitive(*fields: str) -> Any:
+    """A list query's validator for its enum filters (states, statuses): `open` means OPEN."""
+    return field_validator(*fields, mode="before")(_upper)
+
+
 def search_terms(raw: str | None) -> list[str]:
     """Split free text into terms; every term must match somewhere (the original portal's rule)."""
     if not raw:

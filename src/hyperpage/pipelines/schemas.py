@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from hyperpage.listing.query import ListQuery
+from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 
 
@@ -28,10 +28,7 @@ class PipelineQuery(ListQuery):
     ref: str | None = Field(None, min_length=1, max_length=255, description="Only runs of this branch or tag.")
     sort: PipelineSort = Field(PipelineSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
 
-    @field_validator("status", "result", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    _upper = case_insensitive("status", "result")
 
 
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and

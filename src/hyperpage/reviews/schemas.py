@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from hyperpage.listing.query import ListQuery
+from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.reviews.models import ReviewState
 
 
@@ -33,10 +33,7 @@ class ReviewQuery(ListQuery):
     draft: bool | None = Field(None, description="true: drafts only; false: ready for review only.")
     sort: ReviewSort = Field(ReviewSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
 
-    @field_validator("state", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    _upper = case_insensitive("state")
 
 
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
