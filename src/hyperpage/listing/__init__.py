@@ -5,8 +5,10 @@ paging, and rows straight from the database driver to JSON bytes.
 - cursor.py  SortSpec and the opaque keyset cursor
 - spec.py    Listing: a list's output columns, filters, searched fields and sorts, compiled once per shape
 - reader.py  runs a compiled statement on the driver (aiosqlite thread, asyncpg) with a pooled connection
-- page.py    read_page(): one page as plain dicts and its next cursor; Page.json() the response bytes
+- page.py    read_page()/read_list(): one page as plain dicts and its next cursor; Page.json() the response
+             bytes; read_typed() the same page as the feature's dataclasses (web pages, compat routes)
+- common.py  what every synced list shares; synced_listing() declares one from its API row dataclass
 
-A feature keeps what is its own (columns, filters, searched fields, output dataclasses for the web pages) and
+A feature keeps what is its own (its API row dataclass, filters, searched fields, computed fields) and
 declares its Listing; it never builds SQL for paging or search itself.
 """
