@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from hyperpage.issues.models import StatusCategory
+from hyperpage.listing.common import SyncedOut
 from hyperpage.listing.query import ListQuery, case_insensitive
 
 
@@ -32,11 +33,7 @@ class IssueQuery(ListQuery):
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
 # written by orjson, ~3x faster than pydantic for a 50-row page. FastAPI still documents them in OpenAPI.
 @dataclass(slots=True, kw_only=True)
-class IssueOut:
-    id: int
-    tool: str
-    connection: Annotated[str, Field(description="Connection name.")]
-    connection_id: int
+class IssueOut(SyncedOut):
     repository: Annotated[str | None, Field(description="Repository or project full name.")]
     key: str
     title: str

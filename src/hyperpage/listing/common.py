@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
+from pydantic import Field
 from sqlalchemy import FromClause
 
 from hyperpage.listing.cursor import Col, time_sorts
 from hyperpage.listing.spec import Filter, Listing, Out, Search, equals, since
 from hyperpage.tools.models import Connection, Repository
+
+
+@dataclass(slots=True, kw_only=True)
+class SyncedOut:
+    """The first fields of every synced row as the API writes it (source_columns reads them)."""
+
+    id: int
+    tool: str
+    connection: Annotated[str, Field(description="Connection name.")]
+    connection_id: int
+    repository: str | None
 
 
 def source_of(model: Any) -> FromClause:

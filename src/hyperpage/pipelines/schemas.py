@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from hyperpage.listing.common import SyncedOut
 from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 
@@ -34,12 +35,7 @@ class PipelineQuery(ListQuery):
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
 # written by orjson, ~3x faster than pydantic for a 50-row page. FastAPI still documents them in OpenAPI.
 @dataclass(slots=True, kw_only=True)
-class PipelineOut:
-    id: int
-    tool: str
-    connection: Annotated[str, Field(description="Connection name.")]
-    connection_id: int
-    repository: str | None
+class PipelineOut(SyncedOut):
     name: str | None
     status: PipelineStatus
     result: PipelineResult | None

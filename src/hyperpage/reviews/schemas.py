@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from hyperpage.listing.common import SyncedOut
 from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.reviews.models import ReviewState
 
@@ -39,12 +40,7 @@ class ReviewQuery(ListQuery):
 # Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
 # written by orjson, ~3x faster than pydantic for a 50-row page. FastAPI still documents them in OpenAPI.
 @dataclass(slots=True, kw_only=True)
-class ReviewOut:
-    id: int
-    tool: str
-    connection: Annotated[str, Field(description="Connection name.")]
-    connection_id: int
-    repository: str | None
+class ReviewOut(SyncedOut):
     number: int
     key: Annotated[str, Field(description="`#123` for GitHub, `!123` for GitLab.")]
     title: str
