@@ -14,10 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from hyperpage.db.outage import RETRY_AFTER_SECONDS, database_unavailable, outage_reason
 from hyperpage.logging import get_logger
+from hyperpage.middleware import HttpMiddleware
 
 log = get_logger(__name__)
 
@@ -134,16 +135,10 @@ def unhandled_error_response(exc: BaseException, request_id: str, path: str) -> 
     return JSONResponse(error_body("internal_error", message), status_code=500, headers={"Cache-Control": "no-store"})
 
 
-class UnhandledErrorMiddleware:
+class UnhandledErrorMiddleware(HttpMiddleware):
     """Answer an unhandled exception in the error shape, unless the response had already started."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_tracking(message: Message) -> None:

@@ -39,7 +39,9 @@ def route_template(scope: Scope) -> str:
     return "unmatched"
 
 
-class ObservabilityMiddleware:
+class HttpMiddleware:
+    """Pure ASGI middleware that acts on HTTP requests; lifespan events pass straight through to the app."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -47,6 +49,14 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ObservabilityMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500

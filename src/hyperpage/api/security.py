@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hyperpage.api.clientinfo import is_tls
 from hyperpage.config import AuthMode, Settings
+from hyperpage.middleware import HttpMiddleware
 
 # No inline script or style anywhere: scripts and CSS are files under /static, so 'self' is enough.
 CSP = (
@@ -26,9 +27,9 @@ STATIC_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.trusted = settings.trusted_proxy_networks
         self.static = list(STATIC_HEADERS)
         if settings.auth_mode is AuthMode.OIDC and settings.hyperpage_oidc_issuer:
@@ -38,10 +39,7 @@ class SecurityHeadersMiddleware:
             csp = CSP.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
             self.static[0] = (b"content-security-policy", csp.encode())
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = list(self.static)
         if is_tls(scope, self.trusted):  # HSTS over plain HTTP is ignored by browsers and misleading
             extra.append((b"strict-transport-security", HSTS))
