@@ -23,23 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hyperpage.db.app_state import AppState
 from hyperpage.db.upsert import upsert
 from hyperpage.sync.models import SyncRun, SyncState
-from hyperpage.tools.base import REPOSITORIES
+from hyperpage.tools.base import REPOSITORIES, JobTarget
 from hyperpage.tools.models import Connection, Repository, ToolConfig
 
 
 @dataclass(frozen=True)
-class ClaimedJob:
+class ClaimedJob(JobTarget):
     id: int
     connection_id: int
     tool: str
     connection: str
-    resource: str
-    scope: str
-    repository_id: int | None
-    repository_external_id: str | None
-    etag: str | None
-    last_modified: str | None
-    high_water_mark: datetime | None
     last_full_sync_at: datetime | None
     interval_seconds: int
     next_run_at: datetime

@@ -85,15 +85,11 @@ class JobResult:
     rejects: list[Reject] = field(default_factory=list)
 
 
-@dataclass
-class JobContext:
-    """Everything one run of (connection, resource, scope) needs. Tools write rows through `sessionmaker`."""
+@dataclass(frozen=True)
+class JobTarget:
+    """What one sync job reads and where its last run left off: the claimed job (sync/leases.py) carries it
+    and hands it to its run's context."""
 
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    connection_id: int
-    spec: ConnectionSpec
-    client: UpstreamClient
     resource: str
     scope: str
     repository_id: int | None
@@ -101,6 +97,17 @@ class JobContext:
     etag: str | None
     last_modified: str | None
     high_water_mark: datetime | None
+
+
+@dataclass(frozen=True)
+class JobContext(JobTarget):
+    """Everything one run of (connection, resource, scope) needs. Tools write rows through `sessionmaker`."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    connection_id: int
+    spec: ConnectionSpec
+    client: UpstreamClient
     full: bool
     now: datetime
     stats: RequestStats = field(default_factory=RequestStats)
