@@ -10,7 +10,7 @@ from hyperpage.issues.models import Issue, StatusCategory
 from hyperpage.issues.schemas import IssueOut, IssuePage, IssueQuery, IssueSort
 from hyperpage.listing.common import common_filters, source_columns, source_of
 from hyperpage.listing.cursor import time_sorts
-from hyperpage.listing.page import Page, read_page
+from hyperpage.listing.page import Page, read_page, read_page_json
 from hyperpage.listing.spec import Listing, Out, Search, equals, has_element
 from hyperpage.tools.models import Repository
 
@@ -48,6 +48,11 @@ LISTING = Listing(
 async def issues_page(engine: AsyncEngine, *, query: IssueQuery) -> Page:
     """One page of tickets matching the filters, in a stable keyset order, as plain rows."""
     return await read_page(engine, LISTING, query, LISTING.sorts[query.sort])
+
+
+async def issues_json(engine: AsyncEngine, *, query: IssueQuery) -> bytes:
+    """The same page as the API's JSON bytes."""
+    return await read_page_json(engine, LISTING, query, LISTING.sorts[query.sort])
 
 
 async def list_issues(session: AsyncSession, *, query: IssueQuery) -> IssuePage:

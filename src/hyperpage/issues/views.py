@@ -24,4 +24,4 @@ router = APIRouter(prefix="/api/v1", tags=["issues"], route_class=ListRoute)
     description="Searched fields: title, key, project/repository, assignee, reporter.",
 )
 async def list_issues(request: Request, engine: EngineDep, query: Annotated[IssueQuery, Query()]) -> Response:
-    return data_response(request, (await service.issues_page(engine, query=query)).json())
+    return data_response(request, await service.issues_json(engine, query=query))

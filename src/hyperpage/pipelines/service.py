@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hyperpage import metrics
 from hyperpage.listing.common import common_filters, source_columns, source_of
 from hyperpage.listing.cursor import time_sorts
-from hyperpage.listing.page import Page, read_page
+from hyperpage.listing.page import Page, read_page, read_page_json
 from hyperpage.listing.spec import Listing, Out, Search, equals
 from hyperpage.pipelines.models import Pipeline, PipelineResult, PipelineStatus
 from hyperpage.pipelines.schemas import PipelineOut, PipelinePage, PipelineQuery, PipelineSort
@@ -47,6 +47,11 @@ LISTING = Listing(
 async def pipelines_page(engine: AsyncEngine, *, query: PipelineQuery) -> Page:
     """One page of runs matching the filters, in a stable keyset order, as plain rows."""
     return await read_page(engine, LISTING, query, LISTING.sorts[query.sort])
+
+
+async def pipelines_json(engine: AsyncEngine, *, query: PipelineQuery) -> bytes:
+    """The same page as the API's JSON bytes."""
+    return await read_page_json(engine, LISTING, query, LISTING.sorts[query.sort])
 
 
 async def list_pipelines(session: AsyncSession, *, query: PipelineQuery) -> PipelinePage:

@@ -25,4 +25,4 @@ router = APIRouter(prefix="/api/v1", tags=["pipelines"], route_class=ListRoute)
     "`result=FAILURE` lists failing pipelines.",
 )
 async def list_pipelines(request: Request, engine: EngineDep, query: Annotated[PipelineQuery, Query()]) -> Response:
-    return data_response(request, (await service.pipelines_page(engine, query=query)).json())
+    return data_response(request, await service.pipelines_json(engine, query=query))

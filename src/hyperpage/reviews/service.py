@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hyperpage import metrics
 from hyperpage.listing.common import common_filters, source_columns, source_of
 from hyperpage.listing.cursor import time_sorts
-from hyperpage.listing.page import Page, read_page
+from hyperpage.listing.page import Page, read_page, read_page_json
 from hyperpage.listing.spec import Listing, Out, Search, equals, flag, has_element
 from hyperpage.reviews.models import PullRequest, ReviewState
 from hyperpage.reviews.schemas import ReviewOut, ReviewPage, ReviewQuery, ReviewSort
@@ -57,6 +57,11 @@ LISTING = Listing(
 async def reviews_page(engine: AsyncEngine, *, query: ReviewQuery) -> Page:
     """One page of reviews matching the filters, in a stable keyset order, as plain rows."""
     return await read_page(engine, LISTING, query, LISTING.sorts[query.sort])
+
+
+async def reviews_json(engine: AsyncEngine, *, query: ReviewQuery) -> bytes:
+    """The same page as the API's JSON bytes."""
+    return await read_page_json(engine, LISTING, query, LISTING.sorts[query.sort])
 
 
 async def list_reviews(session: AsyncSession, *, query: ReviewQuery) -> ReviewPage:

@@ -24,4 +24,4 @@ router = APIRouter(prefix="/api/v1", tags=["reviews"], route_class=ListRoute)
     description="Searched fields: title, key (#123 / !123), repository, author, source branch.",
 )
 async def list_reviews(request: Request, engine: EngineDep, query: Annotated[ReviewQuery, Query()]) -> Response:
-    return data_response(request, (await service.reviews_page(engine, query=query)).json())
+    return data_response(request, await service.reviews_json(engine, query=query))
