@@ -50,20 +50,21 @@ async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sor
 
 
 async def read_page_json(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> bytes:
-    """The same page as read_page, as the response's JSON bytes: on SQLite the rows come rendered (sqljson.py)."""
-    if engine.dialect.name != "sqlite":
-        return (await read_page(engine, listing, query, sort)).json()
+    """The same page as read_page, as the response's JSON bytes, each row written by the database (sqljson.py)."""
     rows = await _fetch(engine, listing, query, sort, rendered=True)
     limit = query.limit
-    row_json = listing.row_json()
+    dialect = engine.dialect.name
+    row_json = listing.row_json(dialect)
     width = len(row_json.parts)  # then the `exact` flag, the sort value and the id
     page = rows[:limit]
-    if not all(row[width] for row in page):  # a row SQLite cannot render exactly: the page the ordinary way
+    if not all(row[width] for row in page):  # a row the database cannot render exactly: the page the ordinary way
         return (await read_page(engine, listing, query, sort)).json()
     cursor = None
     if len(rows) > limit and page:
         last = page[-1]
-        value = _sqlite_time(last[width + 1]) if sort.kind == "datetime" else last[width + 1]
+        value = last[width + 1]  # asyncpg: an aware datetime; SQLite: the stored text
+        if sort.kind == "datetime" and dialect == "sqlite":
+            value = _sqlite_time(value)
         cursor = encode_cursor(sort, value, last[width + 2])
     items = b",".join([row_json.join(row) for row in page])
     return b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(cursor) + b',"limit":%d}' % limit
