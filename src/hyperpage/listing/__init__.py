@@ -6,8 +6,8 @@ paging, and rows straight from the database driver to JSON bytes.
 - spec.py    Listing: a list's output columns, filters, searched fields and sorts, compiled once per shape
 - reader.py  runs a compiled statement on the driver (aiosqlite thread, asyncpg) with a pooled connection
 - page.py    read_page(): one page as plain dicts and its next cursor; Page.json() the response bytes;
-             read_page_json(): the response bytes, with rows written as JSON by the database (sqljson.py)
-- sqljson.py each row as JSON text written by SQLite or PostgreSQL, exactly as orjson would write it
+             read_page_json(): the response bytes, with rows written as JSON by SQLite (sqljson.py)
+- sqljson.py each row as the JSON text SQLite writes with json_object, exactly as orjson would write it
 
 A feature keeps what is its own (columns, filters, searched fields, output dataclasses for the web pages) and
 declares its Listing; it never builds SQL for paging or search itself.

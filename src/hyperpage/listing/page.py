@@ -50,21 +50,24 @@ async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sor
 
 
 async def read_page_json(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> bytes:
-    """The same page as read_page, as the response's JSON bytes, each row written by the database (sqljson.py)."""
+    """The same page as read_page, as the response's JSON bytes: on SQLite the rows come rendered (sqljson.py).
+
+    Not on PostgreSQL: rendered there (to_json per field, concatenated, as json_build_object spaces its output) a
+    50-row page took the server 0.6-0.8 ms more and saved the web process only 0.1-0.15 ms.
+    """
+    if engine.dialect.name != "sqlite":
+        return (await read_page(engine, listing, query, sort)).json()
     rows = await _fetch(engine, listing, query, sort, rendered=True)
     limit = query.limit
-    dialect = engine.dialect.name
-    row_json = listing.row_json(dialect)
+    row_json = listing.row_json()
     width = len(row_json.parts)  # then the `exact` flag, the sort value and the id
     page = rows[:limit]
-    if not all(row[width] for row in page):  # a row the database cannot render exactly: the page the ordinary way
+    if not all(row[width] for row in page):  # a row SQLite cannot render exactly: the page the ordinary way
         return (await read_page(engine, listing, query, sort)).json()
     cursor = None
     if len(rows) > limit and page:
         last = page[-1]
-        value = last[width + 1]  # asyncpg: an aware datetime; SQLite: the stored text
-        if sort.kind == "datetime" and dialect == "sqlite":
-            value = _sqlite_time(value)
+        value = _sqlite_time(last[width + 1]) if sort.kind == "datetime" else last[width + 1]
         cursor = encode_cursor(sort, value, last[width + 2])
     items = b",".join([row_json.join(row) for row in page])
     return b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(cursor) + b',"limit":%d}' % limit

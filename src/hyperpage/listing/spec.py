@@ -20,7 +20,7 @@ from sqlalchemy.sql import func
 
 from hyperpage.listing.cursor import Col, SortSpec
 from hyperpage.listing.query import LIKE_ESCAPE, ListQuery, like_pattern, search_terms
-from hyperpage.listing.sqljson import RowJson, row_json
+from hyperpage.listing.sqljson import RowJson, sqlite_row_json
 
 LIMIT = "page_limit"
 MAX_PLANS = 500  # per list and dialect; a dashboard uses a handful of shapes
@@ -119,14 +119,13 @@ class Listing:
     sorts: dict[Any, SortSpec]
     _plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
     converters: dict[str, Callable[[list[Any]], list[dict[str, Any]]]] = field(default_factory=dict)  # page.py
-    _row_json: dict[str, RowJson] = field(default_factory=dict)
+    _row_json: RowJson | None = None
 
-    def row_json(self, dialect: str) -> RowJson:
-        """The rows as JSON written by the database (sqljson.py), built once per dialect."""
-        found = self._row_json.get(dialect)
-        if found is None:
-            found = self._row_json[dialect] = row_json(self.columns, dialect)
-        return found
+    def row_json(self) -> RowJson:
+        """The rows as JSON written by SQLite (sqljson.py), built once."""
+        if self._row_json is None:
+            self._row_json = sqlite_row_json(self.columns)
+        return self._row_json
 
     def statement(
         self, dialect: Dialect, query: ListQuery, sort: SortSpec, after: bool, *, rendered: bool = False
@@ -134,7 +133,7 @@ class Listing:
         """The compiled plan for this request's shape, and the values of its parameters.
 
         `rendered`: select each row as JSON (sqljson.RowJson's parts, then its `exact` flag, the sort value and
-        the id for the cursor) instead of the list's columns.
+        the id for the cursor) instead of the list's columns; SQLite only.
         """
         name = dialect.name
         values: dict[str, Any] = {LIMIT: query.limit + 1}  # one extra row tells whether a next page exists
@@ -176,7 +175,7 @@ class Listing:
         if after:
             conds.append(sort.after())
         if rendered:
-            row = self.row_json(dialect.name)
+            row = self.row_json()
             output = [*row.parts, row.exact, sort.column, sort.id_column]
         else:
             output = [c.expr.label(c.name) for c in self.columns]

@@ -1,21 +1,18 @@
-"""The database writes each row's JSON itself: the bytes orjson would write for the same row (page.py), so Python
-only joins rows instead of making a Python object per field, a dict per row, and serialising it. Measured
-interleaved on the loaded 2-core machine, 50-row reviews page: SQLite 313 instead of 418 us of CPU for the read
-(query included); PostgreSQL 0.9-1.2 instead of 1.6-2.0 ms of the web process's CPU per request (asyncpg decoded
-22 fields per row, then the dict and orjson).
+"""SQLite writes each row's JSON itself: the bytes orjson would write for the same row (page.py), so Python only
+joins rows instead of building a dict per row and serialising it (measured, interleaved on the 2-core machine:
+313 instead of 418 us of CPU for a 50-row reviews page, query included; the driver makes one string per row
+instead of one object per field).
 
-SQLite uses json_object, whose quoting matches orjson byte for byte on every code point; PostgreSQL concatenates
-the fields (json_build_object writes `{"k" : v}`), each quoted by to_json. Per kind of field:
-- text and integers as they are; booleans (SQLite stores 0/1) as true/false;
-- UTC instants as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (SQLite stores `YYYY-MM-DD HH:MM:SS.ffffff`, db/base.py);
-- JSON arrays compact, null as []: SQLite's stored text holds non-ASCII as \\u escapes (stdlib json), which orjson
-  writes as the characters, so an array with a backslash is written again element by element; PostgreSQL's
-  jsonb text has a space after each comma, so the elements are joined again;
-- floats are selected as values and written by orjson between the SQL-written parts: SQLite prints 15
-  significant digits and PostgreSQL `3` for 3.0, orjson the shortest exact form and `3.0`.
-A row the database cannot write exactly (SQLite: an instant in another text form, written by another client, or a
-NUL in an array, where json_each cuts; PostgreSQL: an array holding anything but strings) is flagged, and its page
-is read again the ordinary way. tests/listing/test_sqljson.py holds both ways to the same bytes.
+What SQLite renders exactly as orjson does, and how (json_quote matches orjson byte for byte on every code point,
+tests/listing/test_sqljson.py):
+- text and integers as they are; booleans (stored 0/1) as true/false;
+- UTC instants, stored as `YYYY-MM-DD HH:MM:SS.ffffff` (db/base.py TZDateTime), as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`;
+- JSON arrays as compact JSON, null as []; stored text holds non-ASCII as \\u escapes (stdlib json), which
+  orjson writes as the characters, so an array with a backslash is written again element by element.
+What it does not: floats (SQLite prints 15 significant digits, orjson the shortest exact form) are selected as
+values and written by orjson between the SQL-rendered parts. A row that SQLite cannot render exactly (an instant
+in another format, written by another client; a NUL character in an array, where json_each cuts) is flagged,
+and its page is read again the ordinary way.
 """
 
 from __future__ import annotations
@@ -25,8 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import ColumnElement, Float, Text, and_, case, cast, func, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import ColumnElement, Float, and_, case, func, literal_column, or_, select
 
 if TYPE_CHECKING:
     from hyperpage.listing.spec import Out
@@ -72,19 +68,15 @@ def _joiner(python: tuple[str | None, ...]) -> Callable[[Any], bytes]:
     return join
 
 
-def row_json(columns: tuple[Out, ...], dialect: str) -> RowJson:
-    """The rows of a list with these output columns as JSON written by the database."""
-    field, exact_when, build = (
-        (_sqlite_field, _sqlite_exact, _sqlite_object) if dialect == "sqlite" else (_pg_field, _pg_exact, _pg_object)
-    )
+def sqlite_row_json(columns: tuple[Out, ...]) -> RowJson:
     parts: list[ColumnElement[Any]] = []
     python: list[str | None] = []
-    run: list[tuple[str, ColumnElement[Any]]] = []
+    run: list[Any] = []
     exact: list[ColumnElement[bool]] = []
 
     def close_run() -> None:
         if run:
-            parts.append(build(run))
+            parts.append(func.json_object(*run))
             python.append(None)
             run.clear()
 
@@ -95,28 +87,23 @@ def row_json(columns: tuple[Out, ...], dialect: str) -> RowJson:
             parts.append(expr)
             python.append(column.name)
             continue
-        run.append((column.name, field(column.kind, expr)))
-        condition = exact_when(column.kind, expr)
-        if condition is not None:
-            exact.append(condition)
+        run += [_text(column.name), _field(column, expr)]
+        if column.kind == "time":
+            exact.append(or_(expr.is_(None), expr.op("LIKE")(_text(STORED_INSTANT))))
+        elif column.kind == "list":
+            exact.append(or_(expr.is_(None), func.instr(expr, _text("\\u0000")) == 0))
     close_run()
-    return RowJson(
-        tuple(parts), case((and_(*exact), 1), else_=0) if exact else literal_column("1"), _joiner(tuple(python))
-    )
+    return RowJson(tuple(parts), case((and_(*exact), 1), else_=0) if exact else _text("1"), _joiner(tuple(python)))
 
 
-def _sqlite_object(fields: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-    return func.json_object(*(item for name, value in fields for item in (_text(name), value)))
-
-
-def _sqlite_field(kind: str, expr: Any) -> ColumnElement[Any]:
-    if kind == "time":
+def _field(column: Out, expr: Any) -> ColumnElement[Any]:
+    if column.kind == "time":
         # `2026-11-01 12:00:00.000000` -> `2026-11-01T12:00:00Z`; orjson leaves out a zero fraction, keeps six digits
         iso = func.replace(func.replace(expr, _text(" "), _text("T")), _text(".000000"), _text(""))
         return iso.op("||")(_text("Z"))
-    if kind == "bool":
+    if column.kind == "bool":
         return func.json(case((expr.is_(None), _text("null")), (expr, _text("true")), else_=_text("false")))
-    if kind == "list":
+    if column.kind == "list":
         elements = func.json_each(expr).table_valued("value")
         rewritten = select(func.json_group_array(elements.c.value)).select_from(elements).scalar_subquery()
         return func.json(
@@ -124,48 +111,3 @@ def _sqlite_field(kind: str, expr: Any) -> ColumnElement[Any]:
         )
     result: ColumnElement[Any] = expr
     return result
-
-
-def _sqlite_exact(kind: str, expr: Any) -> ColumnElement[bool] | None:
-    if kind == "time":
-        return or_(expr.is_(None), expr.op("LIKE")(_text(STORED_INSTANT)))
-    if kind == "list":
-        return or_(expr.is_(None), func.instr(expr, _text("\\u0000")) == 0)
-    return None
-
-
-def _pg_object(fields: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-    # json_build_object writes `{"k" : v, ...}` with spaces; orjson's form is built by concatenation
-    out: ColumnElement[Any] | None = None
-    for index, (name, value) in enumerate(fields):
-        key = _text(("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":")
-        out = key.op("||")(value) if out is None else out.op("||")(key).op("||")(value)
-    assert out is not None
-    return out.op("||")(_text("}"))
-
-
-def _pg_field(kind: str, expr: Any) -> ColumnElement[Any]:
-    if kind == "time":
-        utc = expr.op("AT TIME ZONE")(_text("UTC"))
-        iso = func.to_char(utc, _text('YYYY-MM-DD"T"HH24:MI:SS')).op("||")(
-            func.replace(_text(".").op("||")(func.to_char(utc, _text("US"))), _text(".000000"), _text(""))
-        )
-        return func.coalesce(_text('"').op("||")(iso).op("||")(_text('Z"')), _text("null"))
-    if kind == "list":
-        # jsonb's text puts a space after each comma: the elements (strings, see _pg_exact) joined again
-        elements = func.jsonb_array_elements(expr).table_valued("value", with_ordinality="ordinality")
-        joined = select(
-            func.string_agg(cast(elements.c.value, Text), aggregate_order_by(_text(","), elements.c.ordinality))
-        ).scalar_subquery()
-        is_array = func.jsonb_typeof(expr) == _text("array")
-        listed = _text("[").op("||")(case((is_array, joined))).op("||")(_text("]"))
-        return func.coalesce(listed, _text("[]"))
-    return func.coalesce(cast(func.to_json(expr), Text), _text("null"))
-
-
-def _pg_exact(kind: str, expr: Any) -> ColumnElement[bool] | None:
-    if kind == "list":  # null or an array of strings: what the dict path writes the same way
-        only_strings = ~func.jsonb_path_exists(expr, _text('$[*] ? (@.type() != "string")'))
-        kind_of = func.jsonb_typeof(expr)
-        return or_(expr.is_(None), kind_of == _text("null"), and_(kind_of == _text("array"), only_strings))
-    return None
