@@ -228,12 +228,17 @@ async def test_concurrent_misses_of_one_page_run_the_query_once(client, db_url) 
     await _seed(db_url, ["one", "two"])
     first = await client.get(PATH)
     await _seed_more(db_url, "three")  # a change: every poller now misses at once
-    counts = {r: cache_count(r) for r in ("miss", "shared")}
+    counts = {r: cache_count(r) for r in ("miss", "shared", "hit")}
     responses = await asyncio.gather(*(client.get(PATH) for _ in range(10)))
     assert {r.status_code for r in responses} == {200}
     assert len({r.content for r in responses}) == 1 and responses[0].content != first.content
     assert cache_count("miss") - counts["miss"] == 1
-    assert cache_count("shared") - counts["shared"] == 9
+    shared, hits = (cache_count(r) - counts[r] for r in ("shared", "hit"))
+    # PostgreSQL's read awaits the server, so the other nine arrive while it runs and share its answer; SQLite's
+    # runs on the loop without a pause (listing/reader.py), so it may be over before they arrive: then they hit
+    assert shared + hits == 9
+    if db_url.startswith("postgresql"):
+        assert shared == 9
 
 
 @pytest.mark.parametrize("db_engine_name", ["postgresql"], indirect=True)

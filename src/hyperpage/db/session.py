@@ -18,6 +18,8 @@ from sqlalchemy.pool import NullPool
 from hyperpage import metrics
 from hyperpage.config import Settings, async_url
 
+BUSY_TIMEOUT_KEY = "sqlite_busy_timeout_ms"  # a SQLite connection's busy timeout, in its pool record's info
+
 
 def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncEngine:
     """Build the engine for the configured database with a bounded pool."""
@@ -35,7 +37,8 @@ def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncE
         ensure_sqlite_dir(target)
         # A local file cannot drop a connection; the ping cost an aiosqlite thread round trip per checkout.
         kwargs["pool_pre_ping"] = False
-        kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0)}
+        # check_same_thread: list reads run on the loop's thread while they hold the connection (listing/reader.py)
+        kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0), "check_same_thread": False}
         kwargs["pool_reset_on_return"] = None  # _sqlite_reset rolls back only what is open
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings))
@@ -79,7 +82,8 @@ def ensure_sqlite_dir(url: URL) -> None:
 def _sqlite_pragmas(settings: Settings) -> Callable[[Any, Any], None]:
     busy_ms = int(max(settings.db_statement_timeout, 1.0) * 1000)
 
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[BUSY_TIMEOUT_KEY] = busy_ms  # listing/reader.py sets it back after a read on the loop
         cursor = dbapi_connection.cursor()
         # WAL lets the web server read while the in-process sync writes; NORMAL is durable in WAL mode.
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -12,7 +12,7 @@ from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
 from hyperpage.issues import service
 from hyperpage.issues.schemas import IssuePage, IssueQuery
-from hyperpage.listing.page import read_list
+from hyperpage.listing.page import read_list_json
 
 router = APIRouter(prefix="/api/v1", tags=["issues"], route_class=ListRoute)
 
@@ -25,4 +25,4 @@ router = APIRouter(prefix="/api/v1", tags=["issues"], route_class=ListRoute)
     description="Searched fields: title, key, project/repository, assignee, reporter.",
 )
 async def list_issues(request: Request, engine: EngineDep, query: Annotated[IssueQuery, Query()]) -> Response:
-    return data_response(request, (await read_list(engine, service.LISTING, query)).json())
+    return data_response(request, await read_list_json(engine, service.LISTING, query))

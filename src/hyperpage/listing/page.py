@@ -40,11 +40,7 @@ class Page:
 
 async def read_page(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> Page:
     """The page of `listing` that `query` asks for, in a stable keyset order."""
-    after = decode_cursor(query.cursor, sort)
-    plan, values = listing.statement(engine.dialect, query, sort, after is not None)
-    if after is not None:
-        values[AFTER_VALUE], values[AFTER_ID] = after
-    rows = await fetch_rows(engine, plan.sql, plan.bind(values))
+    rows = await _fetch(engine, listing, query, sort, rendered=False)
     limit = query.limit
     has_more = len(rows) > limit
     items = _converter(listing, engine.dialect.name)(rows[:limit])
@@ -60,11 +56,52 @@ async def read_list(engine: AsyncEngine, listing: Listing, query: ListQuery) -> 
     return await read_page(engine, listing, query, listing.sorts[sort])
 
 
+async def read_list_json(engine: AsyncEngine, listing: Listing, query: ListQuery) -> bytes:
+    """The page read_list answers, as the response's JSON bytes (read_page_json)."""
+    sort = getattr(query, "sort")  # noqa: B009 -- as in read_list
+    return await read_page_json(engine, listing, query, listing.sorts[sort])
+
+
 async def read_typed(session: AsyncSession, listing: Listing, query: ListQuery, page_type: Callable[..., P]) -> P:
     """The same page with typed items (`listing.item`), for the server-rendered pages and the original portal's
     routes."""
     page = await read_list(session.bind, listing, query)  # type: ignore[arg-type]  # bound to an AsyncEngine
     return page_type(items=[listing.item(row) for row in page.items], next_cursor=page.next_cursor, limit=page.limit)
+
+
+async def read_page_json(engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec) -> bytes:
+    """The same page as read_page, as the response's JSON bytes: on SQLite the rows come rendered (sqljson.py).
+
+    Not on PostgreSQL: rendered there (to_json per field, concatenated, as json_build_object spaces its output) a
+    50-row page took the server 0.6-0.8 ms more and saved the web process only 0.1-0.15 ms.
+    """
+    if engine.dialect.name != "sqlite":
+        return (await read_page(engine, listing, query, sort)).json()
+    rows = await _fetch(engine, listing, query, sort, rendered=True)
+    limit = query.limit
+    row_json = listing.row_json()
+    width = len(row_json.parts)  # then the `exact` flag, the sort value and the id
+    page = rows[:limit]
+    if not all(row[width] for row in page):  # a row SQLite cannot render exactly: the page the ordinary way
+        return (await read_page(engine, listing, query, sort)).json()
+    cursor = None
+    if len(rows) > limit and page:
+        last = page[-1]
+        value = _sqlite_time(last[width + 1]) if sort.kind == "datetime" else last[width + 1]
+        cursor = encode_cursor(sort, value, last[width + 2])
+    items = b",".join([row_json.join(row) for row in page])
+    return b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(cursor) + b',"limit":%d}' % limit
+
+
+async def _fetch(
+    engine: AsyncEngine, listing: Listing, query: ListQuery, sort: SortSpec, *, rendered: bool
+) -> list[Any]:
+    """The page's rows and one more (it tells whether a next page exists)."""
+    after = decode_cursor(query.cursor, sort)
+    plan, values = listing.statement(engine.dialect, query, sort, after is not None, rendered=rendered)
+    if after is not None:
+        values[AFTER_VALUE], values[AFTER_ID] = after
+    return await fetch_rows(engine, plan.sql, plan.bind(values))
 
 
 def _converter(listing: Listing, dialect: str) -> Callable[[list[Any]], list[Row]]:

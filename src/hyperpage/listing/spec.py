@@ -20,6 +20,7 @@ from sqlalchemy.sql import func
 
 from hyperpage.listing.cursor import Col, SortSpec
 from hyperpage.listing.query import LIKE_ESCAPE, ListQuery, like_pattern, search_terms
+from hyperpage.listing.sqljson import RowJson, sqlite_row_json
 
 LIMIT = "page_limit"
 MAX_PLANS = 500  # per list and dialect; a dashboard uses a handful of shapes
@@ -119,12 +120,25 @@ class Listing:
     item: Callable[[dict[str, Any]], Any] = dict  # a row as the typed item the web pages use (common.typed_item)
     _plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
     converters: dict[str, Callable[[list[Any]], list[dict[str, Any]]]] = field(default_factory=dict)  # page.py
+    _row_json: RowJson | None = None
 
-    def statement(self, dialect: Dialect, query: ListQuery, sort: SortSpec, after: bool) -> tuple[Plan, dict[str, Any]]:
-        """The compiled plan for this request's shape, and the values of its parameters."""
+    def row_json(self) -> RowJson:
+        """The rows as JSON written by SQLite (sqljson.py), built once."""
+        if self._row_json is None:
+            self._row_json = sqlite_row_json(self.columns)
+        return self._row_json
+
+    def statement(
+        self, dialect: Dialect, query: ListQuery, sort: SortSpec, after: bool, *, rendered: bool = False
+    ) -> tuple[Plan, dict[str, Any]]:
+        """The compiled plan for this request's shape, and the values of its parameters.
+
+        `rendered`: select each row as JSON (sqljson.RowJson's parts, then its `exact` flag, the sort value and
+        the id for the cursor) instead of the list's columns; SQLite only.
+        """
         name = dialect.name
         values: dict[str, Any] = {LIMIT: query.limit + 1}  # one extra row tells whether a next page exists
-        shape: list[Any] = [name, sort.name, after]
+        shape: list[Any] = [name, sort.name, after, rendered]
         active = []
         for spec in self.filters:
             raw = getattr(query, spec.name)
@@ -145,18 +159,29 @@ class Listing:
         key = tuple(shape)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._compile(dialect, active, numeric, sort, after)
+            plan = self._plans[key] = self._compile(dialect, active, numeric, sort, after, rendered)
         return plan, values
 
     def _compile(
-        self, dialect: Dialect, active: list[tuple[Filter, Any]], numeric: tuple[bool, ...], sort: SortSpec, after: bool
+        self,
+        dialect: Dialect,
+        active: list[tuple[Filter, Any]],
+        numeric: tuple[bool, ...],
+        sort: SortSpec,
+        after: bool,
+        rendered: bool,
     ) -> Plan:
         conds = [spec.build(dialect.name, value if spec.inline else bindparam(spec.name)) for spec, value in active]
         conds += [self.search.condition(index, is_number) for index, is_number in enumerate(numeric)]
         if after:
             conds.append(sort.after())
+        if rendered:
+            row = self.row_json()
+            output = [*row.parts, row.exact, sort.column, sort.id_column]
+        else:
+            output = [c.expr.label(c.name) for c in self.columns]
         stmt = (
-            select(*(c.expr.label(c.name) for c in self.columns))
+            select(*output)
             .select_from(self.source)
             .where(*conds)
             .order_by(*sort.order_by())

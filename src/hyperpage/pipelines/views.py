@@ -10,7 +10,7 @@ from hyperpage.api.caching import data_response
 from hyperpage.api.deps import EngineDep
 from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
-from hyperpage.listing.page import read_list
+from hyperpage.listing.page import read_list_json
 from hyperpage.pipelines import service
 from hyperpage.pipelines.schemas import PipelinePage, PipelineQuery
 
@@ -26,4 +26,4 @@ router = APIRouter(prefix="/api/v1", tags=["pipelines"], route_class=ListRoute)
     "`result=FAILURE` lists failing pipelines.",
 )
 async def list_pipelines(request: Request, engine: EngineDep, query: Annotated[PipelineQuery, Query()]) -> Response:
-    return data_response(request, (await read_list(engine, service.LISTING, query)).json())
+    return data_response(request, await read_list_json(engine, service.LISTING, query))

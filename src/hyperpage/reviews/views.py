@@ -10,7 +10,7 @@ from hyperpage.api.caching import data_response
 from hyperpage.api.deps import EngineDep
 from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import LIST_RESPONSES
-from hyperpage.listing.page import read_list
+from hyperpage.listing.page import read_list_json
 from hyperpage.reviews import service
 from hyperpage.reviews.schemas import ReviewPage, ReviewQuery
 
@@ -25,4 +25,4 @@ router = APIRouter(prefix="/api/v1", tags=["reviews"], route_class=ListRoute)
     description="Searched fields: title, key (#123 / !123), repository, author, source branch.",
 )
 async def list_reviews(request: Request, engine: EngineDep, query: Annotated[ReviewQuery, Query()]) -> Response:
-    return data_response(request, (await read_list(engine, service.LISTING, query)).json())
+    return data_response(request, await read_list_json(engine, service.LISTING, query))
