@@ -18,6 +18,10 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The API response cache (db/changes.py) drops /api/v1/insights/* answers when these change: on PostgreSQL through
+# the statement triggers of migration 0002's function; SQLite needs nothing (PRAGMA data_version).
+NOTIFYING = ("deployments", "deployment_commits", "pull_request_timelines", "pull_request_reviews", "incidents")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -156,8 +160,16 @@ def upgrade() -> None:
             batch_op.f("ix_pull_request_timelines_merge_commit_sha"), ["merge_commit_sha"], unique=False
         )
 
+    if op.get_bind().dialect.name == "postgresql":
+        for table in NOTIFYING:
+            op.execute(
+                f"CREATE TRIGGER {table}_data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION hyperpage_notify_data_changed()"
+            )
+
 
 def downgrade() -> None:
+    # dropping a table drops its triggers
     with op.batch_alter_table("pull_request_timelines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pull_request_timelines_merge_commit_sha"))
 
