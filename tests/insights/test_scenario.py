@@ -82,7 +82,10 @@ async def test_dora_four_keys_of_the_scenario(db_url) -> None:
     # Weekly: week of Nov 2 has D1 D2 D3 D5 (4 days) and D1-D5 finished, D3 D4 failed; lead times of changes
     # merged that week 83400 87000 97800 256200 -> median rank 2 = 87000. Week of Nov 9: D6 D7 D8 D9 D10 on
     # Nov 9, 10, 11, 13; D6 D8 failed; lead times 76200 7800 87000 -> sorted, rank 2 = 76200.
-    weeks = [(w.week, w.deployments, w.deployment_days, w.finished, w.failed, w.lead_time_median_seconds) for w in dora.weekly]
+    weeks = [
+        (w.week, w.deployments, w.deployment_days, w.finished, w.failed, w.lead_time_median_seconds)
+        for w in dora.weekly
+    ]
     assert weeks == [(date(2026, 11, 2), 4, 4, 5, 2, 87000), (date(2026, 11, 9), 5, 4, 5, 2, 76200)]
 
 
@@ -106,7 +109,12 @@ async def test_cycle_time_of_the_scenario(db_url) -> None:
     assert (cycle.changes, cycle.reviewed, cycle.merged_without_review, cycle.undeployed) == (9, 8, 1, 2)
     summary = {
         name: (s.count, s.median_seconds, s.p75_seconds, s.p90_seconds)
-        for name, s in (("coding", cycle.coding), ("pickup", cycle.pickup), ("review", cycle.review), ("deploy", cycle.deploy))
+        for name, s in (
+            ("coding", cycle.coding),
+            ("pickup", cycle.pickup),
+            ("review", cycle.review),
+            ("deploy", cycle.deploy),
+        )
     }
     assert summary == {
         "coding": (9, 3600, 3600, 75600),

@@ -23,7 +23,9 @@ from hyperpage import metrics
 from hyperpage.api.caching import etag_matches
 from hyperpage.db.changes import DataChanges
 
-CACHED_PATHS = frozenset({"/api/v1/reviews", "/api/v1/pipelines", "/api/v1/issues"})
+CACHED_PATHS = frozenset(
+    {"/api/v1/reviews", "/api/v1/pipelines", "/api/v1/issues", "/api/v1/insights/dora", "/api/v1/insights/cycle-time"}
+)
 ENTRY_OVERHEAD = 600  # bytes of key, headers and bookkeeping per entry, beyond the body
 _NOT_MODIFIED_HEADERS = frozenset({b"etag", b"cache-control", b"vary"})
 
