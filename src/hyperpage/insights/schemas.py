@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hyperpage.insights.bands import Band
 from hyperpage.validation import RequestModel
@@ -45,6 +45,17 @@ class InsightsQuery(RequestModel):
         max_length=100,
         description="Only changes by the members of this team of HYPERPAGE_TEAMS_FILE (lead time and cycle time).",
     )
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        # pydantic would also take "0" as a Unix timestamp; the documented format is a calendar date only
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected a date such as 2026-11-01 (YYYY-MM-DD)") from None
+        return value
 
     @model_validator(mode="after")
     def _window(self) -> InsightsQuery:
