@@ -93,12 +93,12 @@ def _teams_app(db_url: str, tmp_path: Path, text: str):
 async def test_teams_file_filters_by_team_and_a_bad_file_stops_the_start(db_url, tmp_path) -> None:
     await seed(db_url)
     app = _teams_app(db_url, tmp_path, "teams:\n  core: [Alice]\n  guests:\n    - dave\n")
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-            core = (await http.get("/api/v1/insights/cycle-time", params={**WINDOW, "team": "core"})).json()
-            assert core["changes"] == 8 and core["window"]["team"] == "core"
-            unknown = await http.get("/api/v1/insights/dora", params={**WINDOW, "team": "web"})
-            assert unknown.status_code == 422 and "known teams: core, guests" in unknown.json()["error"]["message"]
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        core = (await http.get("/api/v1/insights/cycle-time", params={**WINDOW, "team": "core"})).json()
+        assert core["changes"] == 8 and core["window"]["team"] == "core"
+        unknown = await http.get("/api/v1/insights/dora", params={**WINDOW, "team": "web"})
+        assert unknown.status_code == 422 and "known teams: core, guests" in unknown.json()["error"]["message"]
     for text, words in (
         ("teams: [a, b]\n", "needs a top-level `teams:` mapping"),
         ("teams:\n  core: alice\n", "team 'core' needs a list of logins"),

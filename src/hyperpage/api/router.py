@@ -9,6 +9,7 @@ from hyperpage.auth import pages as auth_pages
 from hyperpage.auth import views as auth_views
 from hyperpage.auth.openapi import document_auth
 from hyperpage.compat import views as compat_views
+from hyperpage.insights import pages as insights_pages
 from hyperpage.insights import views as insights_views
 from hyperpage.issues import views as issues_views
 from hyperpage.pipelines import views as pipelines_views
@@ -35,5 +36,6 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(router)
     auth_pages.install(app)
+    insights_pages.install(app)
     document_auth(app)
     web_views.install(app)
