@@ -16,7 +16,12 @@ async def test_page_shows_the_four_keys_with_bands_charts_and_breakdown(client, 
     assert resp.status_code == 200
     page = resp.text
     bands = dict(re.findall(r'data-key="([a-z-]+)".*?data-band="(\w+)"', page, re.S))
-    assert bands == {"deployment-frequency": "high", "lead-time": "high", "change-failure-rate": "low", "recovery": "high"}
+    assert bands == {
+        "deployment-frequency": "high",
+        "lead-time": "high",
+        "change-failure-rate": "low",
+        "recovery": "high",
+    }
     assert "4.5 <span>a week</span>" in page  # 9 deployments in 14 days
     assert "1 d 0 h <span>median</span>" in page  # lead time 87000 s
     assert "40 %" in page and "4 of 10 deployments failed" in page
