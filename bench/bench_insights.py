@@ -131,7 +131,7 @@ def rows() -> dict[Any, list[dict[str, Any]]]:
             if following < DEPLOYS_PER_REPO:
                 out[DeploymentCommit].append({"deployment_id": first_deploy + following, "sha": f"m{pr_id}"})
     for n in range(INCIDENTS):
-        opened = START + n * (END - START) / INCIDENTS
+        opened = START + n * (END - START) / INCIDENTS + timedelta(minutes=30)  # some after a deployment
         out[Incident].append(
             {
                 "connection_id": 1,

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from hyperpage.db import schema
 from tests.e2e.conftest import ARTIFACTS, Watched
 from tests.insights.scenario import seed
+from tests.portal_server import serve
 from tests.serverproc import ServerProcess
 
 WINDOW = "/insights?from=2026-11-02&to=2026-11-15"
-
-
-def _serve(tmp: Path, name: str, seeded: bool) -> ServerProcess:
-    db = f"sqlite:///{tmp / (name + '.db')}"
-    schema.upgrade(db)
-    if seeded:
-        asyncio.run(seed(db))
-    env = {"DATABASE_URL": db, "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "WARNING"}
-    server = ServerProcess(env=env).start(tmp / f"{name}.log")
-    assert server.wait_status("/readyz", 200), server.logs()
-    return server
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +20,8 @@ def insights_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
     tmp = tmp_path_factory.mktemp("e2e-insights")
     started: dict[str, ServerProcess] = {}
     try:
-        started["data"] = _serve(tmp, "scenario", seeded=True)
-        started["empty"] = _serve(tmp, "empty", seeded=False)
+        started["data"] = serve(tmp, "scenario", seeded=True, seeder=seed)
+        started["empty"] = serve(tmp, "empty", seeded=False)
         yield started
     finally:
         for server in started.values():

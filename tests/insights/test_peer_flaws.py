@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hyperpage.insights import metrics
-from hyperpage.insights.cycle import cycle_time
+from hyperpage.insights.cycle import cycle_time, stage_rows
 from hyperpage.insights.rows import ChangeRow, DeploymentRow, IncidentRow
 
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
@@ -127,7 +127,7 @@ def test_middleware_696_a_change_without_review_keeps_its_ready_to_merge_time() 
     # approval -> merge. Without a review the last three have no start, so the PR's cycle is its first hour only.
     middleware = {"first_commit_to_open": 3600.0, "first_response": None, "rework": None, "merge": None}
     assert sum(v for v in middleware.values() if v is not None) == 3600
-    ours = cycle_time([pr], {})
+    ours = cycle_time(stage_rows([pr], {}))
     assert (ours.unreviewed, ours.pickup.count, ours.review.count) == (1, 0, 0)
     assert ours.merged_without_review.median == 5 * 3600  # ready -> merge, reported on its own
     assert ours.coding.median + ours.merged_without_review.median == 6 * 3600  # first commit -> merge, all of it

@@ -56,9 +56,11 @@ class CycleTime:
     merged_without_review: Summary  # ready -> merge of the unreviewed changes: Middleware #696 loses this time
 
 
-def cycle_time(changes: Sequence[ChangeRow], delivered: dict[Key, DeploymentRow]) -> CycleTime:
-    rows = [stages(c, _delivered_at(c, delivered)) for c in changes]
+def stage_rows(changes: Sequence[ChangeRow], delivered: dict[Key, DeploymentRow]) -> list[Stages]:
+    return [stages(c, _delivered_at(c, delivered)) for c in changes]
 
+
+def cycle_time(rows: Sequence[Stages]) -> CycleTime:
     def summary(name: str) -> Summary:
         return summarise(v for r in rows if (v := getattr(r, name)) is not None)
 

@@ -6,6 +6,7 @@ by hand: durations in seconds, nearest-rank percentiles (stats.py), failures wit
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -154,11 +155,8 @@ def judge(
     for (_repo, sha), d in delivered.items():
         brought[d.id].add(sha)
     reverts = reverted_keys(changes)
-    by_repository: dict[int | None, list[DeploymentRow]] = defaultdict(list)
-    for line in lines.values():
-        by_repository[line[0].repository_id].extend(line)
-    for line in by_repository.values():
-        line.sort(key=lambda d: (d.created_at, d.id))
+    following = _next_created(lines)
+    hits = _Incidents(incidents)
     verdicts = []
     for line in lines.values():
         for d in line:
@@ -172,29 +170,46 @@ def judge(
                 causes.append("rollback")
             if any(r.merge_commit_sha not in own for sha in own for r in reverts.get((d.repository_id, sha), ())):
                 causes.append("revert")
-            if _incident_after(d, by_repository[d.repository_id], incidents, incident_window):
+            if hits.after(d, following.get(d.id), incident_window):
                 causes.append("incident")
             verdicts.append(Verdict(d, tuple(causes)))
     verdicts.sort(key=lambda v: (v.deployment.finished_at, v.deployment.id))
     return verdicts
 
 
-def _incident_after(
-    d: DeploymentRow, same_repository: list[DeploymentRow], incidents: Sequence[IncidentRow], window: timedelta
-) -> bool:
-    """An incident of d's repository (or of none) and environment opened after d finished, within the window
-    and before the repository's next deployment started."""
-    assert d.finished_at is not None
-    until = d.finished_at + window
-    following = [n.created_at for n in same_repository if (n.created_at, n.id) > (d.created_at, d.id)]
-    if following:
-        until = min(until, following[0])
-    return any(
-        (i.repository_id is None or i.repository_id == d.repository_id)
-        and (i.environment == d.environment or (i.environment is None and d.production))
-        and d.finished_at <= i.opened_at < until
-        for i in incidents
-    )
+def _next_created(lines: dict[Stream, list[DeploymentRow]]) -> dict[int, datetime]:
+    """Deployment id -> when the next deployment of the same repository (any environment of the filter) began."""
+    by_repository: dict[int | None, list[DeploymentRow]] = defaultdict(list)
+    for line in lines.values():
+        by_repository[line[0].repository_id].extend(line)
+    found: dict[int, datetime] = {}
+    for line in by_repository.values():
+        line.sort(key=lambda d: (d.created_at, d.id))
+        for d, following in pairwise(line):
+            found[d.id] = following.created_at
+    return found
+
+
+class _Incidents:
+    """Incidents by repository, in opening order, so each deployment looks only at its own window."""
+
+    def __init__(self, incidents: Iterable[IncidentRow]) -> None:
+        self._by_repository: dict[int | None, list[IncidentRow]] = defaultdict(list)
+        for i in sorted(incidents, key=lambda i: i.opened_at):
+            self._by_repository[i.repository_id].append(i)
+        self._opened = {repo: [i.opened_at for i in rows] for repo, rows in self._by_repository.items()}
+
+    def after(self, d: DeploymentRow, next_created: datetime | None, window: timedelta) -> bool:
+        """An incident of d's repository (or of none) and environment opened after d finished, within the window
+        and before the repository's next deployment began."""
+        assert d.finished_at is not None
+        until = d.finished_at + window if next_created is None else min(d.finished_at + window, next_created)
+        for repository in {d.repository_id, None}:
+            rows, opened = self._by_repository.get(repository, []), self._opened.get(repository, [])
+            for i in rows[bisect_left(opened, d.finished_at) : bisect_left(opened, until)]:
+                if i.environment == d.environment or (i.environment is None and d.production):
+                    return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,16 +225,14 @@ def recovery(
 ) -> Recovery:
     """Incidents are those of the window already (queries.py narrows them by opened_at and repository)."""
     lines = streams(deployments)
+    position = {d.id: n for line in lines.values() for n, d in enumerate(line)}
     restored: list[float] = []
     unrecovered = 0
     for v in verdicts:
         d = v.deployment
         if not v.failed or d.finished_at is None:
             continue
-        fix = next(
-            (n for n in lines[d.stream] if (n.created_at, n.id) > (d.created_at, d.id) and n.succeeded),
-            None,
-        )
+        fix = next((n for n in lines[d.stream][position[d.id] + 1 :] if n.succeeded), None)
         if fix is None or fix.finished_at is None:
             unrecovered += 1
         else:

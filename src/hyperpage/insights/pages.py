@@ -35,8 +35,7 @@ async def insights_page(request: Request, engine: EngineDep, settings: SettingsD
         if unknown:
             raise ValueError(f"unknown parameter: {', '.join(unknown)}")
         query = InsightsQuery.model_validate(raw)
-        dora = await service.dora(engine, query=query, settings=settings, teams=teams)
-        cycle = await service.cycle_time(engine, query=query, settings=settings, teams=teams)
+        dora, cycle = await service.reports(engine, query=query, settings=settings, teams=teams)
     except ValidationError as exc:
         return render(request, "insights.html", {**context, "error": _words(exc)}, 400)
     except (ValueError, service.UnknownTeam) as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from hyperpage.insights.bands import Band
-from hyperpage.validation import RequestModel
+from hyperpage.validation import RequestModel, iso_only
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
@@ -49,13 +49,7 @@ class InsightsQuery(RequestModel):
     @field_validator("from_", "to", mode="before")
     @classmethod
     def _iso_only(cls, value: Any) -> Any:
-        # pydantic would also take "0" as a Unix timestamp; the documented format is a calendar date only
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise ValueError("expected a date such as 2026-11-01 (YYYY-MM-DD)") from None
-        return value
+        return iso_only(value, date, "a date such as 2026-11-01 (YYYY-MM-DD)")
 
     @model_validator(mode="after")
     def _window(self) -> InsightsQuery:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hyperpage import errors
 from hyperpage.config import Settings
 from hyperpage.insights import bands, metrics
+from hyperpage.insights.cycle import Stages, stage_rows
 from hyperpage.insights.cycle import cycle_time as compute_cycle_time
 from hyperpage.insights.queries import Scope, load_changes, load_deployments, load_incidents
 from hyperpage.insights.rows import ChangeRow, DeploymentRow, IncidentRow
@@ -77,11 +78,12 @@ def authors_of(query: InsightsQuery, teams: Teams) -> frozenset[str] | None:
 
 
 async def load(engine: AsyncEngine, scope: Scope) -> Loaded:
+    changes = await load_changes(engine, scope)
+    wanted = {sha for c in changes for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
+    deployments = await load_deployments(engine, scope, wanted)
+    incidents = await load_incidents(engine, scope)
+    ids = {d.repository_id for d in deployments if d.repository_id is not None}
     async with engine.connect() as conn:
-        deployments = await load_deployments(conn, scope)
-        changes = await load_changes(conn, scope)
-        incidents = await load_incidents(conn, scope)
-        ids = {d.repository_id for d in deployments if d.repository_id is not None}
         names = dict(
             (await conn.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids)))).all()
         )
@@ -226,14 +228,14 @@ def _dora_weeks(
 
 def cycle_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams) -> CycleTimeReport:
     changes = _window_changes(loaded, scope, authors_of(query, teams))
-    delivered = metrics.deliveries(metrics.streams(loaded.deployments))
-    total = compute_cycle_time(changes, delivered)
-    by_week: dict[date, list[ChangeRow]] = defaultdict(list)
-    for c in changes:
-        by_week[week_of(c.merged_at)].append(c)
+    rows = stage_rows(changes, metrics.deliveries(metrics.streams(loaded.deployments)))
+    total = compute_cycle_time(rows)
+    by_week: dict[date, list[Stages]] = defaultdict(list)
+    for row in rows:
+        by_week[week_of(row.change.merged_at)].append(row)
     weekly = []
     for week in weeks_between(scope.start, scope.end):
-        part = compute_cycle_time(by_week[week], delivered)
+        part = compute_cycle_time(by_week[week])
         weekly.append(
             CycleWeek(
                 week=week,
@@ -273,3 +275,13 @@ async def cycle_time(
     scope = scope_of(query, settings, today)
     authors_of(query, teams)
     return cycle_report(await load(engine, scope), query, scope, teams)
+
+
+async def reports(
+    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams
+) -> tuple[DoraReport, CycleTimeReport]:
+    """Both reports from one load of the rows (the page shows both)."""
+    scope = scope_of(query, settings)
+    authors_of(query, teams)
+    loaded = await load(engine, scope)
+    return dora_report(loaded, query, scope, teams), cycle_report(loaded, query, scope, teams)
