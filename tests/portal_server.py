@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,12 +71,15 @@ async def seed(db_url: str) -> None:
         )
 
 
-def serve(tmp: Path, name: str, seeded: bool, **env: str) -> ServerProcess:
-    """`hyperpage serve` on a fresh SQLite file at head, optionally with the seed rows; caller stops it."""
+def serve(
+    tmp: Path, name: str, seeded: bool, seeder: Callable[[str], Awaitable[object]] | None = None, **env: str
+) -> ServerProcess:
+    """`hyperpage serve` on a fresh SQLite file at head, optionally with rows (`seeder`, default the seed rows
+    above); caller stops it."""
     db = f"sqlite:///{tmp / (name + '.db')}"
     schema.upgrade(db)
     if seeded:
-        asyncio.run(seed(db))
+        asyncio.run((seeder or seed)(db))
     server_env = {"DATABASE_URL": db, "HYPERPAGE_SCHEDULER": "false", "LOG_LEVEL": "WARNING", **env}
     server = ServerProcess(env=server_env).start(tmp / f"{name}.log")
     assert server.wait_status("/readyz", 200), server.logs()

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     sync_max_wait_seconds: float = Field(60.0, ge=0, le=3600)
     hyperpage_rate_limit_retention_days: int = Field(30, ge=1, le=3650)
 
+    # Insights (docs/insights.md)
+    hyperpage_teams_file: Path | None = None
+    hyperpage_insights_incident_window_hours: float = Field(24.0, gt=0, le=24 * 90)
+
     hyperpage_backup_destination: str = "file://./data/backups"
     hyperpage_backup_s3_endpoint_url: str | None = None
     hyperpage_backup_s3_region: str | None = None

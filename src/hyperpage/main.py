@@ -18,6 +18,7 @@ from hyperpage.config import ConfigError, Settings, get_settings
 from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
 from hyperpage.errors import UnhandledErrorMiddleware, install_error_handlers
+from hyperpage.insights.teams import load_teams
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
 from hyperpage.middleware import ObservabilityMiddleware
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.teams = load_teams(settings)  # a bad HYPERPAGE_TEAMS_FILE stops the start, naming the variable
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_scrape_hooks(app, WEB_HOOKS)

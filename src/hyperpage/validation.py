@@ -16,7 +16,7 @@ failure is a ValueError, which FastAPI turns into the 422 error shape like any o
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
@@ -74,6 +74,17 @@ def check_value(value: Any) -> Any:
 
 
 SafeText = Annotated[str, AfterValidator(check_text)]
+
+
+def iso_only(value: Any, kind: type[date], example: str) -> Any:
+    """A "before" validator's body: a string must be ISO 8601 (`kind` is date or datetime), because pydantic alone
+    would also take "0" or "0.5" as a Unix timestamp."""
+    if isinstance(value, str):
+        try:
+            return kind.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected {example}") from None
+    return value
 
 
 class RequestModel(BaseModel):

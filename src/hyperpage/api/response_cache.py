@@ -1,11 +1,13 @@
-"""Response cache of the list endpoints: dashboards poll the same few pages, and data changes only when a sync commits.
+"""Response cache of the list and insights endpoints: dashboards poll the same few pages, and data changes only
+when a sync commits.
 
 An entry is a whole 200 response (body, ETag, cache headers) keyed by path and raw query string. The cache holds
 entries of one data version only (db/changes.py): the first request that sees a new version empties it, and a
 response computed under an older version is not stored. A hit therefore costs no database round trip, no
 parameter validation and no serialisation, and is never older than the data. These responses do not depend on
 the caller (no admin-only fields), so `Authorization` is not part of the key; the cache sits inside the auth gate
-(main.py), so an entry is replayed only to callers the gate let in.
+(main.py), so an entry is replayed only to callers the gate let in. An insights answer without `to` covers the
+days up to today (UTC): one made just before midnight is replayed at most the entries' max age after it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from hyperpage import metrics
 from hyperpage.api.caching import etag_matches
 from hyperpage.db.changes import DataChanges
 
-CACHED_PATHS = frozenset({"/api/v1/reviews", "/api/v1/pipelines", "/api/v1/issues"})
+CACHED_PATHS = frozenset(
+    {"/api/v1/reviews", "/api/v1/pipelines", "/api/v1/issues", "/api/v1/insights/dora", "/api/v1/insights/cycle-time"}
+)
 ENTRY_OVERHEAD = 600  # bytes of key, headers and bookkeeping per entry, beyond the body
 _NOT_MODIFIED_HEADERS = frozenset({b"etag", b"cache-control", b"vary"})
 

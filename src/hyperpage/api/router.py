@@ -9,6 +9,8 @@ from hyperpage.auth import pages as auth_pages
 from hyperpage.auth import views as auth_views
 from hyperpage.auth.openapi import document_auth
 from hyperpage.compat import views as compat_views
+from hyperpage.insights import pages as insights_pages
+from hyperpage.insights import views as insights_views
 from hyperpage.issues import views as issues_views
 from hyperpage.pipelines import views as pipelines_views
 from hyperpage.rate_limits import views as rate_limits_views
@@ -27,11 +29,13 @@ def include_routers(app: FastAPI) -> None:
         pipelines_views.router,
         issues_views.router,
         rate_limits_views.router,
+        insights_views.router,
         status_views.router,
         compat_views.router,
         auth_views.router,
     ):
         app.include_router(router)
     auth_pages.install(app)
+    insights_pages.install(app)
     document_auth(app)
     web_views.install(app)

@@ -3,6 +3,7 @@
 from hyperpage.auth.models import ApiToken, AuthSession
 from hyperpage.db.app_state import AppState
 from hyperpage.db.base import Base
+from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
 from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline
 from hyperpage.rate_limits.models import RateLimitSample
@@ -16,9 +17,14 @@ __all__ = [
     "AuthSession",
     "Base",
     "Connection",
+    "Deployment",
+    "DeploymentCommit",
+    "Incident",
     "Issue",
     "Pipeline",
     "PullRequest",
+    "PullRequestReview",
+    "PullRequestTimeline",
     "RateLimitSample",
     "Repository",
     "SyncReject",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from hyperpage.validation import DbId, RequestModel
+from hyperpage.validation import DbId, RequestModel, iso_only
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -49,13 +49,7 @@ class ListQuery(RequestModel):
     @field_validator("updated_since", mode="before")
     @classmethod
     def _iso_only(cls, value: Any) -> Any:
-        # pydantic would also take "0.5" as a Unix timestamp; the documented format is ISO 8601 only
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                raise ValueError("expected an ISO 8601 date-time such as 2026-11-01T12:00:00Z") from None
-        return value
+        return iso_only(value, datetime, "an ISO 8601 date-time such as 2026-11-01T12:00:00Z")
 
     def since_utc(self) -> datetime | None:
         # already UTC: RequestModel converted it (and refused instants that leave years 1-9999 in UTC)

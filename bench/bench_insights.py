@@ -1,0 +1,242 @@
+"""Insights queries over 100,000 pull requests and 10,000 deployments, on SQLite and PostgreSQL.
+
+The world: 20 repositories, each with 500 production deployments (one every ~4 h 19 min over 90 days, 1 in 8
+failed, the first with an unknown range) and 5,000 merged pull requests (timeline, one review for 9 in 10, the
+merge commit in the range of the next deployment), plus 500 incidents. Rows go in with bulk inserts
+(executemany). Printed per engine, median of RUNS: the same-run baseline (a plain COUNT(*) over pull_requests,
+deployments and deployment_commits), loading the rows of the default filter (queries.py), and the whole
+/dora and /cycle-time reports (load + compute), with their ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import text
+from tests.pg import PgCluster
+
+from bench.common import median
+from hyperpage.config import load_settings, sync_url
+from hyperpage.db import schema
+from hyperpage.db.session import create_engine
+from hyperpage.insights import service
+from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
+from hyperpage.insights.schemas import InsightsQuery
+from hyperpage.reviews.models import PullRequest
+from hyperpage.tools.models import Connection, Repository
+
+REPOSITORIES, DEPLOYS_PER_REPO, PRS_PER_REPO, INCIDENTS = 20, 500, 5_000, 500
+RUNS = 3
+TODAY = date(2026, 11, 30)
+END = datetime(2026, 12, 1, tzinfo=UTC)
+START = END - timedelta(days=90)
+
+
+def rows() -> dict[Any, list[dict[str, Any]]]:
+    now = END
+    out: dict[Any, list[dict[str, Any]]] = {t: [] for t in (Repository, Deployment, DeploymentCommit, PullRequest)}
+    out.update({PullRequestTimeline: [], PullRequestReview: [], Incident: []})
+    step = (END - START) / DEPLOYS_PER_REPO
+    pr_id = deploy_id = 0
+    for r in range(1, REPOSITORIES + 1):
+        out[Repository].append(
+            {
+                "id": r,
+                "connection_id": 1,
+                "external_id": str(r),
+                "full_name": f"acme/repo-{r}",
+                "archived": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        first_deploy = deploy_id + 1
+        for k in range(DEPLOYS_PER_REPO):
+            deploy_id += 1
+            created = START + k * step
+            out[Deployment].append(
+                {
+                    "id": deploy_id,
+                    "connection_id": 1,
+                    "repository_id": r,
+                    "external_id": str(deploy_id),
+                    "environment": "production",
+                    "production": True,
+                    "sha": f"d{deploy_id}",
+                    "status": "FAILURE" if k % 8 == 7 else "SUCCESS",
+                    "original_status": "x",
+                    "source": "DEPLOYMENT",
+                    "created_at": created,
+                    "finished_at": created + timedelta(minutes=10),
+                    "commits_known": k > 0,
+                    "synced_at": now,
+                }
+            )
+        for k in range(PRS_PER_REPO):
+            pr_id += 1
+            merged = START + (k + 0.5) * (END - START) / PRS_PER_REPO
+            created = merged - timedelta(hours=20)
+            out[PullRequest].append(
+                {
+                    "id": pr_id,
+                    "connection_id": 1,
+                    "repository_id": r,
+                    "external_id": str(pr_id),
+                    "number": k + 1,
+                    "title": "change",
+                    "state": "MERGED",
+                    "original_state": "merged",
+                    "draft": False,
+                    "author": f"dev{k % 40}",
+                    "requested_reviewers": [],
+                    "labels": [],
+                    "created_at": created,
+                    "updated_at": merged,
+                    "merged_at": merged,
+                    "synced_at": now,
+                }
+            )
+            reviewed = k % 10 != 0
+            out[PullRequestTimeline].append(
+                {
+                    "pull_request_id": pr_id,
+                    "first_commit_at": created - timedelta(hours=3),
+                    "ready_for_review_at": created,
+                    "first_review_at": created + timedelta(hours=2) if reviewed and k % 2 else None,
+                    "merge_commit_sha": f"m{pr_id}",
+                    "reverts_number": k - 3 if k % 97 == 0 and k > 3 else None,
+                    "synced_at": now,
+                }
+            )
+            if reviewed:
+                out[PullRequestReview].append(
+                    {
+                        "pull_request_id": pr_id,
+                        "external_id": str(pr_id),
+                        "reviewer": "rev",
+                        "reviewer_is_bot": False,
+                        "state": "APPROVED",
+                        "submitted_at": created + timedelta(hours=2),
+                    }
+                )
+            following = int((merged - START) / step) + 1
+            if following < DEPLOYS_PER_REPO:
+                out[DeploymentCommit].append({"deployment_id": first_deploy + following, "sha": f"m{pr_id}"})
+    for n in range(INCIDENTS):
+        opened = START + n * (END - START) / INCIDENTS + timedelta(minutes=30)  # some after a deployment
+        out[Incident].append(
+            {
+                "connection_id": 1,
+                "repository_id": 1 + n % REPOSITORIES,
+                "external_id": str(n),
+                "key": f"#{n}",
+                "title": "down",
+                "opened_at": opened,
+                "resolved_at": opened + timedelta(hours=2),
+                "synced_at": now,
+            }
+        )
+    return out
+
+
+def seed(url: str, data: dict[Any, list[dict[str, Any]]]) -> None:
+    engine = create_sync_engine(sync_url(url))
+    with engine.begin() as conn:
+        conn.execute(
+            Connection.__table__.insert(),
+            [
+                {
+                    "id": 1,
+                    "tool": "github",
+                    "name": "gh",
+                    "base_url": "https://x",
+                    "scope": {},
+                    "enabled": True,
+                    "created_at": END,
+                    "updated_at": END,
+                }
+            ],
+        )
+        for model, values in data.items():
+            for i in range(0, len(values), 5_000):
+                conn.execute(model.__table__.insert(), values[i : i + 5_000])
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+async def timed(step: Callable[[], Awaitable[Any]]) -> float:
+    runs = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        await step()
+        runs.append(time.perf_counter() - started)
+    return median(runs)
+
+
+async def measure(url: str) -> None:
+    settings = load_settings(database_url=url, db_statement_timeout=0)
+    engine = create_engine(settings)
+    query = InsightsQuery()
+    scope = service.scope_of(query, settings, TODAY)
+
+    async def baseline() -> None:
+        async with engine.connect() as conn:
+            for table in ("pull_requests", "deployments", "deployment_commits"):
+                await conn.execute(text(f"SELECT COUNT(*) FROM {table}"))
+
+    try:
+        await baseline()  # warm the cache and the pool before anything is timed
+        base = await timed(baseline)
+        loaded = await service.load(engine, scope)
+        results = {
+            "baseline: COUNT(*) of the 3 tables": base,
+            "load the rows of the filter": await timed(lambda: service.load(engine, scope)),
+            "/dora report (load + compute)": await timed(
+                lambda: service.dora(engine, query=query, settings=settings, teams={}, today=TODAY)
+            ),
+            "/cycle-time report (load + compute)": await timed(
+                lambda: service.cycle_time(engine, query=query, settings=settings, teams={}, today=TODAY)
+            ),
+        }
+        print(
+            f"  rows loaded: {len(loaded.changes)} changes, {len(loaded.deployments)} deployments, "
+            f"{sum(len(d.commits) for d in loaded.deployments)} deployment commits, {len(loaded.incidents)} incidents"
+        )
+        for label, seconds in results.items():
+            print(f"  {label:<40} {seconds * 1000:9.1f} ms   x{seconds / base:8.1f} of baseline")
+    finally:
+        await engine.dispose()
+
+
+def main(_args: list[str]) -> None:
+    work = Path(tempfile.mkdtemp(prefix="hyperpage-bench-insights-"))
+    cluster = PgCluster.start()
+    try:
+        data = rows()
+        print(
+            f"world: {REPOSITORIES} repositories, {len(data[Deployment])} deployments, {len(data[PullRequest])} "
+            f"pull requests, {len(data[DeploymentCommit])} deployment commits, {len(data[PullRequestReview])} "
+            f"reviews, {len(data[Incident])} incidents; default filter (last 90 days, production); median of {RUNS}"
+        )
+        urls = {
+            "sqlite": f"sqlite:///{work / 'insights.db'}",
+            "postgresql": cluster.url(cluster.create_database(prefix="insights")),
+        }
+        for name, url in urls.items():
+            schema.upgrade(url)
+            started = time.perf_counter()
+            seed(url, data)
+            print(f"{name}: seeded in {time.perf_counter() - started:.1f} s")
+            asyncio.run(measure(url))
+    finally:
+        cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,287 @@
+"""The two insights reports: load the rows of a filter (queries.py), compute (metrics.py, cycle.py), shape."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hyperpage import errors
+from hyperpage.config import Settings
+from hyperpage.insights import bands, metrics
+from hyperpage.insights.cycle import Stages, stage_rows
+from hyperpage.insights.cycle import cycle_time as compute_cycle_time
+from hyperpage.insights.queries import Scope, load_changes, load_deployments, load_incidents
+from hyperpage.insights.rows import ChangeRow, DeploymentRow, IncidentRow
+from hyperpage.insights.schemas import (
+    DEFAULT_DAYS,
+    CycleTimeReport,
+    CycleWeek,
+    DoraReport,
+    DoraWeek,
+    Durations,
+    FailedDeployment,
+    FailureRateOut,
+    FrequencyOut,
+    InsightsQuery,
+    LeadTimeOut,
+    RecoveryOut,
+    Window,
+)
+from hyperpage.insights.stats import Summary, in_window, summarise, week_of, weeks_between
+from hyperpage.insights.teams import VARIABLE, Teams
+from hyperpage.tools.models import Repository
+
+
+class UnknownTeam(errors.AppError):
+    status, code = 422, "invalid_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    deployments: list[DeploymentRow]
+    changes: list[ChangeRow]
+    incidents: list[IncidentRow]
+    names: dict[int, str]  # repository id -> full name
+
+
+def scope_of(query: InsightsQuery, settings: Settings, today: date | None = None) -> Scope:
+    """The window in instants: `to`'s whole day included, so the default window is stable for a day (and its
+    ETag with it) instead of moving with every request."""
+    last = query.to or today or datetime.now(UTC).date()
+    first = query.from_ or last - timedelta(days=DEFAULT_DAYS - 1)
+    return Scope(
+        start=datetime.combine(first, time(), UTC),
+        end=datetime.combine(last + timedelta(days=1), time(), UTC),
+        repository=query.repository,
+        environment=query.environment,
+        incident_window=timedelta(hours=settings.hyperpage_insights_incident_window_hours),
+    )
+
+
+def authors_of(query: InsightsQuery, teams: Teams) -> frozenset[str] | None:
+    """The logins the change-based figures keep (lower case), or None for everyone."""
+    found: frozenset[str] | None = None
+    if query.team is not None:
+        if query.team not in teams:
+            known = ", ".join(sorted(teams)) or f"none: {VARIABLE} is not set"
+            message = f"unknown team {query.team!r} (known teams: {known})"
+            raise UnknownTeam(f"invalid request: team: {message}", details=[{"field": "team", "message": message}])
+        found = teams[query.team]
+    if query.author is not None:
+        found = frozenset({query.author.lower()}) & found if found is not None else frozenset({query.author.lower()})
+    return found
+
+
+async def load(engine: AsyncEngine, scope: Scope) -> Loaded:
+    changes = await load_changes(engine, scope)
+    wanted = {sha for c in changes for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
+    deployments = await load_deployments(engine, scope, wanted)
+    incidents = await load_incidents(engine, scope)
+    ids = {d.repository_id for d in deployments if d.repository_id is not None}
+    async with engine.connect() as conn:
+        names = dict(
+            (await conn.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids)))).all()
+        )
+    return Loaded(deployments, changes, incidents, names)
+
+
+def _durations(s: Summary) -> Durations:
+    return Durations(count=s.count, median_seconds=s.median, p75_seconds=s.p75, p90_seconds=s.p90)
+
+
+def _window(query: InsightsQuery, scope: Scope) -> Window:
+    return Window(
+        start=scope.start,
+        end=scope.end,
+        days=(scope.end - scope.start).days,
+        repository=query.repository,
+        environment=query.environment,
+        author=query.author,
+        team=query.team,
+    )
+
+
+def _window_changes(loaded: Loaded, scope: Scope, authors: frozenset[str] | None) -> list[ChangeRow]:
+    return [
+        c
+        for c in loaded.changes
+        if in_window(c.merged_at, scope.start, scope.end) and (authors is None or (c.author or "").lower() in authors)
+    ]
+
+
+def _window_incidents(loaded: Loaded, scope: Scope) -> list[IncidentRow]:
+    """Incidents opened in the window that hit the filter's environments (None on an incident: production)."""
+    production = {d.environment for d in loaded.deployments if d.production}
+
+    def hits(i: IncidentRow) -> bool:
+        if scope.environment is not None:
+            return i.environment == scope.environment
+        return i.environment is None or i.environment in production
+
+    return [i for i in loaded.incidents if in_window(i.opened_at, scope.start, scope.end) and hits(i)]
+
+
+def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams) -> DoraReport:
+    authors = authors_of(query, teams)
+    lines = metrics.streams(loaded.deployments)
+    delivered = metrics.deliveries(lines)
+    changes = _window_changes(loaded, scope, authors)
+    lead = metrics.lead_times(changes, loaded.deployments, delivered)
+    freq = metrics.frequency(loaded.deployments, start=scope.start, end=scope.end)
+    verdicts = metrics.judge(
+        loaded.deployments,
+        loaded.changes,
+        loaded.incidents,
+        start=scope.start,
+        end=scope.end,
+        incident_window=scope.incident_window,
+    )
+    failed = [v for v in verdicts if v.failed]
+    rate = len(failed) / len(verdicts) if verdicts else None
+    rec = metrics.recovery(verdicts, loaded.deployments, _window_incidents(loaded, scope))
+    return DoraReport(
+        window=_window(query, scope),
+        incident_window_hours=scope.incident_window.total_seconds() / 3600,
+        deployment_frequency=FrequencyOut(
+            deployments=freq.deployments,
+            per_day=freq.per_day,
+            per_week=freq.per_week,
+            deployment_days=freq.deployment_days,
+            deployment_days_per_week=freq.deployment_days_per_week,
+            band=bands.deployment_frequency(freq.per_day if loaded.deployments else None),
+        ),
+        lead_time=LeadTimeOut(
+            count=lead.summary.count,
+            median_seconds=lead.summary.median,
+            p75_seconds=lead.summary.p75,
+            p90_seconds=lead.summary.p90,
+            unattributed=lead.unattributed,
+            awaiting_deployment=lead.awaiting,
+            incomplete=lead.incomplete,
+            band=bands.lead_time(lead.summary.median),
+        ),
+        change_failure_rate=FailureRateOut(
+            deployments=len(verdicts),
+            failed=len(failed),
+            rate=rate,
+            causes={cause: sum(cause in v.causes for v in failed) for cause in metrics.CAUSES},
+            band=bands.change_failure_rate(rate),
+        ),
+        recovery=RecoveryOut(
+            deployments=_durations(rec.deployments),
+            unrecovered=rec.unrecovered,
+            incidents=_durations(rec.incidents),
+            unresolved=rec.unresolved,
+            band=bands.recovery_time(rec.deployments.median),
+        ),
+        failed_deployments=[
+            FailedDeployment(
+                id=v.deployment.id,
+                repository=loaded.names.get(v.deployment.repository_id or 0),
+                environment=v.deployment.environment,
+                sha=v.deployment.sha,
+                finished_at=v.deployment.finished_at,  # type: ignore[arg-type]
+                causes=list(v.causes),
+            )
+            for v in failed
+        ],
+        weekly=_dora_weeks(scope, loaded.deployments, verdicts, changes, lead.by_change),
+        bands_source=bands.SOURCE,
+    )
+
+
+def _dora_weeks(
+    scope: Scope,
+    deployments: Sequence[DeploymentRow],
+    verdicts: Sequence[metrics.Verdict],
+    changes: Sequence[ChangeRow],
+    lead: dict[int, float],
+) -> list[DoraWeek]:
+    done: dict[date, list[datetime]] = defaultdict(list)
+    for d in deployments:
+        if d.succeeded and d.finished_at is not None and in_window(d.finished_at, scope.start, scope.end):
+            done[week_of(d.finished_at)].append(d.finished_at)
+    finished: dict[date, list[metrics.Verdict]] = defaultdict(list)
+    for v in verdicts:
+        finished[week_of(v.deployment.finished_at)].append(v)  # type: ignore[arg-type]
+    leads: dict[date, list[float]] = defaultdict(list)
+    for c in changes:
+        if c.id in lead:
+            leads[week_of(c.merged_at)].append(lead[c.id])
+    return [
+        DoraWeek(
+            week=week,
+            deployments=len(done[week]),
+            deployment_days=len({moment.date() for moment in done[week]}),
+            finished=len(finished[week]),
+            failed=sum(v.failed for v in finished[week]),
+            lead_time_median_seconds=summarise(leads[week]).median,
+        )
+        for week in weeks_between(scope.start, scope.end)
+    ]
+
+
+def cycle_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams) -> CycleTimeReport:
+    changes = _window_changes(loaded, scope, authors_of(query, teams))
+    rows = stage_rows(changes, metrics.deliveries(metrics.streams(loaded.deployments)))
+    total = compute_cycle_time(rows)
+    by_week: dict[date, list[Stages]] = defaultdict(list)
+    for row in rows:
+        by_week[week_of(row.change.merged_at)].append(row)
+    weekly = []
+    for week in weeks_between(scope.start, scope.end):
+        part = compute_cycle_time(by_week[week])
+        weekly.append(
+            CycleWeek(
+                week=week,
+                changes=part.changes,
+                coding_median_seconds=part.coding.median,
+                pickup_median_seconds=part.pickup.median,
+                review_median_seconds=part.review.median,
+                deploy_median_seconds=part.deploy.median,
+            )
+        )
+    return CycleTimeReport(
+        window=_window(query, scope),
+        changes=total.changes,
+        reviewed=total.reviewed,
+        merged_without_review=total.unreviewed,
+        undeployed=total.undeployed,
+        coding=_durations(total.coding),
+        pickup=_durations(total.pickup),
+        review=_durations(total.review),
+        deploy=_durations(total.deploy),
+        ready_to_merge_without_review=_durations(total.merged_without_review),
+        weekly=weekly,
+    )
+
+
+async def dora(
+    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams, today: date | None = None
+) -> DoraReport:
+    scope = scope_of(query, settings, today)
+    authors_of(query, teams)  # an unknown team is refused before any query runs
+    return dora_report(await load(engine, scope), query, scope, teams)
+
+
+async def cycle_time(
+    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams, today: date | None = None
+) -> CycleTimeReport:
+    scope = scope_of(query, settings, today)
+    authors_of(query, teams)
+    return cycle_report(await load(engine, scope), query, scope, teams)
+
+
+async def reports(
+    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams
+) -> tuple[DoraReport, CycleTimeReport]:
+    """Both reports from one load of the rows (the page shows both)."""
+    scope = scope_of(query, settings)
+    authors_of(query, teams)
+    loaded = await load(engine, scope)
+    return dora_report(loaded, query, scope, teams), cycle_report(loaded, query, scope, teams)
