@@ -18,10 +18,8 @@ from hyperpage.tools.base import JobContext, parse_time
 from hyperpage.tools.errors import BadPayload, NotFound, RateLimited, ToolError
 from hyperpage.tools.http import QuotaSample, decode_json
 
-# Reviews and draft events fetched per pull request; more is rare, and the first ones are what the metrics read.
-REVIEWS_PER_PR = 50
-DRAFT_EVENTS_PER_PR = 20
-
+# Per pull request: its first 50 reviews (the earliest are what the metrics read; more is rare) and its last 20
+# draft/ready events (the last "ready" is what counts).
 PULL_REQUEST_DETAILS = """
 query PullRequestDetails($owner: String!, $name: String!, $first: Int!, $after: String) {
   rateLimit { cost limit remaining resetAt }
@@ -38,21 +36,21 @@ query PullRequestDetails($owner: String!, $name: String!, $first: Int!, $after: 
         author { login }
         mergeCommit { oid }
         commits(first: 1) { nodes { commit { oid authoredDate } } }
-        timelineItems(last: %(events)d, itemTypes: [READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT]) {
+        timelineItems(last: 20, itemTypes: [READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT]) {
           nodes {
             __typename
             ... on ReadyForReviewEvent { createdAt }
             ... on ConvertToDraftEvent { createdAt }
           }
         }
-        reviews(first: %(reviews)d) {
+        reviews(first: 50) {
           nodes { fullDatabaseId state submittedAt author { __typename login } }
         }
       }
     }
   }
 }
-""" % {"events": DRAFT_EVENTS_PER_PR, "reviews": REVIEWS_PER_PR}
+"""
 
 QUERIES = {"PullRequestDetails": PULL_REQUEST_DETAILS}
 
