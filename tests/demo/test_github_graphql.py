@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from graphql import parse
 
+from graphql import parse
 from hyperpage.demo import FakeUpstream
 from hyperpage.demo.github_graphql import query_cost
 from hyperpage.tools.github.graphql import PULL_REQUEST_DETAILS

@@ -6,9 +6,9 @@ tests fail naming the install step, never skip."""
 from __future__ import annotations
 
 import pytest
-from graphql import GraphQLSchema, parse, specified_rules, validate
 from graphql.validation import NoDeprecatedCustomRule
 
+from graphql import GraphQLSchema, parse, specified_rules, validate
 from hyperpage.demo.graphql_schema import SchemaMissing, load_schema
 from hyperpage.tools.github.graphql import QUERIES
 
