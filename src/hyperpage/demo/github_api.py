@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from hyperpage.demo.faults import Fault
+from hyperpage.demo.github_deploy import routes as deploy_routes
 from hyperpage.demo.github_graphql import routes as graphql_routes
 from hyperpage.demo.github_search import search_issues
 from hyperpage.demo.github_shapes import GitHubShapes
@@ -373,5 +374,6 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/search/issues", search, resource="search"),
         svc.route("/rate_limit", rate_limit, resource=FREE),
         *graphql_routes(svc),
+        *deploy_routes(svc),
         svc.route("/{rest:path}", not_found, methods=("GET", "POST", "PATCH", "PUT", "DELETE")),
     ]
