@@ -78,7 +78,7 @@ def _job(settings: Settings, connection_id: int, resource: str, scope: str, now:
 
 async def _refresh_intervals(session: AsyncSession, settings: Settings, connection_ids: list[int]) -> None:
     """Scoped jobs created earlier follow interval changes in the settings too."""
-    for resource in ("pull_requests", "pipelines", "issues"):
+    for resource in ("pull_requests", "pipelines", "issues", "pull_request_details", "deployments", "incidents"):
         await session.execute(
             update(SyncState)
             .where(SyncState.connection_id.in_(connection_ids), SyncState.resource == resource)

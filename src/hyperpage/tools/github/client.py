@@ -6,6 +6,8 @@ https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from hyperpage import __version__
@@ -27,26 +29,49 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 settings.github_api_url,
                 settings.github_token.get_secret_value(),
                 split_list(settings.github_repos),
+                {
+                    "production_environments": settings.github_production_environments,
+                    "incident_labels": settings.github_incident_labels,
+                },
+                settings,
             )
         )
     for entry in file_entries(settings, SLUG):
         token = entry_token(entry).get_secret_value()
         specs.append(
             _spec(
-                str(entry["name"]), str(entry.get("api_url") or DEFAULT_API_URL), token, split_list(entry.get("repos"))
+                str(entry["name"]),
+                str(entry.get("api_url") or DEFAULT_API_URL),
+                token,
+                split_list(entry.get("repos")),
+                entry,
+                settings,
             )
         )
     return specs
 
 
-def _spec(name: str, api_url: str, token: str, scopes: tuple[str, ...]) -> ConnectionSpec:
+def _spec(
+    name: str, api_url: str, token: str, scopes: tuple[str, ...], options: dict[str, Any], settings: Settings
+) -> ConnectionSpec:
+    """`options`: the insights' per-connection lists (a file entry without one takes the variable's value)."""
     from pydantic import SecretStr
+
+    production = options.get("production_environments", settings.github_production_environments)
+    labels = options.get("incident_labels", settings.github_incident_labels)
 
     api_url = api_url.rstrip("/")
     # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
     web_url = "https://github.com" if api_url == DEFAULT_API_URL else api_url.removesuffix("/api/v3")
     return ConnectionSpec(
-        tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=SecretStr(token), scopes=scopes
+        tool=SLUG,
+        name=name,
+        base_url=api_url,
+        web_url=web_url,
+        token=SecretStr(token),
+        scopes=scopes,
+        production_environments=tuple(e.lower() for e in split_list(production)),
+        incident_labels=split_list(labels),
     )
 
 

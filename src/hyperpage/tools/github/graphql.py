@@ -33,6 +33,7 @@ query PullRequestDetails($owner: String!, $name: String!, $first: Int!, $after: 
         body
         createdAt
         updatedAt
+        isDraft
         author { login }
         mergeCommit { oid }
         commits(first: 1) { nodes { commit { oid authoredDate } } }

@@ -1,0 +1,185 @@
+"""GitHub deployments for the insights: the Deployments API, each deployment's statuses, and the commits it
+brought from the compare API between consecutive deployments of the same repository and environment.
+
+https://docs.github.com/rest/deployments/deployments , https://docs.github.com/rest/deployments/statuses ,
+https://docs.github.com/rest/commits/commits#compare-two-commits
+
+Economy: the list is read newest first with the stored ETag and stops at the high-water mark (the newest
+deployment already stored); statuses are read once per new deployment and again only while it is running; each
+deployment's compare is read once (then `commits_known` is true).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hyperpage.db.session import session_scope
+from hyperpage.db.upsert import upsert
+from hyperpage.insights.models import Deployment, DeploymentCommit, DeploymentSource, DeploymentStatus
+from hyperpage.tools.base import JobContext, JobResult, parse_time
+from hyperpage.tools.errors import NotFound
+from hyperpage.tools.github.pager import pages
+
+_RUNNING = frozenset({"queued", "pending", "in_progress"})
+# columns a later run may change; commits_known is set by the compare step only
+_REFRESHED = ("status", "original_status", "finished_at", "production", "web_url", "synced_at")
+
+
+async def sync_deployments(ctx: JobContext) -> JobResult:
+    start = ctx.now - timedelta(days=ctx.settings.sync_deployments_window_days)
+    mark = None if ctx.full or ctx.high_water_mark is None else max(ctx.high_water_mark, start)
+    items: list[dict[str, Any]] = []
+    async for page in pages(ctx, f"/repos/{ctx.scope}/deployments", {}):
+        keep = [
+            i for i in page if isinstance(i, dict) and (parse_time(i.get("created_at")) or start) >= (mark or start)
+        ]
+        items += keep
+        if len(keep) < len(page):
+            break  # newest first: the rest is stored already or outside the window
+    production = frozenset(ctx.spec.production_environments or ("production",))
+    rows = []
+    for item in items:
+        statuses = await _statuses(ctx, item.get("id"))
+        rows += ctx.map_scoped(deployment, [item], Deployment.__table__, statuses=statuses, production=production)
+    async with session_scope(ctx.sessionmaker) as session:
+        ctx.result.items_upserted += await upsert(session, Deployment.__table__, rows, update=_REFRESHED)
+    for row in rows:
+        ctx.advance(row["created_at"])
+    validators = ctx.result.etag, ctx.result.last_modified  # the list's, not the compares' below
+    await _refresh_running(ctx, {row["external_id"] for row in rows})
+    await _add_commits(ctx)
+    ctx.result.etag, ctx.result.last_modified = validators
+    return ctx.finish()
+
+
+async def _statuses(ctx: JobContext, deployment_id: Any) -> list[dict[str, Any]]:
+    """The newest statuses (GitHub lists them newest first; one page of 100 is the whole story in practice)."""
+    try:
+        page = await ctx.get_json(f"/repos/{ctx.scope}/deployments/{deployment_id}/statuses", list, per_page=100)
+    except NotFound:  # deleted meanwhile
+        return []
+    return [s for s in page if isinstance(s, dict)]
+
+
+def deployment(
+    item: dict[str, Any],
+    *,
+    connection_id: int,
+    repository_id: int | None,
+    now: datetime,
+    statuses: list[dict[str, Any]],
+    production: frozenset[str],
+) -> dict[str, Any]:
+    status, original, finished = outcome(statuses)
+    environment = str(item["environment"])
+    return {
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "environment": environment,
+        "production": bool(item.get("production_environment")) or environment.lower() in production,
+        "sha": str(item["sha"]),
+        "ref": item.get("ref"),
+        "status": status,
+        "original_status": original,
+        "source": DeploymentSource.DEPLOYMENT.value,
+        "creator": (item.get("creator") or {}).get("login"),
+        "web_url": next(
+            (s.get("log_url") or s.get("target_url") for s in statuses if s.get("log_url") or s.get("target_url")), None
+        ),
+        "created_at": parse_time(item["created_at"]),
+        "finished_at": finished,
+        "commits_known": False,
+        "synced_at": now,
+    }
+
+
+def outcome(statuses: list[dict[str, Any]]) -> tuple[str, str, datetime | None]:
+    """(status, the newest original state, when it finished) from statuses listed newest first.
+
+    `inactive` is what GitHub sets on an older deployment once a newer one to the same environment succeeds:
+    it says nothing about this deployment's own outcome, so the newest state before it decides. A deployment
+    made inactive without ever succeeding or failing was cancelled."""
+    if not statuses:
+        return DeploymentStatus.RUNNING.value, "none", None
+    original = str(statuses[0].get("state"))
+    for entry in statuses:
+        state = entry.get("state")
+        if state == "success":
+            return DeploymentStatus.SUCCESS.value, original, parse_time(entry.get("created_at"))
+        if state in ("failure", "error"):
+            return DeploymentStatus.FAILURE.value, original, parse_time(entry.get("created_at"))
+    if original == "inactive":
+        return DeploymentStatus.CANCELLED.value, original, parse_time(statuses[0].get("created_at"))
+    return DeploymentStatus.RUNNING.value, original, None
+
+
+async def _refresh_running(ctx: JobContext, just_read: set[str]) -> None:
+    """Stored deployments still running (older than this run's listing) get their statuses read again."""
+    async with session_scope(ctx.sessionmaker) as session:
+        running = (
+            await session.scalars(
+                select(Deployment.external_id).where(
+                    Deployment.connection_id == ctx.connection_id,
+                    Deployment.repository_id == ctx.repository_id,
+                    Deployment.status == DeploymentStatus.RUNNING.value,
+                )
+            )
+        ).all()
+    for external_id in sorted(set(running) - just_read):
+        status, original, finished = outcome(await _statuses(ctx, external_id))
+        async with session_scope(ctx.sessionmaker) as session:
+            await session.execute(
+                update(Deployment)
+                .where(Deployment.connection_id == ctx.connection_id, Deployment.external_id == external_id)
+                .values(status=status, original_status=original, finished_at=finished, synced_at=ctx.now)
+            )
+
+
+async def _add_commits(ctx: JobContext) -> None:
+    """For each deployment whose commits are not known and that has a previous deployment of the same
+    environment: the compare previous...this. The first deployment of an environment has none: it stays
+    `commits_known = false`, and the metrics leave it out instead of guessing."""
+    async with session_scope(ctx.sessionmaker) as session:
+        stored = (
+            await session.execute(
+                select(Deployment.id, Deployment.environment, Deployment.sha, Deployment.commits_known)
+                .where(Deployment.connection_id == ctx.connection_id, Deployment.repository_id == ctx.repository_id)
+                .order_by(Deployment.environment, Deployment.created_at, Deployment.id)
+            )
+        ).all()
+    previous: dict[str, str] = {}
+    for deployment_id, environment, sha, known in stored:
+        base = previous.get(environment)
+        previous[environment] = sha
+        if known or base is None:
+            continue
+        shas = [] if base == sha else await _compare(ctx, base, sha)
+        if shas is None:
+            continue  # a sha the compare does not know (force-pushed away): left unknown, not guessed
+        async with session_scope(ctx.sessionmaker) as session:
+            await upsert(
+                session,
+                DeploymentCommit.__table__,
+                [{"deployment_id": deployment_id, "sha": s} for s in shas],
+                key=("deployment_id", "sha"),
+                update=(),
+            )
+            await session.execute(update(Deployment).where(Deployment.id == deployment_id).values(commits_known=True))
+
+
+async def _compare(ctx: JobContext, base: str, head: str) -> list[str] | None:
+    """The commits reachable from head and not from base, every page (empty when head is behind: a rollback)."""
+    shas: list[str] = []
+    try:
+        async for page in pages(
+            ctx, f"/repos/{ctx.scope}/compare/{base}...{head}", {}, items_key="commits", conditional=False
+        ):
+            shas += [str(c["sha"]) for c in page if isinstance(c, dict) and c.get("sha")]
+    except NotFound as exc:
+        ctx.result.problems.append(f"compare {base[:12]}...{head[:12]}: {exc}")
+        return None
+    return list(dict.fromkeys(shas))

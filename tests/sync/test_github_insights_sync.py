@@ -1,0 +1,182 @@
+"""The insights' GitHub sync against the fake upstream, on both engines: pull-request details through GraphQL
+(paging, high-water mark, errors that keep stored rows), deployments with their statuses and compare ranges,
+incidents from labelled issues."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hyperpage.demo import FakeUpstream, FakeUpstreamConfig
+from hyperpage.demo.config import DEMO_GITHUB_TOKEN
+from hyperpage.demo.world import PullRequest as FakePR
+from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
+from hyperpage.rate_limits.models import RateLimitSample
+from hyperpage.reviews.models import PullRequest
+from hyperpage.sync.scheduler import RunReport
+from tests.sync.harness import Harness, harness
+
+BASE = "http://fake.test"
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    yield FakeUpstream(
+        FakeUpstreamConfig(repos=2, prs_per_repo=12, big_repo_prs=250, issues_per_repo=10, runs_per_repo=2)
+    )
+
+
+def settings(up: FakeUpstream, repo: int = 0, **more: object) -> dict[str, object]:
+    return {
+        "enable_github": True,
+        "github_token": DEMO_GITHUB_TOKEN,
+        "github_api_url": f"{BASE}/github",
+        "github_repos": up.world.repos[repo].full_name,
+        "sync_github_merge_state": False,
+        **more,
+    }
+
+
+async def run(h: Harness, resource: str) -> RunReport:
+    [report] = [r for r in await h.scheduler.run_cycle(tool="github", resource=resource) if r.resource == resource]
+    return report
+
+
+def expected_first_review(pr: FakePR) -> tuple[str | None, object]:
+    """From first principles: the earliest review by a person other than the author, bots left out."""
+    people = [r for r in pr.reviews if r.user is not None and r.user != pr.user and r.bot_login is None]
+    first = min(people, key=lambda r: r.submitted_at, default=None)
+    return (None, None) if first is None else (first.user, first.submitted_at)
+
+
+async def test_details_of_250_pull_requests_in_3_graphql_pages_then_one_request(
+    db_url: str, upstream: FakeUpstream
+) -> None:
+    repo = upstream.world.repos[0]
+    world = {p.id: p for p in upstream.world.pulls if p.repo is repo}
+    async with harness(db_url, httpx.ASGITransport(app=upstream.app()), **settings(upstream, 0)) as h:
+        assert (await run(h, "pull_requests")).ok
+        report = await run(h, "pull_request_details")
+        assert report.ok and report.requests == 5 and report.items == 250  # 250 / 50 per page
+        assert upstream.count("github", route="/graphql") == 5
+        by_id = {pr.id: pr for pr in await h.all(PullRequest)}
+        timelines = await h.all(PullRequestTimeline)
+        assert len(timelines) == 250
+        people = {p.login: p.index for p in upstream.world.people}
+        for row in timelines:
+            fake = world[int(by_id[row.pull_request_id].external_id)]
+            reviewer, at = expected_first_review(fake)
+            assert (people.get(row.first_reviewer or ""), row.first_review_at) == (reviewer, at)
+            assert row.merge_commit_sha == fake.merge_sha and row.first_commit_at == fake.first_commit_at
+            ready = [t for kind, t in fake.timeline if kind == "ReadyForReviewEvent"]
+            assert row.ready_for_review_at == (None if fake.draft else max(ready, default=fake.created_at))
+            reverted = fake.body.removeprefix(f"Reverts {repo.full_name}#")
+            assert row.reverts_number == (int(reverted) if reverted.isdigit() else None)
+        assert any(row.reverts_number for row in timelines) and any(row.first_reviewer for row in timelines)
+        reviews = await h.all(PullRequestReview)
+        assert len(reviews) == sum(len(p.reviews) for p in world.values())
+        assert any(r.reviewer_is_bot for r in reviews)
+        [sample] = await h.all(RateLimitSample, RateLimitSample.resource == "graphql")
+        assert sample.limit == 5000 and sample.remaining == 5000 - 5 * 2  # 2 points per page of 50
+
+        steady = await run(h, "pull_request_details")
+        assert steady.ok and steady.requests == 1  # the first page already reaches the high-water mark
+
+
+async def test_two_pages_and_pull_requests_not_stored_yet_are_fetched_again(
+    db_url: str, upstream: FakeUpstream
+) -> None:
+    async with harness(
+        db_url, httpx.ASGITransport(app=upstream.app()), **settings(upstream, 1, sync_github_graphql_page_size=10)
+    ) as h:
+        early = await run(h, "pull_request_details")  # before the REST sync stored the pull requests
+        assert early.ok and early.requests == 2 and await h.count(PullRequestTimeline) == 0
+        assert (await run(h, "pull_requests")).ok
+        again = await run(h, "pull_request_details")  # the mark was held back: both pages again
+        assert again.ok and again.requests == 2 and await h.count(PullRequestTimeline) == 12
+
+
+async def test_graphql_errors_keep_the_stored_rows(db_url: str, upstream: FakeUpstream) -> None:
+    fake = httpx.ASGITransport(app=upstream.app())
+    broken = {"on": False}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        response = await fake.handle_async_request(request)
+        if not (broken["on"] and request.url.path.endswith("/graphql")):
+            return response
+        await response.aread()
+        body = json.loads(response.content)
+        body["data"]["repository"]["pullRequests"]["nodes"][0]["reviews"] = None
+        body["errors"] = [{"message": "Something went wrong while executing your query.", "path": ["reviews"]}]
+        return httpx.Response(200, json=body, headers=dict(response.headers))
+
+    async with harness(db_url, httpx.MockTransport(handler), **settings(upstream, 1)) as h:
+        await run(h, "pull_requests")
+        assert (await run(h, "pull_request_details")).ok
+        stored = (await h.count(PullRequestTimeline), await h.count(PullRequestReview))
+        assert stored[0] == 12
+
+        broken["on"] = True  # partial data: what arrived is stored, the run is PARTIAL, nothing is deleted
+        partial = await run(h, "pull_request_details")
+        assert partial.ok and (await h.count(PullRequestTimeline), await h.count(PullRequestReview)) == stored
+
+        broken["on"] = False
+        upstream.quota.set_remaining("github", DEMO_GITHUB_TOKEN, "graphql", 0)  # RATE_LIMITED in the body
+        limited = await run(h, "pull_request_details")
+        assert not limited.ok and "API rate limit exceeded" in (limited.error or "")
+        assert (await h.count(PullRequestTimeline), await h.count(PullRequestReview)) == stored
+
+
+async def test_deployments_statuses_and_the_commits_each_brought(db_url: str, upstream: FakeUpstream) -> None:
+    repo = upstream.world.repos[0]
+    fakes = sorted((d for d in upstream.world.deployments if d.repo is repo), key=lambda d: (d.created_at, d.id))
+    history = [c.sha for c in upstream.world.commits[repo.id]]
+    async with harness(db_url, httpx.ASGITransport(app=upstream.app()), **settings(upstream, 0)) as h:
+        report = await run(h, "deployments")
+        assert report.ok, report.error
+        rows = {int(d.external_id): d for d in await h.all(Deployment)}
+        assert set(rows) == {d.id for d in fakes}
+        commits: dict[int, set[str]] = {}
+        for link in await h.all(DeploymentCommit):
+            commits.setdefault(link.deployment_id, set()).add(link.sha)
+        for environment in ("staging", "production"):
+            chain = [d for d in fakes if d.environment == environment]
+            first = rows[chain[0].id]
+            assert not first.commits_known and first.id not in commits  # nothing before it to compare with
+            for before, this in zip(chain, chain[1:], strict=False):
+                row = rows[this.id]
+                lo, hi = history.index(before.sha), history.index(this.sha)
+                assert row.commits_known and commits.get(row.id, set()) == set(history[lo + 1 : hi + 1])
+                assert row.production == (environment == "production")
+                final = this.statuses[-1].state
+                expected = {"success": "SUCCESS", "failure": "FAILURE", "error": "FAILURE"}.get(final, "RUNNING")
+                assert (row.status, row.original_status) == (expected, final)
+        assert any(r.status == "FAILURE" for r in rows.values())
+        running = sum(1 for r in rows.values() if r.status == "RUNNING")
+
+        steady = await run(h, "deployments")  # list answers 304; running ones are read again
+        assert steady.ok and steady.not_modified == 1 and steady.requests == 1 + running
+
+
+async def test_production_environments_and_incidents_are_configurable(db_url: str, upstream: FakeUpstream) -> None:
+    repo = upstream.world.repos[0]
+    incidents = [i for i in upstream.world.gh_issues if i.repo is repo and "incident" in i.labels]
+    assert incidents
+    more = settings(upstream, 0, github_production_environments="Staging, production")
+    async with harness(db_url, httpx.ASGITransport(app=upstream.app()), **more) as h:
+        assert (await run(h, "deployments")).ok and (await run(h, "incidents")).ok
+        assert all(d.production for d in await h.all(Deployment))
+        rows = {int(i.external_id): i for i in await h.all(Incident)}
+        assert set(rows) == {i.id for i in incidents}
+        for issue in incidents:
+            row = rows[issue.id]
+            assert (row.opened_at, row.resolved_at) == (issue.created_at, issue.closed_at)
+            assert row.key == f"{repo.full_name}#{issue.number}"
+    async with harness(
+        db_url, httpx.ASGITransport(app=upstream.app()), **settings(upstream, 0, github_incident_labels="sev1")
+    ) as h:
+        assert (await run(h, "incidents")).ok
+        assert {i.connection_id for i in await h.all(Incident)} == {rows[incidents[0].id].connection_id}
