@@ -178,6 +178,7 @@ class Settings(BaseSettings):
     sync_full_resync_seconds: int = Field(86_400, ge=60)
     sync_pipelines_window_days: int = Field(30, ge=1, le=3650)
     sync_github_merge_state: bool = True
+    sync_insights: bool = True
     sync_quota_reserve_percent: float = Field(5.0, ge=0, lt=100)
     sync_concurrency_per_token: int = Field(4, ge=1, le=100)
     sync_concurrent_jobs: int = Field(4, ge=1, le=100)

@@ -4,6 +4,7 @@ incidents from labelled issues."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -36,6 +37,7 @@ def settings(up: FakeUpstream, repo: int = 0, **more: object) -> dict[str, objec
         "github_api_url": f"{BASE}/github",
         "github_repos": up.world.repos[repo].full_name,
         "sync_github_merge_state": False,
+        "sync_insights": True,
         **more,
     }
 
@@ -146,7 +148,7 @@ async def test_deployments_statuses_and_the_commits_each_brought(db_url: str, up
             chain = [d for d in fakes if d.environment == environment]
             first = rows[chain[0].id]
             assert not first.commits_known and first.id not in commits  # nothing before it to compare with
-            for before, this in zip(chain, chain[1:], strict=False):
+            for before, this in itertools.pairwise(chain):
                 row = rows[this.id]
                 lo, hi = history.index(before.sha), history.index(this.sha)
                 assert row.commits_known and commits.get(row.id, set()) == set(history[lo + 1 : hi + 1])

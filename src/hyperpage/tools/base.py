@@ -30,6 +30,7 @@ REPOSITORIES = "repositories"
 PULL_REQUEST_DETAILS = "pull_request_details"
 DEPLOYMENTS = "deployments"
 INCIDENTS = "incidents"
+INSIGHTS_RESOURCES = (PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS)  # off with SYNC_INSIGHTS=false
 RESOURCES = (REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS, PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS)
 PAYLOAD_LIMIT = 65_536  # characters of a rejected item's JSON kept in sync_rejects
 log = get_logger(__name__)
