@@ -17,6 +17,7 @@ from hyperpage.demo.world import PullRequest as FakePR
 from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.reviews.models import PullRequest
+from hyperpage.sync.models import SyncRun
 from hyperpage.sync.scheduler import RunReport
 from tests.sync.harness import Harness, harness
 
@@ -85,7 +86,17 @@ async def test_details_of_250_pull_requests_in_3_graphql_pages_then_one_request(
         assert sample.limit == 5000 and sample.remaining == 5000 - 5 * 2  # 2 points per page of 50
 
         steady = await run(h, "pull_request_details")
-        assert steady.ok and steady.requests == 1  # the first page already reaches the high-water mark
+        assert steady.ok and steady.requests == 0  # no pull request changed: GraphQL is not asked at all
+
+        pr = next(p for p in world.values() if p.state == "open")
+        upstream.mutate("github.update_pr", repo=repo.full_name, number=pr.number, title="Changed upstream")
+        assert (await run(h, "pull_requests")).ok
+        changed = await run(h, "pull_request_details")
+        # one page reaches the mark: the changed one, and those updated at the mark itself (read again, harmless)
+        at_mark = sum(
+            1 for p in world.values() if p.updated_at == max(q.updated_at for q in world.values() if q is not pr)
+        )
+        assert changed.ok and changed.requests == 1 and changed.items == 1 + at_mark
 
 
 async def test_two_pages_and_pull_requests_not_stored_yet_are_fetched_again(
@@ -121,9 +132,15 @@ async def test_graphql_errors_keep_the_stored_rows(db_url: str, upstream: FakeUp
         stored = (await h.count(PullRequestTimeline), await h.count(PullRequestReview))
         assert stored[0] == 12
 
+        repo = upstream.world.repos[1]
+        pr = next(p for p in upstream.world.pulls if p.repo is repo)
+        upstream.mutate("github.update_pr", repo=repo.full_name, number=pr.number, title="Changed upstream")
+        await run(h, "pull_requests")  # a change, so the details job asks GraphQL
         broken["on"] = True  # partial data: what arrived is stored, the run is PARTIAL, nothing is deleted
         partial = await run(h, "pull_request_details")
         assert partial.ok and (await h.count(PullRequestTimeline), await h.count(PullRequestReview)) == stored
+        [last] = await h.all(SyncRun, SyncRun.status == "PARTIAL")
+        assert "GraphQL: Something went wrong" in (last.error or "")
 
         broken["on"] = False
         upstream.quota.set_remaining("github", DEMO_GITHUB_TOKEN, "graphql", 0)  # RATE_LIMITED in the body

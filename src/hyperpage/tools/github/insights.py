@@ -13,10 +13,10 @@ Nothing is deleted here: a failed or partial run keeps every row already stored.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hyperpage.db.session import session_scope
 from hyperpage.db.upsert import upsert
@@ -34,6 +34,8 @@ REVERTS_COMMIT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")  # git reve
 async def sync_pull_request_details(ctx: JobContext) -> JobResult:
     owner, _, name = ctx.scope.partition("/")
     mark = None if ctx.full else ctx.high_water_mark
+    if mark is not None and not await _changed_since(ctx, mark):
+        return ctx.finish()  # GraphQL has no 304: ask nothing while the REST sync saw no pull request change
     variables: dict[str, Any] = {"owner": owner, "name": name, "first": ctx.settings.sync_github_graphql_page_size}
     waiting: list[datetime] = []  # updatedAt of pull requests whose row is not stored yet
     partial = False
@@ -59,6 +61,21 @@ async def sync_pull_request_details(ctx: JobContext) -> JobResult:
     elif waiting:
         result.high_water_mark = min(waiting)
     return result
+
+
+async def _changed_since(ctx: JobContext, mark: datetime) -> bool:
+    """Whether the pull-request sync stored a pull request of this repository updated after `mark`."""
+    async with session_scope(ctx.sessionmaker) as session:
+        newest = await session.scalar(
+            select(func.max(PullRequest.updated_at)).where(
+                PullRequest.connection_id == ctx.connection_id, PullRequest.repository_id == ctx.repository_id
+            )
+        )
+    return newest is None or _aware(newest) > mark
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _store_details(ctx: JobContext, nodes: list[dict[str, Any]]) -> list[datetime]:
