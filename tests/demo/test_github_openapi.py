@@ -54,6 +54,26 @@ async def _deployments(fake: httpx.AsyncClient, tally: Tally, upstream: FakeUpst
     tally.check(await fake.get(f"{PREFIX}/repos/{name}/deployments/1/statuses", headers=GH), PREFIX)  # 404
 
 
+async def _pull_details(fake: httpx.AsyncClient, tally: Tally, upstream: FakeUpstream, repo: Repo) -> None:
+    """A pull request's commits, reviews and timeline (the REST way to the insights' details): those with a
+    bot's review or draft events among them, and a 404."""
+    pulls = [p for p in upstream.world.pulls if p.repo is repo]
+    chosen = [p for p in pulls if any(r.bot_login for r in p.reviews)][:2] + [p for p in pulls if p.timeline][:2]
+    assert chosen
+    for pr in chosen:
+        for path in (f"pulls/{pr.number}/commits", f"pulls/{pr.number}/reviews", f"issues/{pr.number}/timeline"):
+            pages = await _all_pages(fake, tally, f"{PREFIX}/repos/{repo.full_name}/{path}")
+            assert (
+                sum(len(p.json()) for p in pages)
+                == {
+                    "commits": pr.commits,
+                    "reviews": len(pr.reviews),
+                    "timeline": len(pr.timeline),
+                }[path.rsplit("/", 1)[1]]
+            )
+    tally.check(await fake.get(f"{PREFIX}/repos/{repo.full_name}/issues/999999/timeline", headers=GH), PREFIX)
+
+
 async def test_every_fake_github_response_matches_the_published_schema(
     fake: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
@@ -86,6 +106,7 @@ async def test_every_fake_github_response_matches_the_published_schema(
                 for issue in items:
                     tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/{issue['number']}", headers=GH), PREFIX)
         await _deployments(fake, tally, upstream, repo)
+        await _pull_details(fake, tally, upstream, repo)
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/pulls/999999", headers=GH), PREFIX)  # 404
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/999999", headers=GH), PREFIX)  # 404
     tally.check(await fake.get(f"{PREFIX}/repos/nobody/nothing", headers=GH), PREFIX)  # 404

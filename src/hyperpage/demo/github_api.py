@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from hyperpage.demo.faults import Fault
 from hyperpage.demo.github_deploy import routes as deploy_routes
 from hyperpage.demo.github_graphql import routes as graphql_routes
+from hyperpage.demo.github_review_api import routes as review_routes
 from hyperpage.demo.github_search import search_issues
 from hyperpage.demo.github_shapes import GitHubShapes
 from hyperpage.demo.httpkit import HttpProblem, Reply, latest, link_header, page_of, parse_time
@@ -375,5 +376,6 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/rate_limit", rate_limit, resource=FREE),
         *graphql_routes(svc),
         *deploy_routes(svc),
+        *review_routes(svc),
         svc.route("/{rest:path}", not_found, methods=("GET", "POST", "PATCH", "PUT", "DELETE")),
     ]

@@ -201,15 +201,10 @@ class Resolvers:
         }
 
     def commits(self, pr: PullRequest) -> list[dict[str, Any]]:
-        """The pull request's commits, oldest first: the first authored at first_commit_at, the last its head."""
-        start = pr.first_commit_at or pr.created_at
-        step = (pr.created_at - start) / max(pr.commits, 1)
-        out = []
-        for i in range(pr.commits):
-            oid = pr.head_sha if i == pr.commits - 1 else f"{pr.head_sha[:32]}{i:08x}"
-            authored = _iso(start + step * i)
-            out.append({"commit": {"oid": oid, "authoredDate": authored, "committedDate": authored}})
-        return out
+        return [
+            {"commit": {"oid": c.sha, "authoredDate": _iso(c.authored_at), "committedDate": _iso(c.authored_at)}}
+            for c in pr.commit_list()
+        ]
 
     def timeline(self, pr: PullRequest, args: dict[str, Any]) -> dict[str, Any]:
         wanted = {"READY_FOR_REVIEW_EVENT": "ReadyForReviewEvent", "CONVERT_TO_DRAFT_EVENT": "ConvertToDraftEvent"}

@@ -95,6 +95,20 @@ class PullRequest:
         """The merge commit (REST `merge_commit_sha`, GraphQL `mergeCommit.oid`)."""
         return self.head_sha[::-1] if self.merged_at else None
 
+    def commit_list(self) -> list[Commit]:
+        """Its commits, oldest first: the first authored at first_commit_at, the last is the head."""
+        start = self.first_commit_at or self.created_at
+        step = (self.created_at - start) / max(self.commits, 1)
+        return [
+            Commit(
+                sha=self.head_sha if i == self.commits - 1 else f"{self.head_sha[:32]}{i:08x}",
+                message=f"{self.title} ({i + 1}/{self.commits})",
+                author=self.user,
+                authored_at=start + step * i,
+            )
+            for i in range(self.commits)
+        ]
+
 
 @dataclass
 class Commit:
