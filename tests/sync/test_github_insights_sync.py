@@ -112,6 +112,27 @@ async def test_two_pages_and_pull_requests_not_stored_yet_are_fetched_again(
         assert again.ok and again.requests == 2 and await h.count(PullRequestTimeline) == 12
 
 
+async def test_pull_requests_the_rest_sync_has_not_stored_yet_get_their_details_later(
+    db_url: str, upstream: FakeUpstream
+) -> None:
+    """The pull-request sync stores the newest page, then fails: the details of the older pull requests must
+    not be skipped for good once the rest arrives (the mark is held back at the oldest one missing)."""
+    fake = httpx.ASGITransport(app=upstream.app())
+    cut = {"on": True}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if cut["on"] and request.url.path.endswith("/pulls") and request.url.params.get("page") == "2":
+            return httpx.Response(404, json={"message": "Not Found"})
+        return await fake.handle_async_request(request)
+
+    async with harness(db_url, httpx.MockTransport(handler), **settings(upstream, 0)) as h:
+        assert not (await run(h, "pull_requests")).ok and await h.count(PullRequest) == 100
+        assert (await run(h, "pull_request_details")).ok and await h.count(PullRequestTimeline) == 100
+        cut["on"] = False
+        assert (await run(h, "pull_requests")).ok and await h.count(PullRequest) == 250
+        assert (await run(h, "pull_request_details")).ok and await h.count(PullRequestTimeline) == 250
+
+
 async def test_graphql_errors_keep_the_stored_rows(db_url: str, upstream: FakeUpstream) -> None:
     fake = httpx.ASGITransport(app=upstream.app())
     broken = {"on": False}
