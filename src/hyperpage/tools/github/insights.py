@@ -24,7 +24,7 @@ from hyperpage.insights.models import Incident, PullRequestReview, PullRequestTi
 from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.base import JobContext, JobResult, parse_time, stable_since
 from hyperpage.tools.errors import NotFound
-from hyperpage.tools.github import graphql
+from hyperpage.tools.github import graphql, mappers
 from hyperpage.tools.github.pager import pages
 
 REVERTS = re.compile(r"^Reverts ([\w.-]+/[\w.-]+)#(\d+)", re.MULTILINE)  # what GitHub's revert button writes
@@ -173,29 +173,10 @@ async def sync_incidents(ctx: JobContext) -> JobResult:
             ctx, f"/repos/{ctx.scope}/issues", {**params, "labels": label}, conditional=len(labels) == 1
         ):
             only_issues = [item for item in page if not (isinstance(item, dict) and "pull_request" in item)]
-            rows = ctx.map_scoped(incident, only_issues, Incident.__table__, repo=ctx.scope)
+            rows = ctx.map_scoped(mappers.incident, only_issues, Incident.__table__, repo=ctx.scope)
             await ctx.write(Incident.__table__, rows)
             for item in only_issues:
                 ctx.advance(parse_time(item.get("updated_at")))
     if len(labels) > 1:
         ctx.result.etag = ctx.result.last_modified = None
     return ctx.finish()
-
-
-def incident(
-    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime, repo: str
-) -> dict[str, Any]:
-    labels = [str(lb.get("name") if isinstance(lb, dict) else lb) for lb in item.get("labels") or []]
-    environment = next((lb.split(":", 1)[1] for lb in labels if lb.lower().startswith("env:")), None)
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "key": f"{repo}#{item['number']}",
-        "title": item.get("title") or "",
-        "environment": environment,
-        "web_url": item.get("html_url"),
-        "opened_at": parse_time(item["created_at"]),
-        "resolved_at": parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
-        "synced_at": now,
-    }

@@ -120,11 +120,7 @@ def issue(
     # API version 2026-03-10 drops the singular `assignee`; the first of `assignees` is the same person.
     assignee = next(iter(names([item.get("assignee")], "login") + names(item.get("assignees"), "login")), None)
     return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "key": f"{repo}#{item['number']}",
-        "title": item.get("title") or "",
+        **_issue_identity(item, connection_id, repository_id, repo),
         "status_category": (StatusCategory.DONE if closed else StatusCategory.TODO).value,
         "original_status": f"{item['state']} ({reason})" if reason else item["state"],
         "assignee": assignee,
@@ -137,4 +133,31 @@ def issue(
         "updated_at": parse_time(item["updated_at"]),
         "resolved_at": parse_time(item.get("closed_at")),
         "synced_at": now,
+    }
+
+
+def incident(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime, repo: str
+) -> dict[str, Any]:
+    """An issue with an incident label -> an incidents row (opened = created, resolved = closed); a label
+    `env:NAME` names the environment it hit (none: production)."""
+    labels = names(item.get("labels"), "name")
+    environment = next((lb.split(":", 1)[1] for lb in labels if lb.lower().startswith("env:")), None)
+    return {
+        **_issue_identity(item, connection_id, repository_id, repo),
+        "environment": environment,
+        "web_url": item.get("html_url"),
+        "opened_at": parse_time(item["created_at"]),
+        "resolved_at": parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
+        "synced_at": now,
+    }
+
+
+def _issue_identity(item: dict[str, Any], connection_id: int, repository_id: int | None, repo: str) -> dict[str, Any]:
+    return {
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "key": f"{repo}#{item['number']}",
+        "title": item.get("title") or "",
     }
