@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     github_repos: str = ""
     github_production_environments: str = "production"
     github_incident_labels: str = "incident"
+    github_deployment_workflows: str = ""
     enable_gitlab: bool = False
     gitlab_web_url: str = "https://gitlab.com"
     gitlab_token: SecretStr | None = None

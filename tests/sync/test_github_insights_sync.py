@@ -220,3 +220,36 @@ async def test_production_environments_and_incidents_are_configurable(db_url: st
     ) as h:
         assert (await run(h, "incidents")).ok
         assert {i.connection_id for i in await h.all(Incident)} == {rows[incidents[0].id].connection_id}
+
+
+async def test_workflow_runs_are_deployments_only_where_the_deployments_api_has_none(db_url: str) -> None:
+    up = FakeUpstream(FakeUpstreamConfig(repos=2, prs_per_repo=20, big_repo_prs=0, issues_per_repo=2, runs_per_repo=60))
+    bare, other = up.world.repos
+    up.world.deployments = [d for d in up.world.deployments if d.repo is not bare]
+    history = up.world.commits[bare.id]
+    deploys = sorted(
+        (r for r in up.world.runs if r.repo is bare and r.name == "Deploy" and r.event != "pull_request"),
+        key=lambda r: r.created_at,
+    )
+    assert len(deploys) >= 3
+    for run_ in deploys:  # each deploy run builds the default branch as it was when it started
+        run_.head_sha = next((c.sha for c in reversed(history) if c.authored_at <= run_.created_at), history[0].sha)
+    repos = f"{bare.full_name},{other.full_name}"
+    more = settings(up, 0, github_repos=repos, github_deployment_workflows="Deploy=production, Lint=lint")
+    async with harness(db_url, httpx.ASGITransport(app=up.app()), **more) as h:
+        reports = await h.scheduler.run_cycle(tool="github", resource="deployments")
+        assert all(r.ok for r in reports if r.resource == "deployments"), [r.error for r in reports]
+        rows = await h.all(Deployment, Deployment.source == "WORKFLOW_RUN")
+        assert {r.external_id for r in rows} == {f"run:{r.id}" for r in deploys}  # Lint runs only on PRs
+        assert all(r.production and r.environment == "production" for r in rows)
+        by_id = {r.external_id: r for r in rows}
+        for run_ in deploys:
+            row = by_id[f"run:{run_.id}"]
+            expected = {"success": "SUCCESS", None: "RUNNING"}.get(run_.conclusion, row.status)
+            assert row.status == expected and row.sha == run_.head_sha
+            assert row.status != "SUCCESS" or run_.conclusion == "success"
+        ordered = sorted(rows, key=lambda r: (r.created_at, r.id))
+        assert not ordered[0].commits_known and all(r.commits_known for r in ordered[1:])
+        # the other repository has deployments in the API: its runs are not taken for deployments
+        api_rows = await h.all(Deployment, Deployment.repository_id != ordered[0].repository_id)
+        assert api_rows and {r.source for r in api_rows} == {"DEPLOYMENT"}

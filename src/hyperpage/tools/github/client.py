@@ -29,10 +29,7 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 settings.github_api_url,
                 settings.github_token.get_secret_value(),
                 split_list(settings.github_repos),
-                {
-                    "production_environments": settings.github_production_environments,
-                    "incident_labels": settings.github_incident_labels,
-                },
+                {},
                 settings,
             )
         )
@@ -59,6 +56,7 @@ def _spec(
 
     production = options.get("production_environments", settings.github_production_environments)
     labels = options.get("incident_labels", settings.github_incident_labels)
+    workflows = options.get("deployment_workflows", settings.github_deployment_workflows)
 
     api_url = api_url.rstrip("/")
     # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
@@ -72,6 +70,7 @@ def _spec(
         scopes=scopes,
         production_environments=tuple(e.lower() for e in split_list(production)),
         incident_labels=split_list(labels),
+        deployment_workflows=split_list(workflows),
     )
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hyperpage.db.session import session_scope
 from hyperpage.db.upsert import upsert
 from hyperpage.insights.models import Deployment, DeploymentCommit, DeploymentSource, DeploymentStatus
-from hyperpage.tools.base import JobContext, JobResult, parse_time
+from hyperpage.pipelines.models import PipelineResult, PipelineStatus
+from hyperpage.tools.base import JobContext, JobResult, parse_time, stable_since
 from hyperpage.tools.errors import NotFound
+from hyperpage.tools.github import mappers
 from hyperpage.tools.github.pager import pages
 
 _RUNNING = frozenset({"queued", "pending", "in_progress"})
@@ -44,11 +46,13 @@ async def sync_deployments(ctx: JobContext) -> JobResult:
     for item in items:
         statuses = await _statuses(ctx, item.get("id"))
         rows += ctx.map_scoped(deployment, [item], Deployment.__table__, statuses=statuses, production=production)
+    validators = ctx.result.etag, ctx.result.last_modified  # the list's, not those of the requests below
+    if not items and ctx.spec.deployment_workflows:
+        rows += await _workflow_deployments(ctx, mark or start, start, production)
     async with session_scope(ctx.sessionmaker) as session:
         ctx.result.items_upserted += await upsert(session, Deployment.__table__, rows, update=_REFRESHED)
     for row in rows:
         ctx.advance(row["created_at"])
-    validators = ctx.result.etag, ctx.result.last_modified  # the list's, not the compares' below
     await _refresh_running(ctx, {row["external_id"] for row in rows})
     await _add_commits(ctx)
     ctx.result.etag, ctx.result.last_modified = validators
@@ -117,6 +121,94 @@ def outcome(statuses: list[dict[str, Any]]) -> tuple[str, str, datetime | None]:
     return DeploymentStatus.RUNNING.value, original, None
 
 
+def workflows(spec_entries: tuple[str, ...]) -> dict[str, str]:
+    """`Deploy=production, Deploy staging=staging` -> {"deploy": "production", ...}; no `=`: production."""
+    out = {}
+    for entry in spec_entries:
+        name, _, environment = entry.partition("=")
+        if name.strip():
+            out[name.strip().lower()] = environment.strip() or "production"
+    return out
+
+
+async def _workflow_deployments(
+    ctx: JobContext, since: datetime, start: datetime, production: frozenset[str]
+) -> list[dict[str, Any]]:
+    """For a repository without any deployment in the Deployments API: the runs of the configured workflows
+    (GITHUB_DEPLOYMENT_WORKFLOWS, matched by name, pull-request runs left out), each as a deployment to its
+    environment. The window starts at the oldest run still going, as the workflow-run sync's does."""
+    by_name = workflows(ctx.spec.deployment_workflows)
+    async with session_scope(ctx.sessionmaker) as session:
+        mine = (Deployment.connection_id == ctx.connection_id, Deployment.repository_id == ctx.repository_id)
+        api = await session.scalar(
+            select(Deployment.id).where(*mine, Deployment.source == DeploymentSource.DEPLOYMENT.value).limit(1)
+        )
+        running = await session.scalar(
+            select(func.min(Deployment.created_at)).where(
+                *mine,
+                Deployment.source == DeploymentSource.WORKFLOW_RUN.value,
+                Deployment.status == DeploymentStatus.RUNNING.value,
+            )
+        )
+    if api is not None:
+        return []
+    since = max(min(since, running) if running else since, start)
+    params = {"created": f">={stable_since(since).strftime('%Y-%m-%dT%H:%M:%SZ')}"}
+    rows = []
+    async for page in pages(
+        ctx, f"/repos/{ctx.scope}/actions/runs", params, items_key="workflow_runs", conditional=False
+    ):
+        for item in page:
+            if not isinstance(item, dict) or item.get("event") == "pull_request":
+                continue
+            environment = by_name.get(str(item.get("name") or "").lower())
+            if environment is not None:
+                rows += ctx.map_scoped(
+                    run_deployment, [item], Deployment.__table__, environment=environment, production=production
+                )
+    return rows
+
+
+_RUN_OUTCOME = {
+    PipelineResult.SUCCESS.value: DeploymentStatus.SUCCESS,
+    PipelineResult.FAILURE.value: DeploymentStatus.FAILURE,
+    PipelineResult.CANCELLED.value: DeploymentStatus.CANCELLED,
+    PipelineResult.SKIPPED.value: DeploymentStatus.CANCELLED,
+}
+
+
+def run_deployment(
+    item: dict[str, Any],
+    *,
+    connection_id: int,
+    repository_id: int | None,
+    now: datetime,
+    environment: str,
+    production: frozenset[str],
+) -> dict[str, Any]:
+    run = mappers.workflow_run(item, connection_id=connection_id, repository_id=repository_id, now=now)
+    done = run["status"] == PipelineStatus.DONE.value
+    status = _RUN_OUTCOME.get(run["result"] or "", DeploymentStatus.FAILURE) if done else DeploymentStatus.RUNNING
+    return {
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": f"run:{item['id']}",
+        "environment": environment,
+        "production": environment.lower() in production,
+        "sha": str(item["head_sha"]),
+        "ref": item.get("head_branch"),
+        "status": status.value,
+        "original_status": str(item.get("conclusion") or item["status"]),
+        "source": DeploymentSource.WORKFLOW_RUN.value,
+        "creator": (item.get("actor") or {}).get("login"),
+        "web_url": item.get("html_url"),
+        "created_at": run["started_at"] or run["created_at"],
+        "finished_at": run["finished_at"],
+        "commits_known": False,
+        "synced_at": now,
+    }
+
+
 async def _refresh_running(ctx: JobContext, just_read: set[str]) -> None:
     """Stored deployments still running (older than this run's listing) get their statuses read again."""
     async with session_scope(ctx.sessionmaker) as session:
@@ -126,6 +218,7 @@ async def _refresh_running(ctx: JobContext, just_read: set[str]) -> None:
                     Deployment.connection_id == ctx.connection_id,
                     Deployment.repository_id == ctx.repository_id,
                     Deployment.status == DeploymentStatus.RUNNING.value,
+                    Deployment.source == DeploymentSource.DEPLOYMENT.value,  # runs are listed again instead
                 )
             )
         ).all()
