@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from hyperpage.demo import FakeUpstream, FakeUpstreamConfig
 from hyperpage.demo.config import DEMO_GITHUB_TOKEN
@@ -17,7 +19,7 @@ from hyperpage.demo.world import PullRequest as FakePR
 from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
 from hyperpage.rate_limits.models import RateLimitSample
 from hyperpage.reviews.models import PullRequest
-from hyperpage.sync.models import SyncRun
+from hyperpage.sync.models import SyncRun, SyncState
 from hyperpage.sync.scheduler import RunReport
 from tests.sync.harness import Harness, harness
 
@@ -199,6 +201,15 @@ async def test_deployments_statuses_and_the_commits_each_brought(db_url: str, up
 
         steady = await run(h, "deployments")  # list answers 304; running ones are read again
         assert steady.ok and steady.not_modified == 1 and steady.requests == 1 + running
+
+        async with h.sessionmaker() as session:  # the daily full resync is due
+            await session.execute(update(SyncState).values(last_full_sync_at=None))
+            await session.commit()
+        full = await run(h, "deployments")  # every page again, but no finished deployment's statuses
+        assert full.ok and full.requests == math.ceil(len(fakes) / 100) + running and full.items == len(fakes)
+        assert {(r.status, r.web_url) for r in await h.all(Deployment)} == {
+            (r.status, r.web_url) for r in rows.values()
+        }
 
 
 async def test_production_environments_and_incidents_are_configurable(db_url: str, upstream: FakeUpstream) -> None:

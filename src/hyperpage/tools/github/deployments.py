@@ -43,9 +43,14 @@ async def sync_deployments(ctx: JobContext) -> JobResult:
             break  # newest first: the rest is stored already or outside the window
     production = frozenset(ctx.spec.production_environments or ("production",))
     rows = []
+    done = await _finished(ctx, [str(i.get("id")) for i in items])
     for item in items:
-        statuses = await _statuses(ctx, item.get("id"))
-        rows += ctx.map_scoped(deployment, [item], Deployment.__table__, statuses=statuses, production=production)
+        known = done.get(str(item.get("id")))
+        # a finished deployment's outcome does not change (a later `inactive` says nothing about it): its
+        # statuses are not read again, even on a full resync; the rest of its row is (production may change)
+        statuses = [] if known else await _statuses(ctx, item.get("id"))
+        mapped = ctx.map_scoped(deployment, [item], Deployment.__table__, statuses=statuses, production=production)
+        rows += [{**row, **known} for row in mapped] if known else mapped
     validators = ctx.result.etag, ctx.result.last_modified  # the list's, not those of the requests below
     if not items and ctx.spec.deployment_workflows:
         rows += await _workflow_deployments(ctx, mark or start, start, production)
@@ -57,6 +62,27 @@ async def sync_deployments(ctx: JobContext) -> JobResult:
     await _add_commits(ctx)
     ctx.result.etag, ctx.result.last_modified = validators
     return ctx.finish()
+
+
+async def _finished(ctx: JobContext, external_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Stored deployments among these that are no longer running: their outcome columns."""
+    if not external_ids:
+        return {}
+    async with session_scope(ctx.sessionmaker) as session:
+        found = await session.execute(
+            select(
+                Deployment.external_id,
+                Deployment.status,
+                Deployment.original_status,
+                Deployment.finished_at,
+                Deployment.web_url,
+            ).where(
+                Deployment.connection_id == ctx.connection_id,
+                Deployment.external_id.in_(external_ids),
+                Deployment.status != DeploymentStatus.RUNNING.value,
+            )
+        )
+        return {e: {"status": st, "original_status": o, "finished_at": f, "web_url": w} for e, st, o, f, w in found}
 
 
 async def _statuses(ctx: JobContext, deployment_id: Any) -> list[dict[str, Any]]:
