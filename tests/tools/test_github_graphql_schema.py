@@ -10,7 +10,7 @@ from graphql.validation import NoDeprecatedCustomRule
 
 from graphql import GraphQLSchema, parse, specified_rules, validate
 from hyperpage.demo.graphql_schema import SchemaMissing, load_schema
-from hyperpage.tools.github.graphql import QUERIES
+from hyperpage.tools.github.graphql import QUERIES, graphql_url
 
 RULES = [*specified_rules, NoDeprecatedCustomRule]
 
@@ -42,3 +42,9 @@ def test_the_check_catches_a_deprecated_field(schema: GraphQLSchema) -> None:
     old = QUERIES["PullRequestDetails"].replace("fullDatabaseId\n        number", "databaseId\n        number")
     messages = [e.message for e in validate(schema, parse(old), RULES)]
     assert any("PullRequest.databaseId is deprecated" in m for m in messages), messages
+
+
+def test_graphql_lives_beside_the_rest_root_on_github_com_and_enterprise_server() -> None:
+    assert graphql_url("https://api.github.com") == "https://api.github.com/graphql"
+    assert graphql_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/graphql"
+    assert graphql_url("http://127.0.0.1:8900/github") == "http://127.0.0.1:8900/github/graphql"
