@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from graphql import parse
 from hyperpage.demo import FakeUpstream
 from hyperpage.demo.github_graphql import query_cost
 from hyperpage.tools.github.graphql import PULL_REQUEST_DETAILS
-from tests.demo.conftest import GH
+from tests.demo.conftest import GH, small_config
 
 
 async def _post(fake: httpx.AsyncClient, query: str, **variables: Any) -> httpx.Response:
@@ -100,3 +101,12 @@ async def test_too_many_records_and_a_spent_quota_answer_as_github_does(
     spent = await _post(fake, PULL_REQUEST_DETAILS, owner=owner, name=name, first=50)
     assert spent.status_code == 200 and spent.headers["x-ratelimit-remaining"] == "0"
     assert spent.json()["errors"][0]["type"] == "RATE_LIMITED"
+
+
+async def test_without_the_schema_package_graphql_answers_501_naming_the_install_step(tmp_path: Path) -> None:
+    up = FakeUpstream(small_config(github_graphql_schema=tmp_path / "missing"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=up.app()), base_url="http://fake.test") as fake:
+        response = await _post(fake, "query { viewer { login } }")
+        rest = await fake.get("/github/user", headers=GH)
+    assert response.status_code == 501 and "make deps" in response.json()["message"]
+    assert rest.status_code == 200  # REST goes on
