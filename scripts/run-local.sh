@@ -11,6 +11,11 @@ bin=.venv/bin
 mkdir -p data
 
 if [ "${HYPERPAGE_DEMO:-1}" != "0" ]; then
+  # The fake serves GitHub GraphQL from GitHub's published schema (npm @octokit/graphql-schema); without npm
+  # it still starts, and says GraphQL is off in data/demo-upstream.log.
+  if command -v npm >/dev/null 2>&1; then
+    bash scripts/deps/61-graphql-schema.sh || echo "warning: GitHub's GraphQL schema not installed; the demo has no pull-request details" >&2
+  fi
   port="${DEMO_UPSTREAM_PORT:-$("$bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
   "$bin/hyperpage" demo upstream --port "$port" >data/demo-upstream.log 2>&1 &
   fake=$!

@@ -90,8 +90,11 @@ def empty_db_url(db_engine_name: str, request: pytest.FixtureRequest, tmp_path: 
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a test: explicit values win over whatever the environment holds."""
-    return load_settings(database_url=database_url, log_format="console", **overrides)
+    """Settings for a test: explicit values win over whatever the environment holds.
+
+    The insights' jobs (SYNC_INSIGHTS) are off unless a test turns them on: the sync tests written for the
+    other resources count requests and jobs exactly, and tests/sync/test_github_insights_sync.py covers them."""
+    return load_settings(database_url=database_url, log_format="console", **{"sync_insights": False, **overrides})
 
 
 @pytest.fixture(autouse=True)

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_repos: str = ""
+    github_production_environments: str = "production"
+    github_incident_labels: str = "incident"
+    github_deployment_workflows: str = ""
     enable_gitlab: bool = False
     gitlab_web_url: str = "https://gitlab.com"
     gitlab_token: SecretStr | None = None
@@ -168,9 +171,15 @@ class Settings(BaseSettings):
     sync_issues_interval_seconds: int = Field(300, ge=1)
     sync_rate_limits_interval_seconds: int = Field(60, ge=1)
     sync_repositories_interval_seconds: int = Field(3600, ge=1)
+    sync_pull_request_details_interval_seconds: int = Field(300, ge=1)
+    sync_deployments_interval_seconds: int = Field(300, ge=1)
+    sync_incidents_interval_seconds: int = Field(300, ge=1)
+    sync_deployments_window_days: int = Field(180, ge=1, le=3650)
+    sync_github_graphql_page_size: int = Field(50, ge=1, le=100)
     sync_full_resync_seconds: int = Field(86_400, ge=60)
     sync_pipelines_window_days: int = Field(30, ge=1, le=3650)
     sync_github_merge_state: bool = True
+    sync_insights: bool = True
     sync_quota_reserve_percent: float = Field(5.0, ge=0, lt=100)
     sync_concurrency_per_token: int = Field(4, ge=1, le=100)
     sync_concurrent_jobs: int = Field(4, ge=1, le=100)

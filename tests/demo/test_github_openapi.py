@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from hyperpage.demo import FakeUpstream
+from hyperpage.demo.world import Repo
 from tests.demo.conftest import GH
 from tests.demo.github_openapi import Tally
 
@@ -27,6 +28,50 @@ async def _all_pages(fake: httpx.AsyncClient, tally: Tally, url: str, **params: 
     for page in pages:
         tally.check(page, PREFIX)
     return pages
+
+
+async def _deployments(fake: httpx.AsyncClient, tally: Tally, upstream: FakeUpstream, repo: Repo) -> None:
+    """Deployments (paged, filtered by environment), their statuses, one deployment, and the compare between
+    consecutive deployments of an environment (paged and unpaged), plus their 404s."""
+    name = repo.full_name
+    pages = await _all_pages(fake, tally, f"{PREFIX}/repos/{name}/deployments", per_page=20)
+    items = [d for p in pages for d in p.json()]
+    assert len(items) == sum(1 for d in upstream.world.deployments if d.repo is repo) > 0
+    production = [
+        d
+        for p in await _all_pages(fake, tally, f"{PREFIX}/repos/{name}/deployments", environment="production")
+        for d in p.json()
+    ]
+    assert production and all(d["production_environment"] for d in production)
+    for deployment in items[:5]:
+        await _all_pages(fake, tally, f"{PREFIX}/repos/{name}/deployments/{deployment['id']}/statuses")
+        tally.check(await fake.get(f"{PREFIX}/repos/{name}/deployments/{deployment['id']}", headers=GH), PREFIX)
+    newer, older = production[0]["sha"], production[-1]["sha"]
+    await _all_pages(fake, tally, f"{PREFIX}/repos/{name}/compare/{older}...{newer}", per_page=5)
+    tally.check(await fake.get(f"{PREFIX}/repos/{name}/compare/{older}...{newer}", headers=GH), PREFIX)
+    tally.check(await fake.get(f"{PREFIX}/repos/{name}/compare/{newer}...{older}", headers=GH), PREFIX)  # behind
+    tally.check(await fake.get(f"{PREFIX}/repos/{name}/compare/{older}...{'0' * 40}", headers=GH), PREFIX)  # 404
+    tally.check(await fake.get(f"{PREFIX}/repos/{name}/deployments/1/statuses", headers=GH), PREFIX)  # 404
+
+
+async def _pull_details(fake: httpx.AsyncClient, tally: Tally, upstream: FakeUpstream, repo: Repo) -> None:
+    """A pull request's commits, reviews and timeline (the REST way to the insights' details): those with a
+    bot's review or draft events among them, and a 404."""
+    pulls = [p for p in upstream.world.pulls if p.repo is repo]
+    chosen = [p for p in pulls if any(r.bot_login for r in p.reviews)][:2] + [p for p in pulls if p.timeline][:2]
+    assert chosen
+    for pr in chosen:
+        for path in (f"pulls/{pr.number}/commits", f"pulls/{pr.number}/reviews", f"issues/{pr.number}/timeline"):
+            pages = await _all_pages(fake, tally, f"{PREFIX}/repos/{repo.full_name}/{path}")
+            assert (
+                sum(len(p.json()) for p in pages)
+                == {
+                    "commits": pr.commits,
+                    "reviews": len(pr.reviews),
+                    "timeline": len(pr.timeline),
+                }[path.rsplit("/", 1)[1]]
+            )
+    tally.check(await fake.get(f"{PREFIX}/repos/{repo.full_name}/issues/999999/timeline", headers=GH), PREFIX)
 
 
 async def test_every_fake_github_response_matches_the_published_schema(
@@ -60,6 +105,8 @@ async def test_every_fake_github_response_matches_the_published_schema(
             if path == "issues":
                 for issue in items:
                     tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/{issue['number']}", headers=GH), PREFIX)
+        await _deployments(fake, tally, upstream, repo)
+        await _pull_details(fake, tally, upstream, repo)
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/pulls/999999", headers=GH), PREFIX)  # 404
         tally.check(await fake.get(f"{PREFIX}/repos/{name}/issues/999999", headers=GH), PREFIX)  # 404
     tally.check(await fake.get(f"{PREFIX}/repos/nobody/nothing", headers=GH), PREFIX)  # 404

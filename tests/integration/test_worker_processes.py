@@ -59,7 +59,9 @@ def test_two_workers_run_each_job_exactly_once(db_url: str, upstream: FakeUpstre
     upstream.fault(kind="timeout", service="github", path="/repos/*", delay=0.3, count=None)
     procs = [p for p, _ in start_workers(env, [tmp_path / f"worker{i}.log" for i in range(2)])]
     try:
-        jobs = 2 + 3 * len(repos)  # discovery + rate limits + (pulls, runs, issues) per repository
+        # discovery + rate limits + per repository: pulls, runs, issues and the insights' PR details,
+        # deployments, incidents
+        jobs = 2 + 6 * len(repos)
         wait_for(
             lambda: _query(db_url, "SELECT count(*) FROM sync_runs WHERE status <> 'RUNNING'")[0][0] >= jobs,
             what="every job to run once",

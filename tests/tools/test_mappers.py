@@ -119,3 +119,16 @@ def test_action_required_run_updated_before_it_started_has_no_negative_duration(
     assert row["finished_at"] >= row["started_at"]
     ordinary = gh.workflow_run(fixture("github", "workflow_runs.json")["workflow_runs"][0], **IDS)
     assert ordinary["duration_seconds"] == 445.0
+
+
+def test_github_incident_is_open_until_closed_and_takes_its_environment_from_an_env_label() -> None:
+    issue = {**fixture("github", "issues_with_pr.json")[0], "state": "open", "closed_at": None}
+    row = gh.incident({**issue, "labels": [{"name": "incident"}]}, **IDS, repo="octocat/Hello-World")
+    assert (row["environment"], row["resolved_at"], row["key"]) == (
+        None,
+        None,
+        f"octocat/Hello-World#{issue['number']}",
+    )
+    closed = {**issue, "state": "closed", "closed_at": "2026-10-12T21:00:00Z", "labels": ["incident", "env:staging"]}
+    row = gh.incident(closed, **IDS, repo="octocat/Hello-World")
+    assert (row["environment"], row["resolved_at"]) == ("staging", datetime(2026, 10, 12, 21, tzinfo=UTC))

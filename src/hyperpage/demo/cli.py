@@ -65,5 +65,12 @@ def upstream(
         f"  JIRA_WEB_URL={base}/jira JIRA_EMAIL={DEMO_JIRA_EMAIL} JIRA_API_TOKEN={DEMO_JIRA_API_TOKEN}\n"
         f"  control plane: {base}/_fake/stats, /_fake/faults, /_fake/mutate, /_fake/reset"
     )
+    from hyperpage.demo.graphql_schema import SchemaMissing, load_schema
+
+    try:
+        load_schema(config.github_graphql_schema)  # built once now, not on the first query
+    except SchemaMissing as exc:
+        # GraphQL only: REST keeps working, the portal's pull-request details job fails naming the reason
+        typer.echo(f"  GraphQL disabled (POST /github/graphql answers 501): {exc}", err=True)
     application = FakeUpstream(config).app(activity_interval=activity or None)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

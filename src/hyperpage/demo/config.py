@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 # Tokens the demo accepts out of the box. They are not secrets: they only open this fake server, and
 # `make run` passes the same values to the portal.
@@ -39,6 +40,9 @@ class FakeUpstreamConfig:
     big_repo_prs: int = 250
     issues_per_repo: int = 20
     runs_per_repo: int = 40
+    # Where @octokit/graphql-schema is installed (None: the checkout's tests/graphql/node_modules, where
+    # `make deps` puts it); without it POST /github/graphql answers 501 naming the install step.
+    github_graphql_schema: Path | None = None
     # GitLab
     gitlab_groups: int = 2
     projects: int = 4

@@ -76,6 +76,7 @@ class Generator:
     def build(self) -> World:
         self.people()
         self.github()
+        self.delivery()
         self.gitlab()
         self.jira()
         return self.world
@@ -258,6 +259,11 @@ class Generator:
             updated_at=updated,
             run_started_at=started,
         )
+
+    def delivery(self) -> None:
+        from hyperpage.demo.generate_delivery import build_delivery
+
+        build_delivery(self)
 
     def gitlab(self) -> None:
         from hyperpage.demo.generate_gitlab import build_gitlab

@@ -11,6 +11,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from hyperpage.demo.faults import Fault
+from hyperpage.demo.github_deploy import routes as deploy_routes
+from hyperpage.demo.github_graphql import routes as graphql_routes
+from hyperpage.demo.github_review_api import routes as review_routes
 from hyperpage.demo.github_search import search_issues
 from hyperpage.demo.github_shapes import GitHubShapes
 from hyperpage.demo.httpkit import HttpProblem, Reply, latest, link_header, page_of, parse_time
@@ -87,6 +90,10 @@ class GitHubService(Service):
             return None
         if self.up.quota.bucket("github", ident.token, resource).remaining > 0:
             return None
+        if resource == "graphql":  # GraphQL says so in the body, with a 200 and the quota headers
+            message = f"API rate limit exceeded for user ID {ident.person.github_id}."
+            body = {"errors": [{"type": "RATE_LIMITED", "message": message}]}
+            return self.json(body, 200, self.rate_headers(ident, resource))
         response = self.problem(
             403,
             f"API rate limit exceeded for user ID {ident.person.github_id}. If you reach out "
@@ -367,5 +374,8 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/repositories/{id:int}/actions/runs", runs),
         svc.route("/search/issues", search, resource="search"),
         svc.route("/rate_limit", rate_limit, resource=FREE),
+        *graphql_routes(svc),
+        *deploy_routes(svc),
+        *review_routes(svc),
         svc.route("/{rest:path}", not_found, methods=("GET", "POST", "PATCH", "PUT", "DELETE")),
     ]

@@ -49,6 +49,15 @@ class Repo:
 
 
 @dataclass
+class Review:
+    id: int
+    user: int | None  # a person, or None for a bot (bot_login)
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    submitted_at: datetime
+    bot_login: str | None = None
+
+
+@dataclass
 class PullRequest:
     id: int
     repo: Repo
@@ -76,6 +85,65 @@ class PullRequest:
     additions: int = 0
     deletions: int = 0
     changed_files: int = 0
+    # what the insights read (GraphQL): the earliest commit's authored time, draft/ready events, reviews
+    first_commit_at: datetime | None = None
+    timeline: list[tuple[str, datetime]] = field(default_factory=list)  # (ReadyForReviewEvent|ConvertToDraftEvent, at)
+    reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def merge_sha(self) -> str | None:
+        """The merge commit (REST `merge_commit_sha`, GraphQL `mergeCommit.oid`)."""
+        return self.head_sha[::-1] if self.merged_at else None
+
+    def commit_list(self) -> list[Commit]:
+        """Its commits, oldest first: the first authored at first_commit_at, the last is the head."""
+        start = self.first_commit_at or self.created_at
+        step = (self.created_at - start) / max(self.commits, 1)
+        return [
+            Commit(
+                sha=self.head_sha if i == self.commits - 1 else f"{self.head_sha[:32]}{i:08x}",
+                message=f"{self.title} ({i + 1}/{self.commits})",
+                author=self.user,
+                authored_at=start + step * i,
+            )
+            for i in range(self.commits)
+        ]
+
+
+@dataclass
+class Commit:
+    """A commit on a repository's default branch (the compare API walks these)."""
+
+    sha: str
+    message: str
+    author: int
+    authored_at: datetime
+
+
+@dataclass
+class DeploymentStatus:
+    id: int
+    state: str  # queued | in_progress | success | failure | error | inactive
+    created_at: datetime
+    description: str = ""
+
+
+@dataclass
+class Deployment:
+    id: int
+    repo: Repo
+    environment: str
+    sha: str
+    ref: str
+    creator: int
+    created_at: datetime
+    production: bool
+    statuses: list[DeploymentStatus] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def updated_at(self) -> datetime:
+        return max([self.created_at, *(s.created_at for s in self.statuses)])
 
 
 @dataclass
@@ -249,6 +317,8 @@ class World:
     pulls: list[PullRequest] = field(default_factory=list)
     gh_issues: list[GhIssue] = field(default_factory=list)
     runs: list[WorkflowRun] = field(default_factory=list)
+    commits: dict[int, list[Commit]] = field(default_factory=dict)  # repository id -> its history, oldest first
+    deployments: list[Deployment] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)
     mrs: list[MergeRequest] = field(default_factory=list)

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hyperpage.config import Settings
 from hyperpage.db.upsert import upsert
 from hyperpage.logging import strip_userinfo
 from hyperpage.sync.models import SyncState
-from hyperpage.tools.base import ConnectionSpec, ToolDefinition
+from hyperpage.tools.base import INSIGHTS_RESOURCES, ConnectionSpec, ToolDefinition
 from hyperpage.tools.models import Connection, Repository
 
 
@@ -78,7 +78,7 @@ def _job(settings: Settings, connection_id: int, resource: str, scope: str, now:
 
 async def _refresh_intervals(session: AsyncSession, settings: Settings, connection_ids: list[int]) -> None:
     """Scoped jobs created earlier follow interval changes in the settings too."""
-    for resource in ("pull_requests", "pipelines", "issues"):
+    for resource in ("pull_requests", "pipelines", "issues", *INSIGHTS_RESOURCES):
         await session.execute(
             update(SyncState)
             .where(SyncState.connection_id.in_(connection_ids), SyncState.resource == resource)
@@ -102,14 +102,13 @@ async def register_repositories(
     rows = [{**repo, "connection_id": connection_id, "updated_at": now} for repo in repositories]
     await upsert(session, Repository.__table__, rows)
     names = {repo["full_name"] for repo in repositories}
-    jobs = [
-        _job(settings, connection_id, resource, name, now) for name in sorted(names) for resource in sorted(tool.scoped)
-    ]
+    active = sorted(r for r in tool.scoped if settings.sync_insights or r not in INSIGHTS_RESOURCES)
+    jobs = [_job(settings, connection_id, resource, name, now) for name in sorted(names) for resource in active]
     await upsert(
         session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)
     )
     stale = delete(SyncState).where(SyncState.connection_id == connection_id, SyncState.resource.in_(tool.scoped))
-    if names:
-        stale = stale.where(SyncState.scope.not_in(names))
+    if names:  # jobs of repositories gone from the scope, and of resources turned off
+        stale = stale.where(or_(SyncState.scope.not_in(names), SyncState.resource.not_in(active)))
     await session.execute(stale)
     return len(rows)

@@ -26,7 +26,12 @@ PIPELINES = "pipelines"
 ISSUES = "issues"
 RATE_LIMITS = "rate_limits"
 REPOSITORIES = "repositories"
-RESOURCES = (REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS)
+# what the insights read (docs/insights.md)
+PULL_REQUEST_DETAILS = "pull_request_details"
+DEPLOYMENTS = "deployments"
+INCIDENTS = "incidents"
+INSIGHTS_RESOURCES = (PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS)  # off with SYNC_INSIGHTS=false
+RESOURCES = (REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS, PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS)
 PAYLOAD_LIMIT = 65_536  # characters of a rejected item's JSON kept in sync_rejects
 log = get_logger(__name__)
 
@@ -44,6 +49,9 @@ class ConnectionSpec:
     deployment: str | None = None
     scopes: tuple[str, ...] = ()  # owner/name, owner/*, group/project, group/* ; empty = "involves me"
     jql: str | None = None
+    production_environments: tuple[str, ...] = ()  # deployment environments counted as production
+    incident_labels: tuple[str, ...] = ()  # issue labels that make an issue an incident
+    deployment_workflows: tuple[str, ...] = ()  # `workflow name=environment`: runs as deployments (no API ones)
 
     def __post_init__(self) -> None:
         # A configured URL may carry `user:password@` (a proxy, a token as user name): the client keeps it,
@@ -59,6 +67,12 @@ class ConnectionSpec:
             scope["jql"] = self.jql
         if self.deployment:
             scope["deployment"] = self.deployment
+        if self.production_environments:
+            scope["production_environments"] = list(self.production_environments)
+        if self.incident_labels:
+            scope["incident_labels"] = list(self.incident_labels)
+        if self.deployment_workflows:
+            scope["deployment_workflows"] = list(self.deployment_workflows)
         return scope
 
 

@@ -75,16 +75,17 @@ def forge_specs(
     url_key: str,
     default_url: str,
     scopes_key: str,
-    spec: Callable[[str, str, SecretStr, tuple[str, ...]], ConnectionSpec],
+    spec: Callable[[str, str, SecretStr, tuple[str, ...], dict[str, Any]], ConnectionSpec],
 ) -> list[ConnectionSpec]:
     """GitHub's and GitLab's connections: the one of the environment variables (`default`: its URL, token and
-    scope list, None when it is not enabled), then the file's, each `spec(name, url, token, scopes)`."""
+    scope list, None when it is not enabled), then the file's, each `spec(name, url, token, scopes, entry)` (the
+    file entry's other keys are the connection's own options; the environment's connection has none)."""
     specs = []
     if default is not None:
         url, token, scopes = default
-        specs.append(spec("default", url, token, split_list(scopes)))
+        specs.append(spec("default", url, token, split_list(scopes), {}))
     for entry in file_entries(settings, tool):
         token = entry_token(entry)
         url = str(entry.get(url_key) or default_url)
-        specs.append(spec(str(entry["name"]), url, token, split_list(entry.get(scopes_key))))
+        specs.append(spec(str(entry["name"]), url, token, split_list(entry.get(scopes_key)), entry))
     return specs

@@ -263,10 +263,14 @@ class UpstreamClient:
 
     def _record_quota(self, response: httpx.Response) -> None:
         for sample in self.parse_quota(response):
-            self.samples[sample.resource] = sample
-            if sample.limit > 0 and sample.remaining <= sample.limit * self.reserve_fraction and sample.reset_at:
-                # Keep the reserve for people using the same token by hand; resume after the reset.
-                self.paused_until = max(self.paused_until, sample.reset_at.timestamp())
+            self.record_sample(sample)
+
+    def record_sample(self, sample: QuotaSample) -> None:
+        """Keep the newest sample of a resource (from headers, or a GraphQL body's `rateLimit`)."""
+        self.samples[sample.resource] = sample
+        if sample.limit > 0 and sample.remaining <= sample.limit * self.reserve_fraction and sample.reset_at:
+            # Keep the reserve for people using the same token by hand; resume after the reset.
+            self.paused_until = max(self.paused_until, sample.reset_at.timestamp())
 
 
 def _client_error(method: str, url: str, response: httpx.Response) -> ToolError:

@@ -126,3 +126,24 @@ def issue(
         web_url=item.get("html_url"),
         resolved_at=parse_time(item.get("closed_at")),
     )
+
+
+def incident(
+    item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime, repo: str
+) -> dict[str, Any]:
+    """An issue with an incident label -> an incidents row (opened = created, resolved = closed); a label
+    `env:NAME` names the environment it hit (none: production)."""
+    labels = names(item.get("labels"), "name")
+    environment = next((lb.split(":", 1)[1] for lb in labels if lb.lower().startswith("env:")), None)
+    return {
+        "connection_id": connection_id,
+        "repository_id": repository_id,
+        "external_id": str(item["id"]),
+        "key": f"{repo}#{item['number']}",
+        "title": item.get("title") or "",
+        "environment": environment,
+        "web_url": item.get("html_url"),
+        "opened_at": parse_time(item["created_at"]),
+        "resolved_at": parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
+        "synced_at": now,
+    }

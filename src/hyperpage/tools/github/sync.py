@@ -14,8 +14,11 @@ from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline, PipelineStatus
 from hyperpage.reviews.models import PullRequest, ReviewState
 from hyperpage.tools.base import (
+    DEPLOYMENTS,
+    INCIDENTS,
     ISSUES,
     PIPELINES,
+    PULL_REQUEST_DETAILS,
     PULL_REQUESTS,
     RATE_LIMITS,
     REPOSITORIES,
@@ -27,6 +30,8 @@ from hyperpage.tools.base import (
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.github import mappers
 from hyperpage.tools.github.client import SLUG, connection_specs, make_client
+from hyperpage.tools.github.deployments import sync_deployments
+from hyperpage.tools.github.insights import sync_incidents, sync_pull_request_details
 from hyperpage.tools.github.pager import pages
 from hyperpage.tools.http import QuotaSample, parse_reset
 from hyperpage.tools.models import Repository
@@ -143,8 +148,17 @@ async def sync_rate_limits(ctx: JobContext) -> JobResult:
 
 TOOL = ToolDefinition(
     slug=SLUG,
-    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, RATE_LIMITS),
-    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
+    resources=(
+        REPOSITORIES,
+        PULL_REQUESTS,
+        PIPELINES,
+        ISSUES,
+        RATE_LIMITS,
+        PULL_REQUEST_DETAILS,
+        DEPLOYMENTS,
+        INCIDENTS,
+    ),
+    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES, PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS}),
     connection_specs=connection_specs,
     make_client=make_client,
     runners={
@@ -153,5 +167,8 @@ TOOL = ToolDefinition(
         PIPELINES: sync_workflow_runs,
         ISSUES: sync_issues,
         RATE_LIMITS: sync_rate_limits,
+        PULL_REQUEST_DETAILS: sync_pull_request_details,
+        DEPLOYMENTS: sync_deployments,
+        INCIDENTS: sync_incidents,
     },
 )

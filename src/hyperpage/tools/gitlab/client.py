@@ -6,6 +6,8 @@ https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#respons
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from pydantic import SecretStr
 
@@ -27,7 +29,10 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
     )
 
 
-def _spec(name: str, web_url: str, token: SecretStr, scopes: tuple[str, ...]) -> ConnectionSpec:
+def _spec(
+    name: str, web_url: str, token: SecretStr, scopes: tuple[str, ...], options: dict[str, Any]
+) -> ConnectionSpec:
+    del options  # GitLab connections have no options of their own yet
     web_url = web_url.rstrip("/")
     return ConnectionSpec(
         tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=token, scopes=scopes
