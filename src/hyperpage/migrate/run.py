@@ -214,12 +214,12 @@ def _to_postgres(
         streaming = source.kind == "sqlite"
         jobs = [
             job
-            for t in sorted(todo, key=lambda t: -t.rows)
+            for t in todo
             for job in [("copy", source, target, t)]
             + ([("sum", "source", source, t, part) for part in verify.source_parts(source, t)] if streaming else [])
         ]
         done = _with_progress(
-            _copy_or_sum, jobs, {t.target: (2 if streaming else 1) * t.rows for t in todo}, opts, "copy and read"
+            _copy_or_sum, jobs, {t.target: (2 if streaming else 1) * t.rows for t in todo}, opts, "copy"
         )
         results = [r for r in done if isinstance(r, TableResult)]
         streamed = [r for r in done if isinstance(r, verify.SideSums)]
