@@ -142,6 +142,12 @@ def _check(
     totals = {t.target: (1 if t.target in done else 2) * t.rows for t in plan.tables}
     sums = _with_progress(verify.fold_side, jobs, totals, opts, "verify")
     report.tables, recheck = verify.combine(sums + ready)
+    coarse = [s for s in sums if s.table in recheck and not s.bucketed]
+    if coarse:  # a mismatch where PostgreSQL summed the whole table at once: its buckets, to find the rows
+        ends = {"source": source, "target": target}
+        again = [(s.side, ends[s.side], tables[s.table], None, frozenset(), True) for s in coarse]
+        fine = run_parallel(verify.fold_side, again, opts.workers, lambda *_: None)
+        report.tables, recheck = verify.combine([s for s in sums if s not in coarse] + fine + ready)
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         recheck_jobs = [
             (side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())

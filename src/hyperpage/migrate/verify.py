@@ -81,6 +81,7 @@ class SideSums:
     rejected: int
     sums: list[int]  # per bucket, modulo 2**128
     counts: list[int]  # rows per bucket
+    bucketed: bool = True  # False: only the total, in bucket 0 (a PostgreSQL side that matched needs no more)
 
     @property
     def checksum(self) -> int:
@@ -170,31 +171,40 @@ def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple
                 ]
 
 
-# md5 of a canonical row as four 32-bit parts (bit(32) to bigint is unsigned): their sums give the sum of the
-# 128-bit digests, and its first three hex digits are the bucket (BUCKET_BITS)
+# md5 of a canonical row as two signed 64-bit halves (PostgreSQL has no unsigned integers), their sums and the
+# number of negative low halves: from these, sum_of_digests() gives the sum of the 128-bit digests. Per bucket
+# (the digest's first three hex digits, BUCKET_BITS) only when a table does not match: grouping costs time.
 _PG_SUMS = (
-    "SELECT ('x' || left(h, 3))::bit(12)::int, count(*), "
-    + ", ".join(f"sum(('x' || substr(h, {1 + 8 * i}, 8))::bit(32)::bigint)" for i in range(4))
-    + " FROM (SELECT md5({row}) AS h FROM {relation}) d GROUP BY 1"
+    "SELECT {bucket}, count(*), sum(('x' || left(h, 16))::bit(64)::bigint), "
+    "sum(('x' || right(h, 16))::bit(64)::bigint), count(*) FILTER (WHERE substr(h, 17, 1) >= '8') "
+    "FROM (SELECT md5({row}) AS h FROM {relation}) d {group}"
 )
 
 
-def _pg_sums(endpoint: Endpoint, table: Table, side: str) -> SideSums | None:
+def sum_of_digests(high: int, low: int, negative_lows: int) -> int:
+    """The sum modulo 2**128 of 128-bit digests from the sums of their signed halves (see _PG_SUMS)."""
+    return ((high << 64) + low + (negative_lows << 64)) % MOD
+
+
+def _pg_sums(endpoint: Endpoint, table: Table, side: str, bucketed: bool) -> SideSums | None:
     """Both sums of one side computed in PostgreSQL (no row leaves the server), or None when a column of a type
-    the canonical templates do not cover needs Python (then the rows are streamed)."""
+    the canonical templates do not cover needs Python (then the rows are streamed). Without `bucketed`, only
+    the table's total (in bucket 0): enough to see that it matches."""
     relation = table.source if side == "source" else table.target
     with _pg_connect(endpoint) as pg:
         exprs, render = _pg_select(table, _pg_types(pg, relation), side, keyed=False)
         if render != [None]:
             return None
-        found = pg.execute(_PG_SUMS.format(row=exprs[0], relation=quote_ident(relation))).fetchall()
+        bucket, group = ("('x' || left(h, 3))::bit(12)::int", "GROUP BY 1") if bucketed else ("0", "")
+        sql = _PG_SUMS.format(bucket=bucket, row=exprs[0], relation=quote_ident(relation), group=group)
+        found = pg.execute(sql).fetchall()
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
-    for bucket, n, *parts in found:
-        counts[bucket] = n
-        sums[bucket] = sum(int(p) << (32 * (3 - i)) for i, p in enumerate(parts)) % MOD
+    for b, n, high, low, negative in found:
+        counts[b] = n
+        sums[b] = sum_of_digests(int(high or 0), int(low or 0), negative)
     rows = sum(counts)
     report_progress(table.target, rows)
-    return SideSums(table.target, side, rows, 0, sums, counts)
+    return SideSums(table.target, side, rows, 0, sums, counts, bucketed)
 
 
 def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]:
@@ -247,11 +257,16 @@ def _digest(text: str) -> int:
 
 
 def fold_side(
-    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None, skip: frozenset[str] = frozenset()
+    side: str,
+    endpoint: Endpoint,
+    table: Table,
+    part: tuple[int, int] | None = None,
+    skip: frozenset[str] = frozenset(),
+    bucketed: bool = False,
 ) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
     if endpoint.kind == "postgresql":
-        done = _pg_sums(endpoint, table, side)
+        done = _pg_sums(endpoint, table, side, bucketed)
         if done is not None:
             return done
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
@@ -291,7 +306,7 @@ def merge(results: list[SideSums]) -> dict[tuple[str, str], SideSums]:
     sides: dict[tuple[str, str], SideSums] = {}
     for r in results:
         have = sides.setdefault(
-            (r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums), [0] * len(r.counts))
+            (r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums), [0] * len(r.counts), r.bucketed)
         )
         have.rows += r.rows
         have.rejected += r.rejected
