@@ -145,7 +145,9 @@ def _check(
     coarse = [s for s in sums if s.table in recheck and not s.bucketed]
     if coarse:  # a mismatch where PostgreSQL summed the whole table at once: its buckets, to find the rows
         ends = {"source": source, "target": target}
-        again = [(s.side, ends[s.side], tables[s.table], None, frozenset(), True) for s in coarse]
+        again: list[tuple[Any, ...]] = [
+            (s.side, ends[s.side], tables[s.table], None, frozenset(), True) for s in coarse
+        ]
         fine = run_parallel(verify.fold_side, again, opts.workers, lambda *_: None)
         report.tables, recheck = verify.combine([s for s in sums if s not in coarse] + fine + ready)
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
