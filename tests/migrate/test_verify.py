@@ -134,7 +134,7 @@ TAMPERS = {
         'UPDATE item SET doc = \'{"a": [1, 2.5], "b": 1}\' WHERE id = 1',
         1,
         1,
-        'source row 1: doc {"a":[1,2.5],"b":1} -> {"a":[1,2.5],"b":2}',
+        'source row 1: doc {"a": [1, 2.5], "b": 1} -> {"a": [1, 2.5], "b": 2}',  # as jsonb prints it
     ),
     "decimal changed": (
         "UPDATE item SET amount = 12.51 WHERE id = 1",
@@ -362,6 +362,10 @@ VALUES: list[tuple[str, str, Any]] = [
     ("ts", "timestamptz", datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
     ("ts", "timestamptz", datetime(1900, 2, 28, 23, 59, 59, tzinfo=UTC)),
     ("date", "date", date(2024, 2, 29)),
+    # JSON as jsonb prints it: its key order (shorter keys first), numbers as numeric, its escapes and spacing
+    ("json", "jsonb", '{"bb": 1, "a": [1.50, 1e2, -0.0, 1E-3], "é": "\\u00e9\\/\\t", "a": 2}'),
+    ("json", "jsonb", "[]"),
+    ("json", "json", '{"z":{"y":null,"x":true}}'),
 ]
 
 

@@ -3,16 +3,18 @@
 A row is its fields joined by "|", each field a tag and the value: "N" for NULL, "i42", "T"/"F", "d" + the 16 hex
 digits of the IEEE-754 double (exact, no decimal rounding), "n" + the exact decimal without trailing zeros, "z" +
 microseconds since the Unix epoch (UTC, exact), "a" + ISO date, "x" + hex bytes, and "s"/"j" + length + ":" + text
-for text and JSON (sorted keys), whose length prefix keeps a "|" inside a value from shifting the fields. A value
-of an unexpected type gets the "?" tag, which PostgreSQL never produces, so it can only mismatch.
+for text and JSON (jsonb's own text: its key order, spacing and numbers), whose length prefix keeps a "|" inside
+a value from shifting the fields. A value of an unexpected type gets the "?" tag, which PostgreSQL never
+produces, so it can only mismatch.
 
-The PostgreSQL target renders everything but JSON in the server (C, no Python object per value); JSON is
-canonicalised in Python on both sides, with a cache because JSON documents repeat (labels, scopes, "[]").
+PostgreSQL renders every field in the server (C, no Python object per value; jsonb prints JSON); the SQLite side
+writes jsonb's text with Python's own JSON reader (jsonb_text), cached because documents repeat (labels, "[]").
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -27,22 +29,54 @@ _double = struct.Struct(">d").pack
 _json_cache: dict[str, str] = {}
 
 
-def _json_number(text: str) -> float | int:
-    """A JSON number with a fraction or exponent, as jsonb (numeric) keeps it: 1e2 is the integer 100, -0.0 is 0.
-
-    Exponent forms are read exactly (Decimal), so 1E400 is an integer, not infinity; other fractions are floats
-    on both sides, which jsonb's exact decimal reads back to the same double.
-    """
-    if "e" in text or "E" in text:
-        exact = Decimal(text)
-        if exact.adjusted() <= 1000 and exact == exact.to_integral_value():  # bounded: 1e99999999 stays a float
-            return int(exact)
-    return float(text) or 0.0
+class _NotJsonb(ValueError):
+    """A JSON text jsonb cannot hold (NaN, Infinity, \\u0000): it matches nothing PostgreSQL renders."""
 
 
-_json_in = json.JSONDecoder(parse_float=_json_number)
-_json_out = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once: faster
+def _reject_constant(name: str) -> Any:
+    raise _NotJsonb(name)
+
+
+def _jsonb_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object in jsonb's key order: shorter keys first (in UTF-8 bytes), then bytewise; the last duplicate wins."""
+    obj = dict(pairs)
+    if len(obj) < 2:
+        return obj
+    return {k: obj[k] for k in sorted(obj, key=lambda k: (len(k.encode("utf-8", "surrogatepass")), k))}
+
+
+# A number with a fraction or exponent is decoded as a marked string and written back as numeric_out() writes it
+_MARK = "\x00"
+_json_in = json.JSONDecoder(
+    object_pairs_hook=_jsonb_object, parse_float=lambda text: _MARK + text, parse_constant=_reject_constant
+)
+_json_out = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # jsonb's spacing; built once: faster
+_MARKED = re.compile(r'"\\u0000([^"]*)"')
 JSON_CACHE_MAX = 50_000
+
+
+def _numeric_out(match: re.Match[str]) -> str:
+    """numeric_out() of a JSON number: exact digits, the input's scale (1.50 stays 1.50), no exponent, no -0."""
+    exact = Decimal(match.group(1))
+    if not -16383 <= exact.adjusted() <= 131071:  # beyond numeric's range: jsonb refuses it, nothing matches
+        return f"?{match.group(1)}"
+    text = format(exact, "f")
+    return text.lstrip("-") if exact.is_zero() else text
+
+
+def jsonb_text(text: str) -> str | None:
+    """The text PostgreSQL's jsonb output gives for a JSON document, or None if jsonb cannot hold it.
+
+    Written without PostgreSQL (Python's own JSON reader): keys in jsonb's order, ", " and ": ", strings escaped
+    as jsonb escapes them, numbers as numeric prints them. The SQLite side of verification renders JSON with it.
+    """
+    if "\\u0000" in text:
+        return None
+    try:
+        doc = _json_out.encode(_json_in.decode(text))
+    except (ValueError, RecursionError):
+        return None
+    return _MARKED.sub(_numeric_out, doc) if "\\u0000" in doc else doc  # the input had none: all are marks
 
 
 def odd(v: Any) -> str:
@@ -118,14 +152,13 @@ def _date(v: Any) -> str:
 
 
 def canonical_json(text: str) -> str:
-    """Sorted keys, no spaces, numbers as Python reads them; cached by the exact input text."""
+    """A JSON field: jsonb's text of the document (see jsonb_text), cached by the exact input text."""
     out = _json_cache.get(text)
     if out is None:
         if len(_json_cache) >= JSON_CACHE_MAX:
             _json_cache.clear()
-        try:
-            doc = _json_out.encode(_json_in.decode(text))
-        except ValueError:
+        doc = jsonb_text(text)
+        if doc is None:
             return odd(text)
         out = _json_cache[text] = f"j{len(doc)}:{doc}"
     return out
@@ -136,8 +169,7 @@ def _json(v: Any) -> str:
         return canonical_json(v)
     if not isinstance(v, dict | list):
         return odd(v)
-    doc = _json_out.encode(v)
-    return f"j{len(doc)}:{doc}"
+    return canonical_json(json.dumps(v))
 
 
 RENDER: dict[str, Callable[[Any], str]] = {
@@ -162,6 +194,7 @@ _PG = {
     "bytes": "'x' || encode({c}, 'hex')",
     "ts": "'z' || trim_scale(extract(epoch FROM {c}) * 1000000)::text",  # exact numeric since PostgreSQL 14
     "date": "'a' || {c}::text",
+    "json": "'j' || length({c}::jsonb::text) || ':' || {c}::jsonb::text",  # jsonb's own text (json: as jsonb)
 }
 
 

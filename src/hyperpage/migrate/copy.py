@@ -60,10 +60,12 @@ def report_progress(table: str, n: int) -> None:
         _progress.put((table, n))
 
 
-def source_rows(source: Endpoint, table: Table, conn: Any = None, where: str = "") -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of (row key, *values) from either engine, streamed (server-side cursor on PostgreSQL)."""
+def source_rows(
+    source: Endpoint, table: Table, conn: Any = None, where: str = "", keyed: bool = True
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of (row key, *values), or of values alone, from either engine (server-side cursor on PostgreSQL)."""
     cols = ", ".join(c.select for c in table.columns)
-    sql = f"SELECT {table.key}, {cols} FROM {quote_ident(table.source)} {where}"
+    sql = f"SELECT {table.key + ', ' if keyed else ''}{cols} FROM {quote_ident(table.source)} {where}"
     if source.kind == "sqlite":
         own = conn is None
         conn = conn or open_source(source)
@@ -83,42 +85,7 @@ def source_rows(source: Endpoint, table: Table, conn: Any = None, where: str = "
 
 
 def fast_path(source: Endpoint, table: Table) -> bool:
-    return source.kind == "sqlite" and not table.not_null_pk and all(c.copy_sql for c in table.columns)
-
-
-def copy_lines(source: Endpoint, table: Table) -> Iterator[list[str]]:
-    """Whole COPY text-format lines built by SQLite itself; Python only writes doubles (see plan.copy_field)."""
-    parts: list[str] = []  # SQLite expressions: runs of finished fields, or one raw double
-    floats: list[bool] = []
-    run: list[str] = []
-    for c in table.columns:
-        if c.pg_type != "double precision":
-            run.append(f"coalesce({c.copy_sql}, '\\N')")
-            continue
-        if run:
-            parts.append(" || char(9) || ".join(run))
-            floats.append(False)
-            run = []
-        parts.append(str(c.copy_sql))
-        floats.append(True)
-    if run:
-        parts.append(" || char(9) || ".join(run))
-        floats.append(False)
-    conn = open_source(source)
-    try:
-        cur = conn.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table.source)}")
-        if floats == [False]:
-            while batch := cur.fetchmany(BATCH):
-                yield [r[0] for r in batch]
-            return
-        while batch := cur.fetchmany(BATCH):
-            yield ["\t".join([_double(v) if f else v for f, v in zip(floats, row, strict=True)]) for row in batch]
-    finally:
-        conn.close()
-
-
-def _double(v: Any) -> str:
-    return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
+    return source.kind == "sqlite" and not table.not_null_pk and all(c.as_is for c in table.columns)
 
 
 def converted(
@@ -163,11 +130,12 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
             pg.execute(f"TRUNCATE {quote_ident(table.target)}")
             pg.execute(f"DELETE FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,))
             with pg.cursor() as cur, cur.copy(f"COPY {quote_ident(table.target)} ({cols}) FROM STDIN") as cp:
-                if fast_path(source, table):
-                    for lines in copy_lines(source, table):
-                        cp.write("\n".join(lines) + "\n")
-                        done += len(lines)
-                        report_progress(table.target, len(lines))
+                if fast_path(source, table):  # rows as SQLite returns them, formatted by psycopg in C
+                    for batch in source_rows(source, table, keyed=False):
+                        for row in batch:
+                            cp.write_row(row)
+                        done += len(batch)
+                        report_progress(table.target, len(batch))
                 else:
                     for batch in source_rows(source, table):
                         for out in converted(table, batch, rejects):

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 
 from hyperpage.db.base import TZDateTime
 from hyperpage.db.models import Base
-from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copy_field, fk_order, quote_ident
+from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copies_as_is, fk_order, quote_ident
 from hyperpage.migrate.typing_rules import to_bool
 
 ALEMBIC_TABLE = "alembic_version"
@@ -96,7 +96,7 @@ def build_hyperpage_plan(source: Endpoint) -> Plan:
                     not_null=not c.nullable,
                     decision=f"model type {type(c.type).__name__}",
                     # naive UTC text goes to COPY as is: the copy session's time zone is UTC
-                    copy_sql=copy_field(PG_TYPES[kind], quote_ident(c.name)) if forward else None,
+                    as_is=forward and copies_as_is(PG_TYPES[kind]),
                 )
             )
         pk = list(st.primary_key.columns)

@@ -40,9 +40,9 @@ class Column:
     default: str | None = None
     identity: bool = False
     decision: str = ""  # why this type was chosen, for the plan and the report
-    # SQLite expression giving the value as a field of COPY's text format, when no Python conversion is
-    # needed: then SQLite builds whole COPY lines in C and Python only forwards them (copy.py's fast path)
-    copy_sql: str | None = None
+    # every stored value goes to COPY unconverted (copies_as_is): with all columns so, a table's rows are
+    # written as SQLite returns them, by psycopg's C code (copy.py's fast path)
+    as_is: bool = False
     epoch_divisor: int = 1  # a timestamp column's integers are Unix epoch seconds / this (1, 1000, 1_000_000)
 
 
@@ -73,26 +73,20 @@ class Plan:
         return next(t for t in self.tables if t.target == target)
 
 
-def copy_field(pg_type: str, expr: str) -> str | None:
-    """SQLite expression rendering `expr` for a PostgreSQL COPY text-format field of type `pg_type`.
+AS_IS_TYPES = frozenset(
+    {"bigint", "integer", "smallint", "boolean", "numeric", "double precision", "bytea", "text", "jsonb", "timestamptz"}
+)
 
-    NULL stays NULL (copy_lines writes it as \\N): printf() and hex() of NULL would give '0.0' and ''. Doubles
-    are the exception: SQLite's printf('%!.17g') is not exact above ~1e300 (3.40), so they are selected raw and
-    Python writes repr(), the shortest text that reads back as the same bits (copy_lines does that).
+
+def copies_as_is(pg_type: str) -> bool:
+    """Whether SQLite's stored value, written by psycopg's COPY as it is, reads back in PostgreSQL unchanged.
+
+    Integers and text are written as they are, doubles as repr() (the shortest text of the very same bits),
+    blobs as bytea hex, NULL as NULL. Booleans stored as 0/1 or t/f/true/false, JSON and timestamp text are
+    parsed by PostgreSQL (naive timestamps in the copy session's UTC); the plan allows this only for columns
+    whose every value it checked.
     """
-    if pg_type == "double precision":
-        return expr
-    if pg_type in ("bigint", "integer", "smallint", "boolean", "numeric"):  # booleans: 0/1/t/f/true/false
-        return f"CAST({expr} AS TEXT)"
-    if pg_type == "bytea":
-        return f"CASE WHEN {expr} IS NOT NULL THEN '\\\\x' || hex({expr}) END"
-    if pg_type in ("text", "jsonb", "timestamptz"):
-        # COPY text format escapes: backslash first, then tab, newline, carriage return
-        return (
-            f"replace(replace(replace(replace({expr}, '\\', '\\\\'), char(9), '\\t'), char(10), "
-            f"'\\n'), char(13), '\\r')"
-        )
-    return None
+    return pg_type in AS_IS_TYPES
 
 
 def quote_ident(name: str) -> str:

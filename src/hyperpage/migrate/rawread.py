@@ -38,6 +38,7 @@ _EPOCH_DAYS = date(1970, 1, 1).toordinal()
 
 
 _UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
+_SUSPECT = re.compile("[\x00\x01\udc80-\udcff]")  # also U+0001: a row SQLite left to Python (or holding one)
 
 
 def _good_text(v: str) -> bool:
@@ -185,11 +186,151 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+# --- the same rules in SQLite's SQL, for the common storage class of each kind ------------------------------
+# A field's SQL gives exactly the text the Python renderer above gives, or NULL: then the row is rendered in
+# Python (rare values: a REAL in a timestamp column, text in an integer one). Doubles and JSON are always
+# rendered in Python (SQLite prints no exact double; jsonb's text needs a JSON reader).
+
+_YMD_HMS = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-2][0-9]:[0-5][0-9]:[0-5][0-9]"
+_SQL: dict[str, str] = {
+    "int": "CASE typeof({c}) WHEN 'integer' THEN 'i' || {c} WHEN 'null' THEN 'N' END",
+    "numeric": "CASE typeof({c}) WHEN 'integer' THEN 'n' || {c} WHEN 'null' THEN 'N' END",
+    "bool": (
+        "CASE typeof({c}) WHEN 'null' THEN 'N' WHEN 'integer' THEN CASE {c} WHEN 1 THEN 'T' WHEN 0 THEN 'F' END "
+        "WHEN 'text' THEN CASE lower({c}) WHEN '1' THEN 'T' WHEN 't' THEN 'T' WHEN 'true' THEN 'T' "
+        "WHEN '0' THEN 'F' WHEN 'f' THEN 'F' WHEN 'false' THEN 'F' END END"
+    ),
+    # integers are text of their digits; text is checked for NUL and invalid UTF-8 after the fetch (rows())
+    "text": "CASE typeof({c}) WHEN 'text' THEN 's' || length({c}) || ':' || {c} "
+    "WHEN 'integer' THEN 's' || length({c}) || ':' || {c} WHEN 'null' THEN 'N' END",
+    "bytes": "CASE typeof({c}) WHEN 'blob' THEN 'x' || lower(hex({c})) WHEN 'null' THEN 'N' END",
+    "date": (
+        "CASE WHEN {c} IS NULL THEN 'N' WHEN typeof({c}) = 'text' AND {c} GLOB "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND {c} > '0000' AND date(julianday({c})) = {c} "
+        "THEN 'a' || {c} END"
+    ),
+    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's strftime, microseconds from the text
+    "ts": (
+        "CASE WHEN {c} IS NULL THEN 'N' WHEN typeof({c}) = 'text' AND (length({c}) = 19 OR length({c}) BETWEEN 21 "
+        "AND 26 AND substr({c}, 20, 1) = '.' AND substr({c}, 21) NOT GLOB '*[^0-9]*') AND substr({c}, 1, 19) GLOB "
+        f"'{_YMD_HMS}' AND substr({{c}}, 12, 2) < '24' AND {{c}} > '0000' "
+        "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' AND substr({c}, 6, 2) BETWEEN '01' AND '12' "
+        "OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10)) "
+        "THEN 'z' || (strftime('%s', substr({c}, 1, 19)) * 1000000 + "
+        "CAST(substr(substr({c}, 21) || '000000', 1, 6) AS INTEGER)) "
+        "WHEN typeof({c}) = 'integer' AND abs({c}) <= {limit} THEN 'z' || ({c} * {scale}) END"
+    ),
+}
+
+
+def _sql_field(column: Column, name: str) -> str | None:
+    template = _SQL.get(column.kind)
+    if template is None:
+        return None
+    scale = 1_000_000 // column.epoch_divisor
+    return template.format(c=quote_ident(name), scale=scale, limit=(2**63 - 1) // scale)
+
+
+def _select(table: Table, side: str) -> tuple[list[str], list[Callable[[Any], str] | None]]:
+    """The fast SELECT list: runs of SQL-rendered fields joined by "|", and raw doubles and JSON (None: SQL)."""
+    exprs: list[str] = []
+    renders: list[Callable[[Any], str] | None] = []
+    run: list[str] = []
+    for c in table.columns:
+        name = c.source if side == "source" else c.target
+        sql = _sql_field(c, name)
+        if sql is not None:
+            run.append(sql)
+            continue
+        if run:
+            exprs.append(_run(run))
+            renders.append(None)
+            run = []
+        exprs.append(quote_ident(name))
+        renders.append(renderer(c))
+    if run:
+        exprs.append(_run(run))
+        renders.append(None)
+    return exprs, renders
+
+
+def _run(fields: list[str]) -> str:
+    """Consecutive SQL fields as one text; a field left to Python makes it NULL, marked by U+0001 (see rows())."""
+    return "coalesce(" + " || '|' || ".join(fields) + ", char(1))"
+
+
+def _connect(endpoint: Endpoint) -> sqlite3.Connection:
+    conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True)
+    conn.text_factory = _decode
+    return conn
+
+
 def rows(
     endpoint: Endpoint, table: Table, side: str, key: str | None, where: str = ""
 ) -> Iterator[list[tuple[Any, str]]]:
-    """Batches of (row key, canonical text) of a SQLite table, read raw (`side` picks source or target names)."""
+    """Batches of (row key, canonical text) of a SQLite table, read raw (`side` picks source or target names).
+
+    SQLite renders the common values (see _SQL); a row with a value it leaves to Python, or with text that is
+    not storable (U+0000, invalid UTF-8), is read again by its key and rendered in Python (_python_rows), as is
+    a row holding U+0001 (a valid character, only costlier).
+    """
     assert endpoint.path is not None
+    name = table.source if side == "source" else table.target
+    keyed = key is not None and key != "NULL"
+    if not keyed:  # no key to read a row again by: everything in Python
+        yield from _python_rows(endpoint, table, side, key, where)
+        return
+    exprs, renders = _select(table, side)
+    conn = _connect(endpoint)
+    conn.text_factory = bytes  # decoded below by a C method: a Python text_factory costs a call per value
+    try:
+        cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
+        while batch := cur.fetchmany(FETCH):
+            if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
+                batch = [(_decode(r[0]), *r[1:]) for r in batch]
+            if renders == [None]:
+                out = [(r[0], r[1].decode("utf-8", "surrogateescape")) for r in batch]
+            else:
+                out = [
+                    (
+                        r[0],
+                        "|".join(
+                            [
+                                v.decode("utf-8", "surrogateescape")
+                                if f is None
+                                else ("N" if v is None else f(_decode(v) if type(v) is bytes else v))
+                                for f, v in zip(renders, r[1:], strict=True)
+                            ]
+                        ),
+                    )
+                    for r in batch
+                ]
+            if _SUSPECT.search("\n".join([text for _, text in out])):  # one scan of the batch, in C
+                again = [k for k, text in out if _SUSPECT.search(text)]
+                order = {k: i for i, (k, _) in enumerate(out)}  # rows keep their order (examples name the first)
+                redo = set(again)
+                out = [(k, text) for k, text in out if k not in redo]
+                for chunk in range(0, len(again), FETCH):
+                    keys = ", ".join(literal(k) for k in again[chunk : chunk + FETCH])
+                    for part in _python_rows(endpoint, table, side, key, f"WHERE {key} IN ({keys})"):
+                        out += part
+                out.sort(key=lambda row: order[row[0]])
+            yield out
+    finally:
+        conn.close()
+
+
+def literal(value: Any) -> str:
+    """A row key as an SQL literal (an integer rowid, or the text of a WITHOUT ROWID table's quoted key)."""
+    if type(value) is int:
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _python_rows(
+    endpoint: Endpoint, table: Table, side: str, key: str | None, where: str = ""
+) -> Iterator[list[tuple[Any, str]]]:
+    """Batches of (row key, canonical text) with every value rendered in Python (rows() for the rare rows)."""
     name = table.source if side == "source" else table.target
     exprs, renders, julian = [], [], []
     for c in table.columns:
@@ -199,8 +340,7 @@ def rows(
         if c.kind == "ts":  # SQLite's own reading of a Julian-day REAL, to the millisecond as datetime() does
             exprs.append(f"CASE WHEN typeof({col}) = 'real' THEN strftime('%Y-%m-%d %H:%M:%f', {col}) END")
             julian.append(len(exprs) - 2)
-    conn = sqlite3.connect(endpoint.sqlite_uri(), uri=True)
-    conn.text_factory = _decode
+    conn = _connect(endpoint)
     try:
         cur = conn.execute(f"SELECT {key or 'NULL'}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
         while batch := cur.fetchmany(FETCH):

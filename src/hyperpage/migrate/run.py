@@ -15,7 +15,7 @@ import psycopg
 
 from hyperpage.db import schema
 from hyperpage.migrate import ddl, ledger, verify
-from hyperpage.migrate.copy import copy_to_postgres, copy_to_sqlite, run_parallel
+from hyperpage.migrate.copy import TableResult, copy_to_postgres, copy_to_sqlite, run_parallel
 from hyperpage.migrate.hyperpage_mode import (
     ALEMBIC_TABLE,
     alembic_revision,
@@ -92,14 +92,15 @@ def _require_head(rev: str) -> None:
 def migrate(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
     started = time.monotonic()
     verify.require_verifiable(target)
+    streamed: list[verify.SideSums] = []
     if target.kind == "sqlite":
         copied = _to_sqlite(source, target, plan, opts)
         rejected: dict[str, int] = {}
         warnings: list[str] = []
     else:
-        copied, rejected, warnings = _to_postgres(source, target, plan, opts)
+        copied, rejected, warnings, streamed = _to_postgres(source, target, plan, opts)
     copy_seconds = time.monotonic() - started
-    report = _check(source, target, plan, opts)
+    report = _check(source, target, plan, opts, streamed)
     report.copy_seconds = copy_seconds
     report.seconds = time.monotonic() - started
     report.copied_rows = copied
@@ -116,21 +117,40 @@ def check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Repo
     return _check(source, target, plan, opts)
 
 
-def _check(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> Report:
+def _check(
+    source: Endpoint, target: Endpoint, plan: Plan, opts: Options, streamed: list[verify.SideSums] | None = None
+) -> Report:
+    """Both sides' sums and their comparison; `streamed`: source sums already read while the copy ran."""
     report = Report(source=source.display, target=target.display, mode=plan.mode)
     biggest_first = sorted(plan.tables, key=lambda t: -t.rows)
+    tables = {t.target: t for t in plan.tables}
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
     skips = {t.target: verify.rejected_keys(target, t) for t in plan.tables}
+    ready = [
+        verify.without_rejected(source, tables[name], sums, skips[name])
+        for (name, _), sums in verify.merge(streamed or []).items()
+    ]
+    done = {r.table for r in ready}
     jobs = [
         (side, end, t, part, skips[t.target] if side == "source" else frozenset())
         for t in biggest_first
         for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
+        if side == "target" or t.target not in done
         for part in parts
     ]
-    totals = {t.target: 2 * t.rows for t in plan.tables}  # verification reads every row twice: source and target
-    report.tables, recheck = verify.combine(_with_progress(verify.fold_side, jobs, totals, opts, "verify"))
+    # verification reads every row twice (source and target), or once when the source was read during the copy
+    totals = {t.target: (1 if t.target in done else 2) * t.rows for t in plan.tables}
+    sums = _with_progress(verify.fold_side, jobs, totals, opts, "verify")
+    report.tables, recheck = verify.combine(sums + ready)
+    coarse = [s for s in sums if s.table in recheck and not s.bucketed]
+    if coarse:  # a mismatch where PostgreSQL summed the whole table at once: its buckets, to find the rows
+        ends = {"source": source, "target": target}
+        again: list[tuple[Any, ...]] = [
+            (s.side, ends[s.side], tables[s.table], None, frozenset(), True) for s in coarse
+        ]
+        fine = run_parallel(verify.fold_side, again, opts.workers, lambda *_: None)
+        report.tables, recheck = verify.combine([s for s in sums if s not in coarse] + fine + ready)
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
-        tables = {t.target: t for t in plan.tables}
         recheck_jobs = [
             (side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
             for name, buckets in recheck.items()
@@ -167,9 +187,14 @@ def _with_progress(
         return results
 
 
+def _copy_or_sum(job: str, *args: Any) -> Any:
+    """One job of the copy phase: a table's copy, or a part of its source side's sums read alongside."""
+    return copy_to_postgres(*args) if job == "copy" else verify.fold_side(*args)
+
+
 def _to_postgres(
     source: Endpoint, target: Endpoint, plan: Plan, opts: Options
-) -> tuple[int, dict[str, int], list[str]]:
+) -> tuple[int, dict[str, int], list[str], list[verify.SideSums]]:
     with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
         has_ledger = ledger.exists(conn)
         if has_ledger and opts.replace:
@@ -192,9 +217,20 @@ def _to_postgres(
             _prepare(conn, target, plan)
         states = ledger.table_states(conn)
         todo = [t for t in plan.tables if states.get(t.target) != "done"]
-        results = _with_progress(
-            copy_to_postgres, [(source, target, t) for t in todo], {t.target: t.rows for t in todo}, opts, "copy"
+        # while a table is copied, other workers read its source side for verification (rawread: independent of
+        # the copy's converters); the rows the copy rejects are taken out of those sums afterwards
+        streaming = source.kind == "sqlite"
+        jobs = [
+            job
+            for t in todo
+            for job in [("copy", source, target, t)]
+            + ([("sum", "source", source, t, part) for part in verify.source_parts(source, t)] if streaming else [])
+        ]
+        done = _with_progress(
+            _copy_or_sum, jobs, {t.target: (2 if streaming else 1) * t.rows for t in todo}, opts, "copy"
         )
+        results = [r for r in done if isinstance(r, TableResult)]
+        streamed = [r for r in done if isinstance(r, verify.SideSums)]
         for seq, sql, optional in ledger.pending_steps(conn):
             try:
                 with conn.transaction():
@@ -215,7 +251,7 @@ def _to_postgres(
                     fh.write(json.dumps(r) + "\n")
             opts.rejects_path = path
         copied = sum(r.rows for r in results)  # this run's rows: a resumed run does not count the earlier one's
-        return copied, rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn)
+        return copied, rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn), streamed
 
 
 def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:

@@ -68,6 +68,7 @@ class Profile:
     json_problem: str = ""
     date_ok: bool = False
     ts_ok: bool = False
+    ts_plain: bool = False  # every value is text of a form PostgreSQL reads as the Python check does
     ts_problem: str = ""
     epoch_divisor: int = 1
     sub_microsecond: int = 0  # date/time text with non-zero digits below the microsecond

@@ -1,10 +1,11 @@
 """Verification: per table row counts and an order-independent checksum over canonical rows, both sides.
 
-Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON with sorted
-keys, exact decimals), hashed with BLAKE2b; the hashes are summed modulo 2**128, so the sum does not depend on
-row order and counts duplicates. Neither side goes through the copy's converters: SQLite is read raw with
-rawread.py's own rules, PostgreSQL renders its canonical rows in the server. Rows the copy rejected (its
-ledger names them, with reasons) are read but kept out of the source sums and counted apart.
+Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON as jsonb
+prints it, exact decimals), hashed with MD5 (which PostgreSQL has built in); the hashes are summed modulo
+2**128, so the sum does not depend on row order and counts duplicates. Neither side goes through the copy's
+converters: SQLite is read raw with rawread.py's own rules (most fields rendered by SQLite in SQL, doubles and
+JSON in Python), PostgreSQL renders, hashes and sums its canonical rows in the server (_pg_sums). Rows the copy
+rejected (its ledger names them, with reasons) are read but kept out of the source sums and counted apart.
 
 The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
 in full (every row rendered and hashed again), keeping only the rows in differing buckets (whole buckets, up to
@@ -80,6 +81,7 @@ class SideSums:
     rejected: int
     sums: list[int]  # per bucket, modulo 2**128
     counts: list[int]  # rows per bucket
+    bucketed: bool = True  # False: only the total, in bucket 0 (a PostgreSQL side that matched needs no more)
 
     @property
     def checksum(self) -> int:
@@ -105,10 +107,10 @@ def require_verifiable(target: Endpoint) -> None:
         )
 
 
-def _pg_select(table: Table, types: dict[str, str], side: str) -> tuple[str, list[Any]]:
-    """SELECT of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
-    exprs: list[str] = [table.key] if side == "source" else []
-    render: list[Any] = [None] if side == "source" else []  # per selected column: None (canonical) or a renderer
+def _pg_select(table: Table, types: dict[str, str], side: str, keyed: bool) -> tuple[list[str], list[Any]]:
+    """SELECT list of canonical text: runs of server-rendered fields, other columns as values rendered in Python."""
+    exprs: list[str] = [table.key] if keyed else []
+    render: list[Any] = [None] if keyed else []  # per selected column: None (canonical) or a renderer
     run: list[str] = []
     for c in table.columns:
         name = c.source if side == "source" else c.target
@@ -120,34 +122,39 @@ def _pg_select(table: Table, types: dict[str, str], side: str) -> tuple[str, lis
             exprs.append(" || '|' || ".join(run))
             render.append(None)
             run = []
-        json = c.kind == "json" and types.get(name) in ("jsonb", "json")  # as text: no dict per value
-        exprs.append(f"{quote_ident(name)}::text" if json else quote_ident(name))
+        exprs.append(quote_ident(name))
         render.append(canon.RENDER[c.kind])
     if run:
         exprs.append(" || '|' || ".join(run))
         render.append(None)
-    relation = table.source if side == "source" else table.target
-    return f"SELECT {', '.join(exprs)} FROM {quote_ident(relation)}", render
+    return exprs, render
+
+
+def _pg_types(pg: psycopg.Connection, relation: str) -> dict[str, str]:
+    return dict(
+        pg.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (quote_ident(relation),),
+        ).fetchall()
+    )
+
+
+def _pg_connect(endpoint: Endpoint) -> psycopg.Connection:
+    return psycopg.connect(endpoint.pg_dsn, options="-c TimeZone=UTC -c DateStyle=ISO")
 
 
 def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple[Any, str]]]:
     """Canonical rows rendered by PostgreSQL itself (a source side also selects its row key, to name rows)."""
     relation = table.source if side == "source" else table.target
-    with psycopg.connect(endpoint.pg_dsn, options="-c TimeZone=UTC -c DateStyle=ISO") as pg:
-        types: dict[str, str] = dict(
-            pg.execute(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                (quote_ident(relation),),
-            ).fetchall()
-        )
-        sql, render = _pg_select(table, types, side)
+    with _pg_connect(endpoint) as pg:
         keyed = side == "source"
+        exprs, render = _pg_select(table, _pg_types(pg, relation), side, keyed)
         with pg.cursor(name="hyperpage_verify") as cur:
-            cur.execute(sql)
-            if render == [None]:  # no JSON: the server sends each row's whole canonical text
+            cur.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(relation)}")
+            if render[keyed:] == [None]:  # the server sends each row's whole canonical text
                 while batch := cur.fetchmany(FETCH):
-                    yield [(None, text) for (text,) in batch]
+                    yield [(row[0] if keyed else None, row[-1]) for row in batch]
                 return
             while batch := cur.fetchmany(FETCH):
                 yield [
@@ -162,6 +169,42 @@ def _pg_rows(endpoint: Endpoint, table: Table, side: str) -> Iterator[list[tuple
                     )
                     for row in batch
                 ]
+
+
+# md5 of a canonical row as two signed 64-bit halves (PostgreSQL has no unsigned integers), their sums and the
+# number of negative low halves: from these, sum_of_digests() gives the sum of the 128-bit digests. Per bucket
+# (the digest's first three hex digits, BUCKET_BITS) only when a table does not match: grouping costs time.
+_PG_SUMS = (
+    "SELECT {bucket}, count(*), sum(('x' || left(h, 16))::bit(64)::bigint), "
+    "sum(('x' || right(h, 16))::bit(64)::bigint), count(*) FILTER (WHERE substr(h, 17, 1) >= '8') "
+    "FROM (SELECT md5({row}) AS h FROM {relation}) d {group}"
+)
+
+
+def sum_of_digests(high: int, low: int, negative_lows: int) -> int:
+    """The sum modulo 2**128 of 128-bit digests from the sums of their signed halves (see _PG_SUMS)."""
+    return ((high << 64) + low + (negative_lows << 64)) % MOD
+
+
+def _pg_sums(endpoint: Endpoint, table: Table, side: str, bucketed: bool) -> SideSums | None:
+    """Both sums of one side computed in PostgreSQL (no row leaves the server), or None when a column of a type
+    the canonical templates do not cover needs Python (then the rows are streamed). Without `bucketed`, only
+    the table's total (in bucket 0): enough to see that it matches."""
+    relation = table.source if side == "source" else table.target
+    with _pg_connect(endpoint) as pg:
+        exprs, render = _pg_select(table, _pg_types(pg, relation), side, keyed=False)
+        if render != [None]:
+            return None
+        bucket, group = ("('x' || left(h, 3))::bit(12)::int", "GROUP BY 1") if bucketed else ("0", "")
+        sql = _PG_SUMS.format(bucket=bucket, row=exprs[0], relation=quote_ident(relation), group=group)
+        found = pg.execute(sql).fetchall()
+    sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
+    for b, n, high, low, negative in found:
+        counts[b] = n
+        sums[b] = sum_of_digests(int(high or 0), int(low or 0), negative)
+    rows = sum(counts)
+    report_progress(table.target, rows)
+    return SideSums(table.target, side, rows, 0, sums, counts, bucketed)
 
 
 def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]:
@@ -210,13 +253,22 @@ def _side_rows(
 
 
 def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+    return int.from_bytes(hashlib.md5(text.encode("utf-8", "surrogatepass")).digest())
 
 
 def fold_side(
-    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None = None, skip: frozenset[str] = frozenset()
+    side: str,
+    endpoint: Endpoint,
+    table: Table,
+    part: tuple[int, int] | None = None,
+    skip: frozenset[str] = frozenset(),
+    bucketed: bool = False,
 ) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
+    if endpoint.kind == "postgresql":
+        done = _pg_sums(endpoint, table, side, bucketed)
+        if done is not None:
+            return done
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = kept = 0
     for read, batch in _side_rows(side, endpoint, table, skip, part):
@@ -231,17 +283,41 @@ def fold_side(
     return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
 
 
-def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[int]]]:
-    """One check per table, and for each mismatch the buckets to read again (as many as RECHECK_ROWS allows)."""
+def without_rejected(endpoint: Endpoint, table: Table, sums: SideSums, skip: frozenset[str]) -> SideSums:
+    """Source sums read while the copy ran, less the rows the copy then rejected (read again by their keys)."""
+    if not skip:
+        return sums
+    keys = [int(k) if table.key in ROWID_ALIASES else k for k in sorted(skip)]
+    out = SideSums(sums.table, sums.side, sums.rows, sums.rejected, list(sums.sums), list(sums.counts))
+    for start in range(0, len(keys), FETCH):
+        listed = ", ".join(rawread.literal(k) for k in keys[start : start + FETCH])
+        for batch in rawread.rows(endpoint, table, "source", table.key, f"WHERE {table.key} IN ({listed})"):
+            for key, text in batch:
+                if str(key) in skip:
+                    h = _digest(text)
+                    out.sums[h >> SHIFT] = (out.sums[h >> SHIFT] - h) % MOD
+                    out.counts[h >> SHIFT] -= 1
+                    out.rejected += 1
+    return out
+
+
+def merge(results: list[SideSums]) -> dict[tuple[str, str], SideSums]:
+    """The parts of each (table, side) added up."""
     sides: dict[tuple[str, str], SideSums] = {}
-    for r in results:  # the parts of a source side add up
+    for r in results:
         have = sides.setdefault(
-            (r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums), [0] * len(r.counts))
+            (r.table, r.side), SideSums(r.table, r.side, 0, 0, [0] * len(r.sums), [0] * len(r.counts), r.bucketed)
         )
         have.rows += r.rows
         have.rejected += r.rejected
         have.sums = [(a + b) % MOD for a, b in zip(have.sums, r.sums, strict=True)]
         have.counts = [a + b for a, b in zip(have.counts, r.counts, strict=True)]
+    return sides
+
+
+def combine(results: list[SideSums]) -> tuple[list[TableCheck], dict[str, list[int]]]:
+    """One check per table, and for each mismatch the buckets to read again (as many as RECHECK_ROWS allows)."""
+    sides = merge(results)
     checks, recheck = [], {}
     for name in sorted({r.table for r in results}):
         src, tgt = sides[name, "source"], sides[name, "target"]
