@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 import structlog
@@ -39,7 +40,7 @@ def route_template(scope: Scope) -> str:
     return "unmatched"
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     """Pure ASGI middleware that acts on HTTP requests; lifespan events pass straight through to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -51,8 +52,9 @@ class HttpMiddleware:
             return
         await self.http(scope, receive, send)
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Handle one HTTP request (each middleware's own work)."""
 
 
 class ObservabilityMiddleware(HttpMiddleware):

@@ -3,12 +3,13 @@ reference that is absent (no assignee, not merged) is JSON null in every API."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, overload
 
 from hyperpage.demo.world import Person
 
 
-class PeopleShapes:
+class PeopleShapes(ABC):
     people: list[Person]
 
     @overload
@@ -20,6 +21,6 @@ class PeopleShapes:
     def user(self, index: int | None) -> dict[str, Any] | None:
         return None if index is None else self.person(index)
 
+    @abstractmethod
     def person(self, index: int) -> dict[str, Any]:
         """The service's user object for person `index`."""
-        raise NotImplementedError
