@@ -34,6 +34,9 @@ def test_a_feature_error_keeps_its_own_code_and_a_subclass_inherits_its_parents(
     class Missing(errors.NotFound):
         pass
 
+    class Gone(errors.AppError, status=410, code="token_gone"): ...
+
+    assert (Gone.status, Gone.code) == (410, "token_gone")
     assert (Teapot.status, Teapot.code) == (418, "teapot")
     assert (Missing.status, Missing.code) == (404, "not_found")
     assert (errors.AppError.status, errors.AppError.code) == (500, "internal_error")

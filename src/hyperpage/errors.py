@@ -40,16 +40,17 @@ _STATUS_CODES = {
 
 
 class AppError(Exception):
-    """Base error: `status` and `code` are class attributes, the message is per instance. A subclass that names
-    its status in its bases (`class NotFound(AppError, status=404)`) gets that status's code from the table."""
+    """Base error: `status` and `code` are class attributes, the message is per instance. A subclass names them
+    in its bases (`class TargetNotEmpty(BackupError, status=409, code="restore_target_not_empty")`); with the
+    status alone (`class NotFound(AppError, status=404)`) the code is that status's own from the table."""
 
     status = 500
     code = "internal_error"
 
-    def __init_subclass__(cls, *, status: int | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if status is not None:
-            cls.status, cls.code = status, _STATUS_CODES[status]
+            cls.status, cls.code = status, code or _STATUS_CODES[status]
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
