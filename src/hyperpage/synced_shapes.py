@@ -28,10 +28,10 @@ class TimeSort(StrEnum):
     CREATED_ASC = "created_at"
 
 
-def time_sort(name: str) -> type[TimeSort]:
-    """TimeSort under a list's own name. At run time a distinct enum with the same members and values (members
-    of StrEnum compare as their text); type checkers see TimeSort."""
-    return cast(type[TimeSort], StrEnum(name, [(m.name, m.value) for m in TimeSort]))
+def time_sort(name: str, module: str) -> type[TimeSort]:
+    """TimeSort under a list's own name, as if written in `module` (repr, pickle). At run time a distinct enum
+    with the same members and values (members of StrEnum compare as their text); type checkers see TimeSort."""
+    return cast(type[TimeSort], StrEnum(name, [(m.name, m.value) for m in TimeSort], module=module))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -48,4 +48,5 @@ def page_of(item: type[T], name: str) -> type[Page[T]]:
     OpenAPI needs to describe the rows (a parametrised generic dataclass leaves them untyped there)."""
     items = GenericAlias(list, (item,))  # list[item], built at run time
     made = dataclasses.make_dataclass(name, [("items", items)], bases=(Page,), slots=True, kw_only=True)
+    made.__module__ = item.__module__  # where the page is named, next to its row type (repr, pickle)
     return cast(type[Page[T]], made)

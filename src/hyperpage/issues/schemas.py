@@ -13,7 +13,7 @@ from hyperpage.listing.common import SyncedOut
 from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.synced_shapes import page_of, time_sort
 
-IssueSort = time_sort("IssueSort")
+IssueSort = time_sort("IssueSort", __name__)
 
 
 class IssueQuery(ListQuery):

@@ -12,7 +12,7 @@ from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.synced_shapes import page_of, time_sort
 
-PipelineSort = time_sort("PipelineSort")
+PipelineSort = time_sort("PipelineSort", __name__)
 
 
 class PipelineQuery(ListQuery):

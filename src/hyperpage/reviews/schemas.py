@@ -13,7 +13,7 @@ from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.reviews.models import ReviewState
 from hyperpage.synced_shapes import page_of, time_sort
 
-ReviewSort = time_sort("ReviewSort")
+ReviewSort = time_sort("ReviewSort", __name__)
 
 
 class ReviewQuery(ListQuery):
