@@ -23,42 +23,7 @@ from hyperpage.middleware import HttpMiddleware
 log = get_logger(__name__)
 
 
-class AppError(Exception):
-    """Base error: `status` and `code` are class attributes, the message is per instance."""
-
-    status = 500
-    code = "internal_error"
-
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class BadRequest(AppError):
-    status, code = 400, "bad_request"
-
-
-class Unauthorized(AppError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(AppError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(AppError):
-    status, code = 404, "not_found"
-
-
-class Conflict(AppError):
-    status, code = 409, "conflict"
-
-
-class ServiceUnavailable(AppError):
-    status, code = 503, "service_unavailable"
-
-
+# The code each HTTP status is answered with, for AppError's subclasses and for Starlette's own HTTP errors.
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -72,6 +37,43 @@ _STATUS_CODES = {
     429: "rate_limited",
     503: "service_unavailable",
 }
+
+
+class AppError(Exception):
+    """Base error: `status` and `code` are class attributes, the message is per instance. A subclass names them
+    in its bases (`class TargetNotEmpty(BackupError, status=409, code="restore_target_not_empty")`); with the
+    status alone (`class NotFound(AppError, status=404)`) the code is that status's own from the table."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status, cls.code = status, code or _STATUS_CODES[status]
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(AppError, status=400): ...
+
+
+class Unauthorized(AppError, status=401): ...
+
+
+class Forbidden(AppError, status=403): ...
+
+
+class NotFound(AppError, status=404): ...
+
+
+class Conflict(AppError, status=409): ...
+
+
+class ServiceUnavailable(AppError, status=503): ...
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

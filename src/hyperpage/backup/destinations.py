@@ -20,10 +20,8 @@ MANIFEST_SUFFIX = ".manifest.json"
 VERIFIED_SUFFIX = ".verified.json"
 
 
-class BackupError(AppError):
+class BackupError(AppError, status=500, code="backup_failed"):
     """A backup operation failed; the message says what and never includes a secret."""
-
-    status, code = 500, "backup_failed"
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from hyperpage.backup.manifest import Manifest, file_sha256
 from hyperpage.config import sync_url
 
 
-class TargetNotEmpty(BackupError):
-    status, code = 409, "restore_target_not_empty"
+class TargetNotEmpty(BackupError, status=409, code="restore_target_not_empty"): ...
 
 
 @dataclass(frozen=True)

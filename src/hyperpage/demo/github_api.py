@@ -17,7 +17,7 @@ from hyperpage.demo.github_review_api import routes as review_routes
 from hyperpage.demo.github_search import search_issues
 from hyperpage.demo.github_shapes import GitHubShapes
 from hyperpage.demo.httpkit import HttpProblem, Reply, latest, link_header, page_of, parse_time
-from hyperpage.demo.service import Identity, Service, bearer_or_token
+from hyperpage.demo.service import Handler, Identity, Service, bearer_or_token
 from hyperpage.demo.world import GhIssue, PullRequest, Repo
 
 DOCS = "https://docs.github.com/rest"
@@ -32,6 +32,7 @@ FREE = "free"
 # The REST API version served unless the request's X-GitHub-Api-Version asks for 2026-03-10, which drops
 # `merge_commit_sha` from pull requests and the singular `assignee` (x-github-breaking-changes in the spec).
 DEFAULT_VERSION = "2022-11-28"
+REPO_ROOTS = ("/repos/{owner}/{repo}", "/repositories/{id:int}")
 
 
 class GitHubService(Service):
@@ -173,6 +174,11 @@ class GitHubService(Service):
         if repo is None:
             raise HttpProblem(404, "Not Found")
         return repo
+
+    def repo_routes(self, handlers: dict[str, Handler]) -> list[BaseRoute]:
+        """Each `suffix: handler` under both roots GitHub answers a repository's paths at: owner/name and the
+        numeric id (what stays reachable after a rename, and what our Link URLs use)."""
+        return [self.route(root + suffix, handler) for root in REPO_ROOTS for suffix, handler in handlers.items()]
 
     def repo_link(self, request: Request, link: str | None) -> str | None:
         """GitHub's Link URLs of repository lists name the repository by id, not by owner/name."""
@@ -360,18 +366,16 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         svc.route("/user", user),
         svc.route("/user/repos", user_repos),
         svc.route("/orgs/{org}/repos", org_repos),
-        svc.route("/repos/{owner}/{repo}", repo),
-        svc.route("/repos/{owner}/{repo}/pulls", pulls),
-        svc.route("/repos/{owner}/{repo}/pulls/{number:int}", pull),
-        svc.route("/repos/{owner}/{repo}/issues", issues),
-        svc.route("/repos/{owner}/{repo}/issues/{number:int}", issue),
-        svc.route("/repos/{owner}/{repo}/actions/runs", runs),
-        svc.route("/repositories/{id:int}", repo),
-        svc.route("/repositories/{id:int}/pulls", pulls),
-        svc.route("/repositories/{id:int}/pulls/{number:int}", pull),
-        svc.route("/repositories/{id:int}/issues", issues),
-        svc.route("/repositories/{id:int}/issues/{number:int}", issue),
-        svc.route("/repositories/{id:int}/actions/runs", runs),
+        *svc.repo_routes(
+            {
+                "": repo,
+                "/pulls": pulls,
+                "/pulls/{number:int}": pull,
+                "/issues": issues,
+                "/issues/{number:int}": issue,
+                "/actions/runs": runs,
+            }
+        ),
         svc.route("/search/issues", search, resource="search"),
         svc.route("/rate_limit", rate_limit, resource=FREE),
         *graphql_routes(svc),

@@ -173,12 +173,11 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         link = svc.repo_link(request, link_header(request, page, LINK_ORDER)) if paged else None
         return Reply(body, headers={"link": link} if link else {})
 
-    out: list[BaseRoute] = []
-    for root in ("/repos/{owner}/{repo}", "/repositories/{id:int}"):
-        out += [
-            svc.route(f"{root}/deployments", deployments),
-            svc.route(f"{root}/deployments/{{deployment_id:int}}", deployment),
-            svc.route(f"{root}/deployments/{{deployment_id:int}}/statuses", statuses),
-            svc.route(f"{root}/compare/{{basehead}}", compare),
-        ]
-    return out
+    return svc.repo_routes(
+        {
+            "/deployments": deployments,
+            "/deployments/{deployment_id:int}": deployment,
+            "/deployments/{deployment_id:int}/statuses": statuses,
+            "/compare/{basehead}": compare,
+        }
+    )

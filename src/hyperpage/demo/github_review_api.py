@@ -91,11 +91,10 @@ def routes(svc: GitHubService) -> list[BaseRoute]:
         items = [event(shapes, pr, i, kind, at) for i, (kind, at) in enumerate(pr.timeline)]
         return svc.listing(request, items, lambda e: e)
 
-    out: list[BaseRoute] = []
-    for root in ("/repos/{owner}/{repo}", "/repositories/{id:int}"):
-        out += [
-            svc.route(f"{root}/pulls/{{number:int}}/commits", commits),
-            svc.route(f"{root}/pulls/{{number:int}}/reviews", reviews),
-            svc.route(f"{root}/issues/{{number:int}}/timeline", timeline),
-        ]
-    return out
+    return svc.repo_routes(
+        {
+            "/pulls/{number:int}/commits": commits,
+            "/pulls/{number:int}/reviews": reviews,
+            "/issues/{number:int}/timeline": timeline,
+        }
+    )

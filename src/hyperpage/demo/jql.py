@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -103,18 +103,23 @@ class Parser:
         return Query(matches, order, self.bounded)
 
     def or_expr(self) -> Callable[[JiraIssue], bool]:
-        parts = [self.and_expr()]
-        while self.peek() == "OR":
-            self.take()
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda i: any(p(i) for p in parts))
+        return self.chain("OR", self.and_expr, any)
 
     def and_expr(self) -> Callable[[JiraIssue], bool]:
-        parts = [self.unary()]
-        while self.peek() == "AND":
+        return self.chain("AND", self.unary, all)
+
+    def chain(
+        self,
+        keyword: str,
+        operand: Callable[[], Callable[[JiraIssue], bool]],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Callable[[JiraIssue], bool]:
+        """`operand (keyword operand)*`, true as `combine` (any/all) of the operands says."""
+        parts = [operand()]
+        while self.peek() == keyword:
             self.take()
-            parts.append(self.unary())
-        return parts[0] if len(parts) == 1 else (lambda i: all(p(i) for p in parts))
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (lambda i: combine(p(i) for p in parts))
 
     def unary(self) -> Callable[[JiraIssue], bool]:
         if self.peek() == "NOT":

@@ -39,27 +39,14 @@ class RunningFakeUpstream:
         self.upstream = upstream or FakeUpstream(config)
         self.host = host
         self.port = port or _free_port(host)
+        # fixed from here on: the port is chosen before the server starts
+        self.base_url = f"http://{host}:{self.port}"
+        self.github_url, self.gitlab_url, self.jira_url = (f"{self.base_url}/{s}" for s in ("github", "gitlab", "jira"))
         app = self.upstream.app(activity_interval)
         self._server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="on")
         )
         self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def github_url(self) -> str:
-        return f"{self.base_url}/github"
-
-    @property
-    def gitlab_url(self) -> str:
-        return f"{self.base_url}/gitlab"
-
-    @property
-    def jira_url(self) -> str:
-        return f"{self.base_url}/jira"
 
     def start(self, timeout: float = 10.0) -> RunningFakeUpstream:
         self._thread = threading.Thread(target=self._server.run, name=f"fake-upstream-{self.port}", daemon=True)

@@ -38,8 +38,8 @@ Handler = Callable[[Request, Identity], Reply]
 
 
 class Service(ABC):
-    name = ""
-    prefix = ""
+    name: str  # each API's own: its stats, quota and fault key ("github")
+    prefix: str  # and the path it is served under ("/github")
     etag_length = 64
 
     @property

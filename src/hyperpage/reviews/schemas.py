@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
@@ -12,13 +11,9 @@ from pydantic import Field
 from hyperpage.listing.common import SyncedOut
 from hyperpage.listing.query import ListQuery, case_insensitive
 from hyperpage.reviews.models import ReviewState
+from hyperpage.synced_shapes import page_of, time_sort
 
-
-class ReviewSort(StrEnum):
-    UPDATED_DESC = "-updated_at"
-    UPDATED_ASC = "updated_at"
-    CREATED_DESC = "-created_at"
-    CREATED_ASC = "created_at"
+ReviewSort = time_sort("ReviewSort", __name__)
 
 
 class ReviewQuery(ListQuery):
@@ -32,13 +27,12 @@ class ReviewQuery(ListQuery):
     )
     label: str | None = Field(None, min_length=1, max_length=255, description="Only reviews carrying this label.")
     draft: bool | None = Field(None, description="true: drafts only; false: ready for review only.")
-    sort: ReviewSort = Field(ReviewSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")
+    sort: ReviewSort = Field(ReviewSort.UPDATED_DESC, description="Order; `-` means newest first. Ties by id.")  # type: ignore[valid-type]  # a time_sort copy of TimeSort
 
     _upper = case_insensitive("state")
 
 
-# Output shapes are plain dataclasses, not models: pages are built from our own rows (nothing to validate) and
-# written by orjson, ~3x faster than pydantic for a 50-row page. FastAPI still documents them in OpenAPI.
+# A plain dataclass, not a model, as its page (synced_shapes.py says why).
 @dataclass(slots=True, kw_only=True)
 class ReviewOut(SyncedOut):
     number: int
@@ -60,8 +54,4 @@ class ReviewOut(SyncedOut):
     synced_at: datetime
 
 
-@dataclass(slots=True, kw_only=True)
-class ReviewPage:
-    items: list[ReviewOut]
-    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page; null on the last page.")]
-    limit: int
+ReviewPage = page_of(ReviewOut, "ReviewPage")

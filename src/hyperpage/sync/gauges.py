@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hyperpage import metrics
 from hyperpage.logging import get_logger
 from hyperpage.rate_limits.models import RateLimitSample
-from hyperpage.sync.models import SyncState
+from hyperpage.sync.models import SyncState, per_connection_resource
 from hyperpage.tools.models import Connection
 
 log = get_logger(__name__)
@@ -26,17 +26,11 @@ async def refresh_sync_gauges(app: Any) -> None:
         async with app.state.sessionmaker() as session:
             jobs = (
                 await session.execute(
-                    select(
-                        Connection.tool,
-                        Connection.name,
-                        SyncState.resource,
+                    per_connection_resource(
                         func.min(SyncState.last_success_at),
                         func.max(SyncState.interval_seconds),
                         func.count() - func.count(SyncState.last_success_at),
-                    )
-                    .join(Connection, Connection.id == SyncState.connection_id)
-                    .where(Connection.enabled.is_(True))
-                    .group_by(Connection.tool, Connection.name, SyncState.resource)
+                    ).where(Connection.enabled.is_(True))
                 )
             ).all()
             latest = (

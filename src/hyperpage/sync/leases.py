@@ -38,6 +38,10 @@ class ClaimedJob(JobTarget):
     next_run_at: datetime
     claimed_at: datetime
 
+    def log_fields(self) -> dict[str, str]:
+        """Which job a log event is about, the same four fields in every event of a run."""
+        return {"tool": self.tool, "connection": self.connection, "resource": self.resource, "scope": self.scope}
+
 
 async def claim_due(
     session: AsyncSession,

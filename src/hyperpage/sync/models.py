@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hyperpage.db.base import Base, BigId
+from hyperpage.tools.models import Connection
 
 
 class SyncState(Base):
@@ -72,3 +85,15 @@ class SyncReject(Base):
     first_seen_at: Mapped[datetime] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column()
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def per_connection_resource(*aggregates: Any) -> Select[Any]:
+    """Sync jobs summed up per (tool, connection name, resource) -- the grain of the sync gauges and of
+    `hyperpage tools` -- selecting those three, then `aggregates` over the group's jobs."""
+    key = (Connection.tool, Connection.name, SyncState.resource)
+    return (
+        select(*key, *aggregates)
+        .select_from(SyncState)
+        .join(Connection, Connection.id == SyncState.connection_id)
+        .group_by(*key)
+    )

@@ -258,18 +258,12 @@ class Scheduler:
             if spec is None or client is None:
                 raise ToolError(f"connection {job.tool}/{job.connection} is no longer configured")
             ctx = JobContext(
+                **job.target_fields(),
                 settings=self.settings,
                 sessionmaker=self.sessionmaker,
                 connection_id=job.connection_id,
                 spec=spec,
                 client=client,
-                resource=job.resource,
-                scope=job.scope,
-                repository_id=job.repository_id,
-                repository_external_id=job.repository_external_id,
-                etag=job.etag,
-                last_modified=job.last_modified,
-                high_water_mark=job.high_water_mark,
                 full=full,
                 now=now,
             )
@@ -294,7 +288,7 @@ class Scheduler:
             error = "cancelled (worker stopping)"
             raise
         except Exception as exc:  # a bug or an unexpected shape must not take the worker down
-            log.exception("sync_job_crashed", tool=job.tool, resource=job.resource, scope=job.scope)
+            log.exception("sync_job_crashed", **job.log_fields())
             error = redact_text(f"internal error: {type(exc).__name__}: {exc}")[:500]
         finally:
             duration = time.perf_counter() - started
@@ -366,14 +360,11 @@ class Scheduler:
                         now=self.clock(),
                     )
         except Exception:  # the lease runs out and another run retries; the loop goes on
-            log.exception("sync_finish_failed", tool=job.tool, resource=job.resource, scope=job.scope)
+            log.exception("sync_finish_failed", **job.log_fields())
         event = log.warning if error else log.info
         event(
             "sync_run",
-            tool=job.tool,
-            connection=job.connection,
-            resource=job.resource,
-            scope=job.scope,
+            **job.log_fields(),
             outcome=outcome,
             full=full,
             requests=stats.requests,

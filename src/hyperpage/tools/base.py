@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +111,11 @@ class JobTarget:
     etag: str | None
     last_modified: str | None
     high_water_mark: datetime | None
+
+    def target_fields(self) -> dict[str, Any]:
+        """Just the JobTarget fields, so a claimed job hands them to its run's context in one place: a new field
+        here reaches every run without another line in the scheduler."""
+        return {f.name: getattr(self, f.name) for f in fields(JobTarget)}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func
 
 from hyperpage.clikit import fail, settings_or_exit
 from hyperpage.config import ConfigError, Settings
@@ -70,7 +70,7 @@ def _when(moment: Any) -> str:
 
 async def _job_states(settings: Settings) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
     from hyperpage.db.session import create_engine, make_sessionmaker
-    from hyperpage.sync.models import SyncState
+    from hyperpage.sync.models import SyncState, per_connection_resource
     from hyperpage.tools.models import Connection
 
     engine = create_engine(settings)
@@ -79,19 +79,13 @@ async def _job_states(settings: Settings) -> dict[tuple[str, str], list[tuple[An
             failing = func.sum(case((SyncState.consecutive_failures > 0, 1), else_=0))
             rows = (
                 await session.execute(
-                    select(
-                        Connection.tool,
-                        Connection.name,
-                        SyncState.resource,
+                    per_connection_resource(
                         func.count(SyncState.id),
                         failing,
                         func.min(SyncState.last_success_at),
                         func.min(SyncState.next_run_at),
                         func.max(SyncState.last_error),
-                    )
-                    .join(SyncState, SyncState.connection_id == Connection.id)
-                    .group_by(Connection.tool, Connection.name, SyncState.resource)
-                    .order_by(Connection.tool, Connection.name, SyncState.resource)
+                    ).order_by(Connection.tool, Connection.name, SyncState.resource)
                 )
             ).all()
     except Exception as exc:  # no database yet: still show the configuration
