@@ -3,6 +3,7 @@ go only to callers the gate let in, and anonymous /api/health says no more than 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -31,6 +32,11 @@ async def app(db_url: str) -> AsyncIterator[object]:
         )
     )
     async with app.router.lifespan_context(app):
+        # PostgreSQL: until LISTEN has heard its probe the version is unknown and every request bypasses the cache
+        for _ in range(200):
+            if app.state.data_changes.version() is not None:
+                break
+            await asyncio.sleep(0.05)
         yield app
 
 
