@@ -56,7 +56,7 @@ async def register_connections(
     for (tool_slug, _name), conn_id in ids.items():
         tool = by_slug[tool_slug]
         for resource in tool.resources:
-            if resource not in tool.scoped:
+            if resource not in tool.scoped and (settings.sync_insights or resource not in INSIGHTS_RESOURCES):
                 jobs.append(_job(settings, conn_id, resource, "", now))
     await upsert(
         session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)

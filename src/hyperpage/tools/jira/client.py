@@ -8,13 +8,14 @@ Rate limiting: https://developer.atlassian.com/cloud/jira/platform/rate-limiting
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from hyperpage import __version__
 from hyperpage.config import ConfigError, Settings
-from hyperpage.tools.base import ConnectionSpec
+from hyperpage.tools.base import ConnectionSpec, split_list
 from hyperpage.tools.connfile import entry_token, file_entries
 from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
@@ -34,6 +35,8 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 settings.jira_email,
                 settings.jira_deployment,
                 settings.jira_jql,
+                {},
+                settings,
             )
         )
     for entry in file_entries(settings, SLUG):
@@ -47,14 +50,26 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 entry.get("email"),
                 entry.get("deployment"),
                 str(entry.get("jql") or ""),
+                entry,
+                settings,
             )
         )
     return specs
 
 
 def _spec(
-    name: str, web_url: str, token: SecretStr, email: str | None, deployment: str | None, jql: str
+    name: str,
+    web_url: str,
+    token: SecretStr,
+    email: str | None,
+    deployment: str | None,
+    jql: str,
+    options: dict[str, Any],
+    settings: Settings,
 ) -> ConnectionSpec:
+    """`options`: the insights' per-connection lists (a file entry without one takes the variable's value)."""
+    types = options.get("incident_issue_types", settings.jira_incident_issue_types)
+    labels = options.get("incident_labels", settings.jira_incident_labels)
     # Email + token is Jira Cloud; a token alone is a Data Center personal access token.
     deployment = deployment or ("cloud" if email else "datacenter")
     web_url = web_url.rstrip("/")
@@ -68,6 +83,8 @@ def _spec(
         email=email,
         deployment=deployment,
         jql=jql.strip() or DEFAULT_JQL,
+        incident_issue_types=split_list(types),
+        incident_labels=split_list(labels),
     )
 
 
