@@ -10,6 +10,7 @@ from hyperpage.db.session import create_engine
 from hyperpage.insights import service
 from hyperpage.insights.schemas import InsightsQuery
 from tests.insights import gitlab_scenario
+from tests.insights.scenario import stages
 from tests.sync.harness import harness
 
 H = 3600
@@ -91,16 +92,7 @@ async def test_gitlab_scenario_dora_and_cycle_time(db_url: str) -> None:
     # coding 1800 3600 3600 10800 -> ranks 2, 3, 4; pickup and review (3 each) -> ranks 2, 3, 3;
     # deploy 4200 4200 7800 15000 -> ranks 2, 3, 4
     assert (cycle.changes, cycle.reviewed, cycle.merged_without_review, cycle.undeployed) == (4, 3, 1, 0)
-    summary = {
-        name: (s.count, s.median_seconds, s.p75_seconds, s.p90_seconds)
-        for name, s in (
-            ("coding", cycle.coding),
-            ("pickup", cycle.pickup),
-            ("review", cycle.review),
-            ("deploy", cycle.deploy),
-        )
-    }
-    assert summary == {
+    assert stages(cycle) == {
         "coding": (4, 3600, 3600, 10800),
         "pickup": (3, 3600, 3600, 3600),
         "review": (3, 3600, 10800, 10800),

@@ -37,19 +37,21 @@ INCIDENT_LABEL = "incident"
 def build_gitlab_delivery(gen: Generator) -> None:
     rng = gen.rng("gitlab-delivery")
     for project in gen.world.projects:
-        mrs = [m for m in gen.world.mrs if m.project is project]
-        for mr in mrs:
-            _commits_and_notes(gen, rng, project, mr)
-        merges = [
-            Commit(sha=sha, message=f"Merge branch '{m.source_branch}' into 'main'", author=m.author, authored_at=when)
-            for m in mrs
-            if (sha := m.merge_commit_sha) and (when := m.merged_at) is not None
-        ]
-        branch = history(gen, rng, project.members, merges)
-        gen.world.gl_commits[project.id] = branch
-        for environment, tier, low, high, failures in ENVIRONMENTS:
-            deployment_times(gen, rng, branch, (low, high), failures, _deployer(gen, rng, project, environment, tier))
-        _incidents(gen, rng, project)
+        _project(gen, rng, project)
+
+
+def _project(gen: Generator, rng: random.Random, project: Project) -> None:
+    merges = []
+    for mr in (m for m in gen.world.mrs if m.project is project):
+        _commits_and_notes(gen, rng, project, mr)
+        if mr.merge_commit_sha and mr.merged_at:
+            message = f"Merge branch '{mr.source_branch}' into '{mr.target_branch}'"
+            merges.append(Commit(mr.merge_commit_sha, message, mr.author, mr.merged_at))
+    branch = history(gen, rng, project.members, merges)
+    gen.world.gl_commits[project.id] = branch
+    for environment, tier, low, high, failures in ENVIRONMENTS:
+        deployment_times(gen, rng, branch, (low, high), failures, _deployer(gen, rng, project, environment, tier))
+    _incidents(gen, rng, project)
 
 
 def _commits_and_notes(gen: Generator, rng: random.Random, project: Project, mr: MergeRequest) -> None:
@@ -115,22 +117,12 @@ def _deploy(
     else:
         finished_at = finished
     iid = 1 + sum(1 for d in gen.world.gl_deployments if d.project is project)
-    gen.world.gl_deployments.append(
-        GlDeployment(
-            id=gen.world.new_id() + 5_000_000_000,
-            iid=iid,
-            project=project,
-            environment=environment,
-            tier=tier,
-            sha=sha,
-            ref=project.default_branch,
-            user=rng.choice(project.members),
-            status=status,
-            created_at=at,
-            updated_at=finished_at or at,
-            finished_at=finished_at,
-        )
+    user = rng.choice(project.members)
+    deployment = GlDeployment(
+        gen.world.new_id() + 5_000_000_000, iid, project, environment, tier, sha, user, status, at
     )
+    deployment.finished_at = finished_at
+    gen.world.gl_deployments.append(deployment)
 
 
 def _incidents(gen: Generator, rng: random.Random, project: Project) -> None:
@@ -182,9 +174,9 @@ def _jira_incident(
         status=done if resolved else ("In Progress", "indeterminate", 4, "In Progress"),
         issuetype="Incident",
         priority="Highest",
-        assignee=rng.randrange(gen.config.people),
-        reporter=rng.randrange(gen.config.people),
-        watchers=[],
+        assignee=(assignee := rng.randrange(gen.config.people)),
+        reporter=(reporter := rng.randrange(gen.config.people)),
+        watchers=sorted({assignee, reporter}),
         labels=["production"],
         created=opened,
         updated=resolved or opened,

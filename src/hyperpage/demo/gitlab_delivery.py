@@ -86,7 +86,7 @@ class DeliveryShapes:
         return {
             "id": d.id,
             "iid": d.iid,
-            "ref": d.ref,
+            "ref": d.project.default_branch,
             "sha": d.sha,
             "created_at": iso_ms(d.created_at),
             "updated_at": iso_ms(d.updated_at),
@@ -108,7 +108,7 @@ class DeliveryShapes:
                 "name": f"deploy:{d.environment}",
                 "stage": "deploy",
                 "status": d.status,
-                "ref": d.ref,
+                "ref": d.project.default_branch,
                 "tag": False,
                 "created_at": iso_ms(d.created_at),
                 "started_at": iso_ms(d.created_at),

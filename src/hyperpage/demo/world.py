@@ -270,13 +270,15 @@ class GlDeployment:
     project: Project
     environment: str
     tier: str  # production | staging | testing | development | other
-    sha: str
-    ref: str
+    sha: str  # of the project's default branch
     user: int
     status: str  # created | running | success | failed | canceled | blocked | skipped
     created_at: datetime
-    updated_at: datetime
     finished_at: datetime | None = None
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.finished_at or self.created_at
 
 
 @dataclass

@@ -21,8 +21,18 @@ from typing import Any
 
 from hyperpage.insights.models import Incident
 from hyperpage.tools import insights_store
-from hyperpage.tools.base import JobContext, JobResult, names, parse_time
+from hyperpage.tools.base import (
+    DEPLOYMENTS,
+    INCIDENTS,
+    PULL_REQUEST_DETAILS,
+    JobContext,
+    JobResult,
+    Runner,
+    names,
+    parse_time,
+)
 from hyperpage.tools.errors import NotFound
+from hyperpage.tools.gitlab.deployments import sync_deployments
 from hyperpage.tools.gitlab.pager import pages, updated_window
 
 # what GitLab's revert button writes into the merge request (and git revert into the commit)
@@ -170,3 +180,10 @@ def incident(item: dict[str, Any], *, connection_id: int, repository_id: int | N
         opened_at=parse_time(item["created_at"]),
         resolved_at=parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
     )
+
+
+RUNNERS: dict[str, Runner] = {
+    PULL_REQUEST_DETAILS: sync_merge_request_details,
+    DEPLOYMENTS: sync_deployments,
+    INCIDENTS: sync_incidents,
+}

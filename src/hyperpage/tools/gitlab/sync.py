@@ -13,11 +13,9 @@ from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline, PipelineStatus
 from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.base import (
-    DEPLOYMENTS,
-    INCIDENTS,
+    INSIGHTS_RESOURCES,
     ISSUES,
     PIPELINES,
-    PULL_REQUEST_DETAILS,
     PULL_REQUESTS,
     REPOSITORIES,
     JobContext,
@@ -28,8 +26,7 @@ from hyperpage.tools.base import (
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.gitlab import mappers
 from hyperpage.tools.gitlab.client import SLUG, connection_specs, make_client
-from hyperpage.tools.gitlab.deployments import sync_deployments
-from hyperpage.tools.gitlab.insights import sync_incidents, sync_merge_request_details
+from hyperpage.tools.gitlab.insights import RUNNERS as INSIGHTS_RUNNERS
 from hyperpage.tools.gitlab.pager import pages, updated_window
 from hyperpage.tools.models import Repository
 
@@ -108,8 +105,8 @@ async def sync_issues(ctx: JobContext) -> JobResult:
 
 TOOL = ToolDefinition(
     slug=SLUG,
-    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS),
-    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES, PULL_REQUEST_DETAILS, DEPLOYMENTS, INCIDENTS}),
+    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, *INSIGHTS_RESOURCES),
+    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES, *INSIGHTS_RESOURCES}),
     connection_specs=connection_specs,
     make_client=make_client,
     runners={
@@ -117,8 +114,6 @@ TOOL = ToolDefinition(
         PULL_REQUESTS: sync_merge_requests,
         PIPELINES: sync_pipelines,
         ISSUES: sync_issues,
-        PULL_REQUEST_DETAILS: sync_merge_request_details,
-        DEPLOYMENTS: sync_deployments,
-        INCIDENTS: sync_incidents,
+        **INSIGHTS_RUNNERS,
     },
 )

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from hyperpage import __version__
 from hyperpage.config import ConfigError, Settings
-from hyperpage.tools.base import ConnectionSpec, split_list
-from hyperpage.tools.connfile import entry_token, file_entries
+from hyperpage.tools.base import ConnectionSpec
+from hyperpage.tools.connfile import entry_token, file_entries, insight_lists
 from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "jira"
@@ -67,9 +67,6 @@ def _spec(
     options: dict[str, Any],
     settings: Settings,
 ) -> ConnectionSpec:
-    """`options`: the insights' per-connection lists (a file entry without one takes the variable's value)."""
-    types = options.get("incident_issue_types", settings.jira_incident_issue_types)
-    labels = options.get("incident_labels", settings.jira_incident_labels)
     # Email + token is Jira Cloud; a token alone is a Data Center personal access token.
     deployment = deployment or ("cloud" if email else "datacenter")
     web_url = web_url.rstrip("/")
@@ -83,8 +80,7 @@ def _spec(
         email=email,
         deployment=deployment,
         jql=jql.strip() or DEFAULT_JQL,
-        incident_issue_types=split_list(types),
-        incident_labels=split_list(labels),
+        **insight_lists(settings, SLUG, options, "incident_issue_types", "incident_labels"),
     )
 
 

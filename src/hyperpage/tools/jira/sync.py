@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 from hyperpage.insights.models import Incident
 from hyperpage.issues.models import Issue
@@ -30,17 +32,13 @@ def build_jql(scope: str, ctx: JobContext) -> str:
     return f"{jql} ORDER BY updated ASC"
 
 
+def _rows(ctx: JobContext, mapper: Callable[..., dict[str, Any]], page: list[Any], table: Any) -> list[dict[str, Any]]:
+    return ctx.map(mapper, page, table=table, connection_id=ctx.connection_id, web_url=ctx.spec.web_url, now=ctx.now)
+
+
 async def sync_issues(ctx: JobContext) -> JobResult:
     async for page in search(ctx, build_jql(ctx.spec.jql or "", ctx), mappers.FIELDS):
-        rows = ctx.map(
-            mappers.issue,
-            page,
-            table=Issue.__table__,
-            connection_id=ctx.connection_id,
-            web_url=ctx.spec.web_url,
-            now=ctx.now,
-        )
-        await ctx.store(Issue.__table__, rows)
+        await ctx.store(Issue.__table__, _rows(ctx, mappers.issue, page, Issue.__table__))
     return ctx.finish()
 
 
@@ -62,15 +60,7 @@ async def sync_incidents(ctx: JobContext) -> JobResult:
     if not condition:  # both lists emptied: no incidents from this connection
         return ctx.finish()
     async for page in search(ctx, build_jql(condition, ctx), mappers.INCIDENT_FIELDS):
-        rows = ctx.map(
-            mappers.incident,
-            page,
-            table=Incident.__table__,
-            connection_id=ctx.connection_id,
-            web_url=ctx.spec.web_url,
-            now=ctx.now,
-        )
-        await ctx.write(Incident.__table__, rows)
+        await ctx.write(Incident.__table__, _rows(ctx, mappers.incident, page, Incident.__table__))
         for item in page:
             ctx.advance(parse_time(((item or {}).get("fields") or {}).get("updated")))
     return ctx.finish()
