@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import yaml
 from pydantic import SecretStr
@@ -67,13 +67,25 @@ def entry_token(entry: dict[str, Any]) -> SecretStr:
     return SecretStr(value)
 
 
-def insight_lists(settings: Settings, tool: str, options: dict[str, Any], *keys: str) -> dict[str, tuple[str, ...]]:
+class InsightLists(TypedDict, total=False):
+    """The ConnectionSpec fields insight_lists fills."""
+
+    production_environments: tuple[str, ...]
+    incident_labels: tuple[str, ...]
+    incident_issue_types: tuple[str, ...]
+    deployment_workflows: tuple[str, ...]
+
+
+def insight_lists(settings: Settings, tool: str, options: dict[str, Any], *keys: str) -> InsightLists:
     """The insights' per-connection lists (ConnectionSpec fields): each from the connections file entry, else
     from the `<TOOL>_<KEY>` variable. Environment names compare case-insensitively, so they are kept lower case."""
     lists = {key: split_list(options.get(key, getattr(settings, f"{tool}_{key}"))) for key in keys}
     if "production_environments" in lists:
         lists["production_environments"] = tuple(e.lower() for e in lists["production_environments"])
-    return lists
+    unknown = set(lists) - set(InsightLists.__annotations__)
+    if unknown:
+        raise ValueError(f"not an insights list: {sorted(unknown)}")
+    return cast(InsightLists, lists)
 
 
 def forge_specs(
