@@ -166,6 +166,10 @@ async def test_jira_incidents_by_type_or_label(db_url: str, upstream: FakeUpstre
                 None,
                 issue.key,
             )
+    async with harness(db_url, httpx.ASGITransport(app=upstream.app()), **{**more, "sync_insights": False}) as h:
+        await h.scheduler.run_cycle(tool="jira")  # SYNC_INSIGHTS=false: the incidents job goes, the rows stay
+        assert await h.count(SyncState, SyncState.resource == "incidents") == 0
+        assert await h.count(Incident) == len(typed)
     labelled = [i for i in world.jira_issues if "customer" in i.labels]
     assert labelled
     more |= {"jira_incident_issue_types": "", "jira_incident_labels": "customer"}

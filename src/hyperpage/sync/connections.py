@@ -61,6 +61,14 @@ async def register_connections(
     await upsert(
         session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)
     )
+    if not settings.sync_insights and ids:  # connection-wide insights jobs (Jira's incidents) turned off
+        await session.execute(
+            delete(SyncState).where(
+                SyncState.connection_id.in_(list(ids.values())),
+                SyncState.scope == "",
+                SyncState.resource.in_(INSIGHTS_RESOURCES),
+            )
+        )
     await _refresh_intervals(session, settings, list(ids.values()))
     return ids
 
