@@ -67,6 +67,19 @@ async def stored_pull_requests(ctx: JobContext, external_ids: list[str]) -> dict
         return {external_id: (pr_id, author) for external_id, pr_id, author in found}
 
 
+async def details_synced(ctx: JobContext, pull_request_ids: list[int]) -> dict[int, datetime]:
+    """pull_requests.id -> when its timeline was stored, for those that have one."""
+    if not pull_request_ids:
+        return {}
+    async with session_scope(ctx.sessionmaker) as session:
+        found = await session.execute(
+            select(PullRequestTimeline.pull_request_id, PullRequestTimeline.synced_at).where(
+                PullRequestTimeline.pull_request_id.in_(pull_request_ids)
+            )
+        )
+        return {pr_id: _aware(synced) for pr_id, synced in found}
+
+
 async def store_details(ctx: JobContext, mapped: list[dict[str, Any]]) -> None:
     """Upsert `{"timeline": row, "reviews": [rows]}` items in one transaction."""
     timelines = [m["timeline"] for m in mapped]

@@ -67,9 +67,13 @@ async def sync_merge_request_details(ctx: JobContext) -> JobResult:
         stored = await insights_store.stored_pull_requests(ctx, [str(i.get("id")) for i in items])
         ready = [i for i in items if str(i.get("id")) in stored]
         waiting += [t for i in items if str(i.get("id")) not in stored and (t := parse_time(i.get("updated_at")))]
-        fetched = await asyncio.gather(*(_commits_and_notes(ctx, item) for item in ready))
+        # details stored after the merge request's last update are still true (a full resync, the mark's
+        # boundary): not read again
+        synced = await insights_store.details_synced(ctx, [stored[str(i["id"])][0] for i in ready])
+        stale = [i for i in ready if _stale(synced.get(stored[str(i["id"])][0]), i)]
+        fetched = await asyncio.gather(*(_commits_and_notes(ctx, item) for item in stale))
         mapped = []
-        for item, (commits, notes) in zip(ready, fetched, strict=True):
+        for item, (commits, notes) in zip(stale, fetched, strict=True):
             if commits is None:  # gone meanwhile
                 continue
             pull_request_id = stored[str(item["id"])][0]
@@ -84,6 +88,15 @@ async def sync_merge_request_details(ctx: JobContext) -> JobResult:
     if waiting:  # read those again once the merge-request sync stored them
         result.high_water_mark = min([*waiting, *([result.high_water_mark] if result.high_water_mark else [])])
     return result
+
+
+# GitLab's clock and ours may differ by a little: an update stamped just before our last read is read again
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _stale(synced: datetime | None, item: dict[str, Any]) -> bool:
+    updated = parse_time(item.get("updated_at"))
+    return synced is None or updated is None or updated >= synced - CLOCK_SKEW
 
 
 async def _commits_and_notes(ctx: JobContext, item: dict[str, Any]) -> tuple[list[Any] | None, list[Any]]:
