@@ -155,12 +155,16 @@ class Settings(BaseSettings):
     gitlab_web_url: str = "https://gitlab.com"
     gitlab_token: SecretStr | None = None
     gitlab_projects: str = ""
+    gitlab_production_environments: str = "production"
+    gitlab_incident_labels: str = "incident"
     enable_jira: bool = False
     jira_web_url: str | None = None
     jira_email: str | None = None
     jira_api_token: SecretStr | None = None
     jira_deployment: Literal["cloud", "datacenter"] | None = None
     jira_jql: str = ""
+    jira_incident_issue_types: str = "Incident"
+    jira_incident_labels: str = ""
     hyperpage_connections_file: Path | None = None
 
     # Background sync: schedule, budgets, coordination.

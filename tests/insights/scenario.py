@@ -24,6 +24,7 @@ in two weeks (2026-11-02 .. 2026-11-15), nine merged pull requests, three incide
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
 from tests import factories as f
@@ -59,6 +60,19 @@ CHANGES = (
     ("P7", "alice", at(14, 8), at(14, 8, 30), at(14, 9), at(14, 10), "m7"),
     ("P8", "dave", at(12, 9), at(12, 9, 30), at(12, 10), at(12, 11), "m8"),
 )
+
+
+def stages(cycle: Any) -> dict[str, tuple[int, int | None, int | None, int | None]]:
+    """A cycle-time report's four stages as (count, median, p75, p90), to compare with hand-computed ones."""
+    return {
+        name: (s.count, s.median_seconds, s.p75_seconds, s.p90_seconds)
+        for name, s in (
+            ("coding", cycle.coding),
+            ("pickup", cycle.pickup),
+            ("review", cycle.review),
+            ("deploy", cycle.deploy),
+        )
+    }
 
 
 async def seed(db_url: str) -> dict[str, int]:

@@ -9,7 +9,7 @@ from hyperpage.config import load_settings
 from hyperpage.db.session import create_engine
 from hyperpage.insights import service
 from hyperpage.insights.schemas import InsightsQuery
-from tests.insights.scenario import seed
+from tests.insights.scenario import seed, stages
 
 H = 3600
 WINDOW = {"from": "2026-11-02", "to": "2026-11-15"}  # 14 days, ISO weeks of Nov 2 and Nov 9
@@ -107,16 +107,7 @@ async def test_cycle_time_of_the_scenario(db_url) -> None:
     # review (8): 1800 1800 3600 3600 7200 7200 7200 7200    -> ranks 4, 6, 8
     # deploy (7): 4200 61800 61800 72600 72600 79800 231000  -> ranks 4, 6, 7
     assert (cycle.changes, cycle.reviewed, cycle.merged_without_review, cycle.undeployed) == (9, 8, 1, 2)
-    summary = {
-        name: (s.count, s.median_seconds, s.p75_seconds, s.p90_seconds)
-        for name, s in (
-            ("coding", cycle.coding),
-            ("pickup", cycle.pickup),
-            ("review", cycle.review),
-            ("deploy", cycle.deploy),
-        )
-    }
-    assert summary == {
+    assert stages(cycle) == {
         "coding": (9, 3600, 3600, 75600),
         "pickup": (8, 1800, 3600, 14400),
         "review": (8, 3600, 7200, 7200),

@@ -68,6 +68,41 @@ def test_connections_file_adds_connections_with_tokens_from_env(
         configured_connections(settings)
 
 
+def test_insights_lists_per_connection_or_from_the_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "connections.yaml"
+    conf.write_text(
+        "connections:\n"
+        "  - {tool: gitlab, name: own, web_url: 'https://gitlab.example.com', token_env: GL,"
+        " production_environments: [Live, prod-eu], incident_labels: [sev1]}\n"
+        "  - {tool: jira, name: dc, web_url: 'https://jira.example.com', token_env: JIRA_DC,"
+        " incident_issue_types: [Outage], incident_labels: 'p1, p2'}\n"
+        "  - {tool: github, name: ghe, api_url: 'https://ghe.example.com/api/v3', token_env: GL}\n"
+    )
+    monkeypatch.setenv("GL", "gl-secret-7890")
+    monkeypatch.setenv("JIRA_DC", "dc-secret-7890")
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path}/x.db",
+        hyperpage_connections_file=str(conf),
+        enable_gitlab=True,
+        gitlab_token="gl-default-secret-7890",
+        gitlab_production_environments="Production, Canary",
+        enable_jira=True,
+        jira_web_url="https://jira.example.com",
+        jira_api_token="jira-default-secret-7890",
+        github_incident_labels="outage",
+    )
+    specs = {(s.tool, s.name): s for s in configured_connections(settings)}
+    own, dc = specs[("gitlab", "own")], specs[("jira", "dc")]
+    assert (own.production_environments, own.incident_labels) == (("live", "prod-eu"), ("sev1",))
+    assert (dc.incident_issue_types, dc.incident_labels) == (("Outage",), ("p1", "p2"))
+    gitlab, jira = specs[("gitlab", "default")], specs[("jira", "default")]  # the variables (and their defaults)
+    assert (gitlab.production_environments, gitlab.incident_labels) == (("production", "canary"), ("incident",))
+    assert (jira.incident_issue_types, jira.incident_labels) == (("Incident",), ())
+    assert specs[("github", "ghe")].incident_labels == ("outage",)
+    assert own.public_scope()["production_environments"] == ["live", "prod-eu"]
+    assert dc.public_scope()["incident_issue_types"] == ["Outage"]
+
+
 def test_every_sync_setting_is_documented() -> None:
     text = (REPO_ROOT / "docs" / "configuration.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", text, re.MULTILINE))

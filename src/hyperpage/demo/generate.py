@@ -79,6 +79,7 @@ class Generator:
         self.delivery()
         self.gitlab()
         self.jira()
+        self.gitlab_delivery()
         return self.world
 
     def people(self) -> None:
@@ -269,6 +270,11 @@ class Generator:
         from hyperpage.demo.generate_gitlab import build_gitlab
 
         build_gitlab(self)
+
+    def gitlab_delivery(self) -> None:
+        from hyperpage.demo.generate_gitlab_delivery import build_gitlab_delivery
+
+        build_gitlab_delivery(self)
 
     def jira(self) -> None:
         rng, w, cfg = self.rng("jira"), self.world, self.config

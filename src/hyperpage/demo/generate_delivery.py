@@ -14,6 +14,7 @@ pull requests, issues and runs generated before it. What it produces is what doc
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -91,17 +92,23 @@ def _reverts(rng: random.Random, pulls: list[PullRequest]) -> None:
 
 
 def _history(gen: Generator, rng: random.Random, repo: Repo, pulls: list[PullRequest]) -> list[Commit]:
-    commits = [
+    merges = [
         Commit(sha=p.merge_sha, message=f"{p.title} (#{p.number})", author=p.merged_by or p.user, authored_at=when)
         for p in pulls
         if p.merge_sha and (when := p.merged_at) is not None
     ]
+    return history(gen, rng, repo.members, merges)
+
+
+def history(gen: Generator, rng: random.Random, members: list[int], merges: list[Commit]) -> list[Commit]:
+    """A default branch: the merge commits plus a few direct pushes, oldest first."""
+    commits = list(merges)
     for _ in range(max(1, len(commits) // 8)):  # direct pushes to the default branch
         commits.append(
             Commit(
                 sha=f"{rng.getrandbits(160):040x}",
                 message=gen.title(rng),
-                author=rng.choice(repo.members),
+                author=rng.choice(members),
                 authored_at=gen.when(rng),
             )
         )
@@ -119,6 +126,25 @@ def _deployments(
     gap_hours: tuple[float, float],
     failure_share: float,
 ) -> None:
+    def deploy(sha: str, at: datetime, failed: bool, description: str) -> None:
+        _deploy(gen, rng, repo, environment, production, sha, at, failed, description)
+
+    deployment_times(gen, rng, history, gap_hours, failure_share, deploy)
+
+
+Deploy = Callable[[str, datetime, bool, str], None]
+
+
+def deployment_times(
+    gen: Generator,
+    rng: random.Random,
+    history: list[Commit],
+    gap_hours: tuple[float, float],
+    failure_share: float,
+    deploy: Deploy,
+) -> None:
+    """Deploy the branch head every few hours over the history window: `deploy(sha, at, failed, description)`;
+    a failure is followed now and then by a rollback to the last good sha."""
     moment = gen.now - timedelta(days=gen.config.history_days) + timedelta(hours=rng.uniform(*gap_hours))
     last_good: str | None = None
     previous: str | None = None
@@ -126,11 +152,11 @@ def _deployments(
         head = next((c.sha for c in reversed(history) if c.authored_at <= moment), None)
         if head is not None and head != previous:
             failed = rng.random() < failure_share
-            _deploy(gen, rng, repo, environment, production, head, moment, failed)
+            deploy(head, moment, failed, "")
             previous = head
             if failed and last_good is not None and rng.random() < 0.5:  # roll back to the last good sha
                 moment = gen.after(rng, moment, 1)
-                _deploy(gen, rng, repo, environment, production, last_good, moment, False, "Rollback")
+                deploy(last_good, moment, False, "Rollback")
                 previous = last_good
             elif not failed:
                 last_good = head

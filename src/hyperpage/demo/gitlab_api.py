@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from hyperpage.demo.faults import Fault
+from hyperpage.demo.gitlab_delivery import routes as delivery_routes
 from hyperpage.demo.gitlab_shapes import GitLabShapes
 from hyperpage.demo.httpkit import HttpProblem, Reply, http_date, latest, link_header, page_of, parse_time
 from hyperpage.demo.service import Identity, Service, bearer_or_token
@@ -243,6 +244,14 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
 
     def issue_filters(request: Request, items: list[Any]) -> list[Any]:
         items = window(request, state_filter(request, items, ("opened", "closed")))
+        q = request.query_params
+        if issue_type := q.get("issue_type"):
+            if issue_type not in ("issue", "incident", "test_case", "task"):
+                raise HttpProblem(400, "issue_type does not have a valid value")
+            items = [i for i in items if i.issue_type == issue_type]
+        if labels := q.get("labels"):  # comma-separated: issues carrying all of them
+            wanted = {lb.strip().lower() for lb in labels.split(",") if lb.strip()}
+            items = [i for i in items if wanted <= {lb.lower() for lb in i.labels}]
         return ordering(request, items, ("created_at", "updated_at"), "created_at")
 
     def project_issues(request: Request, ident: Identity) -> Reply:
@@ -263,6 +272,7 @@ def routes(svc: GitLabService) -> list[BaseRoute]:
         svc.route("/groups/{gid:path}/projects", group_projects),
         svc.route("/merge_requests", all_mrs),
         svc.route("/issues", all_issues),
+        *delivery_routes(svc),
         svc.route("/projects/{id:path}/merge_requests/{iid:int}", project_mr),
         svc.route("/projects/{id:path}/merge_requests", project_mrs),
         svc.route("/projects/{id:path}/pipelines/{pid:int}", pipeline),

@@ -22,6 +22,7 @@ NAVIGABLE = (
     "created",
     "updated",
     "resolutiondate",
+    "statuscategorychangedate",
     "description",
     "project",
 )
@@ -149,6 +150,7 @@ class JiraShapes(PeopleShapes):
             "created": jira_time(issue.created),
             "updated": jira_time(issue.updated),
             "resolutiondate": jira_time(issue.resolutiondate),
+            "statuscategorychangedate": jira_time(issue.status_changed or issue.created),
             "description": adf(issue.paragraphs, issue.id) if self.cloud else "\n\n".join(issue.paragraphs),
             "project": {
                 "self": f"{self.api}/project/{project.id}",

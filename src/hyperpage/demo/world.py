@@ -240,6 +240,45 @@ class MergeRequest:
     closed_by: int | None = None
     detailed_merge_status: str = "mergeable"
     user_notes_count: int = 0
+    # its own commits (oldest first) and notes: what the insights' GitLab sync reads per merge request
+    commits: list[Commit] = field(default_factory=list)
+    notes: list[GlNote] = field(default_factory=list)
+
+    @property
+    def merge_commit_sha(self) -> str | None:
+        """The merge commit GitLab made on the target branch (a stand-in derived from the head sha)."""
+        return self.sha[::-1] if self.merged_at else None
+
+
+@dataclass
+class GlNote:
+    """A merge-request note: a person's comment, or a system note ("approved this merge request", "marked this
+    merge request as **ready**"). `bot` names a project access token's bot user instead of a person."""
+
+    id: int
+    author: int | None
+    body: str
+    system: bool
+    created_at: datetime
+    bot: str | None = None
+
+
+@dataclass
+class GlDeployment:
+    id: int
+    iid: int
+    project: Project
+    environment: str
+    tier: str  # production | staging | testing | development | other
+    sha: str  # of the project's default branch
+    user: int
+    status: str  # created | running | success | failed | canceled | blocked | skipped
+    created_at: datetime
+    finished_at: datetime | None = None
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.finished_at or self.created_at
 
 
 @dataclass
@@ -275,6 +314,7 @@ class GlIssue:
     closed_at: datetime | None = None
     closed_by: int | None = None
     user_notes_count: int = 0
+    issue_type: str = "issue"  # issue | incident | test_case | task
 
 
 @dataclass
@@ -303,6 +343,7 @@ class JiraIssue:
     created: datetime
     updated: datetime
     resolutiondate: datetime | None = None
+    status_changed: datetime | None = None  # statuscategorychangedate; None: unchanged since created
 
     @property
     def key(self) -> str:
@@ -324,6 +365,8 @@ class World:
     mrs: list[MergeRequest] = field(default_factory=list)
     pipelines: list[Pipeline] = field(default_factory=list)
     gl_issues: list[GlIssue] = field(default_factory=list)
+    gl_commits: dict[int, list[Commit]] = field(default_factory=dict)  # project id -> default-branch history
+    gl_deployments: list[GlDeployment] = field(default_factory=list)
     jira_projects: list[JiraProject] = field(default_factory=list)
     jira_issues: list[JiraIssue] = field(default_factory=list)
     renamed: dict[str, Repo] = field(default_factory=dict)  # old "owner/name" (lower case) -> the repository

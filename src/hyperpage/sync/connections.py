@@ -56,11 +56,19 @@ async def register_connections(
     for (tool_slug, _name), conn_id in ids.items():
         tool = by_slug[tool_slug]
         for resource in tool.resources:
-            if resource not in tool.scoped:
+            if resource not in tool.scoped and (settings.sync_insights or resource not in INSIGHTS_RESOURCES):
                 jobs.append(_job(settings, conn_id, resource, "", now))
     await upsert(
         session, SyncState.__table__, jobs, key=("connection_id", "resource", "scope"), update=("interval_seconds",)
     )
+    if not settings.sync_insights and ids:  # connection-wide insights jobs (Jira's incidents) turned off
+        await session.execute(
+            delete(SyncState).where(
+                SyncState.connection_id.in_(list(ids.values())),
+                SyncState.scope == "",
+                SyncState.resource.in_(INSIGHTS_RESOURCES),
+            )
+        )
     await _refresh_intervals(session, settings, list(ids.values()))
     return ids
 

@@ -51,6 +51,7 @@ class ConnectionSpec:
     jql: str | None = None
     production_environments: tuple[str, ...] = ()  # deployment environments counted as production
     incident_labels: tuple[str, ...] = ()  # issue labels that make an issue an incident
+    incident_issue_types: tuple[str, ...] = ()  # Jira issue types that make an issue an incident
     deployment_workflows: tuple[str, ...] = ()  # `workflow name=environment`: runs as deployments (no API ones)
 
     def __post_init__(self) -> None:
@@ -71,6 +72,8 @@ class ConnectionSpec:
             scope["production_environments"] = list(self.production_environments)
         if self.incident_labels:
             scope["incident_labels"] = list(self.incident_labels)
+        if self.incident_issue_types:
+            scope["incident_issue_types"] = list(self.incident_issue_types)
         if self.deployment_workflows:
             scope["deployment_workflows"] = list(self.deployment_workflows)
         return scope

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import yaml
 from pydantic import SecretStr
@@ -67,25 +67,46 @@ def entry_token(entry: dict[str, Any]) -> SecretStr:
     return SecretStr(value)
 
 
+class InsightLists(TypedDict, total=False):
+    """The ConnectionSpec fields insight_lists fills."""
+
+    production_environments: tuple[str, ...]
+    incident_labels: tuple[str, ...]
+    incident_issue_types: tuple[str, ...]
+    deployment_workflows: tuple[str, ...]
+
+
+def insight_lists(settings: Settings, tool: str, options: dict[str, Any], *keys: str) -> InsightLists:
+    """The insights' per-connection lists (ConnectionSpec fields): each from the connections file entry, else
+    from the `<TOOL>_<KEY>` variable. Environment names compare case-insensitively, so they are kept lower case."""
+    lists = {key: split_list(options.get(key, getattr(settings, f"{tool}_{key}"))) for key in keys}
+    if "production_environments" in lists:
+        lists["production_environments"] = tuple(e.lower() for e in lists["production_environments"])
+    unknown = set(lists) - set(InsightLists.__annotations__)
+    if unknown:
+        raise ValueError(f"not an insights list: {sorted(unknown)}")
+    return cast(InsightLists, lists)
+
+
 def forge_specs(
     settings: Settings,
     tool: str,
-    default: tuple[str, SecretStr, str] | None,
     *,
     url_key: str,
     default_url: str,
     scopes_key: str,
-    spec: Callable[[str, str, SecretStr, tuple[str, ...], dict[str, Any]], ConnectionSpec],
+    spec: Callable[[str, str, SecretStr, tuple[str, ...], dict[str, Any], Settings], ConnectionSpec],
 ) -> list[ConnectionSpec]:
-    """GitHub's and GitLab's connections: the one of the environment variables (`default`: its URL, token and
-    scope list, None when it is not enabled), then the file's, each `spec(name, url, token, scopes, entry)` (the
-    file entry's other keys are the connection's own options; the environment's connection has none)."""
+    """GitHub's and GitLab's connections: the one of the environment variables (`ENABLE_<TOOL>`, `<TOOL>_TOKEN`,
+    `<TOOL>_<URL_KEY>`, `<TOOL>_<SCOPES_KEY>`), then the file's, each `spec(name, url, token, scopes, entry,
+    settings)` (the file entry's other keys are the connection's own options; the environment's has none)."""
     specs = []
-    if default is not None:
-        url, token, scopes = default
-        specs.append(spec("default", url, token, split_list(scopes), {}))
+    token: SecretStr | None = getattr(settings, f"{tool}_token")
+    if getattr(settings, f"enable_{tool}") and token is not None:
+        url, scopes = str(getattr(settings, f"{tool}_{url_key}")), str(getattr(settings, f"{tool}_{scopes_key}"))
+        specs.append(spec("default", url, token, split_list(scopes), {}, settings))
     for entry in file_entries(settings, tool):
         token = entry_token(entry)
         url = str(entry.get(url_key) or default_url)
-        specs.append(spec(str(entry["name"]), url, token, split_list(entry.get(scopes_key)), entry))
+        specs.append(spec(str(entry["name"]), url, token, split_list(entry.get(scopes_key)), entry, settings))
     return specs

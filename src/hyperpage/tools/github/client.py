@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from hyperpage import __version__
 from hyperpage.config import Settings
-from hyperpage.tools.base import ConnectionSpec, split_list
-from hyperpage.tools.connfile import forge_specs
+from hyperpage.tools.base import ConnectionSpec
+from hyperpage.tools.connfile import forge_specs, insight_lists
 from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "github"
@@ -22,40 +22,17 @@ DEFAULT_API_URL = "https://api.github.com"
 
 
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
-    token = settings.github_token if settings.enable_github else None
-    default = (settings.github_api_url, token, settings.github_repos) if token is not None else None
-
-    def spec(
-        name: str, api_url: str, token: SecretStr, scopes: tuple[str, ...], options: dict[str, Any]
-    ) -> ConnectionSpec:
-        return _spec(name, api_url, token, scopes, options, settings)
-
-    return forge_specs(
-        settings, SLUG, default, url_key="api_url", default_url=DEFAULT_API_URL, scopes_key="repos", spec=spec
-    )
+    return forge_specs(settings, SLUG, url_key="api_url", default_url=DEFAULT_API_URL, scopes_key="repos", spec=_spec)
 
 
 def _spec(
     name: str, api_url: str, token: SecretStr, scopes: tuple[str, ...], options: dict[str, Any], settings: Settings
 ) -> ConnectionSpec:
-    """`options`: the insights' per-connection lists (a file entry without one takes the variable's value)."""
-    production = options.get("production_environments", settings.github_production_environments)
-    labels = options.get("incident_labels", settings.github_incident_labels)
-    workflows = options.get("deployment_workflows", settings.github_deployment_workflows)
     api_url = api_url.rstrip("/")
     # github.com's web pages live on github.com; GitHub Enterprise Server serves its API under /api/v3.
     web_url = "https://github.com" if api_url == DEFAULT_API_URL else api_url.removesuffix("/api/v3")
-    return ConnectionSpec(
-        tool=SLUG,
-        name=name,
-        base_url=api_url,
-        web_url=web_url,
-        token=token,
-        scopes=scopes,
-        production_environments=tuple(e.lower() for e in split_list(production)),
-        incident_labels=split_list(labels),
-        deployment_workflows=split_list(workflows),
-    )
+    lists = insight_lists(settings, SLUG, options, "production_environments", "incident_labels", "deployment_workflows")
+    return ConnectionSpec(tool=SLUG, name=name, base_url=api_url, web_url=web_url, token=token, scopes=scopes, **lists)
 
 
 def parse_quota(response: httpx.Response) -> list[QuotaSample]:

@@ -17,17 +17,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from hyperpage.db.session import session_scope
-from hyperpage.db.upsert import upsert
-from hyperpage.insights.models import Deployment, DeploymentCommit, DeploymentSource, DeploymentStatus
+from hyperpage.insights.models import Deployment, DeploymentSource, DeploymentStatus
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
+from hyperpage.tools import insights_store
 from hyperpage.tools.base import JobContext, JobResult, parse_time, stable_since
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.github import mappers
 from hyperpage.tools.github.pager import pages
-
-_RUNNING = frozenset({"queued", "pending", "in_progress"})
-# columns a later run may change; commits_known is set by the compare step only
-_REFRESHED = ("status", "original_status", "finished_at", "production", "web_url", "synced_at")
 
 
 async def sync_deployments(ctx: JobContext) -> JobResult:
@@ -43,7 +39,7 @@ async def sync_deployments(ctx: JobContext) -> JobResult:
             break  # newest first: the rest is stored already or outside the window
     production = frozenset(ctx.spec.production_environments or ("production",))
     rows = []
-    done = await _finished(ctx, [str(i.get("id")) for i in items])
+    done = await insights_store.finished_deployments(ctx, [str(i.get("id")) for i in items])
     for item in items:
         known = done.get(str(item.get("id")))
         # a finished deployment's outcome does not change (a later `inactive` says nothing about it): its
@@ -54,35 +50,13 @@ async def sync_deployments(ctx: JobContext) -> JobResult:
     validators = ctx.result.etag, ctx.result.last_modified  # the list's, not those of the requests below
     if not items and ctx.spec.deployment_workflows:
         rows += await _workflow_deployments(ctx, mark or start, start, production)
-    async with session_scope(ctx.sessionmaker) as session:
-        ctx.result.items_upserted += await upsert(session, Deployment.__table__, rows, update=_REFRESHED)
+    await insights_store.store_deployments(ctx, rows)
     for row in rows:
         ctx.advance(row["created_at"])
     await _refresh_running(ctx, {row["external_id"] for row in rows})
-    await _add_commits(ctx)
+    await insights_store.add_commits(ctx, lambda base, head: _compare(ctx, base, head))
     ctx.result.etag, ctx.result.last_modified = validators
     return ctx.finish()
-
-
-async def _finished(ctx: JobContext, external_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Stored deployments among these that are no longer running: their outcome columns."""
-    if not external_ids:
-        return {}
-    async with session_scope(ctx.sessionmaker) as session:
-        found = await session.execute(
-            select(
-                Deployment.external_id,
-                Deployment.status,
-                Deployment.original_status,
-                Deployment.finished_at,
-                Deployment.web_url,
-            ).where(
-                Deployment.connection_id == ctx.connection_id,
-                Deployment.external_id.in_(external_ids),
-                Deployment.status != DeploymentStatus.RUNNING.value,
-            )
-        )
-        return {e: {"status": st, "original_status": o, "finished_at": f, "web_url": w} for e, st, o, f, w in found}
 
 
 async def _statuses(ctx: JobContext, deployment_id: Any) -> list[dict[str, Any]]:
@@ -258,38 +232,6 @@ async def _refresh_running(ctx: JobContext, just_read: set[str]) -> None:
             )
 
 
-async def _add_commits(ctx: JobContext) -> None:
-    """For each deployment whose commits are not known and that has a previous deployment of the same
-    environment: the compare previous...this. The first deployment of an environment has none: it stays
-    `commits_known = false`, and the metrics leave it out instead of guessing."""
-    async with session_scope(ctx.sessionmaker) as session:
-        stored = (
-            await session.execute(
-                select(Deployment.id, Deployment.environment, Deployment.sha, Deployment.commits_known)
-                .where(Deployment.connection_id == ctx.connection_id, Deployment.repository_id == ctx.repository_id)
-                .order_by(Deployment.environment, Deployment.created_at, Deployment.id)
-            )
-        ).all()
-    previous: dict[str, str] = {}
-    for deployment_id, environment, sha, known in stored:
-        base = previous.get(environment)
-        previous[environment] = sha
-        if known or base is None:
-            continue
-        shas = [] if base == sha else await _compare(ctx, base, sha)
-        if shas is None:
-            continue  # a sha the compare does not know (force-pushed away): left unknown, not guessed
-        async with session_scope(ctx.sessionmaker) as session:
-            await upsert(
-                session,
-                DeploymentCommit.__table__,
-                [{"deployment_id": deployment_id, "sha": s} for s in shas],
-                key=("deployment_id", "sha"),
-                update=(),
-            )
-            await session.execute(update(Deployment).where(Deployment.id == deployment_id).values(commits_known=True))
-
-
 async def _compare(ctx: JobContext, base: str, head: str) -> list[str] | None:
     """The commits reachable from head and not from base, every page (empty when head is behind: a rollback)."""
     shas: list[str] = []
@@ -301,4 +243,4 @@ async def _compare(ctx: JobContext, base: str, head: str) -> list[str] | None:
     except NotFound as exc:
         ctx.result.problems.append(f"compare {base[:12]}...{head[:12]}: {exc}")
         return None
-    return list(dict.fromkeys(shas))
+    return shas

@@ -13,15 +13,11 @@ Nothing is deleted here: a failed or partial run keeps every row already stored.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from hyperpage.db.session import session_scope
-from hyperpage.db.upsert import upsert
-from hyperpage.insights.models import Incident, PullRequestReview, PullRequestTimeline
-from hyperpage.reviews.models import PullRequest
+from hyperpage.insights.models import Incident
+from hyperpage.tools import insights_store
 from hyperpage.tools.base import JobContext, JobResult, parse_time, stable_since
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.github import graphql, mappers
@@ -34,7 +30,7 @@ REVERTS_COMMIT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")  # git reve
 async def sync_pull_request_details(ctx: JobContext) -> JobResult:
     owner, _, name = ctx.scope.partition("/")
     mark = None if ctx.full else ctx.high_water_mark
-    if mark is not None and not await _changed_since(ctx, mark):
+    if mark is not None and not await insights_store.changed_since(ctx, mark):
         return ctx.finish()  # GraphQL has no 304: ask nothing while the REST sync saw no pull request change
     variables: dict[str, Any] = {"owner": owner, "name": name, "first": ctx.settings.sync_github_graphql_page_size}
     waiting: list[datetime] = []  # updatedAt of pull requests whose row is not stored yet
@@ -63,49 +59,20 @@ async def sync_pull_request_details(ctx: JobContext) -> JobResult:
     return result
 
 
-async def _changed_since(ctx: JobContext, mark: datetime) -> bool:
-    """Whether the pull-request sync stored a pull request of this repository updated after `mark`."""
-    async with session_scope(ctx.sessionmaker) as session:
-        newest = await session.scalar(
-            select(func.max(PullRequest.updated_at)).where(
-                PullRequest.connection_id == ctx.connection_id, PullRequest.repository_id == ctx.repository_id
-            )
-        )
-    return newest is None or _aware(newest) > mark
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def _store_details(ctx: JobContext, nodes: list[dict[str, Any]]) -> list[datetime]:
     """Store timelines and reviews of the pull requests already stored; return the others' updatedAt."""
     if not nodes:
         return []
-    external_ids = [str(n.get("fullDatabaseId")) for n in nodes]
-    async with session_scope(ctx.sessionmaker) as session:
-        found = await session.execute(
-            select(PullRequest.external_id, PullRequest.id, PullRequest.author).where(
-                PullRequest.connection_id == ctx.connection_id, PullRequest.external_id.in_(external_ids)
-            )
-        )
-        stored = {external_id: (pr_id, author) for external_id, pr_id, author in found}
-    waiting, timelines, reviews = [], [], []
+    stored = await insights_store.stored_pull_requests(ctx, [str(n.get("fullDatabaseId")) for n in nodes])
+    waiting, mapped = [], []
     for node in nodes:
         key = str(node.get("fullDatabaseId"))
         if key not in stored:
             if updated := parse_time(node.get("updatedAt")):
                 waiting.append(updated)
             continue
-        mapped = ctx.map(details, [node], pull_request_id=stored[key][0], scope=ctx.scope, now=ctx.now)
-        if mapped:
-            timelines.append(mapped[0]["timeline"])
-            reviews += mapped[0]["reviews"]
-    async with session_scope(ctx.sessionmaker) as session:
-        ctx.result.items_upserted += await upsert(
-            session, PullRequestTimeline.__table__, timelines, key=("pull_request_id",)
-        )
-        await upsert(session, PullRequestReview.__table__, reviews, key=("pull_request_id", "external_id"))
+        mapped += ctx.map(details, [node], pull_request_id=stored[key][0], scope=ctx.scope, now=ctx.now)
+    await insights_store.store_details(ctx, mapped)
     for node in nodes:
         if str(node.get("fullDatabaseId")) in stored:
             ctx.advance(parse_time(node.get("updatedAt")))
@@ -131,11 +98,7 @@ def details(node: dict[str, Any], *, pull_request_id: int, scope: str, now: date
                 "submitted_at": submitted,
             }
         )
-    first = min(
-        (r for r in reviews if r["reviewer"] and r["reviewer"] != author and not r["reviewer_is_bot"]),
-        key=lambda r: r["submitted_at"],
-        default=None,
-    )
+    first = insights_store.first_review(reviews, author)
     commits = (node.get("commits") or {}).get("nodes") or []
     events = [e for e in (node.get("timelineItems") or {}).get("nodes") or [] if isinstance(e, dict)]
     ready = [parse_time(e.get("createdAt")) for e in events if e.get("__typename") == "ReadyForReviewEvent"]

@@ -9,6 +9,7 @@ from hyperpage.issues.models import StatusCategory
 from hyperpage.pipelines.models import PipelineResult, PipelineStatus
 from hyperpage.reviews.models import ReviewState
 from hyperpage.tools.base import names, parse_time, repository_row, synced_row
+from hyperpage.tools.insights_store import incident_row
 
 _RUN_STATUS = {
     "queued": PipelineStatus.QUEUED,
@@ -131,19 +132,16 @@ def issue(
 def incident(
     item: dict[str, Any], *, connection_id: int, repository_id: int | None, now: datetime, repo: str
 ) -> dict[str, Any]:
-    """An issue with an incident label -> an incidents row (opened = created, resolved = closed); a label
-    `env:NAME` names the environment it hit (none: production)."""
-    labels = names(item.get("labels"), "name")
-    environment = next((lb.split(":", 1)[1] for lb in labels if lb.lower().startswith("env:")), None)
-    return {
-        "connection_id": connection_id,
-        "repository_id": repository_id,
-        "external_id": str(item["id"]),
-        "key": f"{repo}#{item['number']}",
-        "title": item.get("title") or "",
-        "environment": environment,
-        "web_url": item.get("html_url"),
-        "opened_at": parse_time(item["created_at"]),
-        "resolved_at": parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
-        "synced_at": now,
-    }
+    """An issue with an incident label -> an incidents row (opened = created, resolved = closed)."""
+    return incident_row(
+        connection_id=connection_id,
+        repository_id=repository_id,
+        now=now,
+        external_id=str(item["id"]),
+        key=f"{repo}#{item['number']}",
+        title=item.get("title") or "",
+        labels=names(item.get("labels"), "name"),
+        web_url=item.get("html_url"),
+        opened_at=parse_time(item["created_at"]),
+        resolved_at=parse_time(item.get("closed_at")) if item.get("state") == "closed" else None,
+    )

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from hyperpage import __version__
 from hyperpage.config import Settings
 from hyperpage.tools.base import ConnectionSpec
-from hyperpage.tools.connfile import forge_specs
+from hyperpage.tools.connfile import forge_specs, insight_lists
 from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "gitlab"
@@ -22,20 +22,18 @@ DEFAULT_WEB_URL = "https://gitlab.com"
 
 
 def connection_specs(settings: Settings) -> list[ConnectionSpec]:
-    token = settings.gitlab_token if settings.enable_gitlab else None
-    default = (settings.gitlab_web_url, token, settings.gitlab_projects) if token is not None else None
     return forge_specs(
-        settings, SLUG, default, url_key="web_url", default_url=DEFAULT_WEB_URL, scopes_key="projects", spec=_spec
+        settings, SLUG, url_key="web_url", default_url=DEFAULT_WEB_URL, scopes_key="projects", spec=_spec
     )
 
 
 def _spec(
-    name: str, web_url: str, token: SecretStr, scopes: tuple[str, ...], options: dict[str, Any]
+    name: str, web_url: str, token: SecretStr, scopes: tuple[str, ...], options: dict[str, Any], settings: Settings
 ) -> ConnectionSpec:
-    del options  # GitLab connections have no options of their own yet
     web_url = web_url.rstrip("/")
+    lists = insight_lists(settings, SLUG, options, "production_environments", "incident_labels")
     return ConnectionSpec(
-        tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=token, scopes=scopes
+        tool=SLUG, name=name, base_url=f"{web_url}/api/v4", web_url=web_url, token=token, scopes=scopes, **lists
     )
 
 

@@ -7,9 +7,10 @@ A next page already read stops the run (PaginationLoop) instead of paging foreve
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
-from hyperpage.tools.base import JobContext
+from hyperpage.tools.base import JobContext, stable_since
 from hyperpage.tools.http import decode_json
 from hyperpage.tools.links import PageTrail
 
@@ -37,3 +38,14 @@ async def pages(
             return
         trail.check(response.request.url.copy_set_param("page", next_page))
         response = await ctx.send("GET", path, params={**query, "page": next_page})
+
+
+def updated_window(ctx: JobContext) -> dict[str, Any]:
+    """The incremental listing's order and start: oldest update first, from the job's high-water mark."""
+    params: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
+    if not ctx.full and ctx.high_water_mark:
+        # updated_after is strictly after: one second back keeps the boundary item
+        params["updated_after"] = (stable_since(ctx.high_water_mark) - timedelta(seconds=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    return params

@@ -1,4 +1,5 @@
-"""GitLab resources: projects, merge requests, pipelines, issues. Quota comes from `RateLimit-*` headers
+"""GitLab resources: projects, merge requests, pipelines, issues (and the insights' jobs: insights.py,
+deployments.py). Quota comes from `RateLimit-*` headers
 on every response, so there is no separate rate-limit job (GitLab has no free quota endpoint)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from hyperpage.issues.models import Issue
 from hyperpage.pipelines.models import Pipeline, PipelineStatus
 from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.base import (
+    INSIGHTS_RESOURCES,
     ISSUES,
     PIPELINES,
     PULL_REQUESTS,
@@ -24,7 +26,8 @@ from hyperpage.tools.base import (
 from hyperpage.tools.errors import NotFound
 from hyperpage.tools.gitlab import mappers
 from hyperpage.tools.gitlab.client import SLUG, connection_specs, make_client
-from hyperpage.tools.gitlab.pager import pages
+from hyperpage.tools.gitlab.insights import RUNNERS as INSIGHTS_RUNNERS
+from hyperpage.tools.gitlab.pager import pages, updated_window
 from hyperpage.tools.models import Repository
 
 
@@ -60,18 +63,10 @@ async def discover(ctx: JobContext) -> JobResult:
     return ctx.result
 
 
-def _window(ctx: JobContext) -> dict[str, Any]:
-    params: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
-    if not ctx.full and ctx.high_water_mark:
-        # updated_after is strictly after: one second back keeps the boundary item
-        params["updated_after"] = _iso(stable_since(ctx.high_water_mark) - timedelta(seconds=1))
-    return params
-
-
 async def _sync_issuables(ctx: JobContext, kind: str, mapper: Callable[..., dict[str, Any]], table: Any) -> JobResult:
     """Merge requests and issues: the same window, filters and paging, each in all states and of all authors."""
     path = f"/projects/{ctx.repository_external_id}/{kind}"
-    async for page in pages(ctx, path, {**_window(ctx), "scope": "all", "state": "all"}):
+    async for page in pages(ctx, path, {**updated_window(ctx), "scope": "all", "state": "all"}):
         await ctx.store(table, ctx.map_scoped(mapper, page, table))
     return ctx.finish()
 
@@ -82,7 +77,7 @@ async def sync_merge_requests(ctx: JobContext) -> JobResult:
 
 async def sync_pipelines(ctx: JobContext) -> JobResult:
     project = ctx.repository_external_id
-    params = _window(ctx)
+    params = updated_window(ctx)
     if ctx.full or not ctx.high_water_mark:
         params["updated_after"] = _iso(stable_since(ctx.now - timedelta(days=ctx.settings.sync_pipelines_window_days)))
     async for page in pages(ctx, f"/projects/{project}/pipelines", params):
@@ -110,8 +105,8 @@ async def sync_issues(ctx: JobContext) -> JobResult:
 
 TOOL = ToolDefinition(
     slug=SLUG,
-    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES),
-    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES}),
+    resources=(REPOSITORIES, PULL_REQUESTS, PIPELINES, ISSUES, *INSIGHTS_RESOURCES),
+    scoped=frozenset({PULL_REQUESTS, PIPELINES, ISSUES, *INSIGHTS_RESOURCES}),
     connection_specs=connection_specs,
     make_client=make_client,
     runners={
@@ -119,5 +114,6 @@ TOOL = ToolDefinition(
         PULL_REQUESTS: sync_merge_requests,
         PIPELINES: sync_pipelines,
         ISSUES: sync_issues,
+        **INSIGHTS_RUNNERS,
     },
 )

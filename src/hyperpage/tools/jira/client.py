@@ -8,6 +8,7 @@ Rate limiting: https://developer.atlassian.com/cloud/jira/platform/rate-limiting
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -15,7 +16,7 @@ from pydantic import SecretStr
 from hyperpage import __version__
 from hyperpage.config import ConfigError, Settings
 from hyperpage.tools.base import ConnectionSpec
-from hyperpage.tools.connfile import entry_token, file_entries
+from hyperpage.tools.connfile import entry_token, file_entries, insight_lists
 from hyperpage.tools.http import ClientPool, QuotaSample, UpstreamClient, quota_from_headers
 
 SLUG = "jira"
@@ -34,6 +35,8 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 settings.jira_email,
                 settings.jira_deployment,
                 settings.jira_jql,
+                {},
+                settings,
             )
         )
     for entry in file_entries(settings, SLUG):
@@ -47,13 +50,22 @@ def connection_specs(settings: Settings) -> list[ConnectionSpec]:
                 entry.get("email"),
                 entry.get("deployment"),
                 str(entry.get("jql") or ""),
+                entry,
+                settings,
             )
         )
     return specs
 
 
 def _spec(
-    name: str, web_url: str, token: SecretStr, email: str | None, deployment: str | None, jql: str
+    name: str,
+    web_url: str,
+    token: SecretStr,
+    email: str | None,
+    deployment: str | None,
+    jql: str,
+    options: dict[str, Any],
+    settings: Settings,
 ) -> ConnectionSpec:
     # Email + token is Jira Cloud; a token alone is a Data Center personal access token.
     deployment = deployment or ("cloud" if email else "datacenter")
@@ -68,6 +80,7 @@ def _spec(
         email=email,
         deployment=deployment,
         jql=jql.strip() or DEFAULT_JQL,
+        **insight_lists(settings, SLUG, options, "incident_issue_types", "incident_labels"),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from hyperpage.issues.models import StatusCategory
 from hyperpage.tools.base import parse_time
+from hyperpage.tools.insights_store import incident_row
 
 FIELDS = [
     "summary",
@@ -21,6 +22,7 @@ FIELDS = [
     "resolutiondate",
     "project",
 ]
+INCIDENT_FIELDS = ["summary", "status", "labels", "created", "updated", "resolutiondate", "statuscategorychangedate"]
 _CATEGORY = {"new": StatusCategory.TODO, "indeterminate": StatusCategory.IN_PROGRESS, "done": StatusCategory.DONE}
 
 
@@ -53,3 +55,26 @@ def issue(item: dict[str, Any], *, connection_id: int, web_url: str, now: dateti
         "resolved_at": parse_time(fields.get("resolutiondate")),
         "synced_at": now,
     }
+
+
+def incident(item: dict[str, Any], *, connection_id: int, web_url: str, now: datetime) -> dict[str, Any]:
+    """An issue of an incident type or label -> an incidents row: opened = created, resolved = its resolution
+    date, or, in a workflow that sets no resolution, when its status entered the done category. Jira knows no
+    repository: the incident stays without one (docs/insights.md says how the metrics count it)."""
+    fields = item["fields"]
+    done = ((fields.get("status") or {}).get("statusCategory") or {}).get("key") == "done"
+    resolved = parse_time(fields.get("resolutiondate"))
+    if resolved is None and done:
+        resolved = parse_time(fields.get("statuscategorychangedate"))
+    return incident_row(
+        connection_id=connection_id,
+        repository_id=None,
+        now=now,
+        external_id=str(item["id"]),
+        key=item["key"],
+        title=fields.get("summary") or "",
+        labels=[str(label) for label in fields.get("labels") or []],
+        web_url=f"{web_url}/browse/{item['key']}",
+        opened_at=parse_time(fields["created"]),
+        resolved_at=resolved,
+    )
