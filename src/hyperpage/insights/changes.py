@@ -10,7 +10,7 @@ so the figures are the same to the last bit; tests/insights/test_changes.py hold
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -90,8 +90,9 @@ def tally(
     weeks: dict[int, Week] = {}
     done: set[int] = set()
     out = Tally({})
+    # one loop over up to 100,000 rows: spans as `x if x > 0.0 else 0.0`, not max() (a call per value)
     for change, repository, author, merged, first, ready, review, sha, _entry in rows:
-        if change in repeated:  # one row per deployment holding the merge commit: count the change once
+        if repeated and change in repeated:  # one row per deployment holding the merge commit: count it once
             if change in done:
                 continue
             done.add(change)
@@ -107,26 +108,32 @@ def tally(
         if week is None:
             week = weeks[monday] = Week()
         week.changes += 1
-        finished = delivered.get(change)
-        if finished is None:
+        carrier = delivered.get(change)
+        if carrier is None:
             week.undeployed += 1
             if sha is None or repository not in deployed or unknown_since.get(repository, merged) > merged:
                 out.unattributed += 1
             else:
                 out.awaiting += 1
         else:
+            finished = carrier[0]
             if first is None:
                 out.incomplete += 1
             else:
                 week.lead.append((finished - first).total_seconds())
-            week.deploy.append(max(0.0, (finished - merged).total_seconds()))
+            span = (finished - merged).total_seconds()
+            week.deploy.append(span if span > 0.0 else 0.0)
         if first is not None:
-            week.coding.append(max(0.0, (ready - first).total_seconds()))
+            span = (ready - first).total_seconds()
+            week.coding.append(span if span > 0.0 else 0.0)
         if review is not None and review <= merged:  # a review after the merge is no review of this change
-            week.pickup.append(max(0.0, (review - ready).total_seconds()))
-            week.review.append(max(0.0, (merged - review).total_seconds()))
+            span = (review - ready).total_seconds()
+            week.pickup.append(span if span > 0.0 else 0.0)
+            span = (merged - review).total_seconds()
+            week.review.append(span if span > 0.0 else 0.0)
         else:
-            week.unreviewed.append(max(0.0, (merged - ready).total_seconds()))
+            span = (merged - ready).total_seconds()
+            week.unreviewed.append(span if span > 0.0 else 0.0)
     out.weeks = {date.fromordinal(monday): week for monday, week in weeks.items()}
     return out
 
@@ -139,28 +146,31 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
+Carrier = tuple[datetime, int, int | None]  # finished_at (as the rows' times), id, repository_id
+
+
 def _deliveries(
-    rows: Iterable[Any], deployments: Sequence[DeploymentRow], same: Any
-) -> tuple[dict[int, datetime], set[int]]:
-    """Change id -> finished_at of the deployment that delivered its merge commit: the earliest carrier
-    (metrics.carriers) of the ranges holding it in the change's repository; and the changes that come in several
-    rows."""
-    carried = {entered: (d.finished_at, d.id, d.repository_id) for entered, d in carriers(streams(deployments)).items()}
-    best: dict[int, tuple[datetime, int]] = {}
+    rows: Iterable[Any], deployments: Sequence[DeploymentRow], same: Callable[[datetime], datetime]
+) -> tuple[dict[int, Carrier], set[int]]:
+    """Change id -> the deployment that delivered its merge commit: the earliest carrier (metrics.carriers) of the
+    ranges holding it in the change's repository; and the changes that come in several rows."""
+    carried: dict[int, Carrier] = {
+        entered: (same(d.finished_at), d.id, d.repository_id)  # type: ignore[arg-type]  # a carrier succeeded
+        for entered, d in carriers(streams(deployments)).items()
+    }
+    best: dict[int, Carrier] = {}
     seen: set[int] = set()
     repeated: set[int] = set()
-    for row in rows:
-        entry = row[8]
+    for change, repository, _author, _merged, _first, _ready, _review, _sha, entry in rows:
         if entry is None:
             continue
-        change = row[0]
         if change in seen:
             repeated.add(change)
         seen.add(change)
         by = carried.get(entry)
-        if by is None or by[2] != row[1]:
+        if by is None or by[2] != repository:
             continue
         current = best.get(change)
-        if current is None or (by[0], by[1]) < current:
-            best[change] = (by[0], by[1])  # type: ignore[assignment]
-    return {change: same(finished) for change, (finished, _id) in best.items()}, repeated
+        if current is None or by < current:  # (finished_at, id) decide: the same repository
+            best[change] = by
+    return best, repeated

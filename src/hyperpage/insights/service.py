@@ -79,13 +79,15 @@ def authors_of(query: InsightsQuery, teams: Teams) -> frozenset[str] | None:
     return found
 
 
-async def load(engine: AsyncEngine, scope: Scope) -> Loaded:
+async def load(engine: AsyncEngine, scope: Scope, *, failures: bool = True) -> Loaded:
+    """The rows of the filter; without `failures` (cycle time) none of what only the failure rate and recovery
+    read: reverts, incidents, the commits of ranges and repository names."""
     changes = await load_window_changes(engine, scope)
-    reverts = await load_reverts(engine, scope)
+    reverts = await load_reverts(engine, scope) if failures else []
     wanted = {sha for c in reverts for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
     deployments = await load_deployments(engine, scope, wanted)
-    incidents = await load_incidents(engine, scope)
-    ids = {d.repository_id for d in deployments if d.repository_id is not None}
+    incidents = await load_incidents(engine, scope) if failures else []
+    ids = {d.repository_id for d in deployments if d.repository_id is not None} if failures else set()
     async with engine.connect() as conn:
         names = dict(
             (await conn.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids)))).all()
@@ -260,7 +262,7 @@ async def cycle_time(
 ) -> CycleTimeReport:
     scope = scope_of(query, settings, today)
     authors_of(query, teams)
-    return cycle_report(query, scope, _tally(await load(engine, scope), query, teams))
+    return cycle_report(query, scope, _tally(await load(engine, scope, failures=False), query, teams))
 
 
 async def reports(
