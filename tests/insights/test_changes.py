@@ -16,11 +16,12 @@ from hyperpage.config import load_settings
 from hyperpage.db.session import create_engine
 from hyperpage.insights import metrics, service
 from hyperpage.insights.cycle import cycle_time, stage_rows
-from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
+from hyperpage.insights.models import DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
 from hyperpage.insights.rows import ChangeRow, DeploymentRow, IncidentRow
 from hyperpage.insights.schemas import InsightsQuery
 from hyperpage.insights.stats import in_window, summarise, week_of
 from tests import factories as f
+from tests.insights.scenario import _deployment
 
 START = datetime(2026, 10, 5, tzinfo=UTC)  # the window of WINDOW, a Monday
 END = datetime(2026, 10, 26, tzinfo=UTC)
@@ -137,28 +138,15 @@ async def _seed(db_url: str, seed: int) -> dict[str, list]:
                     pending = [c for c in pending if c.merged_at >= created or rnd.random() < 0.1]  # some again
                     commits.add(f"direct-{k}")
                     finished = None if status == "RUNNING" else created + timedelta(minutes=rnd.randrange(1, 30))
-                    row = Deployment(
-                        connection_id=gh.id,
-                        repository_id=repo.id,
-                        external_id=f"{repo.id}-{environment}-{k}",
-                        environment=environment,
-                        production=production,
-                        sha=sha,
-                        status=status,
-                        original_status=status.lower(),
-                        source="DEPLOYMENT",
-                        created_at=created,
-                        finished_at=finished,
-                        commits_known=known,
-                        synced_at=END,
+                    name = f"{repo.id}-{environment}-{k}"
+                    deployment_id = await _deployment(
+                        s, gh.id, repo.id, name, environment, production, created, finished, status, sha, known=known
                     )
-                    s.add(row)
-                    await s.flush()
                     for commit in commits if known else ():
-                        s.add(DeploymentCommit(deployment_id=row.id, sha=commit))
+                        s.add(DeploymentCommit(deployment_id=deployment_id, sha=commit))
                     world["deployments"].append(
                         DeploymentRow(
-                            row.id, repo.id, environment, production, sha, status, created, finished, known,
+                            deployment_id, repo.id, environment, production, sha, status, created, finished, known,
                             frozenset(commits if known else ()),
                         )
                     )  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from hyperpage.insights.cycle import CycleTime
+from hyperpage.insights.cycle import CycleTime, summed
 from hyperpage.insights.metrics import carriers, streams
 from hyperpage.insights.rows import DeploymentRow
 from hyperpage.insights.stats import Summary, summarise
@@ -35,17 +35,8 @@ class Week:
     unreviewed: list[float] = field(default_factory=list)  # ready -> merge of the changes merged without review
 
     def cycle(self) -> CycleTime:
-        return CycleTime(
-            changes=self.changes,
-            reviewed=self.changes - len(self.unreviewed),
-            unreviewed=len(self.unreviewed),
-            undeployed=self.undeployed,
-            coding=summarise(self.coding),
-            pickup=summarise(self.pickup),
-            review=summarise(self.review),
-            deploy=summarise(self.deploy),
-            merged_without_review=summarise(self.unreviewed),
-        )
+        stages = (self.coding, self.pickup, self.review, self.deploy)
+        return summed(self.changes, self.undeployed, *stages, unreviewed=self.unreviewed)
 
 
 @dataclass(slots=True)

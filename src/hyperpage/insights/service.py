@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -149,10 +149,7 @@ def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, counted: Tal
             band=bands.deployment_frequency(freq.per_day if loaded.deployments else None),
         ),
         lead_time=LeadTimeOut(
-            count=lead.count,
-            median_seconds=lead.median,
-            p75_seconds=lead.p75,
-            p90_seconds=lead.p90,
+            **asdict(_durations(lead)),
             unattributed=counted.unattributed,
             awaiting_deployment=counted.awaiting,
             incomplete=counted.incomplete,
