@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -81,18 +82,29 @@ def authors_of(query: InsightsQuery, teams: Teams) -> frozenset[str] | None:
 
 async def load(engine: AsyncEngine, scope: Scope, *, failures: bool = True) -> Loaded:
     """The rows of the filter; without `failures` (cycle time) none of what only the failure rate and recovery
-    read: reverts, incidents, the commits of ranges and repository names."""
-    changes = await load_window_changes(engine, scope)
-    reverts = await load_reverts(engine, scope) if failures else []
+    read: reverts, incidents, the commits of ranges and repository names. The window's changes are read on a
+    connection of their own meanwhile: the database steps through them while Python builds the rest."""
+    changes, (deployments, reverts, incidents, names) = await asyncio.gather(
+        load_window_changes(engine, scope), _load_deployments(engine, scope, failures=failures)
+    )
+    return Loaded(deployments, changes, reverts, incidents, names, engine.dialect.name == "sqlite")
+
+
+async def _load_deployments(
+    engine: AsyncEngine, scope: Scope, *, failures: bool
+) -> tuple[list[DeploymentRow], list[ChangeRow], list[IncidentRow], dict[int, str]]:
+    if not failures:
+        return await load_deployments(engine, scope, set()), [], [], {}
+    reverts = await load_reverts(engine, scope)
     wanted = {sha for c in reverts for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
     deployments = await load_deployments(engine, scope, wanted)
-    incidents = await load_incidents(engine, scope) if failures else []
-    ids = {d.repository_id for d in deployments if d.repository_id is not None} if failures else set()
+    incidents = await load_incidents(engine, scope)
+    ids = {d.repository_id for d in deployments if d.repository_id is not None}
     async with engine.connect() as conn:
         names = dict(
             (await conn.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids)))).all()
         )
-    return Loaded(deployments, changes, reverts, incidents, names, engine.dialect.name == "sqlite")
+    return deployments, reverts, incidents, names
 
 
 def _durations(s: Summary) -> Durations:
