@@ -17,7 +17,7 @@ EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
 def _name(max_length: int, description: str) -> Any:
-    """An optional name filter: never empty (an empty form field is dropped before validation), bounded."""
+    """An optional name filter (repository, environment, login, team): not empty, at most max_length long."""
     return Field(None, min_length=1, max_length=max_length, description=description)
 
 
