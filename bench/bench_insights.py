@@ -4,8 +4,9 @@ The world: 20 repositories, each with 500 production deployments (one every ~4 h
 failed, the first with an unknown range) and 5,000 merged pull requests (timeline, one review for 9 in 10, the
 merge commit in the range of the next deployment), plus 500 incidents. Rows go in with bulk inserts
 (executemany). Printed per engine, median of RUNS: the same-run baseline (a plain COUNT(*) over pull_requests,
-deployments and deployment_commits), loading the rows of the default filter (queries.py), and the whole
-/dora and /cycle-time reports (load + compute), with their ratio to the baseline.
+deployments and deployment_commits), the reports as they were computed before insights/changes.py (`before`, every
+change as a ChangeRow), loading the rows of the default filter (queries.py), and the whole /dora and /cycle-time
+reports (load + compute), with their ratio to the baseline and to `before`.
 """
 
 from __future__ import annotations
@@ -14,27 +15,35 @@ import asyncio
 import shutil
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import text
+from sqlalchemy import select, text, true
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.pg import PgCluster
 
 from bench.common import median
 from hyperpage.config import load_settings, sync_url
 from hyperpage.db import schema
 from hyperpage.db.session import create_engine
-from hyperpage.insights import service
+from hyperpage.insights import metrics, queries, service
+from hyperpage.insights.cycle import cycle_time, stage_rows
 from hyperpage.insights.models import Deployment, DeploymentCommit, Incident, PullRequestReview, PullRequestTimeline
+from hyperpage.insights.queries import Scope
+from hyperpage.insights.rows import ChangeRow
 from hyperpage.insights.schemas import InsightsQuery
+from hyperpage.insights.stats import in_window, summarise, week_of
 from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.models import Connection, Repository
 
 REPOSITORIES, DEPLOYS_PER_REPO, PRS_PER_REPO, INCIDENTS = 20, 500, 5_000, 500
 RUNS = 3
+TIMES = (4, 5, 6, 7, 8)  # the datetime columns of a ChangeRow
 TODAY = date(2026, 11, 30)
 END = datetime(2026, 12, 1, tzinfo=UTC)
 START = END - timedelta(days=90)
@@ -182,6 +191,43 @@ async def timed(step: Callable[[], Awaitable[Any]]) -> float:
     return median(runs)
 
 
+async def before(engine: AsyncEngine, scope: Scope, *, dora: bool) -> None:
+    """The path the insights had before changes.py, kept here as the same-run baseline: every change near the
+    window built as a ChangeRow with aware datetimes, every commit of the filter's ranges read and filtered in
+    Python, then the definitions' functions (metrics.py, cycle.py) over them, as the tests' oracle runs them."""
+    changes = [ChangeRow(*row) for row in await queries._rows(engine, queries._change_rows(true(), scope), times=TIMES)]
+    wanted = {sha for c in changes for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
+    pairs = select(DeploymentCommit.deployment_id, DeploymentCommit.sha).join(Deployment)
+    commits: dict[int, set[str]] = defaultdict(set)
+    for deployment_id, sha in await queries._rows(engine, pairs.where(queries._deployment_filter(scope))):
+        if sha in wanted:
+            commits[deployment_id].add(sha)
+    deployments = [
+        replace(d, commits=frozenset(commits[d.id])) for d in await queries.load_deployments(engine, scope, set())
+    ]
+    window = [c for c in changes if in_window(c.merged_at, scope.start, scope.end)]
+    delivered = metrics.deliveries(metrics.streams(deployments))
+    if dora:
+        incidents = await queries.load_incidents(engine, scope)
+        lead = metrics.lead_times(window, deployments, delivered)
+        verdicts = metrics.judge(
+            deployments, changes, incidents, start=scope.start, end=scope.end, incident_window=scope.incident_window
+        )
+        metrics.recovery(verdicts, deployments, incidents)
+        by_week: dict[date, list[float]] = defaultdict(list)
+        for c in window:
+            if c.id in lead.by_change:
+                by_week[week_of(c.merged_at)].append(lead.by_change[c.id])
+        [summarise(values) for values in by_week.values()]
+    else:
+        rows = stage_rows(window, delivered)
+        cycle_time(rows)
+        weeks: dict[date, list[Any]] = defaultdict(list)
+        for row in rows:
+            weeks[week_of(row.change.merged_at)].append(row)
+        [cycle_time(part) for part in weeks.values()]
+
+
 async def measure(url: str) -> None:
     settings = load_settings(database_url=url, db_statement_timeout=0)
     engine = create_engine(settings)
@@ -199,6 +245,8 @@ async def measure(url: str) -> None:
         loaded = await service.load(engine, scope)
         results = {
             "baseline: COUNT(*) of the 3 tables": base,
+            "before: /dora": await timed(lambda: before(engine, scope, dora=True)),
+            "before: /cycle-time": await timed(lambda: before(engine, scope, dora=False)),
             "load the rows of the filter": await timed(lambda: service.load(engine, scope)),
             "/dora report (load + compute)": await timed(
                 lambda: service.dora(engine, query=query, settings=settings, teams={}, today=TODAY)
@@ -208,11 +256,13 @@ async def measure(url: str) -> None:
             ),
         }
         print(
-            f"  rows loaded: {len(loaded.changes)} changes, {len(loaded.deployments)} deployments, "
-            f"{sum(len(d.commits) for d in loaded.deployments)} deployment commits, {len(loaded.incidents)} incidents"
+            f"  rows loaded: {len(loaded.changes)} change rows, {len(loaded.reverts)} reverts and reverted changes, "
+            f"{len(loaded.deployments)} deployments, {len(loaded.incidents)} incidents"
         )
         for label, seconds in results.items():
             print(f"  {label:<40} {seconds * 1000:9.1f} ms   x{seconds / base:8.1f} of baseline")
+        for name, old in (("/dora", "before: /dora"), ("/cycle-time", "before: /cycle-time")):
+            print(f"  {name}: {results[old] / results[f'{name} report (load + compute)']:.1f}x as fast as before")
     finally:
         await engine.dispose()
 

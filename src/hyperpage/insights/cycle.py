@@ -61,20 +61,36 @@ def stage_rows(changes: Sequence[ChangeRow], delivered: dict[Key, DeploymentRow]
 
 
 def cycle_time(rows: Sequence[Stages]) -> CycleTime:
-    def summary(name: str) -> Summary:
-        return summarise(v for r in rows if (v := getattr(r, name)) is not None)
+    def values(name: str) -> list[float]:
+        return [v for r in rows if (v := getattr(r, name)) is not None]
 
-    unreviewed = sum(1 for r in rows if r.unreviewed is not None)
+    undeployed = sum(1 for r in rows if r.deploy is None)
+    stages = (values("coding"), values("pickup"), values("review"), values("deploy"))
+    return summed(len(rows), undeployed, *stages, unreviewed=values("unreviewed"))
+
+
+def summed(
+    changes: int,
+    undeployed: int,
+    coding: Sequence[float],
+    pickup: Sequence[float],
+    review: Sequence[float],
+    deploy: Sequence[float],
+    *,
+    unreviewed: Sequence[float],
+) -> CycleTime:
+    """The cycle time of `changes` changes from their stages' values (a change merged without review has a
+    ready -> merge value in `unreviewed` instead of pickup and review)."""
     return CycleTime(
-        changes=len(rows),
-        reviewed=len(rows) - unreviewed,
-        unreviewed=unreviewed,
-        undeployed=sum(1 for r in rows if r.deploy is None),
-        coding=summary("coding"),
-        pickup=summary("pickup"),
-        review=summary("review"),
-        deploy=summary("deploy"),
-        merged_without_review=summary("unreviewed"),
+        changes=changes,
+        reviewed=changes - len(unreviewed),
+        unreviewed=len(unreviewed),
+        undeployed=undeployed,
+        coding=summarise(coding),
+        pickup=summarise(pickup),
+        review=summarise(review),
+        deploy=summarise(deploy),
+        merged_without_review=summarise(unreviewed),
     )
 
 

@@ -43,33 +43,49 @@ def rolled_back(lines: dict[Stream, list[DeploymentRow]]) -> set[int]:
     return found
 
 
-def deliveries(lines: dict[Stream, list[DeploymentRow]]) -> dict[Key, DeploymentRow]:
-    """The first successful deployment that put each commit in its environment (earliest across environments).
+def carriers(lines: dict[Stream, list[DeploymentRow]]) -> dict[int, DeploymentRow]:
+    """Deployment id -> the deployment that delivered the commits of its range (known ranges only).
 
     A commit enters with the deployment whose compare range holds it. If that deployment failed, was cancelled
     or is still running, the commit is carried to the next successful deployment of the stream that moves
     forward (a retry of the same sha, or a new sha): the sync compares with the previous deployment whatever its
     status, so the retry's range is empty. A rollback (a sha deployed before) carries nothing: it put older code
-    back, and the commits come with the next deployment's range again.
+    back, and the commits come with the next deployment's range again. Per deployment rather than per commit,
+    so the insights look up each change's merge commit in SQL (queries.load_window_changes).
     """
-    found: dict[Key, DeploymentRow] = {}
-    for (repository_id, _env), line in lines.items():
-        waiting: set[str] = set()
+    found: dict[int, DeploymentRow] = {}
+    for line in lines.values():
+        waiting: list[DeploymentRow] = []
         seen: set[str] = set()
         previous: DeploymentRow | None = None
         for d in line:
             if d.commits_known:
-                waiting |= d.commits
+                waiting.append(d)
             rollback = d.sha in seen and (previous is None or d.sha != previous.sha)
             if d.succeeded and not rollback:
-                for sha in waiting:
-                    key = (repository_id, sha)
-                    best = found.get(key)
-                    if best is None or (d.finished_at, d.id) < (best.finished_at, best.id):
-                        found[key] = d
-                waiting = set()
+                for entered in waiting:
+                    found[entered.id] = d
+                waiting = []
             seen.add(d.sha)
             previous = d
+    return found
+
+
+def deliveries(lines: dict[Stream, list[DeploymentRow]]) -> dict[Key, DeploymentRow]:
+    """The first successful deployment that put each commit in its environment (earliest across environments,
+    when several ranges hold it): the carrier of each range, commit by commit."""
+    carried = carriers(lines)
+    found: dict[Key, DeploymentRow] = {}
+    for line in lines.values():
+        for entered in line:
+            d = carried.get(entered.id)
+            if d is None:
+                continue
+            for sha in entered.commits:
+                key = (entered.repository_id, sha)
+                best = found.get(key)
+                if best is None or (d.finished_at, d.id) < (best.finished_at, best.id):
+                    found[key] = d
     return found
 
 

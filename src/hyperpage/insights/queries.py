@@ -24,6 +24,7 @@ from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.models import Repository
 
 LOOKBACK = timedelta(days=90)
+CHUNK = 1000  # values of one IN (...) list: far below either engine's limit of bound parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +44,20 @@ class Scope:
         return min(datetime.max.replace(tzinfo=self.end.tzinfo), self.end + LOOKBACK)
 
 
-async def _rows(engine: AsyncEngine, stmt: Select[*tuple[Any, ...]], *, times: tuple[int, ...] = ()) -> list[list[Any]]:
+async def _rows(engine: AsyncEngine, stmt: Select[*tuple[Any, ...]], *, times: tuple[int, ...] = ()) -> list[Any]:
     """Run on the driver itself (listing/reader.py): 100,000 changes through SQLAlchemy's result rows and
     TZDateTime cost 7x the query (bench/bench_insights.py). Times then come back as the driver gives them."""
-    compiled = stmt.compile(dialect=engine.dialect)
+    compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})  # IN (...) lists
     processors = compiled._bind_processors
     params = []
     for name in compiled.positiontup or ():
         processor = processors.get(name)  # the column type's own conversion (TZDateTime: naive UTC on SQLite)
         params.append(processor(compiled.params[name]) if callable(processor) else compiled.params[name])
+    fetched = await fetch_rows(engine, compiled.string, params)
+    if not times:
+        return fetched  # tuples or asyncpg Records, read by position: 100,000 copies cost more than the query
     rows = []
-    for raw in await fetch_rows(engine, compiled.string, params):
+    for raw in fetched:
         row = list(raw)
         for i in times:
             row[i] = _utc(row[i])
@@ -82,6 +86,7 @@ def _deployment_filter(scope: Scope) -> ColumnElement[bool]:
 
 
 def _change_filter(scope: Scope) -> ColumnElement[bool]:
+    """Changes merged near the window: the reverts among them may fail a deployment of the window."""
     p = PullRequest
     return and_(
         p.merged_at.is_not(None),
@@ -92,20 +97,16 @@ def _change_filter(scope: Scope) -> ColumnElement[bool]:
 
 
 async def load_deployments(engine: AsyncEngine, scope: Scope, wanted: set[str]) -> list[DeploymentRow]:
-    """The deployments of the filter, each with the commits of its range that are in `wanted` (the merge commits
-    of the loaded changes and the commits they revert): the metrics ask about no other commit."""
+    """The deployments of the filter, each with the commits of its range that are in `wanted` (the commits the
+    failure causes ask about: reverts and what they revert); the changes find theirs in load_window_changes."""
     d = Deployment
-    # Every range commit of these deployments, filtered here: as `sha IN (subquery)` in SQL, SQLite probes the
-    # (deployment_id, sha) key once per pair of deployment and wanted sha (10,000 x 100,000 in the benchmark).
-    pairs = await _rows(
-        engine,
-        select(DeploymentCommit.deployment_id, DeploymentCommit.sha)
-        .join(d, d.id == DeploymentCommit.deployment_id)
-        .where(_deployment_filter(scope)),
-    )
     commits: dict[int, set[str]] = {}
-    for deployment_id, sha in pairs:
-        if sha in wanted:
+    ordered = sorted(wanted)
+    for i in range(0, len(ordered), CHUNK):
+        # by sha alone, through its index, and kept below for the deployments of the filter: joined with
+        # deployments in SQL, SQLite probes the (deployment_id, sha) key once per pair of deployment and sha
+        pairs = select(DeploymentCommit.deployment_id, DeploymentCommit.sha)
+        for deployment_id, sha in await _rows(engine, pairs.where(DeploymentCommit.sha.in_(ordered[i : i + CHUNK]))):
             commits.setdefault(deployment_id, set()).add(sha)
     rows = await _rows(
         engine,
@@ -139,10 +140,9 @@ async def load_deployments(engine: AsyncEngine, scope: Scope, wanted: set[str]) 
     ]
 
 
-async def load_changes(engine: AsyncEngine, scope: Scope) -> list[ChangeRow]:
-    """Merged changes near the window, all authors (a revert by anyone fails a deployment)."""
+def _first_review() -> ColumnElement[Any]:
+    """The timeline's first review when the sync wrote it, else the earliest review by someone else, not a bot."""
     p, t, r = PullRequest, PullRequestTimeline, PullRequestReview
-    # the timeline's first review when the sync wrote it, else the earliest review by someone else, not a bot
     from_reviews = (
         select(func.min(r.submitted_at))
         .where(
@@ -153,7 +153,42 @@ async def load_changes(engine: AsyncEngine, scope: Scope) -> list[ChangeRow]:
         )
         .scalar_subquery()
     )
+    return func.coalesce(t.first_review_at, from_reviews)
+
+
+async def load_window_changes(engine: AsyncEngine, scope: Scope) -> list[Any]:
+    """The changes merged in the window, all authors, as the rows changes.tally reads: id, repository_id, author,
+    merged, first commit, ready, first review, merge sha, and the id of a deployment whose range holds the merge
+    commit (one row per such deployment; None when there is none). Times come as the driver gives them (SQLite:
+    naive UTC text, which tally parses only for the rows it keeps; asyncpg: aware datetimes)."""
+    p, t = PullRequest, PullRequestTimeline
     stmt = (
+        select(
+            p.id,
+            p.repository_id,
+            p.author,
+            p.merged_at,
+            t.first_commit_at,
+            func.coalesce(t.ready_for_review_at, p.created_at),
+            _first_review(),
+            t.merge_commit_sha,
+            DeploymentCommit.deployment_id,
+        )
+        .outerjoin(t, t.pull_request_id == p.id)
+        .outerjoin(DeploymentCommit, DeploymentCommit.sha == t.merge_commit_sha)
+        .where(
+            p.merged_at.is_not(None),
+            p.merged_at >= scope.start,
+            p.merged_at < scope.end,
+            _in_repository(p.repository_id, scope),
+        )
+    )
+    return await _rows(engine, stmt)
+
+
+def _change_rows(where: ColumnElement[bool], scope: Scope) -> Select[*tuple[Any, ...]]:
+    p, t = PullRequest, PullRequestTimeline
+    return (
         select(
             p.id,
             p.repository_id,
@@ -163,15 +198,36 @@ async def load_changes(engine: AsyncEngine, scope: Scope) -> list[ChangeRow]:
             p.merged_at,
             t.first_commit_at,
             t.ready_for_review_at,
-            func.coalesce(t.first_review_at, from_reviews),
+            _first_review(),
             t.merge_commit_sha,
             t.reverts_number,
             t.reverts_sha,
         )
         .outerjoin(t, t.pull_request_id == p.id)
-        .where(_change_filter(scope))
+        .where(where, _change_filter(scope))
     )
-    return [ChangeRow(*row) for row in await _rows(engine, stmt, times=(4, 5, 6, 7, 8))]
+
+
+async def load_reverts(engine: AsyncEngine, scope: Scope) -> list[ChangeRow]:
+    """The merged reverts near the window (all authors: a revert by anyone fails a deployment) and the changes
+    they name by number: all metrics.judge needs of the changes, a few rows instead of every change."""
+    t = PullRequestTimeline
+    times = (4, 5, 6, 7, 8)
+    reverts = [
+        ChangeRow(*row)
+        for row in await _rows(
+            engine, _change_rows(or_(t.reverts_number.is_not(None), t.reverts_sha.is_not(None)), scope), times=times
+        )
+    ]
+    named = {(c.repository_id, c.reverts_number) for c in reverts if c.reverts_number is not None}
+    numbers = sorted({number for _repo, number in named})
+    found = {c.id: c for c in reverts}
+    for i in range(0, len(numbers), CHUNK):
+        part = _change_rows(PullRequest.number.in_(numbers[i : i + CHUNK]), scope)
+        for row in await _rows(engine, part, times=times):
+            if (row[1], row[2]) in named:
+                found.setdefault(row[0], ChangeRow(*row))
+    return list(found.values())
 
 
 async def load_incidents(engine: AsyncEngine, scope: Scope) -> list[IncidentRow]:

@@ -16,6 +16,11 @@ MAX_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
+def _name(max_length: int, description: str) -> Any:
+    """An optional name filter (repository, environment, login, team): not empty, at most max_length long."""
+    return Field(None, min_length=1, max_length=max_length, description=description)
+
+
 class InsightsQuery(RequestModel):
     """The filter of /api/v1/insights/* and /insights. Unknown parameters are refused, so a typo is not ignored."""
 
@@ -27,23 +32,13 @@ class InsightsQuery(RequestModel):
         description="First day of the window (UTC, inclusive, YYYY-MM-DD). Default: 90 days before `to`.",
     )
     to: date | None = Field(None, description="Last day of the window (UTC, inclusive, YYYY-MM-DD). Default: today.")
-    repository: str | None = Field(
-        None, min_length=1, max_length=300, description="Only this repository, by full name."
+    repository: str | None = _name(300, "Only this repository, by full name.")
+    environment: str | None = _name(
+        255, "Only deployments to this environment. Default: every environment marked production."
     )
-    environment: str | None = Field(
-        None,
-        min_length=1,
-        max_length=255,
-        description="Only deployments to this environment. Default: every environment marked production.",
-    )
-    author: str | None = Field(
-        None, min_length=1, max_length=255, description="Only changes by this login (lead time and cycle time)."
-    )
-    team: str | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        description="Only changes by the members of this team of HYPERPAGE_TEAMS_FILE (lead time and cycle time).",
+    author: str | None = _name(255, "Only changes by this login (lead time and cycle time).")
+    team: str | None = _name(
+        100, "Only changes by the members of this team of HYPERPAGE_TEAMS_FILE (lead time and cycle time)."
     )
 
     @field_validator("from_", "to", mode="before")

@@ -1,11 +1,13 @@
-"""The two insights reports: load the rows of a filter (queries.py), compute (metrics.py, cycle.py), shape."""
+"""The two insights reports: load the rows of a filter (queries.py), compute (metrics.py, changes.py), shape."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hyperpage import errors
 from hyperpage.config import Settings
 from hyperpage.insights import bands, metrics
-from hyperpage.insights.cycle import Stages, stage_rows
-from hyperpage.insights.cycle import cycle_time as compute_cycle_time
-from hyperpage.insights.queries import Scope, load_changes, load_deployments, load_incidents
+from hyperpage.insights.changes import Tally, tally
+from hyperpage.insights.queries import Scope, load_deployments, load_incidents, load_reverts, load_window_changes
 from hyperpage.insights.rows import ChangeRow, DeploymentRow, IncidentRow
 from hyperpage.insights.schemas import (
     DEFAULT_DAYS,
@@ -44,9 +45,11 @@ class UnknownTeam(errors.AppError):
 @dataclass(frozen=True, slots=True)
 class Loaded:
     deployments: list[DeploymentRow]
-    changes: list[ChangeRow]
+    changes: list[Any]  # the window's changes, all authors (queries.load_window_changes)
+    reverts: list[ChangeRow]  # the reverts near the window and the changes they name (queries.load_reverts)
     incidents: list[IncidentRow]
     names: dict[int, str]  # repository id -> full name
+    text_times: bool  # the changes' times are SQLite's text (changes.tally)
 
 
 def scope_of(query: InsightsQuery, settings: Settings, today: date | None = None) -> Scope:
@@ -77,9 +80,23 @@ def authors_of(query: InsightsQuery, teams: Teams) -> frozenset[str] | None:
     return found
 
 
-async def load(engine: AsyncEngine, scope: Scope) -> Loaded:
-    changes = await load_changes(engine, scope)
-    wanted = {sha for c in changes for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
+async def load(engine: AsyncEngine, scope: Scope, *, failures: bool = True) -> Loaded:
+    """The rows of the filter; without `failures` (cycle time) none of what only the failure rate and recovery
+    read: reverts, incidents, the commits of ranges and repository names. The window's changes are read on a
+    connection of their own meanwhile: the database steps through them while Python builds the rest."""
+    changes, (deployments, reverts, incidents, names) = await asyncio.gather(
+        load_window_changes(engine, scope), _load_deployments(engine, scope, failures=failures)
+    )
+    return Loaded(deployments, changes, reverts, incidents, names, engine.dialect.name == "sqlite")
+
+
+async def _load_deployments(
+    engine: AsyncEngine, scope: Scope, *, failures: bool
+) -> tuple[list[DeploymentRow], list[ChangeRow], list[IncidentRow], dict[int, str]]:
+    if not failures:
+        return await load_deployments(engine, scope, set()), [], [], {}
+    reverts = await load_reverts(engine, scope)
+    wanted = {sha for c in reverts for sha in (c.merge_commit_sha, c.reverts_sha) if sha is not None}
     deployments = await load_deployments(engine, scope, wanted)
     incidents = await load_incidents(engine, scope)
     ids = {d.repository_id for d in deployments if d.repository_id is not None}
@@ -87,7 +104,7 @@ async def load(engine: AsyncEngine, scope: Scope) -> Loaded:
         names = dict(
             (await conn.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids)))).all()
         )
-    return Loaded(deployments, changes, incidents, names)
+    return deployments, reverts, incidents, names
 
 
 def _durations(s: Summary) -> Durations:
@@ -106,14 +123,6 @@ def _window(query: InsightsQuery, scope: Scope) -> Window:
     )
 
 
-def _window_changes(loaded: Loaded, scope: Scope, authors: frozenset[str] | None) -> list[ChangeRow]:
-    return [
-        c
-        for c in loaded.changes
-        if in_window(c.merged_at, scope.start, scope.end) and (authors is None or (c.author or "").lower() in authors)
-    ]
-
-
 def _window_incidents(loaded: Loaded, scope: Scope) -> list[IncidentRow]:
     """Incidents opened in the window that hit the filter's environments (None on an incident: production)."""
     production = {d.environment for d in loaded.deployments if d.production}
@@ -126,16 +135,12 @@ def _window_incidents(loaded: Loaded, scope: Scope) -> list[IncidentRow]:
     return [i for i in loaded.incidents if in_window(i.opened_at, scope.start, scope.end) and hits(i)]
 
 
-def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams) -> DoraReport:
-    authors = authors_of(query, teams)
-    lines = metrics.streams(loaded.deployments)
-    delivered = metrics.deliveries(lines)
-    changes = _window_changes(loaded, scope, authors)
-    lead = metrics.lead_times(changes, loaded.deployments, delivered)
+def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, counted: Tally) -> DoraReport:
+    lead = counted.lead()
     freq = metrics.frequency(loaded.deployments, start=scope.start, end=scope.end)
     verdicts = metrics.judge(
         loaded.deployments,
-        loaded.changes,
+        loaded.reverts,
         loaded.incidents,
         start=scope.start,
         end=scope.end,
@@ -156,14 +161,11 @@ def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams
             band=bands.deployment_frequency(freq.per_day if loaded.deployments else None),
         ),
         lead_time=LeadTimeOut(
-            count=lead.summary.count,
-            median_seconds=lead.summary.median,
-            p75_seconds=lead.summary.p75,
-            p90_seconds=lead.summary.p90,
-            unattributed=lead.unattributed,
-            awaiting_deployment=lead.awaiting,
-            incomplete=lead.incomplete,
-            band=bands.lead_time(lead.summary.median),
+            **asdict(_durations(lead)),
+            unattributed=counted.unattributed,
+            awaiting_deployment=counted.awaiting,
+            incomplete=counted.incomplete,
+            band=bands.lead_time(lead.median),
         ),
         change_failure_rate=FailureRateOut(
             deployments=len(verdicts),
@@ -190,7 +192,7 @@ def dora_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams
             )
             for v in failed
         ],
-        weekly=_dora_weeks(scope, loaded.deployments, verdicts, changes, lead.by_change),
+        weekly=_dora_weeks(scope, loaded.deployments, verdicts, counted),
         bands_source=bands.SOURCE,
     )
 
@@ -199,8 +201,7 @@ def _dora_weeks(
     scope: Scope,
     deployments: Sequence[DeploymentRow],
     verdicts: Sequence[metrics.Verdict],
-    changes: Sequence[ChangeRow],
-    lead: dict[int, float],
+    counted: Tally,
 ) -> list[DoraWeek]:
     done: dict[date, list[datetime]] = defaultdict(list)
     for d in deployments:
@@ -209,10 +210,6 @@ def _dora_weeks(
     finished: dict[date, list[metrics.Verdict]] = defaultdict(list)
     for v in verdicts:
         finished[week_of(v.deployment.finished_at)].append(v)  # type: ignore[arg-type]
-    leads: dict[date, list[float]] = defaultdict(list)
-    for c in changes:
-        if c.id in lead:
-            leads[week_of(c.merged_at)].append(lead[c.id])
     return [
         DoraWeek(
             week=week,
@@ -220,22 +217,17 @@ def _dora_weeks(
             deployment_days=len({moment.date() for moment in done[week]}),
             finished=len(finished[week]),
             failed=sum(v.failed for v in finished[week]),
-            lead_time_median_seconds=summarise(leads[week]).median,
+            lead_time_median_seconds=summarise(counted.week(week).lead).median,
         )
         for week in weeks_between(scope.start, scope.end)
     ]
 
 
-def cycle_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Teams) -> CycleTimeReport:
-    changes = _window_changes(loaded, scope, authors_of(query, teams))
-    rows = stage_rows(changes, metrics.deliveries(metrics.streams(loaded.deployments)))
-    total = compute_cycle_time(rows)
-    by_week: dict[date, list[Stages]] = defaultdict(list)
-    for row in rows:
-        by_week[week_of(row.change.merged_at)].append(row)
+def cycle_report(query: InsightsQuery, scope: Scope, counted: Tally) -> CycleTimeReport:
+    total = counted.total().cycle()
     weekly = []
     for week in weeks_between(scope.start, scope.end):
-        part = compute_cycle_time(by_week[week])
+        part = counted.week(week).cycle()
         weekly.append(
             CycleWeek(
                 week=week,
@@ -261,12 +253,17 @@ def cycle_report(loaded: Loaded, query: InsightsQuery, scope: Scope, teams: Team
     )
 
 
+def _tally(loaded: Loaded, query: InsightsQuery, teams: Teams) -> Tally:
+    return tally(loaded.changes, loaded.deployments, authors_of(query, teams), text=loaded.text_times)
+
+
 async def dora(
     engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams, today: date | None = None
 ) -> DoraReport:
     scope = scope_of(query, settings, today)
     authors_of(query, teams)  # an unknown team is refused before any query runs
-    return dora_report(await load(engine, scope), query, scope, teams)
+    loaded = await load(engine, scope)
+    return dora_report(loaded, query, scope, _tally(loaded, query, teams))
 
 
 async def cycle_time(
@@ -274,14 +271,15 @@ async def cycle_time(
 ) -> CycleTimeReport:
     scope = scope_of(query, settings, today)
     authors_of(query, teams)
-    return cycle_report(await load(engine, scope), query, scope, teams)
+    return cycle_report(query, scope, _tally(await load(engine, scope, failures=False), query, teams))
 
 
 async def reports(
     engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams
 ) -> tuple[DoraReport, CycleTimeReport]:
-    """Both reports from one load of the rows (the page shows both)."""
+    """Both reports from one load of the rows and one pass over the changes (the page shows both)."""
     scope = scope_of(query, settings)
     authors_of(query, teams)
     loaded = await load(engine, scope)
-    return dora_report(loaded, query, scope, teams), cycle_report(loaded, query, scope, teams)
+    counted = _tally(loaded, query, teams)
+    return dora_report(loaded, query, scope, counted), cycle_report(query, scope, counted)
