@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import urllib.parse
 import uuid
 from collections.abc import Hashable
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hyperpage.db.session import connect_sqlite_reader, sqlite_file
 from hyperpage.logging import get_logger
 
 log = get_logger(__name__)
@@ -76,8 +76,7 @@ class SqliteChanges:
             if self._conn is None:
                 # read-only (never creates a stray file), autocommit, and a short timeout: a reader never waits
                 # long on a checkpoint, it bypasses the cache instead
-                uri = "file:" + urllib.parse.quote(self._path) + "?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=0.05, isolation_level=None, check_same_thread=False)
+                self._conn = connect_sqlite_reader(self._path, timeout=0.05)
             # fetchall, not fetchone: an unfinished statement would hold a read snapshot and stall checkpoints
             ((data_version,),) = self._conn.execute("PRAGMA data_version").fetchall()
         except sqlite3.Error as exc:
@@ -221,7 +220,7 @@ def data_changes(url: URL, listen_engine: AsyncEngine | None, engine: AsyncEngin
     """The change signal for this database. PostgreSQL: `listen_engine` holds the LISTEN connection (no pool),
     `engine` is the app's own, through which the probe notification is sent."""
     if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        if sqlite_file(url) is None:
             return NoChanges()
         return SqliteChanges(url)
     if listen_engine is None or engine is None:

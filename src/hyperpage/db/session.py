@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+import urllib.parse
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,8 +19,6 @@ from sqlalchemy.pool import NullPool
 
 from hyperpage import metrics
 from hyperpage.config import Settings, async_url
-
-BUSY_TIMEOUT_KEY = "sqlite_busy_timeout_ms"  # a SQLite connection's busy timeout, in its pool record's info
 
 
 def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncEngine:
@@ -37,7 +37,7 @@ def create_engine(settings: Settings, *, url: str | URL | None = None) -> AsyncE
         ensure_sqlite_dir(target)
         # A local file cannot drop a connection; the ping cost an aiosqlite thread round trip per checkout.
         kwargs["pool_pre_ping"] = False
-        # check_same_thread: list reads run on the loop's thread while they hold the connection (listing/reader.py)
+        # check_same_thread: the pool's check-in (_sqlite_reset) looks at the connection from the loop's thread
         kwargs["connect_args"] = {"timeout": max(settings.db_statement_timeout, 1.0), "check_same_thread": False}
         kwargs["pool_reset_on_return"] = None  # _sqlite_reset rolls back only what is open
         engine = create_async_engine(target, **kwargs)
@@ -75,17 +75,31 @@ def _pg_connect_args(settings: Settings) -> dict[str, Any]:
 
 def ensure_sqlite_dir(url: URL) -> None:
     """Create the folder of a SQLite file (./data/ by default) so a first run just works."""
-    if url.get_backend_name() != "sqlite":
-        return
-    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite database; None for one in memory or given as a `file:` URI (its options are its own)."""
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    if url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    return url.database
+
+
+def connect_sqlite_reader(path: str, *, timeout: float) -> sqlite3.Connection:
+    """A plain connection that only reads: read-only (never creates a stray file) and autocommit (no read snapshot
+    held between statements, which would stall checkpoints); one thread at a time uses it."""
+    uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
 
 
 def _sqlite_pragmas(settings: Settings) -> Callable[[Any, Any], None]:
     busy_ms = int(max(settings.db_statement_timeout, 1.0) * 1000)
 
-    def on_connect(dbapi_connection: Any, record: Any) -> None:
-        record.info[BUSY_TIMEOUT_KEY] = busy_ms  # listing/reader.py sets it back after a read on the loop
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         # WAL lets the web server read while the in-process sync writes; NORMAL is durable in WAL mode.
         cursor.execute("PRAGMA journal_mode=WAL")

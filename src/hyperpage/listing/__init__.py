@@ -4,7 +4,8 @@ paging, and rows straight from the database driver to JSON bytes.
 - query.py   ListQuery (the parameters every list takes), Tool, search terms and LIKE escaping
 - cursor.py  SortSpec and the opaque keyset cursor
 - spec.py    Listing: a list's output columns, filters, searched fields and sorts, compiled once per shape
-- reader.py  runs a compiled statement on the driver (aiosqlite thread, asyncpg) with a pooled connection
+- reader.py  runs a compiled statement on the driver: SQLite on the loop's own connection (or a pooled one's
+             aiosqlite thread), asyncpg with a pooled connection
 - page.py    read_page()/read_list(): one page as plain dicts and its next cursor; Page.json() the response
              bytes; read_page_json()/read_list_json(): the response bytes, with rows written as JSON by SQLite
              (sqljson.py); read_typed() the same page as the feature's dataclasses (web pages, compat routes)
