@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from hyperpage.migrate import ddl
@@ -109,6 +110,11 @@ def on_connections(conns: list[sqlite3.Connection], tasks: list[Callable[[sqlite
         return list(pool.map(run, tasks))
 
 
+def _one_row(sql: str, conn: sqlite3.Connection) -> tuple[Any, ...]:
+    row: tuple[Any, ...] = conn.execute(sql).fetchone()
+    return row
+
+
 def profile_table(
     conns: list[sqlite3.Connection], table: str, cols: list[tuple[str, str]], rowid_alias: str | None = None
 ) -> list[Profile]:
@@ -144,9 +150,7 @@ def profile_table(
     halves = [h for h in (parts[:half], parts[half:]) if h] or [["NULL"]]
     row = [
         v
-        for found in on_connections(
-            conns, [lambda c, h=h: c.execute(f"SELECT {', '.join(h)} FROM {t}").fetchone() for h in halves]
-        )
+        for found in on_connections(conns, [partial(_one_row, f"SELECT {', '.join(h)} FROM {t}") for h in halves])
         for v in found
     ]
     taken = {n.lower() for n, _ in cols}
@@ -179,7 +183,7 @@ def profile_table(
     on_connections(
         conns,
         [
-            lambda c, n=name, d=declared, p=p: scan(c, n, d, p)
+            partial(scan, name=name, declared=declared, p=p)
             for (name, declared), p in zip(cols, profiles, strict=True)
             if name != rowid_alias
         ],
