@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from hyperpage.migrate import ledger
+from hyperpage.migrate import introspect, ledger
+from hyperpage.migrate.plan import Endpoint
+from tests.migrate import adversarial
 from tests.migrate.sources import LONG, build_traps, hyperpage_cli, sha256
 
 
@@ -144,3 +147,27 @@ def test_a_non_empty_target_is_refused(traps: Path, target_url: str) -> None:
     result = hyperpage_cli("db", "migrate", "--from", f"sqlite:///{traps}", "--to", target_url, "--no-progress")
     assert result.returncode == 1 and "not empty" in result.stderr
     assert "precious" in result.stderr
+
+
+def _decisions(path: Path) -> list[object]:
+    plan = introspect.build_generic_plan(Endpoint.parse(f"sqlite:///{path}"))
+    tables = [
+        (t.target, t.rows, t.key, [(c.target, c.pg_type, c.kind, c.select, c.as_is, c.decision) for c in t.columns])
+        for t in plan.tables
+    ]
+    return [tables, plan.warnings, plan.create, plan.post_load]
+
+
+@pytest.mark.parametrize("build", [build_traps, adversarial.build], ids=["traps", "adversarial"])
+def test_plan_does_not_depend_on_how_many_connections_scan(
+    build: Callable[[Path], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The profile's scans are split over connections (threads): every column's types, counts and warnings must
+    come out as one connection finds them."""
+    path = tmp_path / "src.db"
+    build(path)
+    monkeypatch.setattr(introspect, "PLAN_CONNECTIONS", 1)
+    alone = _decisions(path)
+    monkeypatch.setattr(introspect, "PLAN_CONNECTIONS", 2)
+    assert _decisions(path) == alone
+    assert any(w for w in alone[1])  # the files' traps do produce warnings, compared above

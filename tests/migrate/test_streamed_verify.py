@@ -1,9 +1,9 @@
 """Verification read alongside the copy still catches one changed cell, in a column of every type family.
 
 The source side of verification is read while the copy runs (run._to_postgres), the target side is summed in
-PostgreSQL afterwards (verify._pg_sums). A BEFORE INSERT trigger, attached by an event trigger to the table the
-migration creates, changes one cell of one row as the COPY writes it: the copy itself reports nothing wrong,
-so only verification can notice, and it must name the row and the column.
+PostgreSQL by the same job right after that table's copy (verify._pg_sums). A BEFORE INSERT trigger, attached
+by an event trigger to the table the migration creates, changes one cell of one row as the COPY writes it: the
+copy itself reports nothing wrong, so only verification can notice, and it must name the row and the column.
 """
 
 from __future__ import annotations

@@ -178,6 +178,8 @@ def run_parallel(
     fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int, on_progress: Callable[[str, int], None]
 ) -> list[Any]:
     """Run fn(*job) for each job in `workers` processes, forwarding progress reports as they come."""
+    if not jobs:  # e.g. verification after a copy that already summed both sides: no processes to start
+        return []
     if workers <= 1:
         global _progress
         results = []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 
 from hyperpage.migrate import ddl
 from hyperpage.migrate.plan import (
@@ -33,6 +37,7 @@ SCAN_CHUNK = 20_000
 # PostgreSQL's system columns: a user column of that name is refused by CREATE TABLE, so it gets a "_" suffix
 SYSTEM_COLUMNS = {"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid"}
 ROWID_ALIASES = ("rowid", "_rowid_", "oid")  # a user column may shadow any of them, not all three
+T = TypeVar("T")
 
 
 def open_source(endpoint: Endpoint) -> sqlite3.Connection:
@@ -83,16 +88,45 @@ def virtual_module(sql: str) -> str | None:
 PACK = 1 << 32  # two storage-class counts in one sum: exact while a table has fewer than 2**31 rows
 
 
+def on_connections(conns: list[sqlite3.Connection], tasks: list[Callable[[sqlite3.Connection], T]]) -> list[T]:
+    """Run the tasks in threads, one per connection (each task gets a free one); results in the tasks' order.
+
+    SQLite releases the GIL while it scans, so two connections to the file keep both cores busy planning.
+    """
+    if len(conns) == 1 or len(tasks) == 1:
+        return [task(conns[0]) for task in tasks]
+    free: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+    for conn in conns:
+        free.put(conn)
+
+    def run(task: Callable[[sqlite3.Connection], T]) -> T:
+        conn = free.get()
+        try:
+            return task(conn)
+        finally:
+            free.put(conn)
+
+    with ThreadPoolExecutor(max_workers=len(conns)) as pool:
+        return list(pool.map(run, tasks))
+
+
+def _one_row(sql: str, conn: sqlite3.Connection) -> tuple[Any, ...]:
+    row: tuple[Any, ...] = conn.execute(sql).fetchone()
+    return row
+
+
 def profile_table(
-    conn: sqlite3.Connection, table: str, cols: list[tuple[str, str]], rowid_alias: str | None = None
+    conns: list[sqlite3.Connection], table: str, cols: list[tuple[str, str]], rowid_alias: str | None = None
 ) -> list[Profile]:
-    """One scan in SQLite for storage-class counts, then Python scans only of the columns that need them.
+    """Scans in SQLite for storage-class counts, then Python scans only of the columns that need them.
 
     Two sums per column (integer and real counts packed in one, text and blob in the other), the integer range
     only where integers can be stored (not under TEXT or REAL affinity, which convert them), and nothing for a
-    rowid alias (integers by definition; its range is read off the b-tree's ends).
+    rowid alias (integers by definition; its range is read off the b-tree's ends). The columns are split
+    between the connections (one aggregate query per connection, at the same time), as are the later scans.
     """
     t = quote_ident(table)
+    conn = conns[0]
     total = conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
     if total >= PACK // 2:
         raise MigrationError(f"{table}: {total:,} rows; tables of 2**31 rows or more are not supported")
@@ -112,7 +146,13 @@ def profile_table(
                 f"min(CASE WHEN typeof({c})='integer' THEN {c} END)",
                 f"max(CASE WHEN typeof({c})='integer' THEN {c} END)",
             ]
-    row = conn.execute(f"SELECT {', '.join(parts) or 'NULL'} FROM {t}").fetchone()
+    half = (len(parts) // 2) if len(conns) > 1 else len(parts)
+    halves = [h for h in (parts[:half], parts[half:]) if h] or [["NULL"]]
+    row = [
+        v
+        for found in on_connections(conns, [partial(_one_row, f"SELECT {', '.join(h)} FROM {t}") for h in halves])
+        for v in found
+    ]
     taken = {n.lower() for n, _ in cols}
     rowid = next((a for a in ROWID_ALIASES if a not in taken), None)
     profiles = []
@@ -133,10 +173,21 @@ def profile_table(
             max_int=row[at[i] + 3] if ranged else None,
         )
         p.n_null = total - p.n_int - p.n_real - p.n_text - p.n_blob
+        profiles.append(p)
+
+    def scan(conn: sqlite3.Connection, name: str, declared: str, p: Profile) -> None:
         if p.n_text or (p.n_blob and (p.n_int or p.n_real)):  # blobs alone become bytea: no decoding
             _scan_utf8(conn, table, name, p, rowid)
-        _scan_candidates(conn, table, name, declared.upper(), p)
-        profiles.append(p)
+        _scan_candidates(conn, table, name, declared.upper(), p)  # after _scan_utf8: it reads its counts
+
+    on_connections(
+        conns,
+        [
+            partial(scan, name=name, declared=declared, p=p)
+            for (name, declared), p in zip(cols, profiles, strict=True)
+            if name != rowid_alias
+        ],
+    )
     return profiles
 
 
@@ -317,15 +368,20 @@ def _warn_about_values(plan: Plan, table: str, column: str, kind: str, p: Profil
         )
 
 
+PLAN_CONNECTIONS = 2  # the machine's cores are few; the copy that follows uses --workers
+
+
 def build_generic_plan(endpoint: Endpoint) -> Plan:
-    conn = open_source(endpoint)
+    conns = [open_source(endpoint) for _ in range(PLAN_CONNECTIONS)]
     try:
-        return _build(conn, endpoint)
+        return _build(conns, endpoint)
     finally:
-        conn.close()
+        for conn in conns:
+            conn.close()
 
 
-def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
+def _build(conns: list[sqlite3.Connection], endpoint: Endpoint) -> Plan:
+    conn = conns[0]
     plan = Plan(mode="generic", source=endpoint.display, tables=[])
     used: set[str] = set()
     names: dict[str, str] = {}
@@ -356,7 +412,7 @@ def _build(conn: sqlite3.Connection, endpoint: Endpoint) -> Plan:
         rowid_alias = (
             len(pk) == 1 and not without_rowid and next(d for c, d in cols if c == pk[0]).strip().upper() == "INTEGER"
         )
-        profiles = profile_table(conn, name, cols, pk[0] if rowid_alias else None)
+        profiles = profile_table(conns, name, cols, pk[0] if rowid_alias else None)
         col_used: set[str] = set()
         columns = []
         for (cname, declared), prof, r in zip(cols, profiles, [r for r in info if r[6] in (0, 2, 3)], strict=True):

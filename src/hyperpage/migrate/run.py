@@ -15,7 +15,7 @@ import psycopg
 
 from hyperpage.db import schema
 from hyperpage.migrate import ddl, ledger, verify
-from hyperpage.migrate.copy import TableResult, copy_to_postgres, copy_to_sqlite, run_parallel
+from hyperpage.migrate.copy import copy_to_sqlite, run_parallel
 from hyperpage.migrate.hyperpage_mode import (
     ALEMBIC_TABLE,
     alembic_revision,
@@ -127,21 +127,23 @@ def _check(
     # a table's target side first: it is one job, while the source side may be split into parts that fill gaps
     skips = {t.target: verify.rejected_keys(target, t) for t in plan.tables}
     ready = [
-        verify.without_rejected(source, tables[name], sums, skips[name])
-        for (name, _), sums in verify.merge(streamed or []).items()
+        verify.without_rejected(source, tables[name], sums, skips[name]) if side == "source" else sums
+        for (name, side), sums in verify.merge(streamed or []).items()
     ]
-    done = {r.table for r in ready}
+    done = {(r.table, r.side) for r in ready}
     jobs = [
         (side, end, t, part, skips[t.target] if side == "source" else frozenset())
         for t in biggest_first
         for side, end, parts in (("target", target, [None]), ("source", source, verify.source_parts(source, t)))
-        if side == "target" or t.target not in done
+        if (t.target, side) not in done
         for part in parts
     ]
-    # verification reads every row twice (source and target), or once when the source was read during the copy
-    totals = {t.target: (1 if t.target in done else 2) * t.rows for t in plan.tables}
-    sums = _with_progress(verify.fold_side, jobs, totals, opts, "verify")
-    report.tables, recheck = verify.combine(sums + ready)
+    # verification reads every row twice (source and target), less the sides already summed during the copy
+    totals = {
+        t.target: sum(t.rows for side in ("source", "target") if (t.target, side) not in done) for t in plan.tables
+    }
+    sums = _with_progress(verify.fold_side, jobs, totals, opts, "verify") + ready
+    report.tables, recheck = verify.combine(sums)
     coarse = [s for s in sums if s.table in recheck and not s.bucketed]
     if coarse:  # a mismatch where PostgreSQL summed the whole table at once: its buckets, to find the rows
         ends = {"source": source, "target": target}
@@ -149,7 +151,7 @@ def _check(
             (s.side, ends[s.side], tables[s.table], None, frozenset(), True) for s in coarse
         ]
         fine = run_parallel(verify.fold_side, again, opts.workers, lambda *_: None)
-        report.tables, recheck = verify.combine([s for s in sums if s not in coarse] + fine + ready)
+        report.tables, recheck = verify.combine([s for s in sums if s not in coarse] + fine)
     if recheck:  # a mismatch: read its differing buckets again to count and show the rows that differ
         recheck_jobs = [
             (side, end, tables[name], buckets, skips[name] if side == "source" else frozenset())
@@ -187,11 +189,6 @@ def _with_progress(
         return results
 
 
-def _copy_or_sum(job: str, *args: Any) -> Any:
-    """One job of the copy phase: a table's copy, or a part of its source side's sums read alongside."""
-    return copy_to_postgres(*args) if job == "copy" else verify.fold_side(*args)
-
-
 def _to_postgres(
     source: Endpoint, target: Endpoint, plan: Plan, opts: Options
 ) -> tuple[int, dict[str, int], list[str], list[verify.SideSums]]:
@@ -227,10 +224,10 @@ def _to_postgres(
             + ([("sum", "source", source, t, part) for part in verify.source_parts(source, t)] if streaming else [])
         ]
         done = _with_progress(
-            _copy_or_sum, jobs, {t.target: (2 if streaming else 1) * t.rows for t in todo}, opts, "copy"
+            verify.copy_phase_job, jobs, {t.target: (3 if streaming else 2) * t.rows for t in todo}, opts, "copy"
         )
-        results = [r for r in done if isinstance(r, TableResult)]
-        streamed = [r for r in done if isinstance(r, verify.SideSums)]
+        results = [r[0] for r in done if isinstance(r, tuple)]
+        streamed = [r[1] for r in done if isinstance(r, tuple)] + [r for r in done if isinstance(r, verify.SideSums)]
         for seq, sql, optional in ledger.pending_steps(conn):
             try:
                 with conn.transaction():
