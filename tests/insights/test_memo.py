@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hyperpage.db.changes import PostgresChanges
 from hyperpage.insights import memo, service
 from tests.api.test_response_cache import _app_client
 from tests.insights.scenario import seed
@@ -28,8 +29,16 @@ class Computations:
         self.calls = 0
         self.gate: asyncio.Event | None = None
         self.fail_next: Exception | None = None
+        self.asked = 0  # requests that reached the memo
         for name in ("reports", "dora", "cycle_time"):
             monkeypatch.setattr(service, name, self._counted(getattr(service, name)))
+        get = memo.ReportMemo.get
+
+        async def asked(kept: memo.ReportMemo, *args: Any) -> Any:
+            self.asked += 1
+            return await get(kept, *args)
+
+        monkeypatch.setattr(memo.ReportMemo, "get", asked)
 
     def _counted(self, real: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def run(*args: Any, **kwargs: Any) -> Any:
@@ -64,6 +73,16 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+async def _seed(db_url: str, http: httpx.AsyncClient) -> None:
+    """The scenario's rows, written through our database; returns once the app has seen every change they make
+    (PostgreSQL: a probe NOTIFY sent after them has come round, and notifications arrive in commit order), so a
+    late notification cannot move the version in the middle of a test."""
+    await seed(db_url)
+    changes = http.app.state.data_changes  # type: ignore[attr-defined]
+    if isinstance(changes, PostgresChanges):
+        await changes._probe()
+
+
 async def _page(http: httpx.AsyncClient) -> str:
     resp = await http.get("/insights", params=WINDOW)
     assert resp.status_code == 200
@@ -71,7 +90,7 @@ async def _page(http: httpx.AsyncClient) -> str:
 
 
 async def test_the_page_and_the_api_share_one_computation(client, db_url, computations) -> None:
-    await seed(db_url)
+    await _seed(db_url, client)
     assert FIGURE in await _page(client)
     dora = (await client.get("/api/v1/insights/dora", params=WINDOW)).json()
     cycle = (await client.get("/api/v1/insights/cycle-time", params=WINDOW)).json()
@@ -84,7 +103,7 @@ async def test_a_write_through_our_database_gives_fresh_figures(client, db_url, 
     assert "data-empty" in await _page(client)
     assert "data-empty" in await _page(client)
     assert computations.calls == 1
-    await seed(db_url)  # commits through our engine: the data version moves
+    await _seed(db_url, client)  # commits through our engine: the data version moves
     page = await _page(client)
     assert FIGURE in page and "data-empty" not in page
     assert computations.calls == 2
@@ -95,18 +114,16 @@ async def _held(computations: Computations, requests: list[Awaitable[httpx.Respo
     while it runs; then let it finish."""
     computations.gate = asyncio.Event()
     sent = asyncio.gather(*requests)
-    for _ in range(200):
-        if computations.calls:
+    for _ in range(1000):  # every request has reached the memo (without it: a computation of its own)
+        if computations.asked == len(requests) or computations.calls == len(requests):
             break
-        await asyncio.sleep(0.01)
-    for _ in range(20):  # let the other requests reach the memo (or, without it, a computation of their own)
         await asyncio.sleep(0.01)
     computations.gate.set()
     return list(await sent)
 
 
 async def test_concurrent_views_after_a_change_compute_once(client, db_url, computations) -> None:
-    await seed(db_url)
+    await _seed(db_url, client)
     views = [client.get("/insights", params=WINDOW) for _ in range(6)]
     calls = [client.get(f"/api/v1/insights/{path}", params=WINDOW) for path in ("dora", "cycle-time")]
     answers = await _held(computations, [*views, *calls])
@@ -116,8 +133,8 @@ async def test_concurrent_views_after_a_change_compute_once(client, db_url, comp
 
 
 async def test_a_failure_reaches_every_waiter_and_is_not_kept(db_url, computations) -> None:
-    await seed(db_url)
     async with _warm_client(db_url) as http:
+        await _seed(db_url, http)
         http._transport = httpx.ASGITransport(app=http.app, raise_app_exceptions=False)  # type: ignore[attr-defined]
         computations.fail_next = ConnectionError("database went away")
         answers = await _held(computations, [http.get("/insights", params=WINDOW) for _ in range(4)])
@@ -129,8 +146,8 @@ async def test_a_failure_reaches_every_waiter_and_is_not_kept(db_url, computatio
 
 
 async def test_without_a_change_signal_nothing_is_kept(db_url, computations) -> None:
-    await seed(db_url)
     async with _warm_client(db_url, hyperpage_api_cache_mb=0) as http:
+        await seed(db_url)
         assert http.app.state.data_changes.version() is None  # type: ignore[attr-defined]
         assert FIGURE in await _page(http) and FIGURE in await _page(http)
         assert (await http.get("/api/v1/insights/cycle-time", params=WINDOW)).status_code == 200
@@ -163,3 +180,18 @@ async def test_a_new_version_empties_the_memo_and_the_oldest_filter_goes_first()
     await kept.get("b", 2, outdated)
     await kept.get("b", 3, compute("b"))
     assert made == ["a", "b", "c", "b", "a", "z", "b", "b"]
+
+
+async def test_an_entry_past_its_age_is_computed_again() -> None:
+    made: list[int] = []
+
+    async def compute() -> Any:
+        made.append(1)
+        return "a"
+
+    aged = memo.ReportMemo(max_entries=2, max_age=-1)  # every entry is already too old when it is read back
+    fresh = memo.ReportMemo(max_entries=2, max_age=3600)
+    for kept in (aged, fresh):
+        await kept.get("a", 1, compute)
+        await kept.get("a", 1, compute)
+    assert len(made) == 3
