@@ -6,22 +6,27 @@ merge commit in the range of the next deployment), plus 500 incidents. Rows go i
 (executemany). Printed per engine, median of RUNS: the same-run baseline (a plain COUNT(*) over pull_requests,
 deployments and deployment_commits), the reports as they were computed before insights/changes.py (`before`, every
 change as a ChangeRow), loading the rows of the default filter (queries.py), and the whole /dora and /cycle-time
-reports (load + compute), with their ratio to the baseline and to `before`.
+reports (load + compute), with their ratio to the baseline and to `before`. Then the /insights page through the
+app: a repeated view, and a burst of BURST concurrent views right after a write, each without the report memo
+(HYPERPAGE_INSIGHTS_MEMO_ENTRIES=0: every view computes) and with it (insights/memo.py: one computes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,11 +43,13 @@ from hyperpage.insights.queries import Scope
 from hyperpage.insights.rows import ChangeRow
 from hyperpage.insights.schemas import InsightsQuery
 from hyperpage.insights.stats import in_window, summarise, week_of
+from hyperpage.main import create_app
 from hyperpage.reviews.models import PullRequest
 from hyperpage.tools.models import Connection, Repository
 
 REPOSITORIES, DEPLOYS_PER_REPO, PRS_PER_REPO, INCIDENTS = 20, 500, 5_000, 500
 RUNS = 3
+BURST = 8  # concurrent page views after a change
 TIMES = (4, 5, 6, 7, 8)  # the datetime columns of a ChangeRow
 TODAY = date(2026, 11, 30)
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -265,6 +272,61 @@ async def measure(url: str) -> None:
             print(f"  {name}: {results[old] / results[f'{name} report (load + compute)']:.1f}x as fast as before")
     finally:
         await engine.dispose()
+    await measure_page(url)
+
+
+@contextlib.asynccontextmanager
+async def _app(url: str, memo_entries: int) -> AsyncIterator[httpx.AsyncClient]:
+    settings = load_settings(
+        database_url=url,
+        db_statement_timeout=0,
+        hyperpage_scheduler=False,
+        log_level="WARNING",
+        hyperpage_insights_memo_entries=memo_entries,
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600) as http,
+    ):
+        while app.state.data_changes.version() is None:  # PostgreSQL: until LISTEN has heard its probe
+            await asyncio.sleep(0.05)
+        yield http
+
+
+async def _write(http: httpx.AsyncClient) -> None:
+    """A commit through the app's engine, as a sync makes: the data version moves."""
+    async with http._transport.app.state.engine.begin() as conn:  # type: ignore[attr-defined]
+        await conn.execute(text("UPDATE repositories SET archived = archived WHERE id = 1"))
+
+
+async def measure_page(url: str) -> None:
+    params = {"to": TODAY.isoformat()}
+
+    async def view(http: httpx.AsyncClient) -> int:
+        return (await http.get("/insights", params=params)).status_code
+
+    async def burst(http: httpx.AsyncClient) -> tuple[float, list[int]]:
+        await _write(http)
+        started = time.perf_counter()
+        statuses = await asyncio.gather(*(view(http) for _ in range(BURST)))
+        return time.perf_counter() - started, statuses
+
+    results: dict[str, float] = {}
+    for label, entries in (("without memo", 0), ("with memo", 32)):
+        async with _app(url, entries) as http:
+            assert await view(http) == 200  # warm: the pool, the templates, and (with the memo) this filter's reports
+            results[f"/insights repeated view, {label}"] = await timed(functools.partial(view, http))
+            seconds, statuses = await burst(http)
+            results[f"/insights {BURST} concurrent views after a write, {label}"] = seconds
+            # without the memo each view holds two pooled connections for seconds: PostgreSQL's pool (5 + 5)
+            # runs out and the late views answer 503 after the pool timeout
+            print(f"  {label}: the burst's answers {sorted(statuses)}")
+    for label, seconds in results.items():
+        print(f"  {label:<55} {seconds * 1000:9.1f} ms")
+    for kind in ("repeated view", f"{BURST} concurrent views after a write"):
+        ratio = results[f"/insights {kind}, without memo"] / results[f"/insights {kind}, with memo"]
+        print(f"  /insights {kind}: {ratio:.1f}x as fast with the memo")
 
 
 def main(_args: list[str]) -> None:

@@ -199,6 +199,7 @@ class Settings(BaseSettings):
     # Insights (docs/insights.md)
     hyperpage_teams_file: Path | None = None
     hyperpage_insights_incident_window_hours: float = Field(24.0, gt=0, le=24 * 90)
+    hyperpage_insights_memo_entries: int = Field(32, ge=0, le=10_000)
 
     hyperpage_backup_destination: str = "file://./data/backups"
     hyperpage_backup_s3_endpoint_url: str | None = None

@@ -18,6 +18,7 @@ from hyperpage.config import ConfigError, Settings, get_settings
 from hyperpage.db.changes import NoChanges, data_changes
 from hyperpage.db.session import create_engine, create_listen_engine, make_sessionmaker
 from hyperpage.errors import UnhandledErrorMiddleware, install_error_handlers
+from hyperpage.insights.memo import ReportMemo
 from hyperpage.insights.teams import load_teams
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import configure_logging, get_logger
@@ -76,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.response_cache = ResponseCache(
         max_bytes=int(settings.hyperpage_api_cache_mb * 1024 * 1024),
         max_age=settings.hyperpage_api_cache_max_age_seconds,
+    )
+    app.state.insights_memo = ReportMemo(
+        max_entries=settings.hyperpage_insights_memo_entries, max_age=settings.hyperpage_api_cache_max_age_seconds
     )
     # no cache, no change signal: a LISTEN connection and its probes would serve nothing
     app.state.data_changes = (

@@ -9,8 +9,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from hyperpage.api.deps import EngineDep, SettingsDep
-from hyperpage.insights import bands, service
+from hyperpage.api.deps import EngineDep
+from hyperpage.insights import bands, memo, service
 from hyperpage.insights.charts import breakdown, count, human, weekly_chart
 from hyperpage.insights.schemas import CycleTimeReport, DoraReport, InsightsQuery
 from hyperpage.web.views import render
@@ -26,7 +26,7 @@ STAGES = (
 
 
 @router.get("/insights", response_class=HTMLResponse)
-async def insights_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+async def insights_page(request: Request, engine: EngineDep) -> Response:
     teams = request.app.state.teams
     raw = {k: v for k, v in request.query_params.items() if k in FIELDS and v != ""}
     context: dict[str, Any] = {"form": raw, "teams": sorted(teams)}
@@ -35,7 +35,7 @@ async def insights_page(request: Request, engine: EngineDep, settings: SettingsD
         if unknown:
             raise ValueError(f"unknown parameter: {', '.join(unknown)}")
         query = InsightsQuery.model_validate(raw)
-        dora, cycle = await service.reports(engine, query=query, settings=settings, teams=teams)
+        dora, cycle = await memo.reports(request.app.state, engine, query)
     except ValidationError as exc:
         return render(request, "insights.html", {**context, "error": _words(exc)}, 400)
     except (ValueError, service.UnknownTeam) as exc:

@@ -275,10 +275,11 @@ async def cycle_time(
 
 
 async def reports(
-    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams
+    engine: AsyncEngine, *, query: InsightsQuery, settings: Settings, teams: Teams, today: date | None = None
 ) -> tuple[DoraReport, CycleTimeReport]:
-    """Both reports from one load of the rows and one pass over the changes (the page shows both)."""
-    scope = scope_of(query, settings)
+    """Both reports from one load of the rows and one pass over the changes (the page and, through memo.py, the
+    API share them)."""
+    scope = scope_of(query, settings, today)
     authors_of(query, teams)
     loaded = await load(engine, scope)
     counted = _tally(loaded, query, teams)

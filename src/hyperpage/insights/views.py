@@ -10,7 +10,7 @@ from hyperpage.api.caching import NOT_MODIFIED_DOC, data_response
 from hyperpage.api.deps import EngineDep
 from hyperpage.api.listroute import ListRoute
 from hyperpage.api.params import RATE_LIMITED, ErrorBody
-from hyperpage.insights import service
+from hyperpage.insights import memo
 from hyperpage.insights.schemas import CycleTimeReport, DoraReport, InsightsQuery
 
 router = APIRouter(prefix="/api/v1/insights", tags=["insights"], route_class=ListRoute)
@@ -35,8 +35,7 @@ FILTERS = " Window: `from`..`to` (UTC days, default the last 90 days up to today
     "deployment, failed deployment recovery time, each classified against the 2023 DORA bands." + FILTERS,
 )
 async def dora(request: Request, engine: EngineDep, query: Annotated[InsightsQuery, Query()]) -> Response:
-    state = request.app.state
-    report = await service.dora(engine, query=query, settings=state.settings, teams=state.teams)
+    report = await memo.dora(request.app.state, engine, query)
     return data_response(request, report)
 
 
@@ -50,6 +49,5 @@ async def dora(request: Request, engine: EngineDep, query: Annotated[InsightsQue
     "without review are counted apart, with their ready -> merge time." + FILTERS,
 )
 async def cycle_time(request: Request, engine: EngineDep, query: Annotated[InsightsQuery, Query()]) -> Response:
-    state = request.app.state
-    report = await service.cycle_time(engine, query=query, settings=state.settings, teams=state.teams)
+    report = await memo.cycle_time(request.app.state, engine, query)
     return data_response(request, report)
