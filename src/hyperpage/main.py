@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hyperpage import __version__
+from hyperpage.api.listroute import ListFastPath
 from hyperpage.api.ratelimit import RateLimitMiddleware
 from hyperpage.api.response_cache import ResponseCache, ResponseCacheMiddleware
 from hyperpage.api.router import include_routers
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the identity is known before the rate limiter (it counts per identity), the gate lets callers in after it
     # (bad credentials are throttled too), and the cache is innermost, so cached answers are still
     # authenticated, rate limited, counted and given every header
+    app.add_middleware(ListFastPath, handlers=app.exception_handlers)  # innermost: see api/listroute.py
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache, changes=app.state.data_changes)
     app.add_middleware(AuthGateMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings)

@@ -29,7 +29,7 @@ def _at(minutes: int, micro: int = 0) -> datetime:
     return T0 + timedelta(minutes=minutes, microseconds=micro)
 
 
-async def _seed(db_url: str) -> None:
+async def seed(db_url: str) -> None:
     async with f.db_session(db_url) as s:
         gh = await f.add_connection(s, tool="github", name="gh")
         gl = await f.add_connection(s, tool="gitlab", name="gl")
@@ -334,7 +334,7 @@ def _compare(name: str, actual: Any) -> None:
 
 
 async def test_every_list_response_is_byte_identical_to_the_golden_file(client, db_url, db_engine_name) -> None:
-    await _seed(db_url)
+    await seed(db_url)
     _compare("list_routes.json", {db_engine_name: await _capture(client)})
 
 
