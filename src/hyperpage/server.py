@@ -14,7 +14,7 @@ from hyperpage.config import Settings
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import get_logger
 from hyperpage.metrics_server import MetricsListener
-from hyperpage.serverlimits import Protocol, bounded_protocol
+from hyperpage.serverlimits import Parser, bounded_protocol
 
 log = get_logger(__name__)
 
@@ -78,7 +78,7 @@ def _web_app(app: object) -> FastAPI:
     return app
 
 
-def http_protocol(settings: Settings) -> Protocol:
+def http_protocol(settings: Settings) -> Parser:
     """The HTTP parser to serve with: HYPERPAGE_HTTP_PROTOCOL, where `auto` is httptools if it is installed.
 
     (An explicit `httptools` that is not installed is refused when the settings are read.)

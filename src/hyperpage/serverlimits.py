@@ -30,7 +30,7 @@ from hyperpage.logging import get_logger
 
 log = get_logger(__name__)
 REFUSAL_LOG_SECONDS = 10.0  # a flood of refused connections is one warning per interval, not one per connection
-Protocol = Literal["h11", "httptools"]
+Parser = Literal["h11", "httptools"]  # HYPERPAGE_HTTP_PROTOCOL once `auto` is resolved
 
 # RFC 6585 §5: 431 "MAY be used when the set of request header fields in total, or a single header field, is too
 # large"; the connection is closed after it because the rest of the oversized head is still on its way.
@@ -95,7 +95,7 @@ class HeadDeadline:
 
 
 def bounded_protocol(
-    kind: Protocol, *, header_timeout: float, max_connections: int, max_header_bytes: int
+    kind: Parser, *, header_timeout: float, max_connections: int, max_header_bytes: int
 ) -> type[asyncio.Protocol]:
     """uvicorn's `kind` protocol with the head size limit, the head deadline and the connection cap."""
     if kind == "httptools":
