@@ -18,13 +18,15 @@ times faster than h11's pure-Python one, so it is the default whenever it import
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
 
 from hyperpage.logging import get_logger
 
@@ -49,17 +51,22 @@ def head_too_large_response(default_headers: list[tuple[bytes, bytes]]) -> bytes
     return b"\r\n".join(lines) + b"\r\n\r\n" + TOO_LARGE_BODY
 
 
-class ConnectionCap:
-    """Closes connections accepted beyond the cap; one process-wide instance per protocol class."""
+class ConnectionGuard:
+    """The cap on open connections and the head deadline's length; one process-wide instance per protocol class."""
 
-    def __init__(self, max_connections: int) -> None:
-        self.max_connections = max_connections
+    def __init__(self, *, max_connections: int, header_timeout: float) -> None:
+        self.max_connections, self.header_timeout = max_connections, header_timeout
         self.refused = 0
         self.logged_at = float("-inf")
 
-    def admit(self, open_connections: int, transport: asyncio.Transport) -> bool:
+    def admit(
+        self, open_connections: int, transport: asyncio.Transport, expired: Callable[[], None]
+    ) -> HeadDeadline | None:
+        """The new connection's head deadline, started; None (and the connection aborted) beyond the cap."""
         if open_connections <= self.max_connections:
-            return True
+            deadline = HeadDeadline(asyncio.get_running_loop(), self.header_timeout, expired)
+            deadline.start()
+            return deadline
         self.refused += 1
         if time.monotonic() - self.logged_at >= REFUSAL_LOG_SECONDS:
             log.warning(
@@ -70,7 +77,7 @@ class ConnectionCap:
             )
             self.refused, self.logged_at = 0, time.monotonic()
         transport.abort()  # no FIN handshake to wait for: the descriptor is freed at once
-        return False
+        return None
 
 
 class HeadDeadline:
@@ -92,6 +99,35 @@ class HeadDeadline:
     def _fire(self) -> None:
         self.timer = None
         self.expired()
+
+
+class GuardedConnection(asyncio.Protocol, abc.ABC):
+    """What both bounded protocols share: the cap at accept and the head deadline's life with the connection.
+
+    Listed before uvicorn's protocol among the bases, so its methods wrap uvicorn's (super()).
+    """
+
+    guard: ClassVar[ConnectionGuard]
+    server_state: ServerState  # uvicorn's protocols set these two in __init__ / connection_made
+    transport: asyncio.Transport
+    _deadline: HeadDeadline | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's signature
+        super().connection_made(transport)
+        self._deadline = self.guard.admit(len(self.server_state.connections), transport, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.stop()
+        super().connection_lost(exc)
+
+    @abc.abstractmethod
+    def _awaiting_head(self) -> bool:
+        """True while a request head is awaited and no response is being produced."""
+
+    def _head_timed_out(self) -> None:
+        if self._awaiting_head() and not self.transport.is_closing():
+            self.transport.close()
 
 
 def bounded_protocol(
@@ -116,21 +152,8 @@ def bounded_h11(*, header_timeout: float, max_connections: int, max_header_bytes
     `max_header_bytes` (server.build_config does).
     """
 
-    cap = ConnectionCap(max_connections)
-
-    class BoundedH11Protocol(H11Protocol):
-        _deadline: HeadDeadline | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's signature
-            super().connection_made(transport)
-            if cap.admit(len(self.connections), transport):
-                self._deadline = HeadDeadline(self.loop, header_timeout, self._head_timed_out)
-                self._deadline.start()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.stop()
-            super().connection_lost(exc)
+    class BoundedH11Protocol(GuardedConnection, H11Protocol):
+        guard = ConnectionGuard(max_connections=max_connections, header_timeout=header_timeout)
 
         def data_received(self, data: bytes) -> None:
             if self._deadline is not None and self._awaiting_head():
@@ -142,10 +165,6 @@ def bounded_h11(*, header_timeout: float, max_connections: int, max_header_bytes
         def _awaiting_head(self) -> bool:
             # h11 moves the client out of IDLE once a whole request head has been parsed
             return self.conn.their_state is h11.IDLE
-
-        def _head_timed_out(self) -> None:
-            if self._awaiting_head() and not self.transport.is_closing():
-                self.transport.close()
 
         def send_400_response(self, msg: str) -> None:
             # h11 raises "Receive buffer too long" (error_status_hint=431) and keeps the buffer; uvicorn turns

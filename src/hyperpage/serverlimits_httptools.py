@@ -13,11 +13,9 @@ A refused head is answered 431 (RFC 6585 §5) and the connection closed, as the 
 
 from __future__ import annotations
 
-import asyncio
-
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from hyperpage.serverlimits import ConnectionCap, HeadDeadline, head_too_large_response
+from hyperpage.serverlimits import ConnectionGuard, GuardedConnection, head_too_large_response
 
 REQUEST_LINE_FRAMING = len(b"  HTTP/1.1\r\n")  # the spaces around the target, the version and the line end
 HEADER_FRAMING = len(b": \r\n")
@@ -31,25 +29,12 @@ class HeadTooLarge(Exception):
 def bounded_httptools(*, header_timeout: float, max_connections: int, max_header_bytes: int) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with a head size limit, a head deadline and a cap on open connections."""
 
-    cap = ConnectionCap(max_connections)
-
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
-        _deadline: HeadDeadline | None = None
+    class BoundedHttpToolsProtocol(GuardedConnection, HttpToolsProtocol):
+        guard = ConnectionGuard(max_connections=max_connections, header_timeout=header_timeout)
         _reading_head = True  # from the connection's start, and from each request's end to the next head's end
         _head_bytes = 0  # bytes received while the head was incomplete
         _head_size = 0  # the head rebuilt from the parsed URL and headers, without the method
         _head_refused = False
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's signature
-            super().connection_made(transport)
-            if cap.admit(len(self.connections), transport):
-                self._deadline = HeadDeadline(self.loop, header_timeout, self._head_timed_out)
-                self._deadline.start()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.stop()
-            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self._reading_head:
@@ -66,10 +51,6 @@ def bounded_httptools(*, header_timeout: float, max_connections: int, max_header
             # a head is awaited only while no response is being produced: the deadline must not cut a slow
             # response short (the next head of a pipelining client waits in the parser meanwhile)
             return self._reading_head and (self.cycle is None or self.cycle.response_complete)
-
-        def _head_timed_out(self) -> None:
-            if self._awaiting_head() and not self.transport.is_closing():
-                self.transport.close()
 
         def _refuse_head(self) -> None:
             if self.cycle is None or self.cycle.response_complete:  # else a response is half written: just close
