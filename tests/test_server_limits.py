@@ -142,22 +142,16 @@ def _head(size: int, *, path: str = "/livez", close: bool = False) -> bytes:
 def _send_in_pieces(port: int, data: bytes, piece: int) -> bytes:
     """Send `data` a few hundred bytes at a time (each piece its own read on the server), then read to the end.
 
-    Once the server may have answered, the client waits for the answer before sending more: closing a socket with
-    unread data makes the kernel reset the connection, which could discard the answer before it is read.
+    The client stops sending once the server has been sent more than the limit: it must answer then, and a socket
+    closed with unread data is reset by the kernel, which could discard the answer before it is read.
     """
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for offset in range(0, len(data), piece):
-            sock.sendall(data[offset : offset + piece])
-            if offset + piece > MAX_HEADER_BYTES:
-                sock.settimeout(0.05)
-                with contextlib.suppress(TimeoutError):
-                    first = sock.recv(65536)
-                    sock.settimeout(5)
-                    return first + _read_to_end(sock)
-                sock.settimeout(5)
-            else:
-                time.sleep(0.001)
+        for end in range(piece, len(data) + piece, piece):
+            sock.sendall(data[end - piece : end])
+            if end > MAX_HEADER_BYTES:
+                break
+            time.sleep(0.001)
         return _read_to_end(sock)
 
 
