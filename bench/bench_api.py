@@ -7,6 +7,8 @@ with a limit high enough never to trigger, so its cost is part of the figure. Th
   cache is emptied each second and refilled by the next request;
 - uncached: `HYPERPAGE_API_CACHE_MB=0`, every request runs the query: the cost of a first or unusual view;
   also with one client (wrk -c1), whose latency is the time one uncached request takes.
+`HYPERPAGE_BENCH_HTTP_PROTOCOLS=h11,httptools` prints one table per HTTP parser (HYPERPAGE_HTTP_PROTOCOL) in the
+same run; by default the server's own choice (`auto`).
 """
 
 from __future__ import annotations
@@ -117,39 +119,47 @@ def main(_args: list[str]) -> None:
         for url in urls.values():
             schema.upgrade(url)
             asyncio.run(seed(url))
-        ceiling_args = [
-            sys.executable,
-            "-c",
-            "from hyperpage import server; from hyperpage.config import "
-            "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)",
-        ]
-        ceiling = load({"DATABASE_URL": urls["sqlite"], **common}, workdir, ["/"], args=ceiling_args)["/"]
-        print(
-            f"{PULL_REQUESTS} pull requests; 1 uvicorn process; wrk -t2 -c32 -d8s on the same 2 cores; "
-            f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)"
-        )
-        print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))
-        for name, url in urls.items():
-            env = {"DATABASE_URL": url, **common}
-            for path, result in load(env, workdir, PATHS).items():
-                print("  " + result.row(f"{name} cached {path.removeprefix('/api/v1/reviews?')}", ceiling))
-            with writes_every_second(url):
-                result = load(env, workdir, PATHS[:1])[PATHS[0]]
-            print("  " + result.row(f"{name} cached, 1 write/s limit=50", ceiling))
-            uncached = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS)
-            for path, result in uncached.items():
-                print("  " + result.row(f"{name} uncached {path.removeprefix('/api/v1/reviews?')}", ceiling))
-            plain = uncached[PATHS[0]].rps
-            print(
-                f"  {name} uncached filtered/searched vs plain: "
-                + ", ".join(f"{uncached[p].rps / plain:.0%}" for p in PATHS[1:])
-                + " (target >= 80%)"
-            )
-            one = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS[:1], connections=1)[PATHS[0]]
-            print("  " + one.row(f"{name} uncached, one client (c1) limit=50", ceiling))
-        print(
-            "targets (issue 18): uncached limit=50 >= 2,000 req/s with P95 < 30 ms, one client P50 < 1 ms; "
-            "cached >= 30% of the ceiling; filtered and searched within 20% of the plain page"
-        )
+        # HYPERPAGE_BENCH_HTTP_PROTOCOLS=h11,httptools: one table per HTTP parser, each with its own ceiling
+        for protocol in os.environ.get("HYPERPAGE_BENCH_HTTP_PROTOCOLS", "auto").split(","):
+            table(urls, {**common, "HYPERPAGE_HTTP_PROTOCOL": protocol.strip()}, workdir)
     finally:
         cluster.destroy()
+
+
+def table(urls: dict[str, str], common: dict[str, str], workdir: Path) -> None:
+    """The ceiling, then each engine's cached, written-to and uncached figures, all served by the same parser."""
+    ceiling_args = [
+        sys.executable,
+        "-c",
+        "from hyperpage import server; from hyperpage.config import "
+        "get_settings as g; s=g(); server.run(server.build_config(s, app='bench.ceiling:create'), s)",
+    ]
+    ceiling = load({"DATABASE_URL": urls["sqlite"], **common}, workdir, ["/"], args=ceiling_args)["/"]
+    print(
+        f"{PULL_REQUESTS} pull requests; 1 uvicorn process, HTTP parser {common['HYPERPAGE_HTTP_PROTOCOL']}; "
+        "wrk -t2 -c32 -d8s on the same 2 cores; "
+        f"load average before: {os.getloadavg()[0]:.1f} (figures are only comparable at a low load)"
+    )
+    print("  " + ceiling.row("ceiling: minimal ASGI endpoint"))
+    for name, url in urls.items():
+        env = {"DATABASE_URL": url, **common}
+        for path, result in load(env, workdir, PATHS).items():
+            print("  " + result.row(f"{name} cached {path.removeprefix('/api/v1/reviews?')}", ceiling))
+        with writes_every_second(url):
+            result = load(env, workdir, PATHS[:1])[PATHS[0]]
+        print("  " + result.row(f"{name} cached, 1 write/s limit=50", ceiling))
+        uncached = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS)
+        for path, result in uncached.items():
+            print("  " + result.row(f"{name} uncached {path.removeprefix('/api/v1/reviews?')}", ceiling))
+        plain = uncached[PATHS[0]].rps
+        print(
+            f"  {name} uncached filtered/searched vs plain: "
+            + ", ".join(f"{uncached[p].rps / plain:.0%}" for p in PATHS[1:])
+            + " (target >= 80%)"
+        )
+        one = load({**env, "HYPERPAGE_API_CACHE_MB": "0"}, workdir, PATHS[:1], connections=1)[PATHS[0]]
+        print("  " + one.row(f"{name} uncached, one client (c1) limit=50", ceiling))
+    print(
+        "targets (issue 18): uncached limit=50 >= 2,000 req/s with P95 < 30 ms, one client P50 < 1 ms; "
+        "cached >= 30% of the ceiling; filtered and searched within 20% of the plain page"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from hyperpage.config import ConfigError, Environment, load_settings
@@ -80,6 +82,7 @@ def test_postgres_urls_use_asyncpg_and_translate_sslmode() -> None:
         ({"hyperpage_rate_limit_retention_days": "a month"}, "HYPERPAGE_RATE_LIMIT_RETENTION_DAYS", "valid integer"),
         ({"hyperpage_listen_database_url": "sqlite:///./x.db"}, "HYPERPAGE_LISTEN_DATABASE_URL", "postgresql://"),
         ({"hyperpage_api_cache_mb": "-1"}, "HYPERPAGE_API_CACHE_MB", "greater than or equal to 0"),
+        ({"hyperpage_http_protocol": "httptool"}, "HYPERPAGE_HTTP_PROTOCOL", "'auto', 'h11' or 'httptools'"),
     ],
 )
 def test_bad_values_name_the_variable(overrides, variable, fragment) -> None:
@@ -114,3 +117,15 @@ def test_secrets_are_not_shown_by_repr() -> None:
     settings = load_settings(database_url=PG)
     assert "s3cret" not in repr(settings)
     assert "s3cret" not in str(settings.model_dump())
+
+
+def test_the_http_protocol_falls_back_to_h11_only_when_httptools_is_absent(monkeypatch) -> None:
+    from hyperpage import server
+
+    assert server.http_protocol(load_settings()) == "httptools"  # installed with uvicorn[standard]
+    assert server.http_protocol(load_settings(hyperpage_http_protocol="h11")) == "h11"
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "httptools" else real_find_spec(name))
+    assert server.http_protocol(load_settings()) == "h11"
+    with pytest.raises(ConfigError, match=r"^HYPERPAGE_HTTP_PROTOCOL: .*httptools is not installed"):
+        load_settings(hyperpage_http_protocol="httptools")

@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from hyperpage.db import schema
 from tests.pg import PgCluster
@@ -41,12 +42,14 @@ def test_readiness_follows_postgresql_down_and_up(tmp_path) -> None:
         cluster.destroy()
 
 
-def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path) -> None:
+@pytest.mark.parametrize("protocol", ["h11", "httptools"])  # each closes idle and busy connections its own way
+def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path, protocol) -> None:
     db = tmp_path / "h.db"
     schema.upgrade(f"sqlite:///{db}")
     server = ServerProcess(
         env={
             "DATABASE_URL": f"sqlite:///{db}",
+            "HYPERPAGE_HTTP_PROTOCOL": protocol,
             "HYPERPAGE_DRAIN_SECONDS": "1",
             "HYPERPAGE_SHUTDOWN_GRACE_SECONDS": "8",
         },

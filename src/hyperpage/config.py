@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import re
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     hyperpage_workers: int = Field(1, ge=1, le=64)
     hyperpage_shutdown_grace_seconds: float = Field(25.0, gt=0, le=600)
     hyperpage_drain_seconds: float = Field(5.0, ge=0, le=120)
+    hyperpage_http_protocol: Literal["auto", "h11", "httptools"] = "auto"
     hyperpage_http_max_header_bytes: int = Field(32_768, ge=4_096, le=1_048_576)
     hyperpage_http_header_timeout_seconds: float = Field(10.0, gt=0, le=300)
     hyperpage_http_keepalive_seconds: int = Field(5, ge=1, le=300)
@@ -254,6 +256,13 @@ class Settings(BaseSettings):
             raise ValueError("the admin token is a placeholder; set a real random value")
         if len(raw) < 16:
             raise ValueError("the admin token must be at least 16 characters (use a random value)")
+        return value
+
+    @field_validator("hyperpage_http_protocol")
+    @classmethod
+    def _check_http_protocol(cls, value: str) -> str:
+        if value == "httptools" and importlib.util.find_spec("httptools") is None:
+            raise ValueError("httptools is not installed (pip install httptools); use auto or h11")
         return value
 
     @field_validator("hyperpage_trusted_proxies")
