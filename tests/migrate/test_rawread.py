@@ -46,6 +46,9 @@ def test_values_sqlite_leaves_to_python_are_rendered_there(tmp_path: Path) -> No
             (5, 7, "2024-01-02 03:04:05.1234567", "2024-01-01", "\x01 control"),
             (6, 1, "2023-02-29 00:00:00", "2024-01-01", "one odd value"),  # no such day: never a match
             (7, 1, "2024-01-01 00:00:00", "2023-04-31", "one odd value"),
+            (8, 1, "0000-01-01 00:00:00.5", "0000-01-01", "year 0: no such year in Python or PostgreSQL"),
+            (9, 1, "2024-01-02 03:04:05.", "2024-01-02", "a dot without digits"),
+            (10, 1, "2024-01-02 03:04:05.123", "2024-01-02", "milliseconds"),
         ],
     )
     conn.execute("UPDATE t SET label = CAST(label AS TEXT) WHERE id = 4")
@@ -56,7 +59,10 @@ def test_values_sqlite_leaves_to_python_are_rendered_there(tmp_path: Path) -> No
     table = Table("t", "t", [Column(c, c, "", kind, quote_ident(c)) for c, kind in kinds.items()], key="rowid")
     fast, slow = _both(source, table)
     assert fast == slow
-    assert [k for k, _ in fast] == ["1", "2", "3", "4", "5", "6", "7"]
+    fast = sorted(fast, key=lambda row: int(row[0]))
+    assert [k for k, _ in fast] == [str(k) for k in range(1, 11)]
     assert fast[0][1] == "i1|i5|z1704164645123456|a2024-02-29|s5:plain"
-    assert [text.split("|")[1][0] for _, text in fast] == ["i", "?", "?", "N", "i", "i", "i"]  # "five", 2.5: never
+    assert [text.split("|")[1][0] for _, text in fast[:7]] == ["i", "?", "?", "N", "i", "i", "i"]  # "five", 2.5: never
     assert fast[5][1].split("|")[2].startswith("?") and fast[6][1].split("|")[3].startswith("?")
+    assert [text.split("|")[2][0] + text.split("|")[3][0] for _, text in fast[7:]] == ["??", "?a", "za"]
+    assert fast[9][1].split("|")[2] == "z1704164645123000"

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from hyperpage.migrate.plan import quote_ident
@@ -37,12 +38,23 @@ def _reject_constant(name: str) -> Any:
     raise _NotJsonb(name)
 
 
+def _utf8_length(key: str) -> int:
+    return len(key.encode("utf-8", "surrogatepass"))
+
+
 def _jsonb_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object in jsonb's key order: shorter keys first (in UTF-8 bytes), then bytewise; the last duplicate wins."""
+    """An object in jsonb's key order: shorter keys first (in UTF-8 bytes), then bytewise; the last duplicate wins.
+
+    Sorted twice by C key functions (str order, then a stable sort by length) rather than by one Python lambda:
+    called once per JSON object, this is most of the SQLite side's JSON cost. Code point order is UTF-8's byte
+    order, and an ASCII key's length is its length in bytes.
+    """
     obj = dict(pairs)
     if len(obj) < 2:
         return obj
-    return {k: obj[k] for k in sorted(obj, key=lambda k: (len(k.encode("utf-8", "surrogatepass")), k))}
+    keys = sorted(obj)
+    keys.sort(key=len if all(map(str.isascii, keys)) else _utf8_length)
+    return {k: obj[k] for k in keys}
 
 
 # A number with a fraction or exponent is decoded as a marked string and written back as numeric_out() writes it
@@ -52,6 +64,13 @@ _json_in = json.JSONDecoder(
 )
 _json_out = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # jsonb's spacing; built once: faster
 _MARKED = re.compile(r'"\\u0000([^"]*)"')
+# The C parts of the json module called directly: JSONDecoder.decode and JSONEncoder.encode add a few Python calls
+# per document, as much again as the C work on a typical small document
+_scan: Callable[[str, int], tuple[Any, int]] = _json_in.scan_once  # type: ignore[attr-defined]
+_encode: Callable[[Any, int], list[str]] | None = (
+    c_make_encoder(None, None, encode_basestring, None, ": ", ", ", False, False, True) if c_make_encoder else None
+)
+_JSON_SPACE = " \t\n\r"
 JSON_CACHE_MAX = 50_000
 
 
@@ -72,9 +91,13 @@ def jsonb_text(text: str) -> str | None:
     """
     if "\\u0000" in text:
         return None
+    text = text.strip(_JSON_SPACE)  # a JSON value never ends in whitespace: what is outside it is padding
     try:
-        doc = _json_out.encode(_json_in.decode(text))
-    except (ValueError, RecursionError):
+        value, end = _scan(text, 0)
+        if end != len(text):
+            return None
+        doc = "".join(_encode(value, 0)) if _encode is not None else _json_out.encode(value)
+    except (StopIteration, ValueError, RecursionError):
         return None
     return _MARKED.sub(_numeric_out, doc) if "\\u0000" in doc else doc  # the input had none: all are marks
 

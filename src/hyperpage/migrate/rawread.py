@@ -192,6 +192,15 @@ def _decode(raw: bytes) -> str:
 # rendered in Python (SQLite prints no exact double; jsonb's text needs a JSON reader).
 
 _YMD_HMS = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-2][0-9]:[0-5][0-9]:[0-5][0-9]"
+# The whole text's shape in one GLOB chosen by its length (only the branch taken runs): SQLite evaluates every
+# function call of a field anew for each value, and the separate checks of the fraction cost as much again
+_TS_SHAPE = (
+    "CASE length({c}) WHEN 19 THEN {c} GLOB '"
+    + _YMD_HMS
+    + "' "
+    + " ".join(f"WHEN {n} THEN {{c}} GLOB '{_YMD_HMS}.{'[0-9]' * (n - 20)}'" for n in range(21, 27))
+    + " END"
+)
 _SQL: dict[str, str] = {
     "int": "CASE typeof({c}) WHEN 'integer' THEN 'i' || {c} WHEN 'null' THEN 'N' END",
     "numeric": "CASE typeof({c}) WHEN 'integer' THEN 'n' || {c} WHEN 'null' THEN 'N' END",
@@ -206,18 +215,18 @@ _SQL: dict[str, str] = {
     "bytes": "CASE typeof({c}) WHEN 'blob' THEN 'x' || lower(hex({c})) WHEN 'null' THEN 'N' END",
     "date": (
         "CASE WHEN {c} IS NULL THEN 'N' WHEN typeof({c}) = 'text' AND {c} GLOB "
-        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND {c} > '0000' AND date(julianday({c})) = {c} "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr({c}, 1, 4) <> '0000' AND date(julianday({c})) = {c} "
         "THEN 'a' || {c} END"
     ),
-    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's strftime, microseconds from the text
+    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's strftime, microseconds from the text.
+    # Year 0000 exists in SQLite, not in Python or PostgreSQL: a substr(), as a column of NUMERIC affinity (DATE,
+    # DATETIME) compared with '0000' compares the number 0, and any text is greater than a number
     "ts": (
-        "CASE WHEN {c} IS NULL THEN 'N' WHEN typeof({c}) = 'text' AND (length({c}) = 19 OR length({c}) BETWEEN 21 "
-        "AND 26 AND substr({c}, 20, 1) = '.' AND substr({c}, 21) NOT GLOB '*[^0-9]*') AND substr({c}, 1, 19) GLOB "
-        f"'{_YMD_HMS}' AND substr({{c}}, 12, 2) < '24' AND {{c}} > '0000' "
+        f"CASE WHEN {{c}} IS NULL THEN 'N' WHEN typeof({{c}}) = 'text' AND {_TS_SHAPE} "
+        "AND substr({c}, 12, 2) < '24' AND substr({c}, 1, 4) <> '0000' "
         "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' AND substr({c}, 6, 2) BETWEEN '01' AND '12' "
         "OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10)) "
-        "THEN 'z' || (strftime('%s', substr({c}, 1, 19)) * 1000000 + "
-        "CAST(substr(substr({c}, 21) || '000000', 1, 6) AS INTEGER)) "
+        "THEN 'z' || (strftime('%s', substr({c}, 1, 19)) * 1000000 + substr({c} || '00000', 21, 6)) "
         "WHEN typeof({c}) = 'integer' AND abs({c}) <= {limit} THEN 'z' || ({c} * {scale}) END"
     ),
 }

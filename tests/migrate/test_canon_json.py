@@ -1,0 +1,60 @@
+"""canon.jsonb_text, the SQLite side's JSON rendering, gives PostgreSQL's own jsonb text for every document."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import psycopg
+
+from hyperpage.migrate import canon
+from tests.pg import PgCluster
+
+DOCS = [
+    '{"bb": 1, "a": [1.50, 1e2, -0.0, 1E-3], "é": "\\u00e9\\/\\t", "a": 2}',
+    # keys of equal length in characters but not in UTF-8 bytes, and the reverse: jsonb sorts by bytes
+    '{"é": 1, "ab": 2, "z": 3, "€": 4, "aé": 5, "abc": 6, "\U0001f600": 7, "": 8}',
+    '{"b": {"dd": [], "c": {}}, "a": [{"y": null, "x": true}, false]}',
+    '  \n{"k": 1, "tags": ["a", "b"]}\t\r\n ',
+    '{"k":1,"k":2,"k":{"z":0,"y":1}}',
+    "[1, 2.50, -3e-4, 12345678901234567890123, 1E+2, 0.0]",
+    '"a \\" quote \\\\ backslash \\u0001 control \\ud83d\\ude00 pair"',
+    "3",
+    "-0",
+    "null",
+    "[]",
+    "{}",
+    '{"deep": [[[[[[[[[[["bottom"]]]]]]]]]]]}',
+]
+NOT_JSONB = ["", "   ", "[1, 2", "1 2", "{'a': 1}", "NaN", "[Infinity]", '{"a": "\\u0000"}', "[1,]"]
+
+
+def _random_doc(rnd: random.Random, depth: int = 0) -> object:
+    pick = rnd.randrange(7 if depth < 3 else 4)
+    if pick == 0:
+        return rnd.choice([None, True, False])
+    if pick == 1:
+        return rnd.choice([rnd.randint(-(10**20), 10**20), rnd.random() * 10 ** rnd.randint(-30, 30)])
+    if pick in (2, 3):
+        return "".join(rnd.choice('aZ é€\U0001f600\\"\n/') for _ in range(rnd.randrange(6)))
+    if pick == 4:
+        return [_random_doc(rnd, depth + 1) for _ in range(rnd.randrange(4))]
+    keys = ["".join(rnd.choice("abé€\U0001f600") for _ in range(rnd.randrange(4))) for _ in range(rnd.randrange(6))]
+    return {k: _random_doc(rnd, depth + 1) for k in keys}
+
+
+def test_jsonb_text_is_what_postgresql_prints(pg_cluster: PgCluster) -> None:
+    rnd = random.Random(16)
+    docs = DOCS + [json.dumps(_random_doc(rnd), ensure_ascii=rnd.random() < 0.5) for _ in range(400)]
+    with psycopg.connect(pg_cluster.url()) as conn:
+        printed = conn.execute("SELECT d::jsonb::text FROM unnest(%s::text[]) d", (docs,)).fetchall()
+        for doc, (expected,) in zip(docs, printed, strict=True):
+            assert canon.jsonb_text(doc) == expected, doc
+        for doc in NOT_JSONB:
+            assert canon.jsonb_text(doc) is None, doc
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT %s::jsonb", (doc,))
+            except psycopg.errors.DataError:
+                continue
+            raise AssertionError(f"PostgreSQL takes {doc!r}: the test's premise is wrong")
