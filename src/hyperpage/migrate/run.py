@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 
-from hyperpage.db import schema
 from hyperpage.migrate import ddl, ledger, verify
 from hyperpage.migrate.copy import copy_to_sqlite, run_parallel
 from hyperpage.migrate.hyperpage_mode import (
@@ -82,6 +81,8 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
 
 
 def _require_head(rev: str) -> None:
+    from hyperpage.db import schema  # Alembic: loaded by Hyperpage-mode runs only
+
     if rev != schema.head_revision():
         raise MigrationError(
             f"the source schema is at revision {rev}, this version ships {schema.head_revision()}: "
@@ -262,6 +263,8 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
             conn.execute(sql)
     steps = list(plan.post_load)
     if plan.mode == "hyperpage":
+        from hyperpage.db import schema
+
         functions_before = _functions(conn)
         schema.upgrade(target.pg_dsn)
         with conn.transaction():
@@ -276,6 +279,8 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
 
 def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> int:
     """The way back, into a new file: built as FILE.partial and renamed only when complete."""
+    from hyperpage.db import schema
+
     assert target.path is not None
     if target.path.exists():
         if not opts.replace:
