@@ -64,7 +64,7 @@ class _LazyCommands(dict[str, Command]):
         return self._load(name) if name in self.targets else super().__getitem__(name)
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self[name] if name in self else default
+        return self[name] if name in self else default  # noqa: SIM401 (this is get: dict.get would skip the load)
 
     def __contains__(self, name: object) -> bool:
         return name in self.targets or super().__contains__(name)
