@@ -50,6 +50,7 @@ class _LazyCommands(dict[str, Command]):
         if not super().__contains__(name):
             module, _, attribute = self.targets[name].partition(":")
             found = getattr(importlib.import_module(module), attribute)
+            command: Command
             if isinstance(found, typer.Typer):
                 command = typer.main.get_group(found)  # a group even with one command, as add_typer makes it
             else:  # a command function: the only command of an app, which typer turns into that command

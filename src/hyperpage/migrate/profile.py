@@ -144,7 +144,9 @@ def _storage_pass(
     if ranges is None:
         rows = [conns[0].execute(sql).fetchone()]
     else:
-        tasks = [partial(_row, f"{sql} WHERE {rowid} BETWEEN ? AND ?", r) for r in ranges]
+        tasks: list[Callable[[sqlite3.Connection], tuple[Any, ...]]] = [
+            partial(_row, f"{sql} WHERE {rowid} BETWEEN ? AND ?", r) for r in ranges
+        ]
         rows = on_connections(conns, tasks)
     for row in rows:
         at = 1
