@@ -25,7 +25,7 @@ from hyperpage.migrate.hyperpage_mode import (
     count_rows,
     is_hyperpage_sqlite,
 )
-from hyperpage.migrate.introspect import build_generic_plan, check_integrity, open_source
+from hyperpage.migrate.introspect import build_generic_plan, checked_while, open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident, scalar
 from hyperpage.migrate.report import Report, progress_bars
 from hyperpage.migrate.rollback import SQLITE_MARKER, rollback
@@ -61,26 +61,26 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
             plan = build_hyperpage_plan(source)
             count_rows(plan, pg)
         return plan
-    check_integrity(source)
-    conn = open_source(source)
-    try:
-        rev = is_hyperpage_sqlite(conn)
-        chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
-        if chosen == "hyperpage":
-            if rev is None:
-                found = alembic_revision(conn)
-                raise MigrationError(
-                    "--mode hyperpage: the source is not a Hyperpage database ("
-                    + (f"its Alembic revision {found} is not one of ours" if found else "no alembic_version table")
-                    + ")"
-                )
-            _require_head(rev)
-            plan = build_hyperpage_plan(source)
-            count_rows(plan, conn)
-            return plan
-    finally:
-        conn.close()
-    return build_generic_plan(source)
+    with checked_while(source):
+        conn = open_source(source)
+        try:
+            rev = is_hyperpage_sqlite(conn)
+            chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
+            if chosen == "hyperpage":
+                if rev is None:
+                    found = alembic_revision(conn)
+                    raise MigrationError(
+                        "--mode hyperpage: the source is not a Hyperpage database ("
+                        + (f"its Alembic revision {found} is not one of ours" if found else "no alembic_version table")
+                        + ")"
+                    )
+                _require_head(rev)
+                plan = build_hyperpage_plan(source)
+                count_rows(plan, conn)
+                return plan
+        finally:
+            conn.close()
+        return build_generic_plan(source)
 
 
 def _require_head(rev: str) -> None:
