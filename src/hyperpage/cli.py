@@ -7,28 +7,27 @@ from typing import Annotated
 import typer
 
 from hyperpage import __version__
-from hyperpage.auth.cli import app as tokens_app
-from hyperpage.backup.cli import app as backup_app
-from hyperpage.clikit import fail, settings_or_exit
-from hyperpage.db.cli import app as db_app
-from hyperpage.demo.cli import app as demo_app
-from hyperpage.sync.cli import app as sync_app
-from hyperpage.sync.cli import worker
-from hyperpage.tools.cli import app as tools_app
+from hyperpage.clikit import fail, lazy_group, settings_or_exit
+
+# each group's module is imported when one of its commands runs: `db migrate` starts without the web app
+COMMANDS = {
+    "worker": "hyperpage.sync.cli:worker",
+    "serve": None,  # below
+    "db": "hyperpage.db.cli:app",
+    "sync": "hyperpage.sync.cli:app",
+    "tools": "hyperpage.tools.cli:app",
+    "backup": "hyperpage.backup.cli:app",
+    "demo": "hyperpage.demo.cli:app",
+    "tokens": "hyperpage.auth.cli:app",
+}
 
 app = typer.Typer(
     name="hyperpage",
+    cls=lazy_group(COMMANDS),
     help="Hyperpage: code reviews, CI/CD, tickets and API rate limits in one portal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(db_app, name="db")
-app.add_typer(sync_app, name="sync")
-app.add_typer(tools_app, name="tools")
-app.command("worker")(worker)
-app.add_typer(backup_app, name="backup")
-app.add_typer(demo_app, name="demo")
-app.add_typer(tokens_app, name="tokens")
 
 
 def _version(value: bool) -> None:

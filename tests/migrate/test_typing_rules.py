@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from hyperpage.migrate.ddl import translate_default
-from hyperpage.migrate.plan import Reject, shorten
+from hyperpage.migrate.plan import Endpoint, Reject, shorten
 from hyperpage.migrate.typing_rules import Profile, affinity, decide, parse_ts, to_numeric, to_text
 
 
@@ -117,3 +118,37 @@ def test_long_names_are_shortened_deterministically_without_collisions() -> None
     assert shorten(long, set()) == first  # the same name always maps the same way
     assert shorten("ü" * 40, set()).encode().decode()  # never cuts a multi-byte character in half
     assert shorten("Order", set()) == "Order"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "sqlite:///relative.db",
+        "sqlite:////abs/path/file.db",
+        "sqlite:////tmp/with%20space.db?mode=ro",
+        "postgresql://app:s%40cret@127.0.0.1:5432/db",
+        "postgres://app@db.example/hyperpage",
+        "postgresql+psycopg://app:pw@h:1/db?sslmode=disable",
+        "postgresql://h/db",
+    ],
+)
+def test_endpoints_parse_as_sqlalchemy_reads_them_without_showing_a_password(raw: str) -> None:
+    """Parsed without SQLAlchemy (start-up time, issue 16): the same file, the same database, no password shown."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(raw.replace("postgres://", "postgresql://", 1))
+    end = Endpoint.parse(raw)
+    if url.get_backend_name() == "sqlite":
+        assert end.path == Path(url.database or "") and end.display == f"sqlite:///{url.database}"
+        return
+    assert end.display == url.set(drivername="postgresql").render_as_string()
+    assert make_url(end.pg_dsn).password == url.password and make_url(end.pg_dsn).database == url.database
+    assert ":pw@" not in end.display and "cret" not in end.display
+
+
+@pytest.mark.parametrize(
+    "raw", ["nonsense", "mysql://h/db", "sqlite://", "sqlite:///", "postgresql://h/db?nosuchoption=1"]
+)
+def test_a_bad_endpoint_is_refused(raw: str) -> None:
+    with pytest.raises(Exception, match=r"URL|file path|invalid"):
+        Endpoint.parse(raw)

@@ -10,7 +10,6 @@ import psycopg
 import typer
 
 from hyperpage.clikit import fail
-from hyperpage.logging import redact_text
 from hyperpage.migrate.plan import Endpoint, MigrationError
 from hyperpage.migrate.report import console, print_plan
 from hyperpage.migrate.rollback import rollback
@@ -21,6 +20,13 @@ ToOpt = Annotated[str, typer.Option("--to", help="Target: postgresql://... or sq
 ModeOpt = Annotated[str, typer.Option(help="auto (Hyperpage when the source has alembic_version), hyperpage, generic.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, max=16, help="Tables copied/verified in parallel (processes).")]
 ReportOpt = Annotated[Path | None, typer.Option(help="Write the JSON report here.")]
+
+
+def redact_text(text: str) -> str:
+    """Passwords out of a message; hyperpage.logging (structlog, the settings) is loaded only to print one."""
+    from hyperpage.logging import redact_text
+
+    return redact_text(text)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,10 +12,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
-
-from hyperpage.db.base import TZDateTime
-from hyperpage.db.models import Base
 from hyperpage.migrate.plan import Column, Endpoint, Plan, Reject, Table, copies_as_is, fk_order, quote_ident
 from hyperpage.migrate.typing_rules import to_bool
 
@@ -49,6 +45,10 @@ def sqlite_json_to_pg(value: Any) -> str:
 
 
 def _kind(col_type: Any) -> str:
+    from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+
+    from hyperpage.db.base import TZDateTime
+
     if isinstance(col_type, TZDateTime):
         return "ts"
     if isinstance(col_type, Boolean):
@@ -78,6 +78,8 @@ PG_TYPES = {
 
 def build_hyperpage_plan(source: Endpoint) -> Plan:
     """One Table per model table, parents first; the identity column is the integer primary key, if any."""
+    from hyperpage.db.models import Base  # SQLAlchemy: only for this mode (a generic run never loads it)
+
     forward = source.kind == "sqlite"
     tables = []
     for st in Base.metadata.sorted_tables:

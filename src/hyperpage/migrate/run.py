@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from hyperpage.db import schema
 from hyperpage.migrate import ddl, ledger, verify
 from hyperpage.migrate.copy import copy_to_sqlite, run_parallel
 from hyperpage.migrate.hyperpage_mode import (
@@ -23,7 +25,7 @@ from hyperpage.migrate.hyperpage_mode import (
     count_rows,
     is_hyperpage_sqlite,
 )
-from hyperpage.migrate.introspect import build_generic_plan, check_integrity, open_source
+from hyperpage.migrate.introspect import build_generic_plan, checked_while, open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Plan, quote_ident, scalar
 from hyperpage.migrate.report import Report, progress_bars
 from hyperpage.migrate.rollback import SQLITE_MARKER, rollback
@@ -59,29 +61,31 @@ def build_plan(source: Endpoint, mode: str = "auto") -> Plan:
             plan = build_hyperpage_plan(source)
             count_rows(plan, pg)
         return plan
-    check_integrity(source)
-    conn = open_source(source)
-    try:
-        rev = is_hyperpage_sqlite(conn)
-        chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
-        if chosen == "hyperpage":
-            if rev is None:
-                found = alembic_revision(conn)
-                raise MigrationError(
-                    "--mode hyperpage: the source is not a Hyperpage database ("
-                    + (f"its Alembic revision {found} is not one of ours" if found else "no alembic_version table")
-                    + ")"
-                )
-            _require_head(rev)
-            plan = build_hyperpage_plan(source)
-            count_rows(plan, conn)
-            return plan
-    finally:
-        conn.close()
-    return build_generic_plan(source)
+    with checked_while(source):
+        conn = open_source(source)
+        try:
+            rev = is_hyperpage_sqlite(conn)
+            chosen = mode if mode != "auto" else ("hyperpage" if rev else "generic")
+            if chosen == "hyperpage":
+                if rev is None:
+                    found = alembic_revision(conn)
+                    raise MigrationError(
+                        "--mode hyperpage: the source is not a Hyperpage database ("
+                        + (f"its Alembic revision {found} is not one of ours" if found else "no alembic_version table")
+                        + ")"
+                    )
+                _require_head(rev)
+                plan = build_hyperpage_plan(source)
+                count_rows(plan, conn)
+                return plan
+        finally:
+            conn.close()
+        return build_generic_plan(source)
 
 
 def _require_head(rev: str) -> None:
+    from hyperpage.db import schema  # Alembic: loaded by Hyperpage-mode runs only
+
     if rev != schema.head_revision():
         raise MigrationError(
             f"the source schema is at revision {rev}, this version ships {schema.head_revision()}: "
@@ -228,16 +232,7 @@ def _to_postgres(
         )
         results = [r[0] for r in done if isinstance(r, tuple)]
         streamed = [r[1] for r in done if isinstance(r, tuple)] + [r for r in done if isinstance(r, verify.SideSums)]
-        for seq, sql, optional in ledger.pending_steps(conn):
-            try:
-                with conn.transaction():
-                    conn.execute(sql)
-                    ledger.mark_step(conn, seq, "done")
-            except psycopg.Error as exc:
-                message = str(exc).splitlines()[0]
-                if not optional:
-                    raise MigrationError(f"post-load step failed: {sql}: {message}") from None
-                ledger.mark_step(conn, seq, "skipped", message)
+        _post_load(conn, target, opts.workers)
         ledger.set_status(conn, "done")
         rejected = ledger.rejected_counts(conn)
         rows = ledger.rejects(conn)
@@ -251,6 +246,63 @@ def _to_postgres(
         return copied, rejected, ledger.warnings(conn) + ledger.failed_optional_steps(conn), streamed
 
 
+# index builds sort in memory up to this much per connection (PostgreSQL's default, 64MB, spills 1M-row sorts)
+MAINTENANCE_WORK_MEM = "256MB"
+
+
+def _post_load(conn: psycopg.Connection, target: Endpoint, workers: int) -> None:
+    """The ledger's pending steps: keys, indexes, checks, defaults and sequence resets, then foreign keys.
+
+    Index builds are most of this phase (1.6 of 1.9 s on a 300k-row Hyperpage database) and independent of one
+    another, so a run of steps without a foreign key is spread over `workers` connections. Each such statement
+    locks one table: at worst one waits for another, no deadlock. A foreign key locks two tables (a cycle of
+    them could deadlock) and is checked in milliseconds with the keys in place, so foreign keys run one by one,
+    each after every step before it (the keys they reference). Adding them NOT VALID and validating them in
+    parallel could save at most their checks' time, 0.2 s of the 1.9 s, for a resume path twice as complex.
+    """
+    batches: list[list[tuple[int, str, bool]]] = []
+    for step in ledger.pending_steps(conn):
+        if " FOREIGN KEY " in step[1] or not batches or " FOREIGN KEY " in batches[-1][0][1]:
+            batches.append([])
+        batches[-1].append(step)
+    extra = max(0, min(workers, max((len(b) for b in batches), default=0)) - 1)
+    conns = [conn] + [psycopg.connect(target.pg_dsn, autocommit=True) for _ in range(extra)]
+    try:
+        for c in conns:
+            c.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        for batch in batches:
+            todo: queue.SimpleQueue[tuple[int, str, bool]] = queue.SimpleQueue()
+            for step in batch:
+                todo.put(step)
+            used = conns[: len(batch)]
+            with ThreadPoolExecutor(max_workers=len(used)) as pool:
+                failures = [f for f in pool.map(partial(_run_steps, todo), used) if f]
+            if failures:
+                raise MigrationError(failures[0])
+    finally:
+        for c in conns[1:]:
+            c.close()
+        conn.execute("RESET maintenance_work_mem")
+
+
+def _run_steps(todo: queue.SimpleQueue[tuple[int, str, bool]], conn: psycopg.Connection) -> str | None:
+    """Steps from the queue, each in its own transaction with its ledger mark, until it is empty or one fails."""
+    while True:
+        try:
+            seq, sql, optional = todo.get_nowait()
+        except queue.Empty:
+            return None
+        try:
+            with conn.transaction():
+                conn.execute(sql)
+                ledger.mark_step(conn, seq, "done")
+        except psycopg.Error as exc:
+            message = str(exc).splitlines()[0]
+            if not optional:
+                return f"post-load step failed: {sql}: {message}"
+            ledger.mark_step(conn, seq, "skipped", message)
+
+
 def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
     objects = [("table", t.target) for t in plan.tables]
     with conn.transaction():
@@ -262,6 +314,8 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
             conn.execute(sql)
     steps = list(plan.post_load)
     if plan.mode == "hyperpage":
+        from hyperpage.db import schema
+
         functions_before = _functions(conn)
         schema.upgrade(target.pg_dsn)
         with conn.transaction():
@@ -276,6 +330,8 @@ def _prepare(conn: psycopg.Connection, target: Endpoint, plan: Plan) -> None:
 
 def _to_sqlite(source: Endpoint, target: Endpoint, plan: Plan, opts: Options) -> int:
     """The way back, into a new file: built as FILE.partial and renamed only when complete."""
+    from hyperpage.db import schema
+
     assert target.path is not None
     if target.path.exists():
         if not opts.replace:

@@ -72,6 +72,7 @@ class Profile:
     ts_problem: str = ""
     epoch_divisor: int = 1
     sub_microsecond: int = 0  # date/time text with non-zero digits below the microsecond
+    unproven: int = 0  # values of a candidate column SQLite could not prove fit (then each is checked in Python)
     examples: list[str] = field(default_factory=list)
 
 
