@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import event
+
 from hyperpage.db.session import create_engine
 from hyperpage.listing import reader
 from tests import factories as f
@@ -56,3 +58,26 @@ async def test_a_waiting_read_gets_the_connection_before_a_later_one(db_url: str
         await engine.dispose()
     # B asked while A's first read ran: B's read comes next, not after all of A's
     assert order[:3] == ["A", "B", "A"]
+
+
+async def test_a_read_hands_its_connection_to_the_next_waiting_read(db_url: str) -> None:
+    # two readers back to back on a pool of one: each read ends with the other waiting, so the connection goes
+    # from one to the next without a check-in and a checkout; the last read, with nobody waiting, checks it in
+    async with f.db_session(db_url) as s:
+        conn = await f.add_connection(s, tool="github")
+        repo = await f.add_repository(s, connection=conn, full_name="acme/web")
+        await f.add_pull_request(s, connection=conn, repository=repo, number=0)
+    engine = create_engine(make_settings(_pooled_url(db_url), db_pool_size=1, db_max_overflow=0))
+    checkouts: list[int] = []
+    event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+
+    async def reads() -> None:
+        for _ in range(READS):
+            assert [row[0] for row in await reader.fetch_rows(engine, SQL, [])] == [0]
+
+    try:
+        await asyncio.gather(reads(), reads())
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool's
+    finally:
+        await engine.dispose()
+    assert len(checkouts) == 1
