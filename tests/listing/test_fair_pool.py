@@ -30,11 +30,7 @@ def _pooled_url(db_url: str) -> str:
 
 
 async def test_a_waiting_read_gets_the_connection_before_a_later_one(db_url: str) -> None:
-    async with f.db_session(db_url) as s:
-        conn = await f.add_connection(s, tool="github")
-        repo = await f.add_repository(s, connection=conn, full_name="acme/web")
-        for n in range(3):
-            await f.add_pull_request(s, connection=conn, repository=repo, number=n)
+    await f.seed_pull_requests(db_url, 3)
     settings = make_settings(_pooled_url(db_url), db_pool_size=1, db_max_overflow=0, db_pool_timeout=5.0)
     engine = create_engine(settings)
     order: list[str] = []
@@ -63,10 +59,7 @@ async def test_a_waiting_read_gets_the_connection_before_a_later_one(db_url: str
 async def test_a_read_hands_its_connection_to_the_next_waiting_read(db_url: str) -> None:
     # two readers back to back on a pool of one: each read ends with the other waiting, so the connection goes
     # from one to the next without a check-in and a checkout; the last read, with nobody waiting, checks it in
-    async with f.db_session(db_url) as s:
-        conn = await f.add_connection(s, tool="github")
-        repo = await f.add_repository(s, connection=conn, full_name="acme/web")
-        await f.add_pull_request(s, connection=conn, repository=repo, number=0)
+    await f.seed_pull_requests(db_url, 1)
     engine = create_engine(make_settings(_pooled_url(db_url), db_pool_size=1, db_max_overflow=0))
     checkouts: list[int] = []
     event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))

@@ -21,11 +21,7 @@ READS = 8  # PostgreSQL weighs a generic plan after the fifth execution of a sta
 
 
 async def test_page_sizes_read_their_rows_and_postgresql_reuses_its_plans(db_url: str) -> None:
-    async with f.db_session(db_url) as s:
-        conn = await f.add_connection(s, tool="github")
-        repo = await f.add_repository(s, connection=conn, full_name="acme/web")
-        for n in range(12):
-            await f.add_pull_request(s, connection=conn, repository=repo, number=n)
+    await f.seed_pull_requests(db_url, 12)
     engine = create_engine(make_settings(db_url, db_pool_size=1, db_max_overflow=0))  # one session to look into
     try:
         for _ in range(READS):
