@@ -228,3 +228,12 @@ async def add_tool_config(
     session.add(row)
     await session.flush()
     return row
+
+
+async def seed_pull_requests(db_url: str, count: int) -> None:
+    """`count` pull requests numbered from 0 in one GitHub repository, for tests that only read them back."""
+    async with db_session(db_url) as s:
+        conn = await add_connection(s, tool="github")
+        repo = await add_repository(s, connection=conn, full_name="acme/web")
+        for n in range(count):
+            await add_pull_request(s, connection=conn, repository=repo, number=n)

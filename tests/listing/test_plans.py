@@ -24,7 +24,7 @@ def test_one_plan_per_shape_whatever_the_values(name: str) -> None:
     dialect = DIALECTS[name]
     sort = LISTING.sorts[ReviewQuery().sort]
     first, values = LISTING.statement(dialect, ReviewQuery(author="alice", q="fix 12", limit=5), sort, False)
-    again, other = LISTING.statement(dialect, ReviewQuery(author="bob", q="speed 99", limit=50), sort, False)
+    again, other = LISTING.statement(dialect, ReviewQuery(author="bob", q="speed 99", limit=5), sort, False)
     assert first is again and len(LISTING._plans) == 1
     assert values["author"] == "alice" and other["author"] == "bob"
     assert values["term_0"] == "fix" and values["number_1"] == "12" and values[spec.LIMIT] == 6
@@ -32,6 +32,18 @@ def test_one_plan_per_shape_whatever_the_values(name: str) -> None:
     LISTING.statement(dialect, ReviewQuery(author="bob", q="speed up"), sort, False)
     LISTING.statement(dialect, ReviewQuery(author="bob", q="speed 99", state="OPEN"), sort, False)
     assert len(LISTING._plans) == 3
+
+
+@pytest.mark.parametrize("name", list(DIALECTS))
+def test_postgresql_writes_the_page_size_into_the_sql(name: str) -> None:
+    # PostgreSQL plans `LIMIT $n` anew at every execution (test_page_size.py); SQLite binds it
+    sort = LISTING.sorts[ReviewQuery().sort]
+    five, _ = LISTING.statement(DIALECTS[name], ReviewQuery(limit=5), sort, False)
+    fifty, _ = LISTING.statement(DIALECTS[name], ReviewQuery(limit=50), sort, False)
+    if name == "postgresql":
+        assert five.sql.endswith("LIMIT 6") and fifty.sql.endswith("LIMIT 51") and spec.LIMIT not in five.names
+    else:
+        assert five is fifty and spec.LIMIT in five.names
 
 
 @pytest.mark.parametrize("name", list(DIALECTS))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -168,7 +169,10 @@ class Listing:
         """
         name = dialect.name
         values: dict[str, Any] = {LIMIT: query.limit + 1}  # one extra row tells whether a next page exists
-        shape: list[Any] = [name, sort.name, after, rendered]
+        # PostgreSQL: the page size is written into the SQL (one plan per size), so the server plans each shape
+        # once per connection, not on every read (_compile)
+        limit = query.limit + 1 if name == "postgresql" else None
+        shape: list[Any] = [name, sort.name, after, rendered, limit]
         active = []
         for spec in self.filters:
             raw = getattr(query, spec.name)
@@ -191,7 +195,7 @@ class Listing:
         key = tuple(shape)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._compile(dialect, active, numeric, sort, after, rendered)
+            plan = self._plans[key] = self._compile(dialect, active, numeric, sort, after, rendered, limit)
         return plan, values
 
     def _compile(
@@ -202,7 +206,14 @@ class Listing:
         sort: SortSpec,
         after: bool,
         rendered: bool,
+        limit: int | None,
     ) -> Plan:
+        """`limit`: the page size as a literal, or None to bind it. PostgreSQL plans a prepared statement anew
+        at each execution (a custom plan) unless a plan for any parameter values (a generic plan) is estimated
+        as cheap; with `LIMIT $n` it estimates the generic plan for a tenth of the table, so it never chose it,
+        and planning the 50-row reviews page cost ~0.2 ms of its ~0.7 ms round trip (measured on 10,000 pull
+        requests: 716-759 us bound, 586-637 us with the literal, where pg_prepared_statements shows generic plans
+        from the sixth execution on)."""
         conds = [spec.build(dialect.name, value if spec.inline else bindparam(spec.name)) for spec, value in active]
         conds += [self.search.condition(index, is_number) for index, is_number in enumerate(numeric)]
         if after:
@@ -217,7 +228,7 @@ class Listing:
             .select_from(self.source)
             .where(*conds)
             .order_by(*sort.order_by())
-            .limit(bindparam(LIMIT, type_=Integer()))
+            .limit(bindparam(LIMIT, type_=Integer()) if limit is None else literal_column(str(int(limit)), Integer()))
         )
         compiled = stmt.compile(dialect=dialect)
         processors = dict(compiled._bind_processors)  # the column types' own conversions (TZDateTime, JSON)
