@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -90,6 +91,10 @@ class ObservabilityMiddleware(HttpMiddleware):
         route = route_template(scope)
         metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
+        if not log.isEnabledFor(logging.ERROR if status >= 500 else logging.INFO):
+            # below LOG_LEVEL: filter_by_level would drop the line, after the event and the call (~4 % of a
+            # cached page's CPU at LOG_LEVEL=WARNING, py-spy)
+            return
         fields: dict[str, Any] = {
             "method": method,
             "route": route,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -61,3 +63,22 @@ def test_a_missing_sqlite_file_means_bypass_and_is_never_created(tmp_path) -> No
     assert isinstance(changes, SqliteChanges)
     assert changes.version() is None and changes.version() is None
     assert not path.exists()
+
+
+async def test_sqlite_data_version_is_read_once_per_loop_pass_and_anew_in_the_next(tmp_path) -> None:
+    path = tmp_path / "pass.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+    changes = data_changes(make_url(f"sqlite+aiosqlite:///{path}"), None)
+    await changes.start()
+    try:
+        before = changes.version()
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+        # the same pass: every request in it arrived before the first read, so they share it
+        assert changes.version() == before
+        await asyncio.sleep(0)  # a request arriving now starts in a later pass: it must see the commit
+        assert changes.version() != before
+    finally:
+        await changes.stop()

@@ -115,8 +115,12 @@ class RateLimitMiddleware:
 
 
 async def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
-    allowed = await limiter.hit(item, NAMESPACE, key)
-    return allowed, await limiter.get_window_stats(item, NAMESPACE, key)
+    """FixedWindowRateLimiter.hit, then get_window_stats, in one: the storage key built once, and the count the
+    increment returns instead of reading it back (hit then stats was three Redis round trips, now two)."""
+    storage_key = item.key_for(NAMESPACE, key)
+    count = await limiter.storage.incr(storage_key, item.get_expiry())
+    reset = await limiter.storage.get_expiry(storage_key)
+    return count <= item.amount, WindowStats(reset, max(0, item.amount - count))
 
 
 async def _too_many(send: Send, headers: list[tuple[bytes, bytes]], retry_after: int) -> None:
