@@ -125,7 +125,7 @@ def test_long_names_are_shortened_deterministically_without_collisions() -> None
     [
         "sqlite:///relative.db",
         "sqlite:////abs/path/file.db",
-        "sqlite:////tmp/with%20space.db?mode=ro",
+        "sqlite:////srv/hyperpage/with%20space.db?mode=ro",
         "postgresql://app:s%40cret@127.0.0.1:5432/db",
         "postgres://app@db.example/hyperpage",
         "postgresql+psycopg://app:pw@h:1/db?sslmode=disable",
