@@ -125,8 +125,8 @@ def _make_converter(columns: tuple[Out, ...], dialect: str) -> Callable[[list[An
         fix = fixes.get(column.kind)
         fields.append(f"{column.name!r}: {fix.format(f'r[{index}]')}" if fix else f"{column.name!r}: r[{index}]")
     source = "lambda rows: [{" + ", ".join(fields) + "} for r in rows]"
-    namespace = {"_sqlite_time": _sqlite_time, "_sqlite_list": _sqlite_list, "_sqlite_bool": _sqlite_bool}
-    namespace["_loads"] = orjson.loads
+    namespace: dict[str, Any] = {"_sqlite_time": _sqlite_time, "_sqlite_list": _sqlite_list, "_loads": orjson.loads}
+    namespace["_sqlite_bool"] = _sqlite_bool
     # the source holds only our own column and converter names
     converter: Callable[[list[Any]], list[Row]] = eval(source, namespace)
     return converter

@@ -75,9 +75,10 @@ def literal(value: Any) -> str | None:
     """`value` as a PostgreSQL constant, or None when it must stay a parameter."""
     kind = type(value)
     if kind is str:
-        if "\x00" in value:
+        text: str = value
+        if "\x00" in text:
             return None
-        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
     if kind is int:  # exactly int: a bool (an int subclass) stays a parameter
         return str(value) if value >= 0 else f"({value})"  # `- -1`, never `--1` (a comment)
     return None
