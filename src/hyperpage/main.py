@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.data_changes.start()
         scheduler = await start_background_sync(app) if settings.scheduler_enabled else None
         lifecycle.mark_started()
+        # The objects start-up made (modules, routes, compiled queries, ~170,000 of them) live as long as the
+        # process: out of the collector's sight, a full collection walks only what requests made since. Measured
+        # in process under 32 concurrent list reads: full collections paused the loop 90-105 ms each, 3-5 ms frozen
+        # (every request in flight waits out a pause: the P95 under load). Not collected first: that costs ~0.1 s
+        # per start, and the little garbage frozen with them is freed at stop (unfreeze).
+        gc.freeze()
         log.info(
             "started",
             version=__version__,
@@ -59,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stop_background_sync(app, grace=settings.hyperpage_shutdown_grace_seconds / 2)
             await app.state.data_changes.stop()
             await app.state.engine.dispose()
+            gc.unfreeze()  # another app may start in this process (tests): what this one left becomes collectable
             log.info("stopped")
 
     app = FastAPI(

@@ -65,3 +65,24 @@ def test_sqlite_looks_for_the_value_in_the_text_only_when_no_writer_escapes_it(v
     plan, values = LISTING.statement(sqlite.dialect(), query, LISTING.sorts[query.sort], False)
     assert "instr(pull_requests.requested_reviewers, ?)" in plan.sql
     assert values["reviewer_text"] == looked_for and values["reviewer"] == value
+
+
+async def test_arrays_read_back_as_lists(db_url: str) -> None:
+    # PostgreSQL sends the arrays as text, parsed by page.py (spec._output): a JSON null is the API's [] there
+    # (SQLite's reader gives it as null: left to its own path)
+    async with f.db_session(db_url) as s:
+        conn = await f.add_connection(s, tool="github")
+        for reviewers in REVIEWERS:
+            await f.add_pull_request(s, connection=conn, requested_reviewers=reviewers, labels=["x", 'y "z"'])
+    engine = create_engine(make_settings(db_url))
+    try:
+        page = await read_list(engine, LISTING, ReviewQuery(limit=200, sort="updated_at"))
+    finally:
+        await engine.dispose()
+    read = [row["requested_reviewers"] for row in page.items]
+    assert [r for r, stored in zip(read, REVIEWERS, strict=True) if stored is not None] == [
+        r for r in REVIEWERS if r is not None
+    ]
+    if engine.dialect.name == "postgresql":
+        assert read[REVIEWERS.index(None)] == []
+    assert all(row["labels"] == ["x", 'y "z"'] for row in page.items)
