@@ -43,10 +43,11 @@ PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the c
 _LOCKED = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-async def fetch_rows(engine: AsyncEngine, sql: str, params: list[Any]) -> list[Any]:
-    """Every row of one SELECT: tuples on SQLite, asyncpg Records on PostgreSQL."""
+async def fetch_rows(engine: AsyncEngine, sql: str, params: list[Any], *, inline: bool = True) -> list[Any]:
+    """Every row of one SELECT: tuples on SQLite, asyncpg Records on PostgreSQL. `inline=False`: never on the
+    loop's thread (a read the reader threads did not run, listing/sqlitereader.py, went over budget there)."""
     started = time.perf_counter()
-    rows = _sqlite_inline(engine, sql, params) if engine.dialect.name == "sqlite" else None
+    rows = _sqlite_inline(engine, sql, params) if inline and engine.dialect.name == "sqlite" else None
     if rows is None:
         rows = await _pooled_fetch(engine, sql, params)
     _SELECT_SECONDS.observe(time.perf_counter() - started)
