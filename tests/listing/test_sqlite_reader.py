@@ -23,22 +23,15 @@ from hyperpage.listing import page, sqlitereader
 from hyperpage.listing.sqlitereader import NOT_READ, SQLITE_READERS
 from hyperpage.reviews import service as reviews
 from hyperpage.reviews.schemas import ReviewQuery
-from tests import factories as f
 from tests.conftest import make_settings
+from tests.listing.test_reader import five_pull_requests
 
 SQL = "SELECT number FROM pull_requests ORDER BY number"
 
 
 @pytest.fixture
 async def engine(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[AsyncEngine]:
-    path = tmp_path / "reader.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    url = f"sqlite:///{path}"
-    async with f.db_session(url) as s:
-        conn = await f.add_connection(s, tool="github")
-        repo = await f.add_repository(s, connection=conn, full_name="acme/web")
-        for n in range(5):
-            await f.add_pull_request(s, connection=conn, repository=repo, number=n)
+    url = await five_pull_requests(tmp_path, sqlite_template)
     engine = create_engine(make_settings(url, db_pool_size=1, db_max_overflow=0))
     yield engine
     await engine.dispose()

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hyperpage import metrics
 from hyperpage.db.session import connect_sqlite_reader, sqlite_file
+from hyperpage.listing.reader import budget, not_read
 
 T = TypeVar("T")
 _SELECT_SECONDS = metrics.DB_QUERY_DURATION.labels("select")
@@ -44,7 +45,6 @@ _SELECT_SECONDS = metrics.DB_QUERY_DURATION.labels("select")
 READER_THREADS = 2
 BUDGET_SECONDS = 0.002
 PROGRESS_STEPS = 20_000
-_LOCKED = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class NotRead:
@@ -68,26 +68,15 @@ class _Job(Generic[T]):
             self._answer(NOT_READ, None)
             return
         started = time.perf_counter()
-        deadline = started + BUDGET_SECONDS
-        over: list[bool] = []
-
-        def progress() -> bool:
-            if time.perf_counter() > deadline:
-                over.append(True)
-                return True  # SQLite aborts the statement with "interrupted"
-            return False
-
-        conn.set_progress_handler(progress, PROGRESS_STEPS)
-        try:
-            rows = conn.execute(self.sql, self.params).fetchall()
-        except sqlite3.Error as exc:
-            if over or (isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode in _LOCKED):
-                self._answer(NOT_READ, None)
-            else:
-                self._answer(None, sa_exc.DBAPIError.instance(self.sql, self.params, exc, sqlite3.Error))
-            return
-        finally:
-            conn.set_progress_handler(None, 0)
+        with budget(conn, BUDGET_SECONDS, PROGRESS_STEPS) as over:
+            try:
+                rows = conn.execute(self.sql, self.params).fetchall()
+            except sqlite3.Error as exc:
+                if not_read(exc, over):
+                    self._answer(NOT_READ, None)
+                else:
+                    self._answer(None, sa_exc.DBAPIError.instance(self.sql, self.params, exc, sqlite3.Error))
+                return
         _SELECT_SECONDS.observe(time.perf_counter() - started)
         try:
             result: T | NotRead = self.finish(rows)
