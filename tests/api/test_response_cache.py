@@ -18,6 +18,7 @@ from hyperpage.main import create_app
 from hyperpage.tools.models import Connection
 from tests import factories as f
 from tests.conftest import make_settings
+from tests.metrics_port import scrape_metrics
 
 PATH = "/api/v1/reviews"
 
@@ -126,6 +127,21 @@ async def test_a_repeated_page_is_served_from_the_cache_with_the_same_bytes(clie
     before = route_count(PATH)
     await client.get(PATH, params={"limit": 1})
     assert route_count(PATH) == before + 1
+
+
+async def test_scrapes_and_probes_between_polls_leave_the_cached_page_in_place(client, db_url) -> None:
+    # Read-only sessions commit too (the scrape's gauges, the readiness check): had those counted as writes, every
+    # Prometheus scrape would empty the cache of every replica.
+    await _seed(db_url, ["one", "two"])
+    await scrape_metrics(client.app)  # the first scrape opens the pooled connections its gauges read on
+    assert (await client.get("/readyz")).status_code == 200
+    assert await _titles(client) == ["two", "one"]
+    hits, misses = cache_count("hit"), cache_count("miss")
+    for _ in range(3):
+        await scrape_metrics(client.app)
+        assert (await client.get("/readyz")).status_code == 200
+        assert await _titles(client) == ["two", "one"]
+    assert (cache_count("hit") - hits, cache_count("miss") - misses) == (3, 0)
 
 
 async def test_a_write_in_this_process_is_seen_by_the_very_next_request(client, db_url) -> None:

@@ -39,11 +39,30 @@ class _LocalCommits:
     count = 0
 
 
+_WROTE = "hyperpage_wrote"  # Connection.info key: this transaction ran a statement that may have changed data
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+    # Anything but a SELECT counts as a write (PRAGMA, WITH, a leading comment too): erring that way costs a miss,
+    # never a stale page. None of our SELECTs change data.
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[_WROTE] = True
+
+
 @event.listens_for(Engine, "commit")
-def _count_commit(_conn: Any) -> None:
-    # Fires just before the commit: a reader racing it may cache the old rows under the new count, but the
-    # external version (data_version / NOTIFY) moves once the commit is visible and retires that entry.
-    _LocalCommits.count += 1
+def _count_commit(conn: Any) -> None:
+    # Only a transaction that wrote: read-only sessions also commit (session_scope on every metrics scrape, the
+    # LISTEN probe every 30 s), and counting those emptied the whole cache each time (measured: one miss per
+    # scrape). Fires just before the commit: a reader racing it may cache the old rows under the new count, but
+    # the external version (data_version / NOTIFY) moves once the commit is visible and retires that entry.
+    if conn.info.pop(_WROTE, False):
+        _LocalCommits.count += 1
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_writes(conn: Any) -> None:
+    conn.info.pop(_WROTE, None)  # rolled back: nothing it wrote is visible to anyone
 
 
 class DataChanges(Protocol):
