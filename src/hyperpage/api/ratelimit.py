@@ -45,6 +45,7 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.item = RateLimitItemPerHour(settings.hyperpage_rate_limit_per_hour)
+        self._limit_header = (b"ratelimit-limit", str(self.item.amount).encode())
         uri = storage_uri(settings)
         # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
         options: dict[str, float | str] = {}
@@ -69,7 +70,7 @@ class RateLimitMiddleware:
         allowed, stats = await self._hit(self._key(scope))
         reset_in = max(0, math.ceil(stats.reset_time - time.time()))
         headers = [
-            (b"ratelimit-limit", str(self.item.amount).encode()),
+            self._limit_header,
             (b"ratelimit-remaining", str(max(0, stats.remaining)).encode()),
             (b"ratelimit-reset", str(reset_in).encode()),
         ]
