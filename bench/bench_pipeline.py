@@ -12,18 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_settings
-from tests.pg import PgCluster
 
-from bench.bench_api import PATHS, seed
+from bench.bench_api import PATHS, seeded_databases
 from bench.ceiling import app as ceiling_app
-from hyperpage.db import schema
 from hyperpage.main import create_app
 
 ROUNDS = 5
@@ -96,17 +92,7 @@ async def _measure(url: str, calls: int) -> None:
 
 def main(_args: list[str]) -> None:
     calls = int(os.environ.get("HYPERPAGE_BENCH_PIPELINE_N", "2000"))
-    workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-pipeline-"))
-    cluster = PgCluster.start()
-    try:
-        urls = {
-            "sqlite": f"sqlite:///{workdir / 'pipeline.db'}",
-            "postgresql": cluster.url(cluster.create_database(prefix="bench_pipeline")),
-        }
+    with seeded_databases("bench-pipeline") as (urls, _workdir):
         for name, url in urls.items():
-            schema.upgrade(url)
-            asyncio.run(seed(url))
             print(f"{name}: in-process ASGI calls, median of {ROUNDS} rounds (process CPU time)")
             asyncio.run(_measure(url, calls))
-    finally:
-        cluster.destroy()
