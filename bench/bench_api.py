@@ -100,30 +100,37 @@ def writes_every_second(url: str) -> Iterator[None]:
         thread.join()
 
 
-def main(_args: list[str]) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="hyperpage-bench-api-"))
+@contextmanager
+def seeded_databases(prefix: str) -> Iterator[tuple[dict[str, str], Path]]:
+    """A SQLite file and a PostgreSQL database (on a throwaway cluster), both at the head and seeded; a workdir."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"hyperpage-{prefix}-"))
     cluster = PgCluster.start()
     try:
         urls = {
             "sqlite": f"sqlite:///{workdir / 'api.db'}",
-            "postgresql": cluster.url(cluster.create_database(prefix="bench_api")),
-        }
-        # A pool as large as the useful concurrency and no overflow: an overflow connection is opened and closed
-        # per request (on SQLite a new aiosqlite thread plus the PRAGMAs), which measured 2-4x slower under wrk.
-        common = {
-            "HYPERPAGE_RATE_LIMIT_PER_HOUR": "1000000000",
-            "HYPERPAGE_SCHEDULER": "false",
-            "DB_POOL_SIZE": "10",
-            "DB_MAX_OVERFLOW": "0",
+            "postgresql": cluster.url(cluster.create_database(prefix=prefix.replace("-", "_"))),
         }
         for url in urls.values():
             schema.upgrade(url)
             asyncio.run(seed(url))
+        yield urls, workdir
+    finally:
+        cluster.destroy()
+
+
+def main(_args: list[str]) -> None:
+    # A pool as large as the useful concurrency and no overflow: an overflow connection is opened and closed
+    # per request (on SQLite a new aiosqlite thread plus the PRAGMAs), which measured 2-4x slower under wrk.
+    common = {
+        "HYPERPAGE_RATE_LIMIT_PER_HOUR": "1000000000",
+        "HYPERPAGE_SCHEDULER": "false",
+        "DB_POOL_SIZE": "10",
+        "DB_MAX_OVERFLOW": "0",
+    }
+    with seeded_databases("bench-api") as (urls, workdir):
         # HYPERPAGE_BENCH_HTTP_PROTOCOLS=h11,httptools: one table per HTTP parser, each with its own ceiling
         for protocol in os.environ.get("HYPERPAGE_BENCH_HTTP_PROTOCOLS", "auto").split(","):
             table(urls, {**common, "HYPERPAGE_HTTP_PROTOCOL": protocol.strip()}, workdir)
-    finally:
-        cluster.destroy()
 
 
 def table(urls: dict[str, str], common: dict[str, str], workdir: Path) -> None:

@@ -89,8 +89,9 @@ class ObservabilityMiddleware(HttpMiddleware):
     def _record(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"
         route = route_template(scope)
-        metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-        metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
+        count, duration = _route_metrics(method, route, status)
+        count.inc()
+        duration.observe(elapsed)
         if not log.isEnabledFor(logging.ERROR if status >= 500 else logging.INFO):
             # below LOG_LEVEL: filter_by_level would drop the line, after the event and the call (~4 % of a
             # cached page's CPU at LOG_LEVEL=WARNING, py-spy)
@@ -108,6 +109,23 @@ class ObservabilityMiddleware(HttpMiddleware):
             log.debug("request", **fields)
         else:
             log.info("request", **fields)
+
+
+# The labelled children by (method, route template, status): .labels() validated and joined its values on every
+# request (~8 % of a cached page's CPU). Bounded like the labels themselves: route templates and status codes.
+_ROUTE_METRICS: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _route_metrics(method: str, route: str, status: int) -> tuple[Any, Any]:
+    key = (method, route, status)
+    children = _ROUTE_METRICS.get(key)
+    if children is None:
+        children = (
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+            metrics.HTTP_DURATION.labels(method, route),
+        )
+        _ROUTE_METRICS[key] = children
+    return children
 
 
 def _request_id(scope: Scope) -> str:

@@ -239,3 +239,18 @@ def test_a_wrong_redis_password_is_served_like_an_unreachable_redis(redis_url, t
         assert wrong not in logs and REDIS_PASSWORD not in logs
     finally:
         server.stop()
+
+
+def test_local_windows_count_reopen_after_their_hour_and_forget_ended_ones(monkeypatch) -> None:
+    # the in-memory count one process keeps (no Redis), and the fallback while Redis is down
+    clock = [1_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    item, windows = ratelimit.RateLimitItemPerHour(2), ratelimit.LocalWindows()
+    hits = [windows.hit("ip:a", item) for _ in range(3)]
+    assert [(allowed, stats.remaining) for allowed, stats in hits] == [(True, 1), (True, 0), (False, 0)]
+    assert {stats.reset_time for _, stats in hits} == {clock[0] + 3600}  # one window, from the first hit
+    assert windows.hit("ip:b", item)[0] is True  # every client has its own
+    clock[0] += 3600  # the window ended: a fresh count, and the ended windows are dropped
+    allowed, stats = windows.hit("ip:a", item)
+    assert (allowed, stats.remaining, stats.reset_time) == (True, 1, clock[0] + 3600)
+    assert set(windows._windows) == {"ip:a"}

@@ -1,4 +1,4 @@
-"""Per-client API rate limit (the `limits` library): in memory for one process, in Redis across replicas.
+"""Per-client API rate limit: counted in memory for one process, in Redis (the `limits` library) across replicas.
 
 Fixed one-hour windows keep one counter per client (a moving window would store every request's time). A
 client is the signed-in identity (user, API token) that IdentityMiddleware resolved before this layer, else
@@ -45,6 +45,7 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.item = RateLimitItemPerHour(settings.hyperpage_rate_limit_per_hour)
+        self._limit_header = (b"ratelimit-limit", str(self.item.amount).encode())
         uri = storage_uri(settings)
         # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
         options: dict[str, float | str] = {}
@@ -54,9 +55,9 @@ class RateLimitMiddleware:
                 "socket_timeout": STORE_TIMEOUT_SECONDS,
                 "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
             }
-        self.storage = storage_from_string(uri, **options)
-        self.limiter = FixedWindowRateLimiter(self.storage)
-        self.fallback = FixedWindowRateLimiter(storage_from_string("async+memory://"))
+        # the shared store (Redis) through `limits`; None: one process, counted in its memory alone
+        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options)) if "redis" in uri else None
+        self.local = LocalWindows()  # also the fallback while the shared store does not answer
         self.store_down_since: float | None = None
         self._retry_store_at = 0.0
         self.trusted = settings.trusted_proxy_networks
@@ -69,7 +70,7 @@ class RateLimitMiddleware:
         allowed, stats = await self._hit(self._key(scope))
         reset_in = max(0, math.ceil(stats.reset_time - time.time()))
         headers = [
-            (b"ratelimit-limit", str(self.item.amount).encode()),
+            self._limit_header,
             (b"ratelimit-remaining", str(max(0, stats.remaining)).encode()),
             (b"ratelimit-reset", str(reset_in).encode()),
         ]
@@ -92,6 +93,8 @@ class RateLimitMiddleware:
         return "ip:" + client_address(scope, self.trusted)
 
     async def _hit(self, key: str) -> tuple[bool, WindowStats]:
+        if self.limiter is None:
+            return self.local.hit(key, self.item)
         if self.store_down_since is None or time.monotonic() >= self._retry_store_at:
             if self.store_down_since is not None:  # one request asks the store again; the others count in memory
                 self._retry_store_at = time.monotonic() + STORE_RETRY_SECONDS
@@ -111,7 +114,34 @@ class RateLimitMiddleware:
                     log.info("rate_limit_store_back", outage_s=round(time.monotonic() - self.store_down_since, 1))
                     self.store_down_since = None
                 return result
-        return await _count(self.fallback, self.item, key)
+        return self.local.hit(key, self.item)
+
+
+class LocalWindows:
+    """Fixed windows in this process's memory, counted as `limits`' MemoryStorage counts them (a window opens at
+    a key's first hit and lasts the item's expiry), without its two coroutines, lock and expiry task per request
+    (~10 % of a cached page's CPU). Nothing awaits between reading a count and writing it: no lock is needed."""
+
+    PRUNE_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._windows: dict[str, list[float]] = {}  # key -> [count, end of its window (time.time())]
+        self._next_prune = 0.0
+
+    def hit(self, key: str, item: RateLimitItem) -> tuple[bool, WindowStats]:
+        now = time.time()
+        window = self._windows.get(key)
+        if window is None or window[1] <= now:
+            self._prune(now)
+            window = self._windows[key] = [0, now + item.get_expiry()]
+        window[0] += 1
+        return window[0] <= item.amount, WindowStats(window[1], max(0, item.amount - int(window[0])))
+
+    def _prune(self, now: float) -> None:
+        # ended windows go at most once a minute: memory stays bounded by the clients seen in one window
+        if now >= self._next_prune:
+            self._windows = {key: window for key, window in self._windows.items() if window[1] > now}
+            self._next_prune = now + self.PRUNE_SECONDS
 
 
 async def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:

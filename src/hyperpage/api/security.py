@@ -39,15 +39,19 @@ class SecurityHeadersMiddleware(HttpMiddleware):
             csp = CSP.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
             self.static[0] = (b"content-security-policy", csp.encode())
 
+        # both header sets built once, not per request
+        self.plain = tuple(self.static)
+        self.tls = (*self.static, (b"strict-transport-security", HSTS))
+
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = list(self.static)
-        if is_tls(scope, self.trusted):  # HSTS over plain HTTP is ignored by browsers and misleading
-            extra.append((b"strict-transport-security", HSTS))
+        # HSTS over plain HTTP is ignored by browsers and misleading
+        extra = self.tls if is_tls(scope, self.trusted) else self.plain
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

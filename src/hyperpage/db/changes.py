@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Hashable
 from typing import Any, Protocol
 
@@ -39,11 +40,36 @@ class _LocalCommits:
     count = 0
 
 
+# The connections whose open transaction ran a statement that may have changed data. A set beside them, not
+# Connection.info: that property goes through Connection.connection, which on a connection invalidated by a
+# cancelled statement tries to reconnect and raises PendingRollbackError from inside the rollback hook. That
+# error then replaced the CancelledError, `except Exception` handlers took the cancellation for a database error,
+# and a cancelled task carried on (the LISTEN task re-listened while stop() waited for it: a hung shutdown).
+_writers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+    # Anything but a SELECT counts as a write (PRAGMA, WITH, a leading comment too): erring that way costs a miss,
+    # never a stale page. None of our SELECTs change data.
+    if statement.lstrip()[:6].upper() != "SELECT":
+        _writers.add(conn)
+
+
 @event.listens_for(Engine, "commit")
-def _count_commit(_conn: Any) -> None:
-    # Fires just before the commit: a reader racing it may cache the old rows under the new count, but the
-    # external version (data_version / NOTIFY) moves once the commit is visible and retires that entry.
-    _LocalCommits.count += 1
+def _count_commit(conn: Any) -> None:
+    # Only a transaction that wrote: read-only sessions also commit (session_scope on every metrics scrape, the
+    # LISTEN probe every 30 s), and counting those emptied the whole cache each time (measured: one miss per
+    # scrape). Fires just before the commit: a reader racing it may cache the old rows under the new count, but
+    # the external version (data_version / NOTIFY) moves once the commit is visible and retires that entry.
+    if conn in _writers:
+        _writers.discard(conn)
+        _LocalCommits.count += 1
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_writes(conn: Any) -> None:
+    _writers.discard(conn)  # rolled back: nothing it wrote is visible to anyone
 
 
 class DataChanges(Protocol):
