@@ -297,8 +297,7 @@ def rows(
     """
     assert endpoint.path is not None
     name = table.source if side == "source" else table.target
-    keyed = key is not None and key != "NULL"
-    if not keyed:  # no key to read a row again by: everything in Python
+    if key is None or key == "NULL":  # no key to read a row again by: everything in Python
         yield from _python_rows(endpoint, table, side, key, where)
         return
     exprs, python = _select(table, side)
@@ -432,8 +431,7 @@ def row_bytes(
     endpoint: Endpoint, table: Table, side: str, key: str | None, where: str = ""
 ) -> Iterator[tuple[list[Any], list[bytes]]]:
     """Batches of (row keys, canonical rows as UTF-8 bytes): rows() as bytes (see above), for the sums."""
-    keyed = key is not None and key != "NULL"
-    if not keyed:
+    if key is None or key == "NULL":
         for batch in _python_rows(endpoint, table, side, key, where):
             yield [k for k, _ in batch], [text.encode("utf-8", "surrogatepass") for _, text in batch]
         return
