@@ -361,6 +361,7 @@ def _render_batch(
 
 _hexlify = binascii.hexlify
 _JSON_BYTES: dict[bytes, bytes] = {}
+JSON_CACHED_BYTES = 4096
 
 
 def _as_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
@@ -402,9 +403,10 @@ def _json_bytes(v: Any) -> bytes:
         if doc is None:  # not UTF-8, or not a document jsonb holds: the str path says how it fails
             return _json_any(v)
         out = b"j%d:%s" % (len(doc), doc.encode("utf-8", "surrogatepass"))
-    if len(_JSON_BYTES) >= canon.JSON_CACHE_MAX:
-        _JSON_BYTES.clear()
-    _JSON_BYTES[v] = out
+    if len(v) <= JSON_CACHED_BYTES:  # documents that repeat are small: a cache of big ones would only take memory
+        if len(_JSON_BYTES) >= canon.JSON_CACHE_MAX:
+            _JSON_BYTES.clear()
+        _JSON_BYTES[v] = out
     return out
 
 
