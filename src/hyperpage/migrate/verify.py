@@ -265,18 +265,11 @@ _md5 = hashlib.md5
 _digest_of = methodcaller("digest")
 
 
-def _sqlite_sums(
-    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None, skip: frozenset[str]
-) -> SideSums:
-    """fold_side of a SQLite side: its rows as bytes (rawread.row_bytes), hashed by a chain of C calls per batch."""
+def _fold(table: Table, side: str, batches: Iterator[tuple[int, list[bytes]]]) -> SideSums:
+    """Row count and per-bucket sums of (rows read, canonical rows kept as UTF-8) batches: MD5 by C calls."""
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = kept = 0
-    key = table.key if side == "source" else "rowid"
-    where = "" if part is None else f"WHERE {key} BETWEEN {int(part[0])} AND {int(part[1])}"
-    for keys, rows in rawread.row_bytes(endpoint, table, side, key, where):
-        read = len(rows)
-        if skip:
-            rows = [r for k, r in zip(keys, rows, strict=True) if str(k) not in skip]
+    for read, rows in batches:
         for h in map(int.from_bytes, map(_digest_of, map(_md5, rows))):
             b = h >> SHIFT
             sums[b] += h
@@ -285,6 +278,17 @@ def _sqlite_sums(
         kept += len(rows)
         report_progress(table.target, read)
     return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
+
+
+def _sqlite_batches(
+    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None, skip: frozenset[str]
+) -> Iterator[tuple[int, list[bytes]]]:
+    """A SQLite side's rows as bytes (rawread.row_bytes), less the rejected ones: never a str per row."""
+    key = table.key if side == "source" else "rowid"
+    where = "" if part is None else f"WHERE {key} BETWEEN {int(part[0])} AND {int(part[1])}"
+    for keys, rows in rawread.row_bytes(endpoint, table, side, key, where):
+        kept = [r for k, r in zip(keys, rows, strict=True) if str(k) not in skip] if skip else rows
+        yield len(rows), kept
 
 
 def fold_side(
@@ -297,22 +301,18 @@ def fold_side(
 ) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
     if endpoint.kind == "sqlite":
-        return _sqlite_sums(side, endpoint, table, part, skip)
+        return _fold(table, side, _sqlite_batches(side, endpoint, table, part, skip))
     done = _pg_sums(endpoint, table, side, bucketed)
     if done is not None:
         return done
-    sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
-    n = kept = 0
-    for read, batch in _side_rows(side, endpoint, table, skip, part):
-        for _, text in batch:
-            h = _digest(text)
-            b = h >> SHIFT
-            sums[b] += h
-            counts[b] += 1
-        n += read
-        kept += len(batch)
-        report_progress(table.target, read)
-    return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
+    return _fold(
+        table,
+        side,
+        (
+            (read, [text.encode("utf-8", "surrogatepass") for _, text in batch])
+            for read, batch in _side_rows(side, endpoint, table, skip, part)
+        ),
+    )
 
 
 def copy_phase_job(job: str, *args: Any) -> SideSums | tuple[TableResult, SideSums]:
