@@ -58,3 +58,46 @@ def test_jsonb_text_is_what_postgresql_prints(pg_cluster: PgCluster) -> None:
             except psycopg.errors.DataError:
                 continue
             raise AssertionError(f"PostgreSQL takes {doc!r}: the test's premise is wrong")
+
+
+# Flat documents as JSON writers store them (True: taken as stored), and near misses jsonb prints differently (key
+# order, a duplicate key, -0, spacing, an escape, a colon inside a string that would read as the end of a key)
+FLAT = {
+    '{"k": 5, "tags": ["a", "b"]}': True,
+    '{"tags": ["a"], "k": 5}': False,
+    '{"b": 1, "a": 2}': False,
+    '{"a": 1, "a": 2}': False,
+    '{"bb": 1, ": a": 2}': False,
+    '{"x": "q, ", ": z": 1}': False,
+    '{"": 0, "ab": true, "é": -12, "abc": [], "€": null, "\U0001f600": "\U0001f600"}': True,  # jsonb's order
+    '{"é": 1, "ab": 2}': False,
+    '{"a": -0}': False,
+    '{"a":1}': False,
+    '{"a": [1,2]}': False,
+    '{"a": "\\u00e9"}': False,
+    '{"a": {"b": 1}}': False,
+    '["bug"]': True,
+    "[]": True,
+    "{}": True,
+    '"plain"': True,
+    "12345678901234567890123": True,
+    " [1] ": False,
+}
+
+
+def test_documents_taken_as_stored_are_what_postgresql_prints(pg_cluster: PgCluster) -> None:
+    """canon.jsonb_as_stored: the SQLite side's shortcut (no parse) never accepts a text jsonb prints otherwise."""
+    rnd = random.Random(61)
+    flat_docs = [
+        {rnd.choice(["k", "tags", "ab", "é", "b", ""]): rnd.choice([1, -7, "x", ["a", 2], None]) for _ in range(3)}
+        for _ in range(300)
+    ]
+    docs = list(FLAT) + [json.dumps(d, ensure_ascii=False) for d in flat_docs] + DOCS
+    with psycopg.connect(pg_cluster.url()) as conn:
+        printed = conn.execute("SELECT d::jsonb::text FROM unnest(%s::text[]) d", (docs,)).fetchall()
+    taken = [doc for doc in docs if canon.jsonb_as_stored(doc.encode())]
+    for doc, (expected,) in zip(docs, printed, strict=True):
+        if canon.jsonb_as_stored(doc.encode()):
+            assert doc == expected, doc
+    assert {doc: doc in taken for doc in FLAT} == FLAT
+    assert len(taken) > 100

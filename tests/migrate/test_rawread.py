@@ -31,6 +31,28 @@ def test_sql_and_python_render_every_adversarial_row_alike(tmp_path: Path) -> No
     assert compared > 1500
 
 
+def test_the_sums_bytes_are_the_rows_text_for_every_adversarial_row(tmp_path: Path) -> None:
+    """rawread.row_bytes (the sums' batches, built a column at a time) gives rows()' text as UTF-8, row for row:
+    doubles, JSON taken as stored or parsed, NULLs, and batches with a suspect row (rendered by rows()' code)."""
+    path = tmp_path / "adversarial.db"
+    build(path, rows=1500)
+    source = Endpoint.parse(f"sqlite:///{path}")
+    compared = 0
+    for table in build_plan(source).tables:
+        key = table.key
+        text = [
+            (k, t.encode("utf-8", "surrogatepass")) for b in rawread.rows(source, table, "source", key) for k, t in b
+        ]
+        raw = [
+            row
+            for keys, rows in rawread.row_bytes(source, table, "source", key)
+            for row in zip(keys, rows, strict=True)
+        ]
+        assert raw == text, next((a, b) for a, b in zip(raw, text, strict=False) if a != b)
+        compared += len(raw)
+    assert compared > 1500
+
+
 def test_values_sqlite_leaves_to_python_are_rendered_there(tmp_path: Path) -> None:
     """Each of these makes its row's SQL text NULL or suspect, so the row is read again by its key."""
     path = tmp_path / "odd.db"

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -42,19 +43,36 @@ def _utf8_length(key: str) -> int:
     return len(key.encode("utf-8", "surrogatepass"))
 
 
-def _jsonb_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object in jsonb's key order: shorter keys first (in UTF-8 bytes), then bytewise; the last duplicate wins.
+_KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | None] = {}  # an object's keys -> jsonb's order (None: same)
 
-    Sorted twice by C key functions (str order, then a stable sort by length) rather than by one Python lambda:
-    called once per JSON object, this is most of the SQLite side's JSON cost. Code point order is UTF-8's byte
-    order, and an ASCII key's length is its length in bytes.
+
+def _jsonb_order(keys: tuple[str, ...]) -> tuple[str, ...] | None:
+    """jsonb's order of distinct keys: shorter first (in UTF-8 bytes), then bytewise; None if `keys` is in it.
+
+    Sorted twice by C key functions (str order, then a stable sort by length) rather than by one Python lambda.
+    Code point order is UTF-8's byte order, and an ASCII key's length is its length in bytes.
+    """
+    order = sorted(keys)
+    order.sort(key=len if all(map(str.isascii, order)) else _utf8_length)
+    return None if tuple(order) == keys else tuple(order)
+
+
+def _jsonb_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object in jsonb's key order (see _jsonb_order); the last duplicate wins.
+
+    Called once per JSON object, this was most of the SQLite side's JSON cost: the order is looked up by the
+    object's keys, as the objects of a column mostly share their keys ({"k": 1, "tags": []} in every row).
     """
     obj = dict(pairs)
     if len(obj) < 2:
         return obj
-    keys = sorted(obj)
-    keys.sort(key=len if all(map(str.isascii, keys)) else _utf8_length)
-    return {k: obj[k] for k in keys}
+    keys = tuple(obj)
+    order = _KEY_ORDER.get(keys, keys)
+    if order is keys:
+        if len(_KEY_ORDER) >= JSON_CACHE_MAX:
+            _KEY_ORDER.clear()
+        order = _KEY_ORDER[keys] = _jsonb_order(keys)
+    return obj if order is None else {k: obj[k] for k in order}
 
 
 # A number with a fraction or exponent is decoded as a marked string and written back as numeric_out() writes it
@@ -100,6 +118,36 @@ def jsonb_text(text: str) -> str | None:
     except (StopIteration, ValueError, RecursionError):
         return None
     return _MARKED.sub(_numeric_out, doc) if "\\u0000" in doc else doc  # the input had none: all are marks
+
+
+# A document already in jsonb's output form, recognised without parsing it (most stored JSON, written by a JSON
+# writer with ", " and ": "): one object or array of strings, integers and literals (arrays of those as values),
+# strings without escapes, control characters or ":" (so that `": ` ends a key and nothing else), integers
+# without a sign on zero. jsonb prints such a document as it is when its keys are in jsonb's order (checked apart).
+_FLAT_STR = rb'"[^"\\\x00-\x1f:]*"'
+_FLAT_SCALAR = rb"(?:" + _FLAT_STR + rb"|0|-?[1-9][0-9]{0,999}|true|false|null)"
+_FLAT_VALUE = rb"(?:" + _FLAT_SCALAR + rb"|\[(?:" + _FLAT_SCALAR + rb"(?:, " + _FLAT_SCALAR + rb")*)?\])"
+_FLAT_PAIR = _FLAT_STR + rb": " + _FLAT_VALUE
+_FLAT = re.compile(rb"\{(?:" + _FLAT_PAIR + rb"(?:, " + _FLAT_PAIR + rb")*)?\}|" + _FLAT_VALUE)
+_FLAT_KEY = re.compile(rb'"([^"]*)": ')
+_KEYS_IN_ORDER: dict[tuple[bytes, ...], bool] = {}
+
+
+def jsonb_as_stored(raw: bytes) -> bool:
+    """Whether jsonb prints this UTF-8 document exactly as it is (see _FLAT); False means "not known", not "no"."""
+    if _FLAT.fullmatch(raw) is None:
+        return False
+    keys = tuple(_FLAT_KEY.findall(raw))
+    if len(keys) < 2:
+        return True
+    ordered = _KEYS_IN_ORDER.get(keys)
+    if ordered is None:
+        if len(_KEYS_IN_ORDER) >= JSON_CACHE_MAX:
+            _KEYS_IN_ORDER.clear()
+        # jsonb's order: shorter first (in bytes), then bytewise; strictly, as a duplicate key is dropped
+        rank = [(len(k), k) for k in keys]
+        ordered = _KEYS_IN_ORDER[keys] = all(a < b for a, b in pairwise(rank))
+    return ordered
 
 
 def odd(v: Any) -> str:

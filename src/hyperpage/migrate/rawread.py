@@ -15,6 +15,7 @@ become in a column of each kind, in the canonical text canon.py defines for both
 
 from __future__ import annotations
 
+import binascii
 import re
 import sqlite3
 import struct
@@ -218,7 +219,8 @@ _SQL: dict[str, str] = {
         "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr({c}, 1, 4) <> '0000' AND date(julianday({c})) = {c} "
         "THEN 'a' || {c} END"
     ),
-    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's strftime, microseconds from the text.
+    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's date parser (_SECONDS), microseconds
+    # from the text.
     # Year 0000 exists in SQLite, not in Python or PostgreSQL: a substr(), as a column of NUMERIC affinity (DATE,
     # DATETIME) compared with '0000' compares the number 0, and any text is greater than a number
     "ts": (
@@ -226,10 +228,18 @@ _SQL: dict[str, str] = {
         "AND substr({c}, 12, 2) < '24' AND substr({c}, 1, 4) <> '0000' "
         "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' AND substr({c}, 6, 2) BETWEEN '01' AND '12' "
         "OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10)) "
-        "THEN 'z' || (strftime('%s', substr({c}, 1, 19)) * 1000000 + substr({c} || '00000', 21, 6)) "
+        "THEN 'z' || ({seconds} * 1000000 + substr({c} || '00000', 21, 6)) "
         "WHEN typeof({c}) = 'integer' AND abs({c}) <= {limit} THEN 'z' || ({c} * {scale}) END"
     ),
 }
+
+
+# Whole seconds of the text's first 19 characters (a fraction would be rounded to milliseconds first), by the date
+# parser SQLite's strftime() uses: unixepoch() (SQLite 3.38) returns the integer itself, strftime('%s') prints it
+# for SQL to read back, which costs a timestamp column's field a third more
+_SECONDS = (
+    "unixepoch(substr({c}, 1, 19))" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', substr({c}, 1, 19))"
+)
 
 
 def _sql_field(column: Column, name: str) -> str | None:
@@ -237,13 +247,15 @@ def _sql_field(column: Column, name: str) -> str | None:
     if template is None:
         return None
     scale = 1_000_000 // column.epoch_divisor
-    return template.format(c=quote_ident(name), scale=scale, limit=(2**63 - 1) // scale)
+    c = quote_ident(name)
+    return template.format(c=c, scale=scale, limit=(2**63 - 1) // scale, seconds=_SECONDS.format(c=c))
 
 
-def _select(table: Table, side: str) -> tuple[list[str], list[Callable[[Any], str] | None]]:
-    """The fast SELECT list: runs of SQL-rendered fields joined by "|", and raw doubles and JSON (None: SQL)."""
+def _select(table: Table, side: str) -> tuple[list[str], list[Column | None]]:
+    """The fast SELECT list: runs of SQL-rendered fields joined by "|" (None), and raw doubles and JSON (their
+    Column, rendered in Python)."""
     exprs: list[str] = []
-    renders: list[Callable[[Any], str] | None] = []
+    python: list[Column | None] = []
     run: list[str] = []
     for c in table.columns:
         name = c.source if side == "source" else c.target
@@ -253,14 +265,14 @@ def _select(table: Table, side: str) -> tuple[list[str], list[Callable[[Any], st
             continue
         if run:
             exprs.append(_run(run))
-            renders.append(None)
+            python.append(None)
             run = []
         exprs.append(quote_ident(name))
-        renders.append(renderer(c))
+        python.append(c)
     if run:
         exprs.append(_run(run))
-        renders.append(None)
-    return exprs, renders
+        python.append(None)
+    return exprs, python
 
 
 def _run(fields: list[str]) -> str:
@@ -285,46 +297,167 @@ def rows(
     """
     assert endpoint.path is not None
     name = table.source if side == "source" else table.target
-    keyed = key is not None and key != "NULL"
-    if not keyed:  # no key to read a row again by: everything in Python
+    if key is None or key == "NULL":  # no key to read a row again by: everything in Python
         yield from _python_rows(endpoint, table, side, key, where)
         return
-    exprs, renders = _select(table, side)
+    exprs, python = _select(table, side)
+    renders = [None if c is None else renderer(c) for c in python]
     conn = _connect(endpoint)
     conn.text_factory = bytes  # decoded below by a C method: a Python text_factory costs a call per value
     try:
         cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
         while batch := cur.fetchmany(FETCH):
-            if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
-                batch = [(_decode(r[0]), *r[1:]) for r in batch]
-            if renders == [None]:
-                out = [(r[0], r[1].decode("utf-8", "surrogateescape")) for r in batch]
-            else:
-                out = [
-                    (
-                        r[0],
-                        "|".join(
-                            [
-                                v.decode("utf-8", "surrogateescape")
-                                if f is None
-                                else ("N" if v is None else f(_decode(v) if type(v) is bytes else v))
-                                for f, v in zip(renders, r[1:], strict=True)
-                            ]
-                        ),
-                    )
-                    for r in batch
-                ]
-            if _SUSPECT.search("\n".join([text for _, text in out])):  # one scan of the batch, in C
-                again = [k for k, text in out if _SUSPECT.search(text)]
-                order = {k: i for i, (k, _) in enumerate(out)}  # rows keep their order (examples name the first)
-                redo = set(again)
-                out = [(k, text) for k, text in out if k not in redo]
-                for chunk in range(0, len(again), FETCH):
-                    keys = ", ".join(literal(k) for k in again[chunk : chunk + FETCH])
-                    for part in _python_rows(endpoint, table, side, key, f"WHERE {key} IN ({keys})"):
-                        out += part
-                out.sort(key=lambda row: order[row[0]])
-            yield out
+            yield _render_batch(endpoint, table, side, key, batch, renders)
+    finally:
+        conn.close()
+
+
+def _render_batch(
+    endpoint: Endpoint,
+    table: Table,
+    side: str,
+    key: str,
+    batch: list[tuple[Any, ...]],
+    renders: list[Callable[[Any], str] | None],
+) -> list[tuple[Any, str]]:
+    """(row key, canonical text) of one fetched batch of _select()'s row; suspect rows read again in Python."""
+    if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
+        batch = [(_decode(r[0]), *r[1:]) for r in batch]
+    if renders == [None]:
+        out = [(r[0], r[1].decode("utf-8", "surrogateescape")) for r in batch]
+    else:
+        out = [
+            (
+                r[0],
+                "|".join(
+                    [
+                        v.decode("utf-8", "surrogateescape")
+                        if f is None
+                        else ("N" if v is None else f(_decode(v) if type(v) is bytes else v))
+                        for f, v in zip(renders, r[1:], strict=True)
+                    ]
+                ),
+            )
+            for r in batch
+        ]
+    if _SUSPECT.search("\n".join([text for _, text in out])):  # one scan of the batch, in C
+        again = [k for k, text in out if _SUSPECT.search(text)]
+        order = {k: i for i, (k, _) in enumerate(out)}  # rows keep their order (examples name the first)
+        redo = set(again)
+        out = [(k, text) for k, text in out if k not in redo]
+        for chunk in range(0, len(again), FETCH):
+            keys = ", ".join(literal(k) for k in again[chunk : chunk + FETCH])
+            for part in _python_rows(endpoint, table, side, key, f"WHERE {key} IN ({keys})"):
+                out += part
+        out.sort(key=lambda row: order[row[0]])
+    return out
+
+
+# --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built without a str per row ---
+# rows() decodes each row to str (to check it and to name rows in a mismatch), then the sums encode it again and
+# call Python per row and per value: most of the source side's cost. The sums need only the bytes, so a batch is
+# built a column at a time by C calls (b"|".join over zip, map over a column) and checked once as a whole; a batch
+# with anything rows() would look at again (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
+
+_hexlify = binascii.hexlify
+_JSON_BYTES: dict[bytes, bytes] = {}
+JSON_CACHED_BYTES = 4096
+
+
+def _as_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
+    """A Python renderer of raw values fetched as bytes (text), giving the field's UTF-8 bytes."""
+
+    def field(v: Any) -> bytes:
+        if v is None:
+            return b"N"
+        return render(_decode(v) if type(v) is bytes else v).encode("utf-8", "surrogatepass")
+
+    return field
+
+
+_float_any = _as_bytes(_float)
+
+
+def _float_bytes(v: Any) -> bytes:
+    return b"d" + _hexlify(_double(v)) if type(v) is float else _float_any(v)
+
+
+_json_any = _as_bytes(_json)
+
+
+def _json_bytes(v: Any) -> bytes:
+    """A JSON field, cached by the stored bytes: documents repeat (labels, "[]"), and a hit costs no decode."""
+    out = _JSON_BYTES.get(v) if type(v) is bytes else None
+    if out is not None:
+        return out
+    if type(v) is not bytes:
+        return _json_any(v)
+    if canon.jsonb_as_stored(v):  # no parse, no new text: half the cost of a document seen once
+        # (invalid UTF-8 is left in the row for row_bytes' check of the batch, which then renders it as rows() does)
+        out = b"j%d:%s" % (len(v) if v.isascii() else len(_decode(v)), v)
+    else:
+        try:
+            doc = canon.jsonb_text(v.decode("utf-8")) if b"\x00" not in v else None
+        except UnicodeDecodeError:
+            doc = None
+        if doc is None:  # not UTF-8, or not a document jsonb holds: the str path says how it fails
+            return _json_any(v)
+        out = b"j%d:%s" % (len(doc), doc.encode("utf-8", "surrogatepass"))
+    if len(v) <= JSON_CACHED_BYTES:  # documents that repeat are small: a cache of big ones would only take memory
+        if len(_JSON_BYTES) >= canon.JSON_CACHE_MAX:
+            _JSON_BYTES.clear()
+        _JSON_BYTES[v] = out
+    return out
+
+
+_BYTES_RENDER: dict[str, Callable[[Any], bytes]] = {"float": _float_bytes, "json": _json_bytes}
+
+
+def _bytes_renderer(column: Column) -> Callable[[Any], bytes]:
+    return _BYTES_RENDER.get(column.kind) or _as_bytes(renderer(column))
+
+
+def _clean(rows: list[bytes]) -> bool:
+    """No row holds U+0000, U+0001 (a field SQL left to Python) or invalid UTF-8: one C pass over the batch."""
+    blob = b"\n".join(rows)
+    if b"\x00" in blob or b"\x01" in blob:
+        return False
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def row_bytes(
+    endpoint: Endpoint, table: Table, side: str, key: str | None, where: str = ""
+) -> Iterator[tuple[list[Any], list[bytes]]]:
+    """Batches of (row keys, canonical rows as UTF-8 bytes): rows() as bytes (see above), for the sums."""
+    if key is None or key == "NULL":
+        for batch in _python_rows(endpoint, table, side, key, where):
+            yield [k for k, _ in batch], [text.encode("utf-8", "surrogatepass") for _, text in batch]
+        return
+    assert endpoint.path is not None
+    name = table.source if side == "source" else table.target
+    exprs, python = _select(table, side)
+    renders = [None if c is None else renderer(c) for c in python]
+    fields = [None if c is None else _bytes_renderer(c) for c in python]
+    conn = _connect(endpoint)
+    conn.text_factory = bytes
+    try:
+        cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
+        while batch := cur.fetchmany(FETCH):
+            columns = list(zip(*batch, strict=True))
+            parts = [col if f is None else list(map(f, col)) for f, col in zip(fields, columns[1:], strict=True)]
+            out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))
+            if _clean(out):
+                keys = list(columns[0])
+                if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
+                    keys = [_decode(k) for k in keys]
+                yield keys, out
+                continue
+            redone = _render_batch(endpoint, table, side, key, batch, renders)
+            yield [k for k, _ in redone], [text.encode("utf-8", "surrogatepass") for _, text in redone]
     finally:
         conn.close()
 

@@ -4,7 +4,8 @@ Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC 
 prints it, exact decimals), hashed with MD5 (which PostgreSQL has built in); the hashes are summed modulo
 2**128, so the sum does not depend on row order and counts duplicates. Neither side goes through the copy's
 converters: SQLite is read raw with rawread.py's own rules (most fields rendered by SQLite in SQL, doubles and
-JSON in Python), PostgreSQL renders, hashes and sums its canonical rows in the server (_pg_sums). Rows the copy
+JSON in Python; for the sums, rows stay UTF-8 bytes, hashed by C calls a batch at a time), PostgreSQL renders,
+hashes and sums its canonical rows in the server (_pg_sums). Rows the copy
 rejected (its ledger names them, with reasons) are read but kept out of the source sums and counted apart.
 
 The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
@@ -20,6 +21,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import methodcaller
 from typing import Any
 
 import psycopg
@@ -259,6 +261,36 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.md5(text.encode("utf-8", "surrogatepass")).digest())
 
 
+_md5 = hashlib.md5
+_digest_of = methodcaller("digest")
+
+
+def _fold(table: Table, side: str, batches: Iterator[tuple[int, list[bytes]]]) -> SideSums:
+    """Row count and per-bucket sums of (rows read, canonical rows kept as UTF-8) batches: MD5 by C calls."""
+    sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
+    n = kept = 0
+    for read, rows in batches:
+        for h in map(int.from_bytes, map(_digest_of, map(_md5, rows))):
+            b = h >> SHIFT
+            sums[b] += h
+            counts[b] += 1
+        n += read
+        kept += len(rows)
+        report_progress(table.target, read)
+    return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
+
+
+def _sqlite_batches(
+    side: str, endpoint: Endpoint, table: Table, part: tuple[int, int] | None, skip: frozenset[str]
+) -> Iterator[tuple[int, list[bytes]]]:
+    """A SQLite side's rows as bytes (rawread.row_bytes), less the rejected ones: never a str per row."""
+    key = table.key if side == "source" else "rowid"
+    where = "" if part is None else f"WHERE {key} BETWEEN {int(part[0])} AND {int(part[1])}"
+    for keys, rows in rawread.row_bytes(endpoint, table, side, key, where):
+        kept = [r for k, r in zip(keys, rows, strict=True) if str(k) not in skip] if skip else rows
+        yield len(rows), kept
+
+
 def fold_side(
     side: str,
     endpoint: Endpoint,
@@ -268,22 +300,19 @@ def fold_side(
     bucketed: bool = False,
 ) -> SideSums:
     """Row count and per-bucket sums of one side (or a rowid range of the source): one run_parallel job."""
-    if endpoint.kind == "postgresql":
-        done = _pg_sums(endpoint, table, side, bucketed)
-        if done is not None:
-            return done
-    sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
-    n = kept = 0
-    for read, batch in _side_rows(side, endpoint, table, skip, part):
-        for _, text in batch:
-            h = _digest(text)
-            b = h >> SHIFT
-            sums[b] += h
-            counts[b] += 1
-        n += read
-        kept += len(batch)
-        report_progress(table.target, read)
-    return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
+    if endpoint.kind == "sqlite":
+        return _fold(table, side, _sqlite_batches(side, endpoint, table, part, skip))
+    done = _pg_sums(endpoint, table, side, bucketed)
+    if done is not None:
+        return done
+    return _fold(
+        table,
+        side,
+        (
+            (read, [text.encode("utf-8", "surrogatepass") for _, text in batch])
+            for read, batch in _side_rows(side, endpoint, table, skip, part)
+        ),
+    )
 
 
 def copy_phase_job(job: str, *args: Any) -> SideSums | tuple[TableResult, SideSums]:
