@@ -190,7 +190,8 @@ def _chunked(
         if any(kinds):
             first.append((name, "unproven"))
     declared_as = dict(data)
-    _chunk_pass(conns, table, first, declared_as, profiles, ranges, rowid)
+    if first:  # not when the rowid alias is the only column
+        _chunk_pass(conns, table, first, declared_as, profiles, ranges, rowid)
     second: list[tuple[str, str]] = []
     for name, declared in data:
         p = profiles[name]
