@@ -186,3 +186,15 @@ def test_a_table_of_only_its_rowid_alias_is_profiled(tmp_path: Path) -> None:
         for conn in conns:
             conn.close()
     assert (p.n_int, p.n_null, p.min_int, p.max_int) == (3, 0, -3, 2**40)
+
+
+def test_the_rowid_range_is_two_lookups_not_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO r VALUES (?, ?)", [(i, str(i)) for i in (7, 9, 40)])
+        for key in ("rowid", '"id"'):
+            sql = profile.ends_sql('"r"', key)
+            assert conn.execute(sql).fetchone() == (7, 40)
+            steps = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any(step.startswith("SCAN r") for step in steps), steps  # SEARCH r, twice

@@ -51,13 +51,19 @@ def on_connections(conns: list[sqlite3.Connection], tasks: list[Callable[[sqlite
         return list(pool.map(run, tasks))
 
 
+def ends_sql(t: str, key: str) -> str:
+    """The smallest and largest rowid (or alias): two b-tree look-ups. SQLite optimises a lone min() or max()
+    only; `SELECT min(k), max(k)` scans the whole table (0.1 s of CPU per million rows)."""
+    return f"SELECT (SELECT min({key}) FROM {t}), (SELECT max({key}) FROM {t})"
+
+
 def chunks(conn: sqlite3.Connection, table: str, rowid: str | None, total: int) -> list[tuple[int, int]] | None:
     """Rowid ranges of at most CHUNK rows that cover the table; None when it has no rowid to range over."""
     t = quote_ident(table)
     if rowid is None:
         return None
     try:
-        lo, hi = conn.execute(f"SELECT min({rowid}), max({rowid}) FROM {t}").fetchone()
+        lo, hi = conn.execute(ends_sql(t, rowid)).fetchone()
     except sqlite3.OperationalError:  # WITHOUT ROWID
         return None
     if lo is None:
@@ -86,7 +92,7 @@ def profile_table(
     profiles = {name: Profile() for name, _ in cols}
     if rowid_alias is not None:  # integers by definition; the range is read off the b-tree's ends
         alias = quote_ident(rowid_alias)
-        lo, hi = conns[0].execute(f"SELECT min({alias}), max({alias}) FROM {t}").fetchone()
+        lo, hi = conns[0].execute(ends_sql(t, alias)).fetchone()
         profiles[rowid_alias] = Profile(n_int=total, min_int=lo, max_int=hi)
     data = [(name, declared) for name, declared in cols if name != rowid_alias]
     if ranges is None:
