@@ -171,3 +171,30 @@ def test_a_timestamp_sqlite_proves_is_one_python_reads() -> None:
             assert not proven[0] or ok, (value, is_date)
             if value in ("2024-01-01 00:00:00", "2024-02-29 23:59:59", "9999-12-31 23:59:59") and not is_date:
                 assert proven[0], value  # the common form needs no Python
+
+
+def test_a_table_of_only_its_rowid_alias_is_profiled(tmp_path: Path) -> None:
+    """No column besides the INTEGER PRIMARY KEY: nothing for the chunked pass to query, the range from the b-tree."""
+    path = tmp_path / "k.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE k (id INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT INTO k VALUES (?)", [(i,) for i in (-3, 5, 2**40)])
+    conns = [open_source(Endpoint.parse(f"sqlite:///{path}")) for _ in range(2)]
+    try:
+        [p] = profile.profile_table(conns, "k", [("id", "INTEGER")], "id", "rowid")
+    finally:
+        for conn in conns:
+            conn.close()
+    assert (p.n_int, p.n_null, p.min_int, p.max_int) == (3, 0, -3, 2**40)
+
+
+def test_the_rowid_range_is_two_lookups_not_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO r VALUES (?, ?)", [(i, str(i)) for i in (7, 9, 40)])
+        for key in ("rowid", '"id"'):
+            sql = profile.ends_sql('"r"', key)
+            assert conn.execute(sql).fetchone() == (7, 40)
+            steps = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any(step.startswith("SCAN r") for step in steps), steps  # SEARCH r, twice

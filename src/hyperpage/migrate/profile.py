@@ -1,14 +1,12 @@
 """What each column of a SQLite table holds, for the generic plan's type decisions (typing_rules.decide).
 
-Two passes over a table, each ONE query per chunk of rowids for all its columns at once (not a scan per column
-and check), the chunks shared between the planning connections (SQLite releases the GIL while it scans, so
-two connections keep both cores busy):
-
-1. storage-class counts of every column (four counts packed in one sum: a chunk has fewer than 2**15 rows) and
-   the integer range where integers can be stored;
-2. only for the columns that need it: their text joined per chunk for one UTF-8 decode in Python, the integer
-   range of mixed columns, and a count of the values SQLite cannot prove fit the declared candidate type
-   (boolean, JSON, date, timestamp). Only a column with such values is read again, value by value.
+ONE query per chunk of rowids for all columns and facts at once (not a scan per column and check), the chunks
+shared between the planning connections (SQLite releases the GIL while it scans, so two connections keep both
+cores busy). Per column: its storage-class counts (four counts packed in one sum: a chunk has fewer than 2**15
+rows), the range of its integers where integers can be stored, its text joined per chunk for one UTF-8 decode in
+Python, and for a candidate type (boolean, JSON, date, timestamp) a count of the values SQLite cannot prove fit.
+The first pass takes what the declared types make likely; a second, only where the storage classes found call
+for more (see _chunked). Only a candidate column with unproven values is read again, value by value.
 
 A table without a usable rowid (WITHOUT ROWID, or every rowid name taken by a column) is profiled by
 whole-table queries, column by column.
@@ -53,9 +51,10 @@ def on_connections(conns: list[sqlite3.Connection], tasks: list[Callable[[sqlite
         return list(pool.map(run, tasks))
 
 
-def _row(sql: str, args: tuple[int, ...], conn: sqlite3.Connection) -> tuple[Any, ...]:
-    row: tuple[Any, ...] = conn.execute(sql, args).fetchone()
-    return row
+def ends_sql(t: str, key: str) -> str:
+    """The smallest and largest rowid (or alias): two b-tree look-ups. SQLite optimises a lone min() or max()
+    only; `SELECT min(k), max(k)` scans the whole table (0.1 s of CPU per million rows)."""
+    return f"SELECT (SELECT min({key}) FROM {t}), (SELECT max({key}) FROM {t})"
 
 
 def chunks(conn: sqlite3.Connection, table: str, rowid: str | None, total: int) -> list[tuple[int, int]] | None:
@@ -64,7 +63,7 @@ def chunks(conn: sqlite3.Connection, table: str, rowid: str | None, total: int) 
     if rowid is None:
         return None
     try:
-        lo, hi = conn.execute(f"SELECT min({rowid}), max({rowid}) FROM {t}").fetchone()
+        lo, hi = conn.execute(ends_sql(t, rowid)).fetchone()
     except sqlite3.OperationalError:  # WITHOUT ROWID
         return None
     if lo is None:
@@ -93,88 +92,69 @@ def profile_table(
     profiles = {name: Profile() for name, _ in cols}
     if rowid_alias is not None:  # integers by definition; the range is read off the b-tree's ends
         alias = quote_ident(rowid_alias)
-        lo, hi = conns[0].execute(f"SELECT min({alias}), max({alias}) FROM {t}").fetchone()
+        lo, hi = conns[0].execute(ends_sql(t, alias)).fetchone()
         profiles[rowid_alias] = Profile(n_int=total, min_int=lo, max_int=hi)
     data = [(name, declared) for name, declared in cols if name != rowid_alias]
-    _storage_pass(conns, t, data, profiles, ranges, rowid)
+    if ranges is None:
+        _whole_table(conns[0], table, data, profiles)
+    else:
+        _chunked(conns, table, data, profiles, ranges, rowid or "rowid")
     for name, _ in data:
         p = profiles[name]
         p.n_null = total - p.n_int - p.n_real - p.n_text - p.n_blob
-    if ranges is None:  # no rowid to chunk by: the whole-table scans, column by column
-        for name, declared in data:
-            p = profiles[name]
-            if _mixed_ints(p, declared):
-                c = quote_ident(name)
-                p.min_int, p.max_int = conns[0].execute(f"SELECT {', '.join(_int_range(c))} FROM {t}").fetchone()
-            if p.n_text or (p.n_blob and (p.n_int or p.n_real)):
-                _utf8_values(
-                    conns[0], f"SELECT CAST({quote_ident(name)} AS BLOB), typeof({quote_ident(name)}) FROM {t}", p
-                )
-            scan_candidates(conns[0], table, name, declared.upper(), p)
-    else:
-        _check_pass(conns, table, data, profiles, ranges, rowid or "rowid")
+    for name, declared in data:
+        p, d = profiles[name], declared.upper()
+        if not any(candidate_kinds(d)):
+            continue
+        if ranges is not None and not (p.unproven or p.n_blob or p.bad_utf8 or p.nul_text) and ints_fit(p, d):
+            all_proven(p, d)
+        else:  # a value SQLite could not prove (or integers out of range): every distinct one checked
+            scan_candidates(conns[0], table, name, d, p)
     return [profiles[name] for name, _ in cols]
 
 
-def _storage_pass(
-    conns: list[sqlite3.Connection],
-    t: str,
-    data: list[tuple[str, str]],
-    profiles: dict[str, Profile],
-    ranges: list[tuple[int, int]] | None,
-    rowid: str | None,
+def _whole_table(
+    conn: sqlite3.Connection, table: str, data: list[tuple[str, str]], profiles: dict[str, Profile]
 ) -> None:
-    """Pass 1: storage classes, and min/max where integers can be stored (exact unless the column is mixed)."""
+    """No rowid to chunk by: the storage classes of every column in one query, then the rest column by column."""
+    t = quote_ident(table)
     parts = ["count(*)"]
     for name, declared in data:
         c = quote_ident(name)
-        if ranges is None:
-            parts += [
-                f"sum(CASE typeof({c}) WHEN 'integer' THEN 1 WHEN 'real' THEN {PACK} END)",
-                f"sum(CASE typeof({c}) WHEN 'text' THEN 1 WHEN 'blob' THEN {PACK} END)",
-            ]
-        else:
-            parts.append(
-                f"sum(CASE typeof({c}) WHEN 'integer' THEN 1 WHEN 'real' THEN {FIELD} "
-                f"WHEN 'text' THEN {FIELD**2} WHEN 'blob' THEN {FIELD**3} END)"
-            )
-        if affinity(declared) not in ("TEXT", "REAL"):  # those affinities convert integers on the way in
-            parts += [f"min({c})", f"max({c})"]  # numbers sort first: plain min/max, fixed in pass 2 if mixed
-    sql = f"SELECT {', '.join(parts)} FROM {t}"
-    if ranges is None:
-        rows = [conns[0].execute(sql).fetchone()]
-    else:
-        tasks: list[Callable[[sqlite3.Connection], tuple[Any, ...]]] = [
-            partial(_row, f"{sql} WHERE {rowid} BETWEEN ? AND ?", r) for r in ranges
+        parts += [
+            f"sum(CASE typeof({c}) WHEN 'integer' THEN 1 WHEN 'real' THEN {PACK} END)",
+            f"sum(CASE typeof({c}) WHEN 'text' THEN 1 WHEN 'blob' THEN {PACK} END)",
         ]
-        rows = on_connections(conns, tasks)
-    for row in rows:
-        at = 1
-        for name, declared in data:
-            p = profiles[name]
-            if ranges is None:
-                numbers, strings = row[at] or 0, row[at + 1] or 0
-                counts = (numbers % PACK, numbers // PACK, strings % PACK, strings // PACK)
-                at += 2
-            else:
-                packed = row[at] or 0
-                counts = (packed % FIELD, packed // FIELD % FIELD, packed // FIELD**2 % FIELD, packed // FIELD**3)
-                at += 1
-            p.n_int, p.n_real, p.n_text, p.n_blob = (
-                a + b for a, b in zip((p.n_int, p.n_real, p.n_text, p.n_blob), counts, strict=True)
-            )
-            if affinity(declared) not in ("TEXT", "REAL"):
-                _widen(p, row[at], row[at + 1])
-                at += 2
-    for name, declared in data:  # the plain min/max saw non-integers too, or no integers at all
+        if _has_ints(declared):
+            parts += _int_range(c)
+    row = conn.execute(f"SELECT {', '.join(parts)} FROM {t}").fetchone()
+    at = 1
+    for name, declared in data:
         p = profiles[name]
-        if not p.n_int or affinity(declared) in ("TEXT", "REAL"):
-            p.min_int = p.max_int = None
+        numbers, strings = row[at] or 0, row[at + 1] or 0
+        p.n_int, p.n_real, p.n_text, p.n_blob = numbers % PACK, numbers // PACK, strings % PACK, strings // PACK
+        at += 2
+        if _has_ints(declared):
+            p.min_int, p.max_int = row[at], row[at + 1]
+            at += 2
+        if p.n_text or _mixed_blobs(p):
+            c = quote_ident(name)
+            _utf8_values(conn, f"SELECT CAST({c} AS BLOB), typeof({c}) FROM {t}", p)
+
+
+def _has_ints(declared: str) -> bool:
+    """Whether integers can be stored as such: TEXT and REAL affinities convert them on the way in."""
+    return affinity(declared) not in ("TEXT", "REAL")
 
 
 def _mixed_ints(p: Profile, declared: str) -> bool:
-    """Integers among other storage classes: the plain min/max of pass 1 may have been a real, text or blob."""
-    return bool(p.n_int and (p.n_real or p.n_text or p.n_blob) and affinity(declared) not in ("TEXT", "REAL"))
+    """Integers among other storage classes: a plain min/max may have been a real, text or blob."""
+    return bool(p.n_int and (p.n_real or p.n_text or p.n_blob) and _has_ints(declared))
+
+
+def _mixed_blobs(p: Profile) -> bool:
+    """Blobs among other storage classes: the column becomes text, so whether they are UTF-8 matters."""
+    return bool(p.n_blob and (p.n_text or p.n_int or p.n_real))
 
 
 def _int_range(c: str) -> list[str]:
@@ -188,7 +168,7 @@ def _widen(p: Profile, lo: Any, hi: Any) -> None:
         p.max_int = hi if p.max_int is None else max(p.max_int, hi)
 
 
-def _check_pass(
+def _chunked(
     conns: list[sqlite3.Connection],
     table: str,
     data: list[tuple[str, str]],
@@ -196,39 +176,81 @@ def _check_pass(
     ranges: list[tuple[int, int]],
     rowid: str,
 ) -> None:
-    """Pass 2, for the columns that need it: UTF-8 and U+0000, mixed integer ranges, candidate-type values."""
-    t = quote_ident(table)
-    parts: list[str] = []
-    jobs: list[tuple[str, str, int]] = []  # (column, what, position in the row)
+    """ONE query per chunk for every fact the declared types call for, then one for what the values call for.
+
+    What a query costs is its per-row work, column by column, not its scan: a fact computed where it does not
+    apply costs about as much as one that does, and a second scan for what the first one found costs little. So
+    the first query takes the facts a column's declared type makes likely (storage classes always; the integer
+    range of INTEGER columns; text of TEXT, JSON and date/time columns; candidate checks), and the
+    second only those the storage classes then call for (text in a column of another type, blobs among other
+    classes, the range of integers found elsewhere, the exact range of a mixed column).
+    """
+    first: list[tuple[str, str]] = []  # (column, fact)
     for name, declared in data:
-        p, c = profiles[name], quote_ident(name)
-        if p.n_text:
-            jobs.append((name, "text", len(parts)))
-            parts.append(f"CAST(group_concat(CASE typeof({c}) WHEN 'text' THEN CAST({c} AS BLOB) END, x'0a') AS BLOB)")
-        if p.n_blob and (p.n_text or p.n_int or p.n_real):  # blobs alone become bytea: no decoding
-            jobs.append((name, "blob", len(parts)))
-            parts.append(f"CAST(group_concat(CASE typeof({c}) WHEN 'blob' THEN {c} END, x'0a') AS BLOB)")
-        if _mixed_ints(p, declared):
-            jobs.append((name, "range", len(parts)))
-            parts += _int_range(c)
         kinds = candidate_kinds(declared.upper())
-        if any(kinds) and not p.n_blob:  # a blob rules every candidate type out, no reading needed
-            good = known_good(c, *kinds, divisor=None)
-            jobs.append((name, "unproven", len(parts)))
-            parts.append(f"sum(CASE WHEN {c} IS NULL THEN 0 ELSE {unproven(good)} END)")
-    if parts:
-        sql = f"SELECT {', '.join(parts)} FROM {t} WHERE {rowid} BETWEEN ? AND ?"
-        found = on_connections(conns, [partial(_chunk_checks, sql, jobs, t, rowid, r) for r in ranges])
-        for per_chunk in found:
-            for (name, what), value in per_chunk.items():
-                _merge(profiles[name], what, value)
+        first.append((name, "classes"))
+        if affinity(declared) == "INTEGER":  # integers likely: a plain min/max, exact unless the column is mixed
+            first.append((name, "minmax"))
+        if affinity(declared) == "TEXT" or any(kinds[1:]):  # JSON and dates are text; booleans mostly 0/1
+            first.append((name, "text"))
+        if any(kinds):
+            first.append((name, "unproven"))
+    declared_as = dict(data)
+    if first:  # not when the rowid alias is the only column
+        _chunk_pass(conns, table, first, declared_as, profiles, ranges, rowid)
+    second: list[tuple[str, str]] = []
     for name, declared in data:
         p = profiles[name]
-        if any(candidate_kinds(declared.upper())):
-            if not (p.unproven or p.n_blob or p.bad_utf8 or p.nul_text) and ints_fit(p, declared.upper()):
-                all_proven(p, declared.upper())
-            else:  # a value SQLite could not prove (or integers out of range): every distinct one checked
-                scan_candidates(conns[0], table, name, declared.upper(), p)
+        if p.n_text and (name, "text") not in first:
+            second.append((name, "text"))
+        if _mixed_blobs(p):
+            second.append((name, "blob"))
+        # integers where few were expected, or among other classes (a plain min or max may have been no integer)
+        if p.n_int and _has_ints(declared) and ((name, "minmax") not in first or _mixed_ints(p, declared)):
+            second.append((name, "range"))
+    if second:
+        _chunk_pass(conns, table, second, declared_as, profiles, ranges, rowid)
+
+
+def _fact_sql(c: str, fact: str, declared: str) -> list[str]:
+    if fact == "classes":  # four counts packed in one sum: a chunk has fewer than FIELD rows
+        return [
+            f"sum(CASE typeof({c}) WHEN 'integer' THEN 1 WHEN 'real' THEN {FIELD} "
+            f"WHEN 'text' THEN {FIELD**2} WHEN 'blob' THEN {FIELD**3} END)"
+        ]
+    if fact == "minmax":
+        return [f"min({c})", f"max({c})"]
+    if fact == "range":
+        return _int_range(c)
+    if fact == "text":
+        return [f"CAST(group_concat(CASE typeof({c}) WHEN 'text' THEN CAST({c} AS BLOB) END, x'0a') AS BLOB)"]
+    if fact == "blob":
+        return [f"CAST(group_concat(CASE typeof({c}) WHEN 'blob' THEN {c} END, x'0a') AS BLOB)"]
+    good = known_good(c, *candidate_kinds(declared.upper()), divisor=None)  # "unproven"
+    return [f"sum(CASE WHEN {c} IS NULL THEN 0 ELSE {unproven(good)} END)"]
+
+
+def _chunk_pass(
+    conns: list[sqlite3.Connection],
+    table: str,
+    facts: list[tuple[str, str]],
+    declared_as: dict[str, str],
+    profiles: dict[str, Profile],
+    ranges: list[tuple[int, int]],
+    rowid: str,
+) -> None:
+    """The facts, one query per chunk of rowids, the chunks shared between the connections."""
+    t = quote_ident(table)
+    parts: list[str] = []
+    jobs: list[tuple[str, str, int]] = []  # (column, fact, position in the row)
+    for name, fact in facts:
+        jobs.append((name, fact, len(parts)))
+        parts += _fact_sql(quote_ident(name), fact, declared_as[name])
+    sql = f"SELECT {', '.join(parts)} FROM {t} WHERE {rowid} BETWEEN ? AND ?"
+    found = on_connections(conns, [partial(_chunk_checks, sql, jobs, t, rowid, r) for r in ranges])
+    for per_chunk in found:
+        for (name, what), value in per_chunk.items():
+            _merge(profiles[name], what, value)
 
 
 def _chunk_checks(
@@ -255,8 +277,10 @@ def _chunk_checks(
                     p,
                 )
                 out[name, what] = (p.nul_text, p.bad_utf8, p.blob_not_utf8)
-        elif what == "range":
+        elif what in ("minmax", "range"):
             out[name, what] = (row[at], row[at + 1])
+        elif what == "classes" and value:
+            out[name, what] = (value % FIELD, value // FIELD % FIELD, value // FIELD**2 % FIELD, value // FIELD**3)
         elif value:
             out[name, what] = value
     return out
@@ -267,8 +291,12 @@ def _merge(p: Profile, what: str, value: Any) -> None:
         p.nul_text += value[0]
         p.bad_utf8 += value[1]
         p.blob_not_utf8 += value[2]
-    elif what == "range":
+    elif what in ("minmax", "range"):
         _widen(p, *value)
+    elif what == "classes":
+        p.n_int, p.n_real, p.n_text, p.n_blob = (
+            a + b for a, b in zip((p.n_int, p.n_real, p.n_text, p.n_blob), value, strict=True)
+        )
     else:
         p.unproven += value
 
