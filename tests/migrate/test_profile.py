@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hyperpage.migrate import profile
+from hyperpage.migrate import plan, profile
 from hyperpage.migrate.candidates import known_good
 from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, Reject, quote_ident
@@ -194,7 +194,7 @@ def test_the_rowid_range_is_two_lookups_not_a_scan(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)")
         conn.executemany("INSERT INTO r VALUES (?, ?)", [(i, str(i)) for i in (7, 9, 40)])
         for key in ("rowid", '"id"'):
-            sql = profile.ends_sql('"r"', key)
+            sql = plan.ends_sql('"r"', key)
             assert conn.execute(sql).fetchone() == (7, 40)
             steps = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert not any(step.startswith("SCAN r") for step in steps), steps  # SEARCH r, twice

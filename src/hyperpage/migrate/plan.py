@@ -189,3 +189,9 @@ class Endpoint:
         wal = self.path.with_name(self.path.name + "-wal")
         immutable = "&immutable=1" if not (wal.exists() and wal.stat().st_size > 0) else ""
         return f"file:{quote(str(self.path.resolve()))}?mode=ro{immutable}"
+
+
+def ends_sql(t: str, key: str) -> str:
+    """The smallest and largest rowid (or alias): two b-tree look-ups. SQLite optimises a lone min() or max()
+    only; `SELECT min(k), max(k)` scans the whole table (0.1 s of CPU per million rows)."""
+    return f"SELECT (SELECT min({key}) FROM {t}), (SELECT max({key}) FROM {t})"

@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from hyperpage.migrate.candidates import all_proven, candidate_kinds, ints_fit, known_good, scan_candidates, unproven
-from hyperpage.migrate.plan import MigrationError, quote_ident
+from hyperpage.migrate.plan import MigrationError, ends_sql, quote_ident
 from hyperpage.migrate.typing_rules import Profile, affinity
 
 CHUNK = 1 << 14  # rows per query at most
@@ -49,12 +49,6 @@ def on_connections(conns: list[sqlite3.Connection], tasks: list[Callable[[sqlite
 
     with ThreadPoolExecutor(max_workers=len(conns)) as pool:
         return list(pool.map(run, tasks))
-
-
-def ends_sql(t: str, key: str) -> str:
-    """The smallest and largest rowid (or alias): two b-tree look-ups. SQLite optimises a lone min() or max()
-    only; `SELECT min(k), max(k)` scans the whole table (0.1 s of CPU per million rows)."""
-    return f"SELECT (SELECT min({key}) FROM {t}), (SELECT max({key}) FROM {t})"
 
 
 def chunks(conn: sqlite3.Connection, table: str, rowid: str | None, total: int) -> list[tuple[int, int]] | None:

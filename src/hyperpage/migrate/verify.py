@@ -29,7 +29,7 @@ import psycopg
 from hyperpage.migrate import canon, ledger, rawread
 from hyperpage.migrate.copy import TableResult, copy_to_postgres, report_progress
 from hyperpage.migrate.introspect import ROWID_ALIASES, open_source
-from hyperpage.migrate.plan import Endpoint, MigrationError, Table, quote_ident, scalar
+from hyperpage.migrate.plan import Endpoint, MigrationError, Table, ends_sql, quote_ident, scalar
 
 MOD = 2**128
 BUCKET_BITS = 12
@@ -218,7 +218,7 @@ def source_parts(source: Endpoint, table: Table) -> list[tuple[int, int] | None]
         return [None]
     conn = open_source(source)
     try:
-        lo, hi = conn.execute(f"SELECT min({table.key}), max({table.key}) FROM {quote_ident(table.source)}").fetchone()
+        lo, hi = conn.execute(ends_sql(quote_ident(table.source), table.key)).fetchone()  # not a whole scan
     finally:
         conn.close()
     if lo is None:
