@@ -31,8 +31,8 @@ BUSY_SECONDS = 8.0  # the connections' busy timeout (db/session.py: the statemen
 POOL_TIMEOUT = 0.5  # how long a checkout waits for the pool's one connection before it fails
 
 
-async def five_pull_requests(tmp_path: Path, sqlite_template: Path) -> str:
-    """The URL of a SQLite file holding pull requests numbered 0-4 (also tests/listing/test_sqlite_reader.py)."""
+@pytest.fixture
+async def engine(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[AsyncEngine]:
     path = tmp_path / "reader.db"
     path.write_bytes(sqlite_template.read_bytes())
     url = f"sqlite:///{path}"
@@ -41,12 +41,6 @@ async def five_pull_requests(tmp_path: Path, sqlite_template: Path) -> str:
         repo = await f.add_repository(s, connection=conn, full_name="acme/web")
         for n in range(5):
             await f.add_pull_request(s, connection=conn, repository=repo, number=n)
-    return url
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[AsyncEngine]:
-    url = await five_pull_requests(tmp_path, sqlite_template)
     settings = make_settings(
         url, db_pool_size=1, db_max_overflow=0, db_statement_timeout=BUSY_SECONDS, db_pool_timeout=POOL_TIMEOUT
     )

@@ -6,9 +6,8 @@ paging, and rows straight from the database driver to JSON bytes.
 - spec.py    Listing: a list's output columns, filters, searched fields and sorts, compiled once per shape
 - reader.py  runs a compiled statement on the driver: SQLite on the loop's own connection (or a pooled one's
              aiosqlite thread), asyncpg with a pooled connection
-- sqlitereader.py  SQLite list pages read, assembled and tagged (ETag) on reader threads, off the event loop
 - page.py    read_page()/read_list(): one page as plain dicts and its next cursor; Page.json() the response
-             bytes; read_page_json()/read_list_json(): the response bytes and ETag, with rows written as JSON by SQLite
+             bytes; read_page_json()/read_list_json(): the response bytes, with rows written as JSON by SQLite
              (sqljson.py); read_typed() the same page as the feature's dataclasses (web pages, compat routes)
 - sqljson.py each row as the JSON text SQLite writes with json_object, exactly as orjson would write it
 - common.py  what every synced list shares; synced_listing() declares one from its API row dataclass

@@ -24,8 +24,6 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -45,11 +43,10 @@ PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the c
 _LOCKED = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-async def fetch_rows(engine: AsyncEngine, sql: str, params: list[Any], *, inline: bool = True) -> list[Any]:
-    """Every row of one SELECT: tuples on SQLite, asyncpg Records on PostgreSQL. `inline=False`: never on the
-    loop's thread (a read the reader threads did not run, listing/sqlitereader.py, went over budget there)."""
+async def fetch_rows(engine: AsyncEngine, sql: str, params: list[Any]) -> list[Any]:
+    """Every row of one SELECT: tuples on SQLite, asyncpg Records on PostgreSQL."""
     started = time.perf_counter()
-    rows = _sqlite_inline(engine, sql, params) if inline and engine.dialect.name == "sqlite" else None
+    rows = _sqlite_inline(engine, sql, params) if engine.dialect.name == "sqlite" else None
     if rows is None:
         rows = await _pooled_fetch(engine, sql, params)
     _SELECT_SECONDS.observe(time.perf_counter() - started)
@@ -118,40 +115,25 @@ def _sqlite_inline(engine: AsyncEngine, sql: str, params: list[Any]) -> list[Any
     conn = _LOOP_READERS.connection(engine.sync_engine)
     if conn is None:
         return None
-    with budget(conn, INLINE_BUDGET_SECONDS, PROGRESS_STEPS) as over:
-        try:
-            rows: list[Any] = conn.execute(sql, params).fetchall()
-            return rows
-        except sqlite3.Error as exc:
-            if not_read(exc, over):
-                return None
-            raise sa_exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
-
-
-@contextmanager
-def budget(conn: sqlite3.Connection, seconds: float, steps: int) -> Iterator[list[bool]]:
-    """SQLite stops a statement of `conn` that runs past `seconds` ("interrupted"; the list then holds True),
-    looking at the clock every `steps` virtual-machine steps; the connection is left without the handler."""
-    deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + INLINE_BUDGET_SECONDS
     over: list[bool] = []
 
     def progress() -> bool:
         if time.perf_counter() > deadline:
             over.append(True)
-            return True
+            return True  # SQLite aborts the statement with "interrupted"
         return False
 
-    conn.set_progress_handler(progress, steps)
+    conn.set_progress_handler(progress, PROGRESS_STEPS)
     try:
-        yield over
+        rows: list[Any] = conn.execute(sql, params).fetchall()
+        return rows
+    except sqlite3.Error as exc:
+        if over or (isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode in _LOCKED):
+            return None
+        raise sa_exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
     finally:
         conn.set_progress_handler(None, 0)
-
-
-def not_read(exc: sqlite3.Error, over: list[bool]) -> bool:
-    """Whether a failed read is one for a pooled connection: it ran over its budget or met a lock (connections
-    off the pool have no busy timeout)."""
-    return bool(over) or (isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode in _LOCKED)
 
 
 class LoopReaders:
