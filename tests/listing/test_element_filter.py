@@ -68,8 +68,7 @@ def test_sqlite_looks_for_the_value_in_the_text_only_when_no_writer_escapes_it(v
 
 
 async def test_arrays_read_back_as_lists(db_url: str) -> None:
-    # PostgreSQL sends the arrays as text, parsed by page.py (spec._output): a JSON null is the API's [] there
-    # (SQLite's reader gives it as null: left to its own path)
+    # PostgreSQL sends the arrays as text, parsed by page.py (spec._output); a JSON null is the API's [] on both
     async with f.db_session(db_url) as s:
         conn = await f.add_connection(s, tool="github")
         for reviewers in REVIEWERS:
@@ -83,6 +82,5 @@ async def test_arrays_read_back_as_lists(db_url: str) -> None:
     assert [r for r, stored in zip(read, REVIEWERS, strict=True) if stored is not None] == [
         r for r in REVIEWERS if r is not None
     ]
-    if engine.dialect.name == "postgresql":
-        assert read[REVIEWERS.index(None)] == []
+    assert read[REVIEWERS.index(None)] == []
     assert all(row["labels"] == ["x", 'y "z"'] for row in page.items)

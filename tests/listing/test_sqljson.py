@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -123,3 +124,13 @@ async def test_a_row_sqlite_cannot_render_sends_its_page_the_ordinary_way(engine
     assert flags.count(0) == 1
     await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
     await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=3))
+
+
+async def test_a_list_stored_as_json_null_is_an_empty_list_on_every_path(engine: AsyncEngine) -> None:
+    # the API's list fields are never null (schemas: list[str]); a JSON null (another writer's, or the JSON type's
+    # None) reads as [] on PostgreSQL (page.py) and must on SQLite too, rendered or not
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE pull_requests SET requested_reviewers = 'null', labels = 'null' WHERE id = 2"))
+    pages = await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
+    (row,) = [item for item in orjson.loads(pages[0])["items"] if item["id"] == 2]
+    assert (row["requested_reviewers"], row["labels"]) == ([], [])

@@ -145,7 +145,8 @@ def _sqlite_time(value: Any) -> datetime | None:
 def _sqlite_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
+    # a JSON null is [] as on PostgreSQL (_DRIVER_FIXES): the API's list fields are never null
+    return (orjson.loads(value) or []) if isinstance(value, str | bytes) else list(value)
 
 
 def _sqlite_bool(value: Any) -> bool | None:

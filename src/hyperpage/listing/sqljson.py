@@ -7,8 +7,8 @@ What SQLite renders exactly as orjson does, and how (json_quote matches orjson b
 tests/listing/test_sqljson.py):
 - text and integers as they are; booleans (stored 0/1) as true/false;
 - UTC instants, stored as `YYYY-MM-DD HH:MM:SS.ffffff` (db/base.py TZDateTime), as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`;
-- JSON arrays as compact JSON, null as []; stored text holds non-ASCII as \\u escapes (stdlib json), which
-  orjson writes as the characters, so an array with a backslash is written again element by element.
+- JSON arrays as compact JSON, SQL NULL and JSON null as []; stored text holds non-ASCII as \\u escapes (stdlib
+  json), which orjson writes as the characters, so an array with a backslash is written again element by element.
 What it does not: floats (SQLite prints 15 significant digits, orjson the shortest exact form) are selected as
 values and written by orjson between the SQL-rendered parts. A row that SQLite cannot render exactly (an instant
 in another format, written by another client; a NUL character in an array, where json_each cuts) is flagged,
@@ -107,7 +107,11 @@ def _field(column: Out, expr: Any) -> ColumnElement[Any]:
         elements = func.json_each(expr).table_valued("value")
         rewritten = select(func.json_group_array(elements.c.value)).select_from(elements).scalar_subquery()
         return func.json(
-            case((expr.is_(None), _text("[]")), (func.instr(expr, _text("\\")) == 0, expr), else_=rewritten)
+            case(
+                (or_(expr.is_(None), expr.op("=")(_text("null"))), _text("[]")),  # a JSON null too, as page.py reads it
+                (func.instr(expr, _text("\\")) == 0, expr),
+                else_=rewritten,
+            )
         )
     result: ColumnElement[Any] = expr
     return result
