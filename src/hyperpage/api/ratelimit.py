@@ -35,28 +35,25 @@ STORE_TIMEOUT_SECONDS = 0.5  # a healthy in-cluster Redis answers in about a mil
 STORE_RETRY_SECONDS = 5.0  # after a failure, count in memory this long before asking Redis again
 
 
-def storage_uri(settings: Settings) -> str:
-    if settings.redis_url is None:
-        return "async+memory://"
-    return "async+" + settings.redis_url.get_secret_value()
-
-
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.item = RateLimitItemPerHour(settings.hyperpage_rate_limit_per_hour)
         self._limit_header = (b"ratelimit-limit", str(self.item.amount).encode())
-        uri = storage_uri(settings)
-        # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
-        options: dict[str, float | str] = {}
-        if "redis" in uri:
-            options = {
-                "implementation": "redispy",
-                "socket_timeout": STORE_TIMEOUT_SECONDS,
-                "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
-            }
         # the shared store (Redis) through `limits`; None: one process, counted in its memory alone
-        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options)) if "redis" in uri else None
+        self.limiter: FixedWindowRateLimiter | None = None
+        if settings.redis_url is not None:
+            # redis-py is already a dependency (limits[redis]); coredis would be a second Redis client
+            url = settings.redis_url.get_secret_value()
+            # `limits` names a Redis socket redis+unix://; REDIS_URL takes redis-py's unix:// (docs/configuration.md)
+            scheme = "async+redis+" if url.startswith("unix://") else "async+"
+            store = storage_from_string(
+                scheme + url,
+                implementation="redispy",
+                socket_timeout=STORE_TIMEOUT_SECONDS,
+                socket_connect_timeout=STORE_TIMEOUT_SECONDS,
+            )
+            self.limiter = FixedWindowRateLimiter(store)
         self.local = LocalWindows()  # also the fallback while the shared store does not answer
         self.store_down_since: float | None = None
         self._retry_store_at = 0.0
