@@ -9,11 +9,13 @@ tests/api/test_list_golden.py).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -57,9 +59,9 @@ async def engine(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[AsyncEn
 
 
 def _thread_of_on_loop_connection(engine: AsyncEngine) -> None:
-    loop_connection = reader._LOOP_READERS.connection(engine.sync_engine)
-    assert loop_connection is not None
-    loop_connection.create_function("thread_of", 0, threading.get_ident)
+    loop_reader = reader._LOOP_READERS.connection(engine.sync_engine)
+    assert loop_reader is not None
+    loop_reader.conn.create_function("thread_of", 0, threading.get_ident)
 
 
 async def _numbers_and_threads(engine: AsyncEngine) -> tuple[list[int], set[int]]:
@@ -84,14 +86,14 @@ async def test_a_read_on_the_loop_needs_no_pooled_connection(engine: AsyncEngine
 
 
 async def test_the_loop_connection_closes_with_the_engine(engine: AsyncEngine) -> None:
-    loop_connection = reader._LOOP_READERS.connection(engine.sync_engine)
-    assert loop_connection is not None
+    loop_reader = reader._LOOP_READERS.connection(engine.sync_engine)
+    assert loop_reader is not None
     await engine.dispose()
     with pytest.raises(sqlite3.ProgrammingError):  # closed: no file descriptor outlives the engine
-        loop_connection.execute("SELECT 1")
+        loop_reader.conn.execute("SELECT 1")
     reopened = reader._LOOP_READERS.connection(engine.sync_engine)  # a disposed engine may be used again
-    assert reopened is not None and reopened is not loop_connection
-    assert reopened.execute("SELECT count(*) FROM pull_requests").fetchall() == [(5,)]
+    assert reopened is not None and reopened.conn is not loop_reader.conn
+    assert reopened.conn.execute("SELECT count(*) FROM pull_requests").fetchall() == [(5,)]
 
 
 async def test_a_read_over_budget_is_finished_on_the_connection_thread(
@@ -108,6 +110,25 @@ async def test_a_read_over_budget_is_finished_on_the_connection_thread(
     assert threads == {threading.get_ident()}
     async with engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == BUSY_SECONDS * 1000
+
+
+async def test_a_read_the_process_was_preempted_during_stays_on_the_loop(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget counts the loop thread's CPU time, not the time the process sat preempted on a busy machine:
+    such a read held no other request back, and sent to the thread it would wait for the GIL at every row."""
+    clock_reads = itertools.count()
+    # 10 s pass between the read's start (the first look at the clock) and SQLite's first progress call
+    monkeypatch.setattr(
+        reader,
+        "time",
+        SimpleNamespace(perf_counter=lambda: 0.0 if next(clock_reads) == 0 else 10.0, thread_time=time.thread_time),
+    )
+    monkeypatch.setattr(reader, "PROGRESS_STEPS", 1)
+    rows = reader._sqlite_inline(engine, SQL, [])
+    assert rows is not None  # not sent to the connection's thread
+    assert [row[0] for row in rows] == [0, 1, 2, 3, 4]
+    assert {row[1] for row in rows} == {threading.get_ident()}
 
 
 async def test_a_locked_database_is_waited_for_off_the_loop(engine: AsyncEngine, tmp_path: Path) -> None:
@@ -149,3 +170,47 @@ async def test_a_locked_database_is_waited_for_off_the_loop(engine: AsyncEngine,
     assert released.is_set() and time.monotonic() - started < BUSY_SECONDS / 2
     assert numbers == [0, 1, 2, 3, 4]
     assert threading.get_ident() not in threads
+
+
+async def test_a_read_stopped_after_its_first_row_keeps_its_statement_compiled(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's sqlite3 leaves a statement whose step failed after the first row marked in use, and compiles
+    it again on every later execute (LoopReader): the loop's reads must go on using one compiled statement."""
+    loop_reader = reader._LOOP_READERS.connection(engine.sync_engine)
+    assert loop_reader is not None
+    now = [0.0]
+    monkeypatch.setattr(
+        reader,
+        "time",
+        SimpleNamespace(perf_counter=lambda: now[0], thread_time=lambda: now[0], monotonic=time.monotonic),
+    )
+    monkeypatch.setattr(reader, "PROGRESS_STEPS", 1)
+
+    def clock_runs_over_at(number: int) -> int:
+        if number == 2:  # the budget runs out while the third row is stepped to, after execute has returned
+            now[0] = 10.0
+        return number
+
+    loop_reader.conn.create_function("clock_runs_over_at", 1, clock_runs_over_at)
+    sql = "SELECT number, clock_runs_over_at(number) FROM pull_requests"
+    compiled: list[int] = []
+
+    def authorizer(action: int, *_args: Any) -> int:
+        if action == sqlite3.SQLITE_SELECT:  # asked while a statement is compiled, never while it runs
+            compiled.append(action)
+        return sqlite3.SQLITE_OK
+
+    loop_reader.conn.set_authorizer(authorizer)
+
+    def inline_read() -> list[Any] | None:
+        now[0] = 0.0
+        return reader._sqlite_inline(engine, sql, [])
+
+    assert inline_read() is None  # stopped at the third row: the read goes to the connection's thread
+    monkeypatch.setattr(reader, "INLINE_BUDGET_SECONDS", 100.0)  # from here on no read runs over
+    assert inline_read() == [(n, n) for n in range(5)]  # compiled once more, under a text not stuck
+    compiled.clear()
+    for _ in range(3):
+        assert inline_read() == [(n, n) for n in range(5)]
+    assert compiled == []  # the cached statement, not a new compilation per read
