@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hyperpage.migrate import plan, profile
+from hyperpage.migrate import introspect, plan, profile
 from hyperpage.migrate.candidates import known_good
 from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, Reject, quote_ident
@@ -198,3 +198,50 @@ def test_the_rowid_range_is_two_lookups_not_a_scan(tmp_path: Path) -> None:
             assert conn.execute(sql).fetchone() == (7, 40)
             steps = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert not any(step.startswith("SCAN r") for step in steps), steps  # SEARCH r, twice
+
+
+# text the date/time forms' GLOB, length() and substr() would read only up to the U+0000, or with a byte that is
+# no UTF-8; bound as bytes and cast, so SQLite stores them as text
+UNCLEAN = [
+    b"2024-01-01T10:00:00\x00junk",
+    b"2024-01-01 10:00:00.123\x00",
+    b"2024-01-01\x00junk",
+    b"2024-01-01 10:00:00\xff",
+    b"2024-01-01T10:00:00.12\xff",
+]
+
+
+def test_a_proven_date_or_timestamp_is_ascii_without_nul() -> None:
+    """A proven date/time column's text is not read again for U+0000 or bad UTF-8: the proofs must rule them out."""
+    conn = sqlite3.connect(":memory:")
+    conn.text_factory = bytes
+    for is_date in (False, True):
+        sql = known_good("?1", False, False, is_date, not is_date, None).replace("?1", "v")
+        for value in [v.encode() for v in TIMESTAMPS] + UNCLEAN:
+            proven, stored = conn.execute(
+                f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END, typeof(v) FROM (SELECT CAST(? AS TEXT) AS v)", (value,)
+            ).fetchone()
+            assert stored == b"text"
+            assert not proven or (value.isascii() and b"\x00" not in value), (value, is_date)
+
+
+@pytest.mark.parametrize("rows", [3, 100_000])
+def test_an_unclean_value_deep_in_a_proven_looking_column_is_found(tmp_path: Path, rows: int) -> None:
+    """Date/time text passing the proofs but for a U+0000, and a boolean column's one integer that is no 0/1, in
+    the last row: neither column may keep its candidate type (the text and the integer range are read again)."""
+    path = tmp_path / "deep.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, at DATETIME, day DATE, ok BOOLEAN)")
+        conn.executemany(
+            "INSERT INTO d VALUES (?, ?, ?, ?)",
+            [(i, f"2024-01-01T10:00:{i % 60:02}", "2024-02-03", i % 2) for i in range(1, rows)],
+        )
+        conn.execute(
+            "INSERT INTO d VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), 7)",
+            (rows, b"2024-01-01T10:00:00\x00junk", b"2024-02-03\x00junk"),
+        )
+    plan = introspect.build_generic_plan(Endpoint.parse(f"sqlite:///{path}"))
+    columns = {c.source: c for c in plan.tables[0].columns}
+    assert columns["at"].pg_type == "text" and "undecodable" in columns["at"].decision
+    assert columns["day"].pg_type == "text" and "undecodable" in columns["day"].decision
+    assert columns["ok"].pg_type == "bigint" and "integers in [0, 7]" in columns["ok"].decision

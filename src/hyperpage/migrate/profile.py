@@ -185,7 +185,9 @@ def _chunked(
         first.append((name, "classes"))
         if affinity(declared) == "INTEGER":  # integers likely: a plain min/max, exact unless the column is mixed
             first.append((name, "minmax"))
-        if affinity(declared) == "TEXT" or any(kinds[1:]):  # JSON and dates are text; booleans mostly 0/1
+        # JSON is text that json_valid() does not check for U+0000 or UTF-8; a date/time column's text is read
+        # only where a value is unproven (second pass): its proofs accept ASCII without U+0000 alone
+        if affinity(declared) == "TEXT" or kinds[1]:
             first.append((name, "text"))
         if any(kinds):
             first.append((name, "unproven"))
@@ -195,15 +197,32 @@ def _chunked(
     second: list[tuple[str, str]] = []
     for name, declared in data:
         p = profiles[name]
-        if p.n_text and (name, "text") not in first:
+        proven = _proven(p, declared)
+        if p.n_text and (name, "text") not in first and not proven:
             second.append((name, "text"))
         if _mixed_blobs(p):
             second.append((name, "blob"))
-        # integers where few were expected, or among other classes (a plain min or max may have been no integer)
-        if p.n_int and _has_ints(declared) and ((name, "minmax") not in first or _mixed_ints(p, declared)):
+        # integers where few were expected, or among other classes (a plain min or max may have been no integer);
+        # not in a proven boolean or date column, whose type no integer range changes (a timestamp column's
+        # integers are epoch values: their range picks the unit)
+        ints_matter = not proven or candidate_kinds(declared.upper())[3]
+        if (
+            p.n_int
+            and _has_ints(declared)
+            and ints_matter
+            and ((name, "minmax") not in first or _mixed_ints(p, declared))
+        ):
             second.append((name, "range"))
     if second:
         _chunk_pass(conns, table, second, declared_as, profiles, ranges, rowid)
+
+
+def _proven(p: Profile, declared: str) -> bool:
+    """A boolean, date or timestamp column whose every value SQLite proved fits: such values are 0/1 or ASCII
+    text without U+0000 (candidates.known_good), so their text needs no UTF-8 check, nor (but for epoch
+    timestamps) their integers a range. JSON is not among them: json_valid() passes invalid UTF-8 and U+0000."""
+    is_bool, _, is_date, is_ts = candidate_kinds(declared.upper())
+    return (is_bool or is_date or is_ts) and not p.unproven
 
 
 def _fact_sql(c: str, fact: str, declared: str) -> list[str]:
