@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hyperpage.migrate import plan, profile
+from hyperpage.migrate import introspect, plan, profile
 from hyperpage.migrate.candidates import known_good
 from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, Reject, quote_ident
@@ -39,6 +39,24 @@ def _values(rnd: random.Random, n: int) -> list[tuple[Any, ...]]:
             row[1] = "nul \x00 inside"
         rows.append(tuple(row))
     return rows
+
+
+def _regular(rnd: random.Random, n: int) -> list[tuple[Any, ...]]:
+    """One storage class per column and NULLs, as most files are; in one middle chunk only, a row of values of
+    another class each, where the class each column holds at the table's ends is not the whole story."""
+    one = [
+        lambda: rnd.randint(-5, 2**40),
+        lambda: f"text {rnd.randint(0, 99)}",
+        lambda: rnd.random(),
+        lambda: rnd.randbytes(3),
+        lambda: rnd.randint(0, 9),
+        lambda: "any",
+    ]
+    odd = ("odd", b"\x01", b"\x02", 2.5, "x", 1.5)  # none of them converted by its column's affinity
+    return [
+        odd if i == profile.CHUNK + 100 else tuple(None if rnd.random() < 0.2 else make() for make in one)
+        for i in range(n)
+    ]
 
 
 def _build(path: Path, rows: list[tuple[Any, ...]], rowids: list[int], without_rowid: bool = False) -> None:
@@ -115,11 +133,12 @@ FIELDS = (
         ("dense", 3 * profile.CHUNK + 17),  # several chunks, the last one partial
         ("sparse", 2 * profile.CHUNK + 5),  # rowids spread up to 2**62: chunks found by stepping
         ("without rowid", 1000),  # whole-table queries
+        ("regular", 3 * profile.CHUNK + 17),  # counts by class from non-NULL counts, but for one chunk
     ],
 )
 def test_profiles_equal_a_count_of_every_value(tmp_path: Path, layout: str, n: int) -> None:
     rnd = random.Random(layout)
-    rows = _values(rnd, n)
+    rows = _regular(rnd, n) if layout == "regular" else _values(rnd, n)
     keys = sorted(rnd.sample(range(1, 2**62), n)) if layout == "sparse" else list(range(1, n + 1))
     path = tmp_path / "v.db"
     _build(path, rows, keys, without_rowid=layout == "without rowid")
@@ -131,7 +150,12 @@ def test_profiles_equal_a_count_of_every_value(tmp_path: Path, layout: str, n: i
     for name in DECLARED:
         want, got = _expected(path, name), found[name]
         assert {f: getattr(got, f) for f in FIELDS} == {f: getattr(want, f) for f in FIELDS}, name
-    assert found["t"].bad_utf8 == 3 and found["t"].nul_text >= 1  # the traps are there, and were counted
+    if layout == "regular":  # the odd values are there, and were counted
+        assert all(
+            sum(getattr(found[name], f"n_{k}") > 0 for k in ("int", "real", "text", "blob")) == 2 for name in DECLARED
+        )
+    assert found["t"].bad_utf8 == 3  # the traps are there, and were counted
+    assert layout == "regular" or found["t"].nul_text >= 1
 
 
 TIMESTAMPS = [
@@ -198,3 +222,50 @@ def test_the_rowid_range_is_two_lookups_not_a_scan(tmp_path: Path) -> None:
             assert conn.execute(sql).fetchone() == (7, 40)
             steps = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert not any(step.startswith("SCAN r") for step in steps), steps  # SEARCH r, twice
+
+
+# text the date/time forms' GLOB, length() and substr() would read only up to the U+0000, or with a byte that is
+# no UTF-8; bound as bytes and cast, so SQLite stores them as text
+UNCLEAN = [
+    b"2024-01-01T10:00:00\x00junk",
+    b"2024-01-01 10:00:00.123\x00",
+    b"2024-01-01\x00junk",
+    b"2024-01-01 10:00:00\xff",
+    b"2024-01-01T10:00:00.12\xff",
+]
+
+
+def test_a_proven_date_or_timestamp_is_ascii_without_nul() -> None:
+    """A proven date/time column's text is not read again for U+0000 or bad UTF-8: the proofs must rule them out."""
+    conn = sqlite3.connect(":memory:")
+    conn.text_factory = bytes
+    for is_date in (False, True):
+        sql = known_good("?1", False, False, is_date, not is_date, None).replace("?1", "v")
+        for value in [v.encode() for v in TIMESTAMPS] + UNCLEAN:
+            proven, stored = conn.execute(
+                f"SELECT CASE WHEN {sql} THEN 1 ELSE 0 END, typeof(v) FROM (SELECT CAST(? AS TEXT) AS v)", (value,)
+            ).fetchone()
+            assert stored == b"text"
+            assert not proven or (value.isascii() and b"\x00" not in value), (value, is_date)
+
+
+@pytest.mark.parametrize("rows", [3, 100_000])
+def test_an_unclean_value_deep_in_a_proven_looking_column_is_found(tmp_path: Path, rows: int) -> None:
+    """Date/time text passing the proofs but for a U+0000, and a boolean column's one integer that is no 0/1, in
+    the last row: neither column may keep its candidate type (the text and the integer range are read again)."""
+    path = tmp_path / "deep.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, at DATETIME, day DATE, ok BOOLEAN)")
+        conn.executemany(
+            "INSERT INTO d VALUES (?, ?, ?, ?)",
+            [(i, f"2024-01-01T10:00:{i % 60:02}", "2024-02-03", i % 2) for i in range(1, rows)],
+        )
+        conn.execute(
+            "INSERT INTO d VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), 7)",
+            (rows, b"2024-01-01T10:00:00\x00junk", b"2024-02-03\x00junk"),
+        )
+    plan = introspect.build_generic_plan(Endpoint.parse(f"sqlite:///{path}"))
+    columns = {c.source: c for c in plan.tables[0].columns}
+    assert columns["at"].pg_type == "text" and "undecodable" in columns["at"].decision
+    assert columns["day"].pg_type == "text" and "undecodable" in columns["day"].decision
+    assert columns["ok"].pg_type == "bigint" and "integers in [0, 7]" in columns["ok"].decision

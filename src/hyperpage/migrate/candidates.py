@@ -112,7 +112,8 @@ def known_good(c: str, is_bool: bool, is_json: bool, is_date: bool, is_ts: bool,
     The common forms only, each stricter than the Python check: a boolean as 0/1 or t/f/true/false; a timestamp
     as YYYY-MM-DD[ T]HH:MM:SS with 0, 3 or 6 fraction digits or a bare date, on a real calendar day of years
     1-9999 (days up to 28 need no look at the calendar; julianday() normalises Feb 30, so a later day must come
-    back unchanged), hours below 24, minutes and seconds below 60; an epoch integer in range; JSON that
+    back unchanged), hours below 24, minutes and seconds below 60, ASCII only and no U+0000 (so a proven value is
+    valid UTF-8 that PostgreSQL can store); an epoch integer in range; JSON that
     json_valid() accepts, without \\u0000 and without a key twice in one object (only text with a "{" can have a
     key; only one "{" at the start is one object, which json_each() lists; anything else gets json_tree()).
     """
@@ -121,6 +122,10 @@ def known_good(c: str, is_bool: bool, is_json: bool, is_date: bool, is_ts: bool,
         f"BETWEEN '01' AND '12' OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10))"
     )
     canonical = f"typeof({c}) = 'text' AND {c} >= '0001' AND "
+    # GLOB, length() and the day's substr() read text only up to a U+0000 ('2024-01-01\x00junk' GLOBs as a
+    # date), where the canonical form's = compares every byte: the other forms need this guard, since a proven
+    # date/time column's text is not read again for U+0000 and invalid UTF-8 (profile._chunked)
+    no_nul = f"instr({c}, char(0)) = 0"
     if is_ts:
         forms = (
             f"substr({c}, 1, 19) GLOB '{_YMD}[ T]{_HMS}' AND (length({c}) = 19 OR length({c}) IN (23, 26) AND "
@@ -130,11 +135,14 @@ def known_good(c: str, is_bool: bool, is_json: bool, is_date: bool, is_ts: bool,
         epoch = f" AND {c} / {divisor} BETWEEN {MIN_EPOCH} AND {MAX_EPOCH}" if divisor is not None else ""
         return (
             f"({canonical}datetime(julianday({c})) = {c}) "
-            f"OR (typeof({c}) = 'text' AND (({forms}) AND {clock} OR {c} GLOB '{_YMD}') AND {day}) "
+            f"OR (typeof({c}) = 'text' AND {no_nul} AND (({forms}) AND {clock} OR {c} GLOB '{_YMD}') AND {day}) "
             f"OR (typeof({c}) = 'integer'{epoch})"
         )
     if is_date:
-        return f"({canonical}date(julianday({c})) = {c}) OR (typeof({c}) = 'text' AND {c} GLOB '{_YMD}' AND {day})"
+        return (
+            f"({canonical}date(julianday({c})) = {c}) OR (typeof({c}) = 'text' AND {no_nul} AND {c} GLOB '{_YMD}' "
+            f"AND {day})"
+        )
     if is_bool:
         return (
             f"typeof({c}) = 'integer' AND {c} IN (0, 1) "

@@ -58,8 +58,8 @@ class Profile:
     n_text: int = 0
     n_blob: int = 0
     n_null: int = 0
-    min_int: int | None = None
-    max_int: int | None = None
+    min_int: int | None = None  # None also in a boolean or date column whose every value SQLite proved fits:
+    max_int: int | None = None  # no range changes such a column's type, so profile.py does not read one
     nul_text: int = 0  # text values containing U+0000 (PostgreSQL text cannot hold it)
     bad_utf8: int = 0
     blob_not_utf8: int = 0
