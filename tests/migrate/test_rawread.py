@@ -83,8 +83,8 @@ def test_values_sqlite_leaves_to_python_are_rendered_there(tmp_path: Path) -> No
     assert fast == slow
     fast = sorted(fast, key=lambda row: int(row[0]))
     assert [k for k, _ in fast] == [str(k) for k in range(1, 11)]
-    assert fast[0][1] == "i1|i5|z1704164645123456|a2024-02-29|s5:plain"
+    assert fast[0][1] == "i1|i5|z2024-01-02 03:04:05.123456|a2024-02-29|s5:plain"
     assert [text.split("|")[1][0] for _, text in fast[:7]] == ["i", "?", "?", "N", "i", "i", "i"]  # "five", 2.5: never
     assert fast[5][1].split("|")[2].startswith("?") and fast[6][1].split("|")[3].startswith("?")
     assert [text.split("|")[2][0] + text.split("|")[3][0] for _, text in fast[7:]] == ["??", "?a", "za"]
-    assert fast[9][1].split("|")[2] == "z1704164645123000"
+    assert fast[9][1].split("|")[2] == "z2024-01-02 03:04:05.123"

@@ -388,5 +388,7 @@ def test_python_and_postgresql_render_every_kind_alike(pg_cluster: PgCluster) ->
             assert got == (canon.RENDER[kind](value), "N"), (kind, value)
     assert canon.RENDER["float"](2**53 + 1).startswith("?")  # an integer a double cannot hold never matches
     assert canon.RENDER["int"]("12").startswith("?") and canon.RENDER["bool"](2).startswith("?")
-    assert canon.split_fields("i1|s3:a|b|N|j2:[]") == ["i1", "s3:a|b", "N", "j2:[]"]
+    assert canon.split_fields("i1|s3:a|b|N|j[]") == ["i1", "s3:a|b", "N", "j[]"]
+    # a JSON field ends where its document ends, a "|" inside included
+    assert canon.split_fields('j{"a": "x|y"}|j"|"|j1|N') == ['j{"a": "x|y"}', 'j"|"', "j1", "N"]
     assert [canon.first_field(row) for row in ("s3:a|b|N", "i12|N", "i12")] == ["s3:a|b", "i12", "i12"]

@@ -20,7 +20,7 @@ import re
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from hyperpage.migrate import canon
@@ -151,14 +151,15 @@ def _ts(divisor: int) -> Callable[[Any], str]:
     def render(v: Any) -> str:
         if type(v) is tuple:  # (REAL, SQLite's strftime of it): a Julian day, read by SQLite itself
             v = v[1]
+        text = None
         if type(v) is str:
             micros = ts_micros(v)
-            return canon.odd(v) if micros is None else f"z{micros}"
-        if type(v) is int:
-            return f"z{v * (1_000_000 // divisor)}"
-        if isinstance(v, datetime):  # never from SQLite: kept for symmetry with canon
-            return f"z{(v.astimezone(UTC) - canon.EPOCH) // canon.ONE_US}"
-        return canon.odd(v)
+            text = None if micros is None else canon.micros_text(micros)
+        elif type(v) is int:
+            text = canon.micros_text(v * (1_000_000 // divisor))
+        elif isinstance(v, datetime):  # never from SQLite: kept for symmetry with canon
+            text = canon.ts_text(v)
+        return canon.odd(v) if text is None else f"z{text}"
 
     return render
 
@@ -219,8 +220,9 @@ _SQL: dict[str, str] = {
         "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr({c}, 1, 4) <> '0000' AND date(julianday({c})) = {c} "
         "THEN 'a' || {c} END"
     ),
-    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's date parser (_SECONDS), microseconds
-    # from the text.
+    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC), checked to be a real time, then printed as PostgreSQL
+    # prints it (canon.ts_text): the separator a space, the fraction without trailing zeros. Text in, text out:
+    # no date arithmetic per value (parsing it to an epoch was most of a timestamp field's cost).
     # Year 0000 exists in SQLite, not in Python or PostgreSQL: a substr(), as a column of NUMERIC affinity (DATE,
     # DATETIME) compared with '0000' compares the number 0, and any text is greater than a number
     "ts": (
@@ -228,27 +230,32 @@ _SQL: dict[str, str] = {
         "AND substr({c}, 12, 2) < '24' AND substr({c}, 1, 4) <> '0000' "
         "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' AND substr({c}, 6, 2) BETWEEN '01' AND '12' "
         "OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10)) "
-        "THEN 'z' || ({seconds} * 1000000 + substr({c} || '00000', 21, 6)) "
-        "WHEN typeof({c}) = 'integer' AND abs({c}) <= {limit} THEN 'z' || ({c} * {scale}) END"
+        "THEN 'z' || substr({c}, 1, 10) || ' ' || "
+        "CASE length({c}) WHEN 19 THEN substr({c}, 12) ELSE rtrim(rtrim(substr({c}, 12), '0'), '.') END "
+        "WHEN typeof({c}) = 'integer' AND {c} BETWEEN {low} AND {high} THEN 'z' || {epoch} END"
     ),
 }
 
-
-# Whole seconds of the text's first 19 characters (a fraction would be rounded to milliseconds first), by the date
-# parser SQLite's strftime() uses: unixepoch() (SQLite 3.38) returns the integer itself, strftime('%s') prints it
-# for SQL to read back, which costs a timestamp column's field a third more
-_SECONDS = (
-    "unixepoch(substr({c}, 1, 19))" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', substr({c}, 1, 19))"
-)
+# Unix epoch integers printed by SQLite's datetime() (exact for whole seconds) within Python's years 1 to 9999;
+# in milliseconds or microseconds only from 1970 on (SQLite's integer division truncates towards zero), the
+# fraction printed from the remainder. Other integers are left to Python (canon.micros_text)
+_MIN_EPOCH, _MAX_EPOCH = -62135596800, 253402300799
+_EPOCH_SQL = {
+    1: "datetime({c}, 'unixepoch')",
+    1000: "datetime({c} / 1000, 'unixepoch') || rtrim(rtrim('.' || printf('%03d', {c} % 1000), '0'), '.')",
+    1_000_000: "datetime({c} / 1000000, 'unixepoch') || rtrim(rtrim('.' || printf('%06d', {c} % 1000000), '0'), '.')",
+}
 
 
 def _sql_field(column: Column, name: str) -> str | None:
     template = _SQL.get(column.kind)
     if template is None:
         return None
-    scale = 1_000_000 // column.epoch_divisor
     c = quote_ident(name)
-    return template.format(c=c, scale=scale, limit=(2**63 - 1) // scale, seconds=_SECONDS.format(c=c))
+    d = column.epoch_divisor
+    low = _MIN_EPOCH if d == 1 else 0
+    epoch = _EPOCH_SQL[d].format(c=c) if d in _EPOCH_SQL else "NULL"
+    return template.format(c=c, low=low, high=_MAX_EPOCH * d + d - 1, epoch=epoch)
 
 
 def _select(table: Table, side: str) -> tuple[list[str], list[Column | None]]:
@@ -394,7 +401,7 @@ def _json_bytes(v: Any) -> bytes:
         return _json_any(v)
     if canon.jsonb_as_stored(v):  # no parse, no new text: half the cost of a document seen once
         # (invalid UTF-8 is left in the row for row_bytes' check of the batch, which then renders it as rows() does)
-        out = b"j%d:%s" % (len(v) if v.isascii() else len(_decode(v)), v)
+        out = b"j" + v
     else:
         try:
             doc = canon.jsonb_text(v.decode("utf-8")) if b"\x00" not in v else None
@@ -402,7 +409,7 @@ def _json_bytes(v: Any) -> bytes:
             doc = None
         if doc is None:  # not UTF-8, or not a document jsonb holds: the str path says how it fails
             return _json_any(v)
-        out = b"j%d:%s" % (len(doc), doc.encode("utf-8", "surrogatepass"))
+        out = b"j" + doc.encode("utf-8", "surrogatepass")
     if len(v) <= JSON_CACHED_BYTES:  # documents that repeat are small: a cache of big ones would only take memory
         if len(_JSON_BYTES) >= canon.JSON_CACHE_MAX:
             _JSON_BYTES.clear()
@@ -410,11 +417,28 @@ def _json_bytes(v: Any) -> bytes:
     return out
 
 
-_BYTES_RENDER: dict[str, Callable[[Any], bytes]] = {"float": _float_bytes, "json": _json_bytes}
+def _json_column(col: tuple[Any, ...]) -> list[bytes]:
+    """A batch's JSON fields: when every document is already jsonb's text (one regular-expression match over the
+    whole column, in C), the stored bytes are the fields; else document by document (_json_bytes)."""
+    if None not in col and canon.jsonb_as_stored_all(col):
+        return list(map(b"j".__add__, col))
+    return list(map(_json_bytes, col))
 
 
-def _bytes_renderer(column: Column) -> Callable[[Any], bytes]:
-    return _BYTES_RENDER.get(column.kind) or _as_bytes(renderer(column))
+def _float_column(col: tuple[Any, ...]) -> list[bytes]:
+    return list(map(_float_bytes, col))
+
+
+_BYTES_RENDER: dict[str, Callable[[tuple[Any, ...]], list[bytes]]] = {"float": _float_column, "json": _json_column}
+
+
+def _bytes_renderer(column: Column) -> Callable[[tuple[Any, ...]], list[bytes]]:
+    """A column of a batch (raw values, text as bytes) to its fields as UTF-8 bytes."""
+    found = _BYTES_RENDER.get(column.kind)
+    if found is not None:
+        return found
+    field = _as_bytes(renderer(column))
+    return lambda col: list(map(field, col))
 
 
 def _clean(rows: list[bytes]) -> bool:
@@ -448,7 +472,7 @@ def row_bytes(
         cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
         while batch := cur.fetchmany(FETCH):
             columns = list(zip(*batch, strict=True))
-            parts = [col if f is None else list(map(f, col)) for f, col in zip(fields, columns[1:], strict=True)]
+            parts = [col if f is None else f(col) for f, col in zip(fields, columns[1:], strict=True)]
             out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))
             if _clean(out):
                 keys = list(columns[0])

@@ -121,13 +121,13 @@ def _pg_select(table: Table, types: dict[str, str], side: str, keyed: bool) -> t
             run.append(sql)
             continue
         if run:
-            exprs.append(" || '|' || ".join(run))
+            exprs.append(canon.pg_row(run))
             render.append(None)
             run = []
         exprs.append(quote_ident(name))
         render.append(canon.RENDER[c.kind])
     if run:
-        exprs.append(" || '|' || ".join(run))
+        exprs.append(canon.pg_row(run))
         render.append(None)
     return exprs, render
 
