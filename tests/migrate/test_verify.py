@@ -392,3 +392,15 @@ def test_python_and_postgresql_render_every_kind_alike(pg_cluster: PgCluster) ->
     # a JSON field ends where its document ends, a "|" inside included
     assert canon.split_fields('j{"a": "x|y"}|j"|"|j1|N') == ['j{"a": "x|y"}', 'j"|"', "j1", "N"]
     assert [canon.first_field(row) for row in ("s3:a|b|N", "i12|N", "i12")] == ["s3:a|b", "i12", "i12"]
+
+
+def test_postgresql_prints_zoneless_timestamps_and_wide_rows_as_python_does(pg_cluster: PgCluster) -> None:
+    """A timestamp column without zone is printed as it is (one with zone: in UTC), and a row of more fields than
+    concat_ws takes (100 arguments) is joined in chunks: the text Python renders on the other side."""
+    with psycopg.connect(pg_cluster.url(), options="-c TimeZone=UTC -c DateStyle=ISO") as conn:
+        naive = datetime(2024, 1, 2, 3, 4, 5, 120000)
+        expr = canon.pg_field("ts", "v", "timestamp without time zone")
+        got = conn.execute(f"SELECT {expr} FROM (SELECT %s::timestamp v) t", (naive,)).fetchone()
+        assert got == (canon.RENDER["ts"](naive),) == ("z2024-01-02 03:04:05.12",)
+        fields = [f"'f{i}'" for i in range(250)]
+        assert conn.execute(f"SELECT {canon.pg_row(fields)}").fetchone() == ("|".join(f"f{i}" for i in range(250)),)

@@ -148,11 +148,34 @@ _FLAT_LINES = re.compile(rb"(?:" + _FLAT.pattern + rb")(?:\n(?:" + _FLAT.pattern
 
 
 def jsonb_as_stored_all(docs: tuple[Any, ...]) -> bool:
-    """jsonb_as_stored of every document of a column at once (bytes, no NULL): one match over them all, then the
-    distinct key lists (a column's objects mostly share theirs) checked for jsonb's order."""
-    if set(map(type, docs)) != {bytes} or _FLAT_LINES.fullmatch(b"\n".join(docs)) is None:
+    """jsonb_as_stored of every document of a column at once (bytes or bytearray, no NULL): one match over them
+    all, then the distinct key lists (a column's objects mostly share theirs) checked for jsonb's order."""
+    if not docs or not set(map(type, docs)) <= {bytes, bytearray}:
+        return False
+    lines = b"\n".join(docs)
+    shape = _shape(tuple(_FLAT_KEY.findall(docs[0])))
+    if shape is not None and shape.fullmatch(lines):  # every document an object with the first one's keys
+        return True
+    if _FLAT_LINES.fullmatch(lines) is None:
         return False
     return all(map(_keys_in_order, set(map(tuple, map(_FLAT_KEY.findall, docs)))))
+
+
+_SHAPES: dict[tuple[bytes, ...], re.Pattern[bytes] | None] = {}
+_SHAPES_MAX = 256
+_KEY_TEXT = re.compile(rb'[^"\\\x00-\x1f:]*')
+
+
+def _shape(keys: tuple[bytes, ...]) -> re.Pattern[bytes] | None:
+    """Flat objects with exactly these keys (in jsonb's order), one a line: one match checks a whole column whose
+    objects share their keys, where finding each object's keys costs a call per document."""
+    if keys not in _SHAPES:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        good = keys and _keys_in_order(keys) and all(_KEY_TEXT.fullmatch(k) for k in keys)
+        one = rb"\{" + rb", ".join(re.escape(b'"' + k + b'": ') + _FLAT_VALUE for k in keys) + rb"\}"
+        _SHAPES[keys] = re.compile(one + rb"(?:\n" + one + rb")*") if good else None
+    return _SHAPES[keys]
 
 
 def _keys_in_order(keys: tuple[bytes, ...]) -> bool:

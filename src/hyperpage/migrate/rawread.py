@@ -16,11 +16,13 @@ become in a column of each kind, in the canonical text canon.py defines for both
 from __future__ import annotations
 
 import binascii
+import calendar
 import re
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from operator import methodcaller
 from typing import Any
 
 from hyperpage.migrate import canon
@@ -360,40 +362,131 @@ def _render_batch(
     return out
 
 
-# --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built without a str per row ---
-# rows() decodes each row to str (to check it and to name rows in a mismatch), then the sums encode it again and
-# call Python per row and per value: most of the source side's cost. The sums need only the bytes, so a batch is
-# built a column at a time by C calls (b"|".join over zip, map over a column) and checked once as a whole; a batch
-# with anything rows() would look at again (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
+# --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built a column at a time ---------
+# rows() has SQLite render most fields in SQL (a function call per value, most of the source side's cost) and
+# decodes each row to str. The sums need only the bytes: the raw values are read (text as bytearray, BLOBs as
+# bytes: the text_factory tells the storage classes apart without a Python call per value) and each column of a
+# batch is rendered by C calls over the whole column (map, join, one regular-expression match) when its values
+# are of the usual classes, else value by value with the renderers above, as _python_rows() does. A batch with a
+# REAL in a timestamp column (a Julian day, read by SQLite's strftime) or anything rows() would look at again
+# (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
 
 _hexlify = binascii.hexlify
 _JSON_BYTES: dict[bytes, bytes] = {}
 JSON_CACHED_BYTES = 4096
+_NONE = type(None)
+_TEXT = bytearray  # the text_factory of the sums' reads: a C type, called per text value without a Python frame
+ColumnRender = Callable[[tuple[Any, ...]], list[bytes] | None]  # None: the batch is rendered by rows() instead
 
 
-def _as_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
-    """A Python renderer of raw values fetched as bytes (text), giving the field's UTF-8 bytes."""
+def _value_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
+    """A Python renderer of one raw value (text as bytearray) as UTF-8 bytes: what _python_rows() gives it."""
 
     def field(v: Any) -> bytes:
         if v is None:
             return b"N"
-        return render(_decode(v) if type(v) is bytes else v).encode("utf-8", "surrogatepass")
+        return render(_decode(v) if type(v) is _TEXT else v).encode("utf-8", "surrogatepass")
 
     return field
 
 
-_float_any = _as_bytes(_float)
+def _by_value(render: Callable[[Any], str]) -> ColumnRender:
+    field = _value_bytes(render)
+    return lambda col: list(map(field, col))
+
+
+def _numbers(tag: bytes, render: Callable[[Any], str]) -> ColumnRender:
+    """Integers as tag + digits (%d in C); a column with other values value by value."""
+    fmt, field = tag + b"%d", _value_bytes(render)
+
+    def column(col: tuple[Any, ...]) -> list[bytes]:
+        kinds = set(map(type, col))
+        if kinds == {int}:
+            return list(map(fmt.__mod__, col))
+        return list(map(field, col))
+
+    return column
+
+
+_BOOL_BYTES = {0: b"F", 1: b"T", None: b"N"}
+_BOOL_VALUES = frozenset(_BOOL_BYTES)
+_bool_value = _value_bytes(_bool)
+
+
+def _bool_column(col: tuple[Any, ...]) -> list[bytes]:
+    if set(map(type, col)) <= {int, _NONE} and set(col) <= _BOOL_VALUES:
+        return list(map(_BOOL_BYTES.__getitem__, col))
+    return list(map(_bool_value, col))
+
+
+_text_value = _value_bytes(_text)
+_utf8 = methodcaller("decode", "utf-8", "surrogateescape")
+
+
+def _text_column(col: tuple[Any, ...]) -> list[bytes]:
+    """s + length in characters + ":" + the UTF-8 bytes (invalid UTF-8 and U+0000 are left to the batch check)."""
+    if set(map(type, col)) == {_TEXT}:
+        return list(map(b"s%d:%s".__mod__, zip(map(len, map(_utf8, col)), col, strict=True)))
+    return list(map(_text_value, col))
+
+
+_blob_value = _value_bytes(_bytes)
+
+
+def _blob_column(col: tuple[Any, ...]) -> list[bytes]:
+    if set(map(type, col)) == {bytes}:
+        return list(map(b"x".__add__, map(_hexlify, col)))
+    return list(map(_blob_value, col))
+
+
+_double_value = _value_bytes(_float)
 
 
 def _float_bytes(v: Any) -> bytes:
-    return b"d" + _hexlify(_double(v)) if type(v) is float else _float_any(v)
+    return b"d" + _hexlify(_double(v)) if type(v) is float else _double_value(v)
 
 
-_json_any = _as_bytes(_json)
+def _float_column(col: tuple[Any, ...]) -> list[bytes]:
+    return list(map(_float_bytes, col))
+
+
+# The timestamps _SQL["ts"] renders, one a line: a real date (29 February checked apart), hours 00-23, at most
+# microseconds, year 0000 excluded. Printed as PostgreSQL prints them: "T" (only the separator can be one) as a
+# space, the fraction without trailing zeros.
+_TS_LINE = (
+    rb"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-9])|(?:0[13-9]|1[0-2])-30|(?:0[13578]|1[02])-31)"
+    rb"[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+)
+_TS_LINES = re.compile(_TS_LINE + rb"(?:\n" + _TS_LINE + rb")*")
+_FEB_29 = re.compile(rb"^([0-9]{4})-02-29", re.M)
+_FRACTION_ZEROS = re.compile(rb"(\.[0-9]*?)0+$", re.M)
+_BARE_POINT = re.compile(rb"\.$", re.M)
+
+
+def _ts_column(divisor: int) -> ColumnRender:
+    field = _value_bytes(_ts(divisor))
+
+    def column(col: tuple[Any, ...]) -> list[bytes] | None:
+        kinds = set(map(type, col))
+        if float in kinds:  # a Julian day: _python_rows reads it with SQLite's strftime
+            return None
+        if kinds == {_TEXT}:
+            lines = b"\n".join(col)
+            if _TS_LINES.fullmatch(lines) and all(calendar.isleap(int(y)) for y in _FEB_29.findall(lines)):
+                lines = _BARE_POINT.sub(b"", _FRACTION_ZEROS.sub(rb"\1", lines.replace(b"T", b" ")))
+                return list(map(b"z".__add__, lines.split(b"\n")))
+        return list(map(field, col))
+
+    return column
+
+
+_json_any = _value_bytes(_json)
 
 
 def _json_bytes(v: Any) -> bytes:
     """A JSON field, cached by the stored bytes: documents repeat (labels, "[]"), and a hit costs no decode."""
+    if type(v) is _TEXT:
+        v = bytes(v)
     out = _JSON_BYTES.get(v) if type(v) is bytes else None
     if out is not None:
         return out
@@ -420,29 +513,30 @@ def _json_bytes(v: Any) -> bytes:
 def _json_column(col: tuple[Any, ...]) -> list[bytes]:
     """A batch's JSON fields: when every document is already jsonb's text (one regular-expression match over the
     whole column, in C), the stored bytes are the fields; else document by document (_json_bytes)."""
-    if None not in col and canon.jsonb_as_stored_all(col):
+    if set(map(type, col)) == {_TEXT} and canon.jsonb_as_stored_all(col):
         return list(map(b"j".__add__, col))
     return list(map(_json_bytes, col))
 
 
-def _float_column(col: tuple[Any, ...]) -> list[bytes]:
-    return list(map(_float_bytes, col))
-
-
-_BYTES_RENDER: dict[str, Callable[[tuple[Any, ...]], list[bytes]]] = {"float": _float_column, "json": _json_column}
-
-
-def _bytes_renderer(column: Column) -> Callable[[tuple[Any, ...]], list[bytes]]:
-    """A column of a batch (raw values, text as bytes) to its fields as UTF-8 bytes."""
-    found = _BYTES_RENDER.get(column.kind)
-    if found is not None:
-        return found
-    field = _as_bytes(renderer(column))
-    return lambda col: list(map(field, col))
+def _column_render(column: Column) -> ColumnRender:
+    """A column of a batch (raw values) to its fields as UTF-8 bytes, each as rows() renders it."""
+    kind = column.kind
+    if kind in ("int", "numeric"):
+        return _numbers(b"i" if kind == "int" else b"n", renderer(column))
+    fixed: dict[str, ColumnRender] = {
+        "bool": _bool_column,
+        "text": _text_column,
+        "bytes": _blob_column,
+        "float": _float_column,
+        "json": _json_column,
+    }
+    if kind in fixed:
+        return fixed[kind]
+    return _ts_column(column.epoch_divisor) if kind == "ts" else _by_value(renderer(column))
 
 
 def _clean(rows: list[bytes]) -> bool:
-    """No row holds U+0000, U+0001 (a field SQL left to Python) or invalid UTF-8: one C pass over the batch."""
+    """No row holds U+0000, U+0001 (which rows() reads again) or invalid UTF-8: one C pass over the batch."""
     blob = b"\n".join(rows)
     if b"\x00" in blob or b"\x01" in blob:
         return False
@@ -463,27 +557,36 @@ def row_bytes(
         return
     assert endpoint.path is not None
     name = table.source if side == "source" else table.target
-    exprs, python = _select(table, side)
-    renders = [None if c is None else renderer(c) for c in python]
-    fields = [None if c is None else _bytes_renderer(c) for c in python]
+    names = [quote_ident(c.source if side == "source" else c.target) for c in table.columns]
+    renders = [_column_render(c) for c in table.columns]
     conn = _connect(endpoint)
-    conn.text_factory = bytes
+    conn.text_factory = _TEXT
     try:
-        cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
+        cur = conn.execute(f"SELECT {key}, {', '.join(names)} FROM {quote_ident(name)} {where}")
         while batch := cur.fetchmany(FETCH):
             columns = list(zip(*batch, strict=True))
-            parts = [col if f is None else f(col) for f, col in zip(fields, columns[1:], strict=True)]
-            out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))
-            if _clean(out):
-                keys = list(columns[0])
-                if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
-                    keys = [_decode(k) for k in keys]
-                yield keys, out
-                continue
-            redone = _render_batch(endpoint, table, side, key, batch, renders)
-            yield [k for k, _ in redone], [text.encode("utf-8", "surrogatepass") for _, text in redone]
+            keys = list(columns[0])
+            if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytearray here)
+                keys = [_decode(k) if type(k) is _TEXT else k for k in keys]
+            parts = [render(col) for render, col in zip(renders, columns[1:], strict=True)]
+            if all(p is not None for p in parts):
+                out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))  # type: ignore[arg-type]
+                if _clean(out):
+                    yield keys, out
+                    continue
+            yield _again(endpoint, table, side, key, keys)
     finally:
         conn.close()
+
+
+def _again(endpoint: Endpoint, table: Table, side: str, key: str, keys: list[Any]) -> tuple[list[Any], list[bytes]]:
+    """A batch rendered by rows() (read again by its keys, in the same order), as UTF-8 bytes."""
+    done: list[tuple[Any, str]] = []
+    for chunk in range(0, len(keys), FETCH):
+        listed = ", ".join(literal(k) for k in keys[chunk : chunk + FETCH])
+        for batch in rows(endpoint, table, side, key, f"WHERE {key} IN ({listed})"):
+            done += batch
+    return [k for k, _ in done], [text.encode("utf-8", "surrogatepass") for _, text in done]
 
 
 def literal(value: Any) -> str:

@@ -16,6 +16,8 @@ Then foreign-key integrity and sequences past their maximum ids.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import sqlite3
 from collections import Counter
@@ -265,18 +267,33 @@ _md5 = hashlib.md5
 _digest_of = methodcaller("digest")
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while batches are summed: their tuples, lists and bytes are freed by reference
+    counting (no cycles), while each collection would walk the live tuples of a 20,000-row batch again (a fifth of
+    the source side's CPU, most of it in transposing a batch into columns)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _fold(table: Table, side: str, batches: Iterator[tuple[int, list[bytes]]]) -> SideSums:
     """Row count and per-bucket sums of (rows read, canonical rows kept as UTF-8) batches: MD5 by C calls."""
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     n = kept = 0
-    for read, rows in batches:
-        for h in map(int.from_bytes, map(_digest_of, map(_md5, rows))):
-            b = h >> SHIFT
-            sums[b] += h
-            counts[b] += 1
-        n += read
-        kept += len(rows)
-        report_progress(table.target, read)
+    with _collector_paused():
+        for read, rows in batches:
+            for h in map(int.from_bytes, map(_digest_of, map(_md5, rows))):
+                b = h >> SHIFT
+                sums[b] += h
+                counts[b] += 1
+            n += read
+            kept += len(rows)
+            report_progress(table.target, read)
     return SideSums(table.target, side, n, n - kept, [s % MOD for s in sums], counts)
 
 
