@@ -186,7 +186,7 @@ def renderer(column: Column) -> Callable[[Any], str]:
     return _ts(column.epoch_divisor) if column.kind == "ts" else RENDER[column.kind]
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
