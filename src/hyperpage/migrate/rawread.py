@@ -29,6 +29,7 @@ from hyperpage.migrate import canon
 from hyperpage.migrate.plan import Column, Endpoint, Table, quote_ident
 
 FETCH = 20_000
+SUM_FETCH = 5_000  # the sums' batches: a column at a time, a batch is held three times over (values, fields, rows)
 _TS = re.compile(
     r"\s*(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*"
     r"(Z|[+-]\d\d:\d\d)?\s*",
@@ -563,7 +564,7 @@ def row_bytes(
     conn.text_factory = _TEXT
     try:
         cur = conn.execute(f"SELECT {key}, {', '.join(names)} FROM {quote_ident(name)} {where}")
-        while batch := cur.fetchmany(FETCH):
+        while batch := cur.fetchmany(SUM_FETCH):
             columns = list(zip(*batch, strict=True))
             keys = list(columns[0])
             if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytearray here)
