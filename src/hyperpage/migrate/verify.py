@@ -3,10 +3,11 @@
 Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON as jsonb
 prints it, exact decimals), hashed with MD5 (which PostgreSQL has built in); the hashes are summed modulo
 2**128, so the sum does not depend on row order and counts duplicates. Neither side goes through the copy's
-converters: SQLite is read raw with rawread.py's own rules (most fields rendered by SQLite in SQL, doubles and
-JSON in Python; for the sums, rows stay UTF-8 bytes, hashed by C calls a batch at a time), PostgreSQL renders,
-hashes and sums its canonical rows in the server (_pg_sums). Rows the copy
-rejected (its ledger names them, with reasons) are read but kept out of the source sums and counted apart.
+converters: SQLite is read raw with rawread.py's own rules (for the sums, raw values rendered a column of a
+batch at a time by C calls, rows kept as UTF-8 bytes and hashed a batch at a time; to name rows, most fields
+rendered by SQLite in SQL), PostgreSQL renders, hashes and sums its canonical rows in the server (_pg_sums).
+Rows the copy rejected (its ledger names them, with reasons) are read but kept out of the source sums and
+counted apart.
 
 The sums are also kept per bucket (the hash's top bits). When a table does not match, both sides are read again
 in full (every row rendered and hashed again), keeping only the rows in differing buckets (whole buckets, up to
