@@ -145,3 +145,24 @@ def test_epoch_integers_are_printed_alike_by_sqlite_and_python(divisor: int, tmp
     assert "z2024-01-02 03:04:05" in texts and (divisor == 1 or "z2024-01-02 03:04:05.125" in texts)
     assert "z1970-01-01 00:00:00" in texts and "z9999-12-31 23:59:59" in texts
     assert sum(text.startswith("?") for text in texts) >= 2  # before year 1 and after 9999: never a match
+
+
+def test_columns_with_nulls_read_at_once_are_each_value_read_alone() -> None:
+    """A column of a batch with NULLs is still rendered at once (a filler in their place, then "N"), as each value
+    alone would be, for every kind the sums render a column at a time."""
+    columns: dict[str, tuple[object, ...]] = {
+        "int": (1, None, -3),
+        "numeric": (None, 7),
+        "bool": (1, None, 0),
+        "text": (bytearray(b"a|b"), None, bytearray("é€".encode())),
+        "bytes": (b"\x00|", None, b""),
+        "float": (1.5, None, -0.0),
+        "json": (bytearray(b'{"k": 1, "tags": []}'), None, bytearray(b"[]")),
+        "ts": (bytearray(b"2024-01-01 00:00:00.50"), None, bytearray(b"2024-02-29T00:00:00")),
+    }
+    for kind, values in columns.items():
+        column = Column("c", "c", "", kind, quote_ident("c"))
+        alone = rawread._value_bytes(rawread.renderer(column))
+        got = rawread._column_render(column)(values)
+        assert got == [alone(v) for v in values], kind
+        assert got[values.index(None)] == b"N", kind

@@ -396,59 +396,59 @@ def _by_value(render: Callable[[Any], str]) -> ColumnRender:
     return lambda col: list(map(field, col))
 
 
-def _numbers(tag: bytes, render: Callable[[Any], str]) -> ColumnRender:
-    """Integers as tag + digits (%d in C); a column with other values value by value."""
-    fmt, field = tag + b"%d", _value_bytes(render)
+Fast = Callable[[tuple[Any, ...]], list[bytes] | None]  # a column of one Python type, or None: not this way
+
+
+def _column(fast: Fast, filler: Any, slow: Callable[[Any], bytes]) -> ColumnRender:
+    """A column rendered by `fast` (C calls over the whole column; it takes one Python type), its NULLs set in
+    place of a `filler` of that type (a list comprehension, no call per value), or value by value by `slow`."""
 
     def column(col: tuple[Any, ...]) -> list[bytes]:
-        kinds = set(map(type, col))
-        if kinds == {int}:
-            return list(map(fmt.__mod__, col))
-        return list(map(field, col))
+        nulls = [i for i, v in enumerate(col) if v is None] if None in col else []
+        out = fast(tuple([filler if v is None else v for v in col]) if nulls else col)
+        if out is None:
+            return list(map(slow, col))
+        for i in nulls:
+            out[i] = b"N"
+        return out
 
     return column
 
 
-_BOOL_BYTES = {0: b"F", 1: b"T", None: b"N"}
+def _numbers(tag: bytes, render: Callable[[Any], str]) -> ColumnRender:
+    """Integers as tag + digits (%d in C)."""
+    fmt = tag + b"%d"
+    return _column(lambda col: list(map(fmt.__mod__, col)) if _only(col, int) else None, 0, _value_bytes(render))
+
+
+def _only(col: tuple[Any, ...], kind: type) -> bool:
+    return set(map(type, col)) == {kind}
+
+
+_BOOL_BYTES = {0: b"F", 1: b"T"}
 _BOOL_VALUES = frozenset(_BOOL_BYTES)
-_bool_value = _value_bytes(_bool)
 
 
-def _bool_column(col: tuple[Any, ...]) -> list[bytes]:
-    if set(map(type, col)) <= {int, _NONE} and set(col) <= _BOOL_VALUES:
-        return list(map(_BOOL_BYTES.__getitem__, col))
-    return list(map(_bool_value, col))
+def _bool_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(_BOOL_BYTES.__getitem__, col)) if _only(col, int) and set(col) <= _BOOL_VALUES else None
 
 
-_text_value = _value_bytes(_text)
 _utf8 = methodcaller("decode", "utf-8", "surrogateescape")
 
 
-def _text_column(col: tuple[Any, ...]) -> list[bytes]:
+def _text_fast(col: tuple[Any, ...]) -> list[bytes] | None:
     """s + length in characters + ":" + the UTF-8 bytes (invalid UTF-8 and U+0000 are left to the batch check)."""
-    if set(map(type, col)) == {_TEXT}:
-        return list(map(b"s%d:%s".__mod__, zip(map(len, map(_utf8, col)), col, strict=True)))
-    return list(map(_text_value, col))
+    if not _only(col, _TEXT):
+        return None
+    return list(map(b"s%d:%s".__mod__, zip(map(len, map(_utf8, col)), col, strict=True)))
 
 
-_blob_value = _value_bytes(_bytes)
+def _blob_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(b"x".__add__, map(_hexlify, col))) if _only(col, bytes) else None
 
 
-def _blob_column(col: tuple[Any, ...]) -> list[bytes]:
-    if set(map(type, col)) == {bytes}:
-        return list(map(b"x".__add__, map(_hexlify, col)))
-    return list(map(_blob_value, col))
-
-
-_double_value = _value_bytes(_float)
-
-
-def _float_bytes(v: Any) -> bytes:
-    return b"d" + _hexlify(_double(v)) if type(v) is float else _double_value(v)
-
-
-def _float_column(col: tuple[Any, ...]) -> list[bytes]:
-    return list(map(_float_bytes, col))
+def _double_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(b"d".__add__, map(_hexlify, map(_double, col)))) if _only(col, float) else None
 
 
 # The timestamps _SQL["ts"] renders, one a line: a real date (29 February checked apart), hours 00-23, at most
@@ -462,23 +462,28 @@ _TS_LINES = re.compile(_TS_LINE + rb"(?:\n" + _TS_LINE + rb")*")
 _FEB_29 = re.compile(rb"^([0-9]{4})-02-29", re.M)
 _FRACTION_ZEROS = re.compile(rb"(\.[0-9]*?)0+$", re.M)
 _BARE_POINT = re.compile(rb"\.$", re.M)
+_SOME_TIME = bytearray(b"2000-01-01 00:00:00")
+
+
+def _ts_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    if not _only(col, _TEXT):
+        return None
+    lines = b"\n".join(col)
+    if not _TS_LINES.fullmatch(lines) or not all(calendar.isleap(int(y)) for y in _FEB_29.findall(lines)):
+        return None
+    lines = _BARE_POINT.sub(b"", _FRACTION_ZEROS.sub(rb"\1", lines.replace(b"T", b" ")))
+    return list(map(b"z".__add__, lines.split(b"\n")))
 
 
 def _ts_column(divisor: int) -> ColumnRender:
-    field = _value_bytes(_ts(divisor))
+    column = _column(_ts_fast, _SOME_TIME, _value_bytes(_ts(divisor)))
 
-    def column(col: tuple[Any, ...]) -> list[bytes] | None:
-        kinds = set(map(type, col))
-        if float in kinds:  # a Julian day: _python_rows reads it with SQLite's strftime
+    def render(col: tuple[Any, ...]) -> list[bytes] | None:
+        if float in set(map(type, col)):  # a Julian day: _python_rows reads it with SQLite's strftime
             return None
-        if kinds == {_TEXT}:
-            lines = b"\n".join(col)
-            if _TS_LINES.fullmatch(lines) and all(calendar.isleap(int(y)) for y in _FEB_29.findall(lines)):
-                lines = _BARE_POINT.sub(b"", _FRACTION_ZEROS.sub(rb"\1", lines.replace(b"T", b" ")))
-                return list(map(b"z".__add__, lines.split(b"\n")))
-        return list(map(field, col))
+        return column(col)
 
-    return column
+    return render
 
 
 _json_any = _value_bytes(_json)
@@ -511,12 +516,10 @@ def _json_bytes(v: Any) -> bytes:
     return out
 
 
-def _json_column(col: tuple[Any, ...]) -> list[bytes]:
-    """A batch's JSON fields: when every document is already jsonb's text (one regular-expression match over the
-    whole column, in C), the stored bytes are the fields; else document by document (_json_bytes)."""
-    if set(map(type, col)) == {_TEXT} and canon.jsonb_as_stored_all(col):
-        return list(map(b"j".__add__, col))
-    return list(map(_json_bytes, col))
+def _json_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    """When every document is already jsonb's text (one regular-expression match over the whole column, in C),
+    the stored bytes are the fields; else None (document by document, _json_bytes)."""
+    return list(map(b"j".__add__, col)) if _only(col, _TEXT) and canon.jsonb_as_stored_all(col) else None
 
 
 def _column_render(column: Column) -> ColumnRender:
@@ -524,16 +527,18 @@ def _column_render(column: Column) -> ColumnRender:
     kind = column.kind
     if kind in ("int", "numeric"):
         return _numbers(b"i" if kind == "int" else b"n", renderer(column))
-    fixed: dict[str, ColumnRender] = {
-        "bool": _bool_column,
-        "text": _text_column,
-        "bytes": _blob_column,
-        "float": _float_column,
-        "json": _json_column,
+    if kind == "ts":
+        return _ts_column(column.epoch_divisor)
+    fast: dict[str, tuple[Fast, Any, Callable[[Any], bytes]]] = {
+        "bool": (_bool_fast, 0, _value_bytes(_bool)),
+        "text": (_text_fast, _TEXT(), _value_bytes(_text)),
+        "bytes": (_blob_fast, b"", _value_bytes(_bytes)),
+        "float": (_double_fast, 0.0, _value_bytes(_float)),
+        "json": (_json_fast, _TEXT(b"null"), _json_bytes),
     }
-    if kind in fixed:
-        return fixed[kind]
-    return _ts_column(column.epoch_divisor) if kind == "ts" else _by_value(renderer(column))
+    if kind in fast:
+        return _column(*fast[kind])
+    return _by_value(renderer(column))
 
 
 def _clean(rows: list[bytes]) -> bool:
