@@ -404,3 +404,28 @@ def test_postgresql_prints_zoneless_timestamps_and_wide_rows_as_python_does(pg_c
         assert got == (canon.RENDER["ts"](naive),) == ("z2024-01-02 03:04:05.12",)
         fields = [f"'f{i}'" for i in range(250)]
         assert conn.execute(f"SELECT {canon.pg_row(fields)}").fetchone() == ("|".join(f"f{i}" for i in range(250)),)
+
+
+@pytest.mark.parametrize("bucketed", [False, True])
+def test_a_big_table_summed_in_two_halves_sums_as_one(
+    bucketed: bool, migrated: tuple[Endpoint, Endpoint, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's sums of a table split by pages (two server processes) add up to the sums of the whole table:
+    every row counted once, in the bucket it falls into."""
+    _, target, plan = migrated
+    [table] = [t for t in plan.tables if t.target == "item"]
+    others = ", ".join(c.target for c in table.columns if c.target != "id")
+    with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
+        # more rows than one page holds, for a while: copies of the rows under other ids
+        conn.execute(
+            f"INSERT INTO item (id, {others}) SELECT id + 1000 * g, {others} FROM item, generate_series(1, 40) g"
+        )
+        try:
+            whole = verify.fold_side("target", target, table, bucketed=bucketed)
+            monkeypatch.setattr(verify, "SPLIT_ROWS", 0)
+            assert len(verify._block_halves(conn, table.target)) == 2
+            split = verify.fold_side("target", target, table, bucketed=bucketed)
+        finally:
+            conn.execute("DELETE FROM item WHERE id >= 1000")
+    assert whole.rows == 59 * 41
+    assert (split.rows, split.sums, split.counts) == (whole.rows, whole.sums, whole.counts)
