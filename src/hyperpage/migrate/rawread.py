@@ -261,15 +261,15 @@ def _sql_field(column: Column, name: str) -> str | None:
     return template.format(c=c, low=low, high=_MAX_EPOCH * d + d - 1, epoch=epoch)
 
 
-def _select(table: Table, side: str) -> tuple[list[str], list[Column | None]]:
+def _select(table: Table, side: str, in_sql: frozenset[str] | None = None) -> tuple[list[str], list[Column | None]]:
     """The fast SELECT list: runs of SQL-rendered fields joined by "|" (None), and raw doubles and JSON (their
-    Column, rendered in Python)."""
+    Column, rendered in Python); with `in_sql`, only columns of those kinds are rendered in SQL."""
     exprs: list[str] = []
     python: list[Column | None] = []
     run: list[str] = []
     for c in table.columns:
         name = c.source if side == "source" else c.target
-        sql = _sql_field(c, name)
+        sql = _sql_field(c, name) if in_sql is None or c.kind in in_sql else None
         if sql is not None:
             run.append(sql)
             continue
@@ -592,25 +592,8 @@ SQL_KINDS = frozenset({"text"})
 def _sums_select(table: Table, side: str) -> tuple[list[str], list[ColumnRender]]:
     """The sums' SELECT list: runs of SQL-rendered fields (a U+0001 marks a value left to Python: the batch check
     sends the batch to rows()) and raw columns rendered a column at a time, with their renderers."""
-    exprs: list[str] = []
-    renders: list[ColumnRender] = []
-    run: list[str] = []
-    for c in table.columns:
-        name = c.source if side == "source" else c.target
-        sql = _sql_field(c, name) if c.kind in SQL_KINDS else None
-        if sql is not None:
-            run.append(sql)
-            continue
-        if run:
-            exprs.append(_run(run))
-            renders.append(list)
-            run = []
-        exprs.append(quote_ident(name))
-        renders.append(_column_render(c))
-    if run:
-        exprs.append(_run(run))
-        renders.append(list)
-    return exprs, renders
+    exprs, python = _select(table, side, SQL_KINDS)
+    return exprs, [list if c is None else _column_render(c) for c in python]
 
 
 def _again(endpoint: Endpoint, table: Table, side: str, key: str, keys: list[Any]) -> tuple[list[Any], list[bytes]]:
