@@ -101,3 +101,34 @@ def test_documents_taken_as_stored_are_what_postgresql_prints(pg_cluster: PgClus
             assert doc == expected, doc
     assert {doc: doc in taken for doc in FLAT} == FLAT
     assert len(taken) > 100
+
+
+def test_a_column_taken_as_stored_at_once_is_each_document_taken_as_stored() -> None:
+    """canon.jsonb_as_stored_all (a batch's JSON column in one match) accepts a column exactly when
+    jsonb_as_stored accepts each of its documents: what the first one's keys allow, and every other document."""
+    same = [b'{"k": %d, "tags": ["a", "b"]}' % i for i in range(20)]
+    cases = {
+        "shared keys": same,
+        "other keys": [*same, b'{"a": 1, "bb": 2}'],
+        "one more key": [*same, b'{"k": 1, "tags": [], "zzzz": 1}'],
+        "keys out of jsonb's order": [*same, b'{"tags": [], "k": 1}'],
+        "the first out of jsonb's order": [b'{"tags": [], "k": 1}'] * 3,
+        "a duplicate key": [b'{"k": 1, "k": 2}'] * 2,
+        "a number jsonb prints otherwise": [*same, b'{"k": 1.50, "tags": []}'],
+        "a key with a colon": [b'{"a:b": 1, "tags": 2}'] * 2,
+        "an escape in a key": [b'{"a\\"": 1, "tags": 2}'] * 2,
+        "a newline in a string": [*same, b'{"k": 1, "tags": ["a\nb"]}'],
+        "other spacing": [*same, b'{"k":1, "tags": []}'],
+        "scalars and arrays": [b"1", b"[]", b'"x"', b"null", b'[1, "a"]'],
+        "an array first": [b"[]", *same],
+        "empty": [],
+    }
+    for name, docs in cases.items():
+        expected = bool(docs) and all(canon.jsonb_as_stored(d) for d in docs)
+        for column in (tuple(docs), tuple(map(bytearray, docs))):
+            assert canon.jsonb_as_stored_all(column) == expected, name
+    rnd = random.Random(7)
+    pool = [json.dumps(d).encode() for d in ({"k": 1}, {"b": 1, "k": [1, 2]}, {"k": 1, "b": 2}, [1], "é")]
+    for _ in range(300):
+        docs = [rnd.choice(pool) for _ in range(rnd.randint(1, 6))]
+        assert canon.jsonb_as_stored_all(tuple(docs)) == all(canon.jsonb_as_stored(d) for d in docs), docs

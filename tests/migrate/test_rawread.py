@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from hyperpage.migrate import rawread
 from hyperpage.migrate.plan import Column, Endpoint, Table, quote_ident
 from hyperpage.migrate.run import build_plan
@@ -83,8 +85,84 @@ def test_values_sqlite_leaves_to_python_are_rendered_there(tmp_path: Path) -> No
     assert fast == slow
     fast = sorted(fast, key=lambda row: int(row[0]))
     assert [k for k, _ in fast] == [str(k) for k in range(1, 11)]
-    assert fast[0][1] == "i1|i5|z1704164645123456|a2024-02-29|s5:plain"
+    assert fast[0][1] == "i1|i5|z2024-01-02 03:04:05.123456|a2024-02-29|s5:plain"
     assert [text.split("|")[1][0] for _, text in fast[:7]] == ["i", "?", "?", "N", "i", "i", "i"]  # "five", 2.5: never
     assert fast[5][1].split("|")[2].startswith("?") and fast[6][1].split("|")[3].startswith("?")
     assert [text.split("|")[2][0] + text.split("|")[3][0] for _, text in fast[7:]] == ["??", "?a", "za"]
-    assert fast[9][1].split("|")[2] == "z1704164645123000"
+    assert fast[9][1].split("|")[2] == "z2024-01-02 03:04:05.123"
+
+
+# Timestamps one at a time: each in a batch of otherwise ordinary ones, so that it decides how the batch is read
+TS_EDGES = [
+    "2024-02-29 00:00:00",  # a leap day
+    "2023-02-29 00:00:00",  # no such day
+    "1900-02-29 00:00:00",  # 1900 was no leap year
+    "2000-02-29 12:00:00.5",
+    "2024-04-31 10:00:00",
+    "2024-04-30T10:00:00.120",
+    "2024-01-31 23:59:59.000000",
+    "2024-01-01 24:00:00",
+    "2024-01-01 23:60:00",
+    "2024-01-01 00:00:60",
+    "2024-13-01 00:00:00",
+    "0000-01-01 00:00:00",
+    "2024-01-01 00:00:00.1234567",
+    "2024-01-01 00:00:00.1234560",
+    "2024-01-01 00:00:00.",
+    "2024-01-01 00:00:00Z",
+    " 2024-01-01 00:00:00",
+    "2024-01-01t00:00:00",
+]
+
+
+def test_a_timestamp_column_read_at_once_is_each_value_read_alone() -> None:
+    """The sums' timestamps, checked and printed a whole column at a time (regular expressions over the batch),
+    are what the renderer of one value gives (rows()' Python side): real days only, leap years included."""
+    at_once, alone = rawread._ts_column(1), rawread._value_bytes(rawread._ts(1))
+    ordinary = [bytearray(b"2024-01-01 00:00:00"), bytearray(b"2024-03-31T01:02:03.000100")]
+    for value in TS_EDGES:
+        column = (*ordinary, bytearray(value.encode()))
+        assert at_once(column) == [alone(v) for v in column], value
+    assert at_once(tuple(ordinary)) == [b"z2024-01-01 00:00:00", b"z2024-03-31 01:02:03.0001"]
+
+
+@pytest.mark.parametrize("divisor", [1, 1000, 1_000_000])
+def test_epoch_integers_are_printed_alike_by_sqlite_and_python(divisor: int, tmp_path: Path) -> None:
+    """Unix epoch integers in a timestamp column: SQLite's datetime() where it is exact, Python elsewhere, one text."""
+    path = tmp_path / "epoch.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at DATETIME)")
+    seconds = [0, 1, -1, 1704164645, -62135596800, 253402300799, -62135596801, 253402300800, 2**40]
+    values = {s * divisor for s in seconds} | {s * divisor + divisor // 8 for s in seconds} | {divisor - 1, -5}
+    conn.executemany("INSERT INTO t (at) VALUES (?)", [(v,) for v in sorted(values)])
+    conn.commit()
+    conn.close()
+    column = Column("at", "at", "", "ts", quote_ident("at"), epoch_divisor=divisor)
+    table = Table("t", "t", [Column("id", "id", "", "int", quote_ident("id")), column], key="rowid")
+    fast, slow = _both(Endpoint.parse(f"sqlite:///{path}"), table)
+    assert fast == slow
+    texts = {text.split("|")[1] for _, text in fast}
+    assert "z2024-01-02 03:04:05" in texts and (divisor == 1 or "z2024-01-02 03:04:05.125" in texts)
+    assert "z1970-01-01 00:00:00" in texts and "z9999-12-31 23:59:59" in texts
+    assert sum(text.startswith("?") for text in texts) >= 2  # before year 1 and after 9999: never a match
+
+
+def test_columns_with_nulls_read_at_once_are_each_value_read_alone() -> None:
+    """A column of a batch with NULLs is still rendered at once (a filler in their place, then "N"), as each value
+    alone would be, for every kind the sums render a column at a time."""
+    columns: dict[str, tuple[object, ...]] = {
+        "int": (1, None, -3),
+        "numeric": (None, 7),
+        "bool": (1, None, 0),
+        "text": (bytearray(b"a|b"), None, bytearray("é€".encode())),
+        "bytes": (b"\x00|", None, b""),
+        "float": (1.5, None, -0.0),
+        "json": (bytearray(b'{"k": 1, "tags": []}'), None, bytearray(b"[]")),
+        "ts": (bytearray(b"2024-01-01 00:00:00.50"), None, bytearray(b"2024-02-29T00:00:00")),
+    }
+    for kind, values in columns.items():
+        column = Column("c", "c", "", kind, quote_ident("c"))
+        alone = rawread._value_bytes(rawread.renderer(column))
+        got = rawread._column_render(column)(values)
+        assert got == [alone(v) for v in values], kind
+        assert got[values.index(None)] == b"N", kind

@@ -388,5 +388,44 @@ def test_python_and_postgresql_render_every_kind_alike(pg_cluster: PgCluster) ->
             assert got == (canon.RENDER[kind](value), "N"), (kind, value)
     assert canon.RENDER["float"](2**53 + 1).startswith("?")  # an integer a double cannot hold never matches
     assert canon.RENDER["int"]("12").startswith("?") and canon.RENDER["bool"](2).startswith("?")
-    assert canon.split_fields("i1|s3:a|b|N|j2:[]") == ["i1", "s3:a|b", "N", "j2:[]"]
+    assert canon.split_fields("i1|s3:a|b|N|j[]") == ["i1", "s3:a|b", "N", "j[]"]
+    # a JSON field ends where its document ends, a "|" inside included
+    assert canon.split_fields('j{"a": "x|y"}|j"|"|j1|N') == ['j{"a": "x|y"}', 'j"|"', "j1", "N"]
     assert [canon.first_field(row) for row in ("s3:a|b|N", "i12|N", "i12")] == ["s3:a|b", "i12", "i12"]
+
+
+def test_postgresql_prints_zoneless_timestamps_and_wide_rows_as_python_does(pg_cluster: PgCluster) -> None:
+    """A timestamp column without zone is printed as it is (one with zone: in UTC), and a row of more fields than
+    concat_ws takes (100 arguments) is joined in chunks: the text Python renders on the other side."""
+    with psycopg.connect(pg_cluster.url(), options="-c TimeZone=UTC -c DateStyle=ISO") as conn:
+        naive = datetime(2024, 1, 2, 3, 4, 5, 120000)
+        expr = canon.pg_field("ts", "v", "timestamp without time zone")
+        got = conn.execute(f"SELECT {expr} FROM (SELECT %s::timestamp v) t", (naive,)).fetchone()
+        assert got == (canon.RENDER["ts"](naive),) == ("z2024-01-02 03:04:05.12",)
+        fields = [f"'f{i}'" for i in range(250)]
+        assert conn.execute(f"SELECT {canon.pg_row(fields)}").fetchone() == ("|".join(f"f{i}" for i in range(250)),)
+
+
+@pytest.mark.parametrize("bucketed", [False, True])
+def test_a_big_table_summed_in_two_halves_sums_as_one(
+    bucketed: bool, migrated: tuple[Endpoint, Endpoint, Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's sums of a table split by pages (two server processes) add up to the sums of the whole table:
+    every row counted once, in the bucket it falls into."""
+    _, target, plan = migrated
+    [table] = [t for t in plan.tables if t.target == "item"]
+    others = ", ".join(c.target for c in table.columns if c.target != "id")
+    with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
+        # more rows than one page holds, for a while: copies of the rows under other ids
+        conn.execute(
+            f"INSERT INTO item (id, {others}) SELECT id + 1000 * g, {others} FROM item, generate_series(1, 40) g"
+        )
+        try:
+            whole = verify.fold_side("target", target, table, bucketed=bucketed)
+            monkeypatch.setattr(verify, "SPLIT_ROWS", 0)
+            assert len(verify._block_halves(conn, table.target)) == 2
+            split = verify.fold_side("target", target, table, bucketed=bucketed)
+        finally:
+            conn.execute("DELETE FROM item WHERE id >= 1000")
+    assert whole.rows == 59 * 41
+    assert (split.rows, split.sums, split.counts) == (whole.rows, whole.sums, whole.counts)

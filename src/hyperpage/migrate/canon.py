@@ -2,10 +2,12 @@
 
 A row is its fields joined by "|", each field a tag and the value: "N" for NULL, "i42", "T"/"F", "d" + the 16 hex
 digits of the IEEE-754 double (exact, no decimal rounding), "n" + the exact decimal without trailing zeros, "z" +
-microseconds since the Unix epoch (UTC, exact), "a" + ISO date, "x" + hex bytes, and "s"/"j" + length + ":" + text
-for text and JSON (jsonb's own text: its key order, spacing and numbers), whose length prefix keeps a "|" inside
-a value from shifting the fields. A value of an unexpected type gets the "?" tag, which PostgreSQL never
-produces, so it can only mismatch.
+the UTC time as PostgreSQL prints a timestamp (DateStyle ISO: "2024-01-02 03:04:05.12", no zone, the fraction
+without trailing zeros: exact to the microsecond, and cheap on both sides, unlike arithmetic on epochs), "a" + ISO
+date, "x" + hex bytes, "s" + length + ":" + text, whose length prefix keeps a "|" inside a value from shifting the
+fields, and "j" + JSON as jsonb prints it (its key order, spacing and numbers; a JSON value ends by itself, so it
+needs no length). A value of an unexpected type gets the "?" tag, which PostgreSQL never produces, so it can
+only mismatch.
 
 PostgreSQL renders every field in the server (C, no Python object per value; jsonb prints JSON); the SQLite side
 writes jsonb's text with Python's own JSON reader (jsonb_text), cached because documents repeat (labels, "[]").
@@ -26,6 +28,7 @@ from typing import Any
 from hyperpage.migrate.plan import quote_ident
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_US = timedelta(microseconds=1)
 _double = struct.Struct(">d").pack
 _json_cache: dict[str, str] = {}
@@ -137,7 +140,45 @@ def jsonb_as_stored(raw: bytes) -> bool:
     """Whether jsonb prints this UTF-8 document exactly as it is (see _FLAT); False means "not known", not "no"."""
     if _FLAT.fullmatch(raw) is None:
         return False
-    keys = tuple(_FLAT_KEY.findall(raw))
+    return _keys_in_order(tuple(_FLAT_KEY.findall(raw)))
+
+
+# Documents one a line: a flat document holds no control character, so "\n" only separates them
+_FLAT_LINES = re.compile(rb"(?:" + _FLAT.pattern + rb")(?:\n(?:" + _FLAT.pattern + rb"))*")
+
+
+def jsonb_as_stored_all(docs: tuple[Any, ...]) -> bool:
+    """jsonb_as_stored of every document of a column at once (bytes or bytearray, no NULL): one match over them
+    all, then the distinct key lists (a column's objects mostly share theirs) checked for jsonb's order."""
+    if not docs or not set(map(type, docs)) <= {bytes, bytearray}:
+        return False
+    lines = b"\n".join(docs)
+    shape = _shape(tuple(_FLAT_KEY.findall(docs[0])))
+    if shape is not None and shape.fullmatch(lines):  # every document an object with the first one's keys
+        return True
+    if _FLAT_LINES.fullmatch(lines) is None:
+        return False
+    return all(map(_keys_in_order, set(map(tuple, map(_FLAT_KEY.findall, docs)))))
+
+
+_SHAPES: dict[tuple[bytes, ...], re.Pattern[bytes] | None] = {}
+_SHAPES_MAX = 256
+_KEY_TEXT = re.compile(rb'[^"\\\x00-\x1f:]*')
+
+
+def _shape(keys: tuple[bytes, ...]) -> re.Pattern[bytes] | None:
+    """Flat objects with exactly these keys (in jsonb's order), one a line: one match checks a whole column whose
+    objects share their keys, where finding each object's keys costs a call per document."""
+    if keys not in _SHAPES:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        good = keys and _keys_in_order(keys) and all(_KEY_TEXT.fullmatch(k) for k in keys)
+        one = rb"\{" + rb", ".join(re.escape(b'"' + k + b'": ') + _FLAT_VALUE for k in keys) + rb"\}"
+        _SHAPES[keys] = re.compile(one + rb"(?:\n" + one + rb")*") if good else None
+    return _SHAPES[keys]
+
+
+def _keys_in_order(keys: tuple[bytes, ...]) -> bool:
     if len(keys) < 2:
         return True
     ordered = _KEYS_IN_ORDER.get(keys)
@@ -200,6 +241,28 @@ def _bytes(v: Any) -> str:
     return "x" + bytes(v).hex() if isinstance(v, bytes | bytearray | memoryview) else odd(v)
 
 
+def ts_text(v: datetime) -> str | None:
+    """A timestamp as PostgreSQL prints it in UTC with DateStyle ISO, without the zone (None: it cannot print it).
+
+    Naive means UTC, as everywhere in the migration. The fraction has no trailing zeros and no "." when it is 0.
+    """
+    if v.tzinfo is not None:
+        try:
+            v = v.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # out of Python's years once in UTC: neither can PostgreSQL's year be printed alike
+            return None
+    text = v.isoformat(" ")
+    return text.rstrip("0") if v.microsecond else text
+
+
+def micros_text(micros: int) -> str | None:
+    """ts_text of a time given in microseconds since 1970 UTC (None beyond the years 1 to 9999)."""
+    try:
+        return ts_text(NAIVE_EPOCH + micros * ONE_US)
+    except OverflowError:
+        return None
+
+
 def _ts(v: Any) -> str:
     if isinstance(v, str):  # a SQLite target's text, or the way back's converted value
         try:
@@ -208,9 +271,8 @@ def _ts(v: Any) -> str:
             return odd(v)
     if not isinstance(v, datetime):
         return odd(v)
-    if v.tzinfo is None:  # naive means UTC, as everywhere in the migration
-        v = v.replace(tzinfo=UTC)
-    return f"z{(v - EPOCH) // ONE_US}"
+    text = ts_text(v)
+    return odd(v) if text is None else f"z{text}"
 
 
 def _date(v: Any) -> str:
@@ -231,7 +293,7 @@ def canonical_json(text: str) -> str:
         doc = jsonb_text(text)
         if doc is None:
             return odd(text)
-        out = _json_cache[text] = f"j{len(doc)}:{doc}"
+        out = _json_cache[text] = f"j{doc}"
     return out
 
 
@@ -263,10 +325,11 @@ _PG = {
     "bool": "CASE {c} WHEN true THEN 'T' WHEN false THEN 'F' END",
     "text": "'s' || length({c}) || ':' || {c}",
     "bytes": "'x' || encode({c}, 'hex')",
-    "ts": "'z' || trim_scale(extract(epoch FROM {c}) * 1000000)::text",  # exact numeric since PostgreSQL 14
+    "ts": "'z' || ({c} AT TIME ZONE 'UTC')::text",  # timestamptz; a timestamp without zone is UTC already
     "date": "'a' || {c}::text",
-    "json": "'j' || length({c}::jsonb::text) || ':' || {c}::jsonb::text",  # jsonb's own text (json: as jsonb)
+    "json": "'j' || {c}::jsonb::text",  # jsonb's own text (json: as jsonb)
 }
+_PG_NAIVE_TS = "'z' || {c}::text"
 
 
 # The target column types each template is written for (format_type without its modifier). A column of any
@@ -289,14 +352,38 @@ def pg_field(kind: str, column: str, actual: str | None = None) -> str | None:
     template = _PG.get(kind)
     if template is None or (actual is not None and actual.split("(")[0] not in PG_TYPES[kind]):
         return None
+    if kind == "ts" and actual is not None and actual.startswith("timestamp without"):
+        template = _PG_NAIVE_TS
     return f"coalesce({template.format(c=quote_ident(column))}, 'N')"
 
 
+MAX_ARGS = 90  # concat_ws takes at most 100 arguments (FUNC_MAX_ARGS)
+
+
+def pg_row(fields: list[str]) -> str:
+    """SQL joining fields (pg_field's, never NULL) with "|": concat_ws builds the text once, where a chain of ||
+    copies it at every step (a third of the row's cost on a table of nine columns)."""
+    if len(fields) == 1:
+        return fields[0]
+    chunks = [fields[i : i + MAX_ARGS] for i in range(0, len(fields), MAX_ARGS)]
+    parts = [c[0] if len(c) == 1 else f"concat_ws('|', {', '.join(c)})" for c in chunks]
+    return parts[0] if len(parts) == 1 else pg_row(parts)
+
+
+_JSON_EXTENT = json.JSONDecoder()
+
+
 def _field_end(row: str, i: int) -> int:
-    """Where the field starting at `i` ends: a length-prefixed one by its length (it may hold "|"), others at "|"."""
-    if row[i] in "sj?":
+    """Where the field starting at `i` ends: a length-prefixed one by its length (it may hold "|"), a JSON one where
+    its value ends, others at "|"."""
+    if row[i] in "s?":
         colon = row.index(":", i)
         return colon + 1 + int(row[i + 1 : colon])
+    if row.startswith("j", i):
+        try:
+            return _JSON_EXTENT.raw_decode(row, i + 1)[1]
+        except ValueError:  # a number numeric cannot hold, marked "?" (see _numeric_out): no "|" in the document
+            pass
     end = row.find("|", i)
     return len(row) if end < 0 else end
 
@@ -319,14 +406,21 @@ def readable(field: str) -> str:
     """A field as an operator reads it: doubles and timestamps decoded, long values cut."""
     if field.startswith("d") and len(field) == 17:
         text = repr(struct.unpack(">d", bytes.fromhex(field[1:]))[0])
-    elif field.startswith("z") and field[1:].lstrip("-").isdigit():
-        text = (EPOCH + int(field[1:]) * ONE_US).isoformat()
+    elif field.startswith("z") and (at := _parsed_ts(field[1:])) is not None:
+        text = at.isoformat()
     elif field in ("N", "T", "F"):
         text = {"N": "NULL", "T": "true", "F": "false"}[field]
     else:
-        text = field[field.index(":") + 1 :] if field[0] in "sj?" else field[1:]
+        text = field[field.index(":") + 1 :] if field[0] in "s?" else field[1:]
         text = repr(text) if field[0] == "s" else text
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _parsed_ts(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def render_row(renderers: list[Callable[[Any], str]], row: Any) -> str:

@@ -129,7 +129,7 @@ def copy_to_postgres(source: Endpoint, target: Endpoint, table: Table) -> TableR
         with pg.transaction():
             pg.execute(f"TRUNCATE {quote_ident(table.target)}")
             pg.execute(f"DELETE FROM {ledger.SCHEMA}.rejects WHERE tbl = %s", (table.target,))
-            with pg.cursor() as cur, cur.copy(f"COPY {quote_ident(table.target)} ({cols}) FROM STDIN") as cp:
+            with pg.cursor() as cur, cur.copy(f"COPY {quote_ident(table.target)} ({cols}) FROM STDIN (FREEZE)") as cp:
                 if fast_path(source, table):  # rows as SQLite returns them, formatted by psycopg in C
                     for batch in source_rows(source, table, keyed=False):
                         for row in batch:

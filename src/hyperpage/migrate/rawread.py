@@ -16,17 +16,20 @@ become in a column of each kind, in the canonical text canon.py defines for both
 from __future__ import annotations
 
 import binascii
+import calendar
 import re
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from operator import methodcaller
 from typing import Any
 
 from hyperpage.migrate import canon
 from hyperpage.migrate.plan import Column, Endpoint, Table, quote_ident
 
 FETCH = 20_000
+SUM_FETCH = 5_000  # the sums' batches: a column at a time, a batch is held three times over (values, fields, rows)
 _TS = re.compile(
     r"\s*(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*"
     r"(Z|[+-]\d\d:\d\d)?\s*",
@@ -151,14 +154,15 @@ def _ts(divisor: int) -> Callable[[Any], str]:
     def render(v: Any) -> str:
         if type(v) is tuple:  # (REAL, SQLite's strftime of it): a Julian day, read by SQLite itself
             v = v[1]
+        text = None
         if type(v) is str:
             micros = ts_micros(v)
-            return canon.odd(v) if micros is None else f"z{micros}"
-        if type(v) is int:
-            return f"z{v * (1_000_000 // divisor)}"
-        if isinstance(v, datetime):  # never from SQLite: kept for symmetry with canon
-            return f"z{(v.astimezone(UTC) - canon.EPOCH) // canon.ONE_US}"
-        return canon.odd(v)
+            text = None if micros is None else canon.micros_text(micros)
+        elif type(v) is int:
+            text = canon.micros_text(v * (1_000_000 // divisor))
+        elif isinstance(v, datetime):  # never from SQLite: kept for symmetry with canon
+            text = canon.ts_text(v)
+        return canon.odd(v) if text is None else f"z{text}"
 
     return render
 
@@ -183,7 +187,7 @@ def renderer(column: Column) -> Callable[[Any], str]:
     return _ts(column.epoch_divisor) if column.kind == "ts" else RENDER[column.kind]
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -219,8 +223,9 @@ _SQL: dict[str, str] = {
         "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr({c}, 1, 4) <> '0000' AND date(julianday({c})) = {c} "
         "THEN 'a' || {c} END"
     ),
-    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC): seconds by SQLite's date parser (_SECONDS), microseconds
-    # from the text.
+    # YYYY-MM-DD[ T]HH:MM:SS[.f to .ffffff], naive (UTC), checked to be a real time, then printed as PostgreSQL
+    # prints it (canon.ts_text): the separator a space, the fraction without trailing zeros. Text in, text out:
+    # no date arithmetic per value (parsing it to an epoch was most of a timestamp field's cost).
     # Year 0000 exists in SQLite, not in Python or PostgreSQL: a substr(), as a column of NUMERIC affinity (DATE,
     # DATETIME) compared with '0000' compares the number 0, and any text is greater than a number
     "ts": (
@@ -228,38 +233,43 @@ _SQL: dict[str, str] = {
         "AND substr({c}, 12, 2) < '24' AND substr({c}, 1, 4) <> '0000' "
         "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' AND substr({c}, 6, 2) BETWEEN '01' AND '12' "
         "OR date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10)) "
-        "THEN 'z' || ({seconds} * 1000000 + substr({c} || '00000', 21, 6)) "
-        "WHEN typeof({c}) = 'integer' AND abs({c}) <= {limit} THEN 'z' || ({c} * {scale}) END"
+        "THEN 'z' || substr({c}, 1, 10) || ' ' || "
+        "CASE length({c}) WHEN 19 THEN substr({c}, 12) ELSE rtrim(rtrim(substr({c}, 12), '0'), '.') END "
+        "WHEN typeof({c}) = 'integer' AND {c} BETWEEN {low} AND {high} THEN 'z' || {epoch} END"
     ),
 }
 
-
-# Whole seconds of the text's first 19 characters (a fraction would be rounded to milliseconds first), by the date
-# parser SQLite's strftime() uses: unixepoch() (SQLite 3.38) returns the integer itself, strftime('%s') prints it
-# for SQL to read back, which costs a timestamp column's field a third more
-_SECONDS = (
-    "unixepoch(substr({c}, 1, 19))" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', substr({c}, 1, 19))"
-)
+# Unix epoch integers printed by SQLite's datetime() (exact for whole seconds) within Python's years 1 to 9999;
+# in milliseconds or microseconds only from 1970 on (SQLite's integer division truncates towards zero), the
+# fraction printed from the remainder. Other integers are left to Python (canon.micros_text)
+_MIN_EPOCH, _MAX_EPOCH = -62135596800, 253402300799
+_EPOCH_SQL = {
+    1: "datetime({c}, 'unixepoch')",
+    1000: "datetime({c} / 1000, 'unixepoch') || rtrim(rtrim('.' || printf('%03d', {c} % 1000), '0'), '.')",
+    1_000_000: "datetime({c} / 1000000, 'unixepoch') || rtrim(rtrim('.' || printf('%06d', {c} % 1000000), '0'), '.')",
+}
 
 
 def _sql_field(column: Column, name: str) -> str | None:
     template = _SQL.get(column.kind)
     if template is None:
         return None
-    scale = 1_000_000 // column.epoch_divisor
     c = quote_ident(name)
-    return template.format(c=c, scale=scale, limit=(2**63 - 1) // scale, seconds=_SECONDS.format(c=c))
+    d = column.epoch_divisor
+    low = _MIN_EPOCH if d == 1 else 0
+    epoch = _EPOCH_SQL[d].format(c=c) if d in _EPOCH_SQL else "NULL"
+    return template.format(c=c, low=low, high=_MAX_EPOCH * d + d - 1, epoch=epoch)
 
 
-def _select(table: Table, side: str) -> tuple[list[str], list[Column | None]]:
+def _select(table: Table, side: str, in_sql: frozenset[str] | None = None) -> tuple[list[str], list[Column | None]]:
     """The fast SELECT list: runs of SQL-rendered fields joined by "|" (None), and raw doubles and JSON (their
-    Column, rendered in Python)."""
+    Column, rendered in Python); with `in_sql`, only columns of those kinds are rendered in SQL."""
     exprs: list[str] = []
     python: list[Column | None] = []
     run: list[str] = []
     for c in table.columns:
         name = c.source if side == "source" else c.target
-        sql = _sql_field(c, name)
+        sql = _sql_field(c, name) if in_sql is None or c.kind in in_sql else None
         if sql is not None:
             run.append(sql)
             continue
@@ -353,40 +363,136 @@ def _render_batch(
     return out
 
 
-# --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built without a str per row ---
-# rows() decodes each row to str (to check it and to name rows in a mismatch), then the sums encode it again and
-# call Python per row and per value: most of the source side's cost. The sums need only the bytes, so a batch is
-# built a column at a time by C calls (b"|".join over zip, map over a column) and checked once as a whole; a batch
-# with anything rows() would look at again (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
+# --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built a column at a time ---------
+# rows() has SQLite render most fields in SQL (a function call per value, most of the source side's cost) and
+# decodes each row to str. The sums need only the bytes: the raw values are read (text as bytearray, BLOBs as
+# bytes: the text_factory tells the storage classes apart without a Python call per value) and each column of a
+# batch is rendered by C calls over the whole column (map, join, one regular-expression match) when its values
+# are of the usual classes, else value by value with the renderers above, as _python_rows() does. A batch with a
+# REAL in a timestamp column (a Julian day, read by SQLite's strftime) or anything rows() would look at again
+# (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
 
 _hexlify = binascii.hexlify
 _JSON_BYTES: dict[bytes, bytes] = {}
 JSON_CACHED_BYTES = 4096
+_NONE = type(None)
+_TEXT = bytearray  # the text_factory of the sums' reads: a C type, called per text value without a Python frame
+ColumnRender = Callable[[tuple[Any, ...]], list[bytes] | None]  # None: the batch is rendered by rows() instead
 
 
-def _as_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
-    """A Python renderer of raw values fetched as bytes (text), giving the field's UTF-8 bytes."""
+def _value_bytes(render: Callable[[Any], str]) -> Callable[[Any], bytes]:
+    """A Python renderer of one raw value (text as bytearray) as UTF-8 bytes: what _python_rows() gives it."""
 
     def field(v: Any) -> bytes:
         if v is None:
             return b"N"
-        return render(_decode(v) if type(v) is bytes else v).encode("utf-8", "surrogatepass")
+        return render(_decode(v) if type(v) is _TEXT else v).encode("utf-8", "surrogatepass")
 
     return field
 
 
-_float_any = _as_bytes(_float)
+def _by_value(render: Callable[[Any], str]) -> ColumnRender:
+    field = _value_bytes(render)
+    return lambda col: list(map(field, col))
 
 
-def _float_bytes(v: Any) -> bytes:
-    return b"d" + _hexlify(_double(v)) if type(v) is float else _float_any(v)
+Fast = Callable[[tuple[Any, ...]], list[bytes] | None]  # a column of one Python type, or None: not this way
 
 
-_json_any = _as_bytes(_json)
+def _column(fast: Fast, filler: Any, slow: Callable[[Any], bytes]) -> ColumnRender:
+    """A column rendered by `fast` (C calls over the whole column; it takes one Python type), its NULLs set in
+    place of a `filler` of that type (a list comprehension, no call per value), or value by value by `slow`."""
+
+    def column(col: tuple[Any, ...]) -> list[bytes]:
+        nulls = [i for i, v in enumerate(col) if v is None] if None in col else []
+        out = fast(tuple([filler if v is None else v for v in col]) if nulls else col)
+        if out is None:
+            return list(map(slow, col))
+        for i in nulls:
+            out[i] = b"N"
+        return out
+
+    return column
+
+
+def _numbers(tag: bytes, render: Callable[[Any], str]) -> ColumnRender:
+    """Integers as tag + digits (%d in C)."""
+    fmt = tag + b"%d"
+    return _column(lambda col: list(map(fmt.__mod__, col)) if _only(col, int) else None, 0, _value_bytes(render))
+
+
+def _only(col: tuple[Any, ...], kind: type) -> bool:
+    return set(map(type, col)) == {kind}
+
+
+_BOOL_BYTES = {0: b"F", 1: b"T"}
+_BOOL_VALUES = frozenset(_BOOL_BYTES)
+
+
+def _bool_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(_BOOL_BYTES.__getitem__, col)) if _only(col, int) and set(col) <= _BOOL_VALUES else None
+
+
+_utf8 = methodcaller("decode", "utf-8", "surrogateescape")
+
+
+def _text_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    """s + length in characters + ":" + the UTF-8 bytes (invalid UTF-8 and U+0000 are left to the batch check)."""
+    if not _only(col, _TEXT):
+        return None
+    return list(map(b"s%d:%s".__mod__, zip(map(len, map(_utf8, col)), col, strict=True)))
+
+
+def _blob_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(b"x".__add__, map(_hexlify, col))) if _only(col, bytes) else None
+
+
+def _double_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    return list(map(b"d".__add__, map(_hexlify, map(_double, col)))) if _only(col, float) else None
+
+
+# The timestamps _SQL["ts"] renders, one a line: a real date (29 February checked apart), hours 00-23, at most
+# microseconds, year 0000 excluded. Printed as PostgreSQL prints them: "T" (only the separator can be one) as a
+# space, the fraction without trailing zeros.
+_TS_LINE = (
+    rb"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-9])|(?:0[13-9]|1[0-2])-30|(?:0[13578]|1[02])-31)"
+    rb"[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+)
+_TS_LINES = re.compile(_TS_LINE + rb"(?:\n" + _TS_LINE + rb")*")
+_FEB_29 = re.compile(rb"^([0-9]{4})-02-29", re.M)
+_FRACTION_ZEROS = re.compile(rb"(\.[0-9]*?)0+$", re.M)
+_BARE_POINT = re.compile(rb"\.$", re.M)
+_SOME_TIME = bytearray(b"2000-01-01 00:00:00")
+
+
+def _ts_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    if not _only(col, _TEXT):
+        return None
+    lines = b"\n".join(col)
+    if not _TS_LINES.fullmatch(lines) or not all(calendar.isleap(int(y)) for y in _FEB_29.findall(lines)):
+        return None
+    lines = _BARE_POINT.sub(b"", _FRACTION_ZEROS.sub(rb"\1", lines.replace(b"T", b" ")))
+    return list(map(b"z".__add__, lines.split(b"\n")))
+
+
+def _ts_column(divisor: int) -> ColumnRender:
+    column = _column(_ts_fast, _SOME_TIME, _value_bytes(_ts(divisor)))
+
+    def render(col: tuple[Any, ...]) -> list[bytes] | None:
+        if float in set(map(type, col)):  # a Julian day: _python_rows reads it with SQLite's strftime
+            return None
+        return column(col)
+
+    return render
+
+
+_json_any = _value_bytes(_json)
 
 
 def _json_bytes(v: Any) -> bytes:
     """A JSON field, cached by the stored bytes: documents repeat (labels, "[]"), and a hit costs no decode."""
+    if type(v) is _TEXT:
+        v = bytes(v)
     out = _JSON_BYTES.get(v) if type(v) is bytes else None
     if out is not None:
         return out
@@ -394,7 +500,7 @@ def _json_bytes(v: Any) -> bytes:
         return _json_any(v)
     if canon.jsonb_as_stored(v):  # no parse, no new text: half the cost of a document seen once
         # (invalid UTF-8 is left in the row for row_bytes' check of the batch, which then renders it as rows() does)
-        out = b"j%d:%s" % (len(v) if v.isascii() else len(_decode(v)), v)
+        out = b"j" + v
     else:
         try:
             doc = canon.jsonb_text(v.decode("utf-8")) if b"\x00" not in v else None
@@ -402,7 +508,7 @@ def _json_bytes(v: Any) -> bytes:
             doc = None
         if doc is None:  # not UTF-8, or not a document jsonb holds: the str path says how it fails
             return _json_any(v)
-        out = b"j%d:%s" % (len(doc), doc.encode("utf-8", "surrogatepass"))
+        out = b"j" + doc.encode("utf-8", "surrogatepass")
     if len(v) <= JSON_CACHED_BYTES:  # documents that repeat are small: a cache of big ones would only take memory
         if len(_JSON_BYTES) >= canon.JSON_CACHE_MAX:
             _JSON_BYTES.clear()
@@ -410,15 +516,33 @@ def _json_bytes(v: Any) -> bytes:
     return out
 
 
-_BYTES_RENDER: dict[str, Callable[[Any], bytes]] = {"float": _float_bytes, "json": _json_bytes}
+def _json_fast(col: tuple[Any, ...]) -> list[bytes] | None:
+    """When every document is already jsonb's text (one regular-expression match over the whole column, in C),
+    the stored bytes are the fields; else None (document by document, _json_bytes)."""
+    return list(map(b"j".__add__, col)) if _only(col, _TEXT) and canon.jsonb_as_stored_all(col) else None
 
 
-def _bytes_renderer(column: Column) -> Callable[[Any], bytes]:
-    return _BYTES_RENDER.get(column.kind) or _as_bytes(renderer(column))
+def _column_render(column: Column) -> ColumnRender:
+    """A column of a batch (raw values) to its fields as UTF-8 bytes, each as rows() renders it."""
+    kind = column.kind
+    if kind in ("int", "numeric"):
+        return _numbers(b"i" if kind == "int" else b"n", renderer(column))
+    if kind == "ts":
+        return _ts_column(column.epoch_divisor)
+    fast: dict[str, tuple[Fast, Any, Callable[[Any], bytes]]] = {
+        "bool": (_bool_fast, 0, _value_bytes(_bool)),
+        "text": (_text_fast, _TEXT(), _value_bytes(_text)),
+        "bytes": (_blob_fast, b"", _value_bytes(_bytes)),
+        "float": (_double_fast, 0.0, _value_bytes(_float)),
+        "json": (_json_fast, _TEXT(b"null"), _json_bytes),
+    }
+    if kind in fast:
+        return _column(*fast[kind])
+    return _by_value(renderer(column))
 
 
 def _clean(rows: list[bytes]) -> bool:
-    """No row holds U+0000, U+0001 (a field SQL left to Python) or invalid UTF-8: one C pass over the batch."""
+    """No row holds U+0000, U+0001 (which rows() reads again) or invalid UTF-8: one C pass over the batch."""
     blob = b"\n".join(rows)
     if b"\x00" in blob or b"\x01" in blob:
         return False
@@ -439,27 +563,47 @@ def row_bytes(
         return
     assert endpoint.path is not None
     name = table.source if side == "source" else table.target
-    exprs, python = _select(table, side)
-    renders = [None if c is None else renderer(c) for c in python]
-    fields = [None if c is None else _bytes_renderer(c) for c in python]
+    exprs, renders = _sums_select(table, side)
     conn = _connect(endpoint)
-    conn.text_factory = bytes
+    conn.text_factory = _TEXT
     try:
         cur = conn.execute(f"SELECT {key}, {', '.join(exprs)} FROM {quote_ident(name)} {where}")
-        while batch := cur.fetchmany(FETCH):
+        while batch := cur.fetchmany(SUM_FETCH):
             columns = list(zip(*batch, strict=True))
-            parts = [col if f is None else list(map(f, col)) for f, col in zip(fields, columns[1:], strict=True)]
-            out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))
-            if _clean(out):
-                keys = list(columns[0])
-                if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytes here)
-                    keys = [_decode(k) for k in keys]
-                yield keys, out
-                continue
-            redone = _render_batch(endpoint, table, side, key, batch, renders)
-            yield [k for k, _ in redone], [text.encode("utf-8", "surrogatepass") for _, text in redone]
+            keys = list(columns[0])
+            if key not in ("rowid", "_rowid_", "oid"):  # a WITHOUT ROWID table's key is text (bytearray here)
+                keys = [_decode(k) if type(k) is _TEXT else k for k in keys]
+            parts = [render(col) for render, col in zip(renders, columns[1:], strict=True)]
+            if all(p is not None for p in parts):
+                out = list(parts[0]) if len(parts) == 1 else list(map(b"|".join, zip(*parts, strict=True)))  # type: ignore[arg-type]
+                if _clean(out):
+                    yield keys, out
+                    continue
+            yield _again(endpoint, table, side, key, keys)
     finally:
         conn.close()
+
+
+# Text is rendered by SQLite in SQL (_SQL["text"]), runs of it as one value: a wide table of text columns costs
+# a Python object per value fetched, more than SQLite's concatenation (the Hyperpage database's 21-column tables)
+SQL_KINDS = frozenset({"text"})
+
+
+def _sums_select(table: Table, side: str) -> tuple[list[str], list[ColumnRender]]:
+    """The sums' SELECT list: runs of SQL-rendered fields (a U+0001 marks a value left to Python: the batch check
+    sends the batch to rows()) and raw columns rendered a column at a time, with their renderers."""
+    exprs, python = _select(table, side, SQL_KINDS)
+    return exprs, [list if c is None else _column_render(c) for c in python]
+
+
+def _again(endpoint: Endpoint, table: Table, side: str, key: str, keys: list[Any]) -> tuple[list[Any], list[bytes]]:
+    """A batch rendered by rows() (read again by its keys, in the same order), as UTF-8 bytes."""
+    done: list[tuple[Any, str]] = []
+    for chunk in range(0, len(keys), FETCH):
+        listed = ", ".join(literal(k) for k in keys[chunk : chunk + FETCH])
+        for batch in rows(endpoint, table, side, key, f"WHERE {key} IN ({listed})"):
+            done += batch
+    return [k for k, _ in done], [text.encode("utf-8", "surrogatepass") for _, text in done]
 
 
 def literal(value: Any) -> str:
