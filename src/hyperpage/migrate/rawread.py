@@ -22,7 +22,6 @@ import sqlite3
 import struct
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from operator import methodcaller
 from typing import Any
 
 from hyperpage.migrate import canon
@@ -433,16 +432,6 @@ def _bool_fast(col: tuple[Any, ...]) -> list[bytes] | None:
     return list(map(_BOOL_BYTES.__getitem__, col)) if _only(col, int) and set(col) <= _BOOL_VALUES else None
 
 
-_utf8 = methodcaller("decode", "utf-8", "surrogateescape")
-
-
-def _text_fast(col: tuple[Any, ...]) -> list[bytes] | None:
-    """s + length in characters + ":" + the UTF-8 bytes (invalid UTF-8 and U+0000 are left to the batch check)."""
-    if not _only(col, _TEXT):
-        return None
-    return list(map(b"s%d:%s".__mod__, zip(map(len, map(_utf8, col)), col, strict=True)))
-
-
 def _blob_fast(col: tuple[Any, ...]) -> list[bytes] | None:
     return list(map(b"x".__add__, map(_hexlify, col))) if _only(col, bytes) else None
 
@@ -531,7 +520,6 @@ def _column_render(column: Column) -> ColumnRender:
         return _ts_column(column.epoch_divisor)
     fast: dict[str, tuple[Fast, Any, Callable[[Any], bytes]]] = {
         "bool": (_bool_fast, 0, _value_bytes(_bool)),
-        "text": (_text_fast, _TEXT(), _value_bytes(_text)),
         "bytes": (_blob_fast, b"", _value_bytes(_bytes)),
         "float": (_double_fast, 0.0, _value_bytes(_float)),
         "json": (_json_fast, _TEXT(b"null"), _json_bytes),
