@@ -207,12 +207,15 @@ def _pg_sums(endpoint: Endpoint, table: Table, side: str, bucketed: bool) -> Sid
             return None
         bucket, group = (f"substring(h FROM 1 FOR {BUCKET_BITS})::int", "GROUP BY 1") if bucketed else ("0", "")
         halves = _block_halves(pg, relation) if table.rows >= SPLIT_ROWS else [""]
-    sqls = [
-        _PG_SUMS.format(bucket=bucket, row=exprs[0], relation=quote_ident(relation), where=where, group=group)
-        for where in halves
-    ]
-    with ThreadPoolExecutor(len(sqls)) as pool:  # each on its own connection: one server process per half
-        found = [row for rows in pool.map(partial(_fetch_all, endpoint), sqls) for row in rows]
+        sqls = [
+            _PG_SUMS.format(bucket=bucket, row=exprs[0], relation=quote_ident(relation), where=where, group=group)
+            for where in halves
+        ]
+        if len(sqls) == 1:  # on this connection: a table's sums open no second one
+            found = pg.execute(sqls[0]).fetchall()
+        else:
+            with ThreadPoolExecutor(len(sqls)) as pool:  # each half on its own connection: one server process each
+                found = [row for rows in pool.map(partial(_fetch_all, endpoint), sqls) for row in rows]
     sums, counts = [0] * (1 << BUCKET_BITS), [0] * (1 << BUCKET_BITS)
     for b, n, high, low, negative in found:
         counts[b] += n
