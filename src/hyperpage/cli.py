@@ -43,6 +43,9 @@ def main(
     ] = False,
 ) -> None:
     """Hyperpage command-line interface."""
+    from hyperpage.db.sqlite_tuning import statistics_off
+
+    statistics_off()  # before any command opens a database: a lock less on every SQLite allocation
 
 
 @app.command()

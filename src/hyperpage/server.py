@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hyperpage.config import Settings
+from hyperpage.db.sqlite_tuning import statistics_off
 from hyperpage.lifecycle import lifecycle
 from hyperpage.logging import get_logger
 from hyperpage.metrics_server import MetricsListener
@@ -137,6 +138,7 @@ def run(config: uvicorn.Config, settings: Settings, *, metrics: bool = False) ->
         from hyperpage.supervisor import Supervisor
 
         return Supervisor(config, settings, app_ref=str(config.app), metrics=metrics).run()
+    statistics_off()  # before the app opens its databases (a no-op where SQLite is in use already)
     DrainingServer(config, drain_seconds=settings.hyperpage_drain_seconds, metrics=settings if metrics else None).run()
     return 0
 
@@ -153,6 +155,7 @@ def _child_main(argv: list[str]) -> None:
     parser.add_argument("--app", default="hyperpage.main:create_app")
     parser.add_argument("--metrics-fd", type=int, default=None)
     args = parser.parse_args(argv)
+    statistics_off()
     settings = get_settings()
     configure_logging(settings)
     config = build_config(settings, app=args.app, workers=1)

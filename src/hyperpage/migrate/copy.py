@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from hyperpage.db.sqlite_tuning import statistics_off
 from hyperpage.migrate import ledger
 from hyperpage.migrate.introspect import open_source
 from hyperpage.migrate.plan import Endpoint, MigrationError, Reject, Table, quote_ident
@@ -48,6 +49,7 @@ def _init_worker(queue: Any, parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # died before prctl took effect
         os._exit(1)
+    statistics_off()  # a fresh process (spawn): nothing of SQLite in use yet
 
 
 def parent_alive() -> bool:
