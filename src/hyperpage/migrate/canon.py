@@ -27,7 +27,6 @@ from typing import Any
 
 from hyperpage.migrate.plan import quote_ident
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_US = timedelta(microseconds=1)
 _double = struct.Struct(">d").pack

@@ -2,7 +2,8 @@
 
 ONE query per chunk of rowids for all columns and facts at once (not a scan per column and check), the chunks
 shared between the planning connections (SQLite releases the GIL while it scans, so two connections keep both
-cores busy). Per column: its storage-class counts (four counts packed in one sum: a chunk has fewer than 2**15
+cores busy, with SQLite's memory statistics off: db/sqlite_tuning.py; on, the threads take turns on its lock).
+Per column: its storage-class counts (four counts packed in one sum: a chunk has fewer than 2**15
 rows; for a column holding one class at the table's ends, its non-NULL count, checked per chunk), the range
 of its integers where integers can be stored, its text joined per chunk for one UTF-8 decode in Python (not
 where proofs already rule out all but ASCII), and for a candidate type (boolean, JSON, date, timestamp) a

@@ -378,17 +378,17 @@ def _render_batch(
 
 # --- canonical rows as UTF-8 bytes, for the sums: the same text as rows() gives, built a column at a time ---------
 # rows() has SQLite render most fields in SQL (a function call per value, most of the source side's cost) and
-# decodes each row to str. The sums need only the bytes: the raw values are read (text as bytearray, BLOBs as
-# bytes: the text_factory tells the storage classes apart without a Python call per value) and each column of a
-# batch is rendered by C calls over the whole column (map, join, one regular-expression match) when its values
-# are of the usual classes, else value by value with the renderers above, as _python_rows() does. A batch with a
+# decodes each row to str. The sums need only the bytes: text columns (and integers beside them, SQL_KINDS below)
+# still come rendered by SQLite, the other values raw (text as bytearray, BLOBs as bytes: the text_factory tells
+# the storage classes apart without a Python call per value), and each raw column of a batch is rendered by C
+# calls over the whole column (map, join, one regular-expression match) when its values are of the usual
+# classes, else value by value with the renderers above, as _python_rows() does. A batch with a
 # REAL in a timestamp column (a Julian day, read by SQLite's strftime) or anything rows() would look at again
 # (U+0000, U+0001, invalid UTF-8) is rendered by rows()' own code instead.
 
 _hexlify = binascii.hexlify
 _JSON_BYTES: dict[bytes, bytes] = {}
 JSON_CACHED_BYTES = 4096
-_NONE = type(None)
 _TEXT = bytearray  # the text_factory of the sums' reads: a C type, called per text value without a Python frame
 ColumnRender = Callable[[tuple[Any, ...]], list[bytes] | None]  # None: the batch is rendered by rows() instead
 

@@ -1,7 +1,7 @@
 """Verification: per table row counts and an order-independent checksum over canonical rows, both sides.
 
-Each row becomes one canonical text (canon.py: exact doubles, timestamps as UTC microseconds, JSON as jsonb
-prints it, exact decimals), hashed with MD5 (which PostgreSQL has built in); the hashes are summed modulo
+Each row becomes one canonical text (canon.py: exact doubles, timestamps as PostgreSQL prints them in UTC, JSON
+as jsonb prints it, exact decimals), hashed with MD5 (which PostgreSQL has built in); the hashes are summed modulo
 2**128, so the sum does not depend on row order and counts duplicates. Neither side goes through the copy's
 converters: SQLite is read raw with rawread.py's own rules (for the sums, raw values rendered a column of a
 batch at a time by C calls, rows kept as UTF-8 bytes and hashed a batch at a time; to name rows, most fields
@@ -305,7 +305,7 @@ _digest_of = methodcaller("digest")
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while batches are summed: their tuples, lists and bytes are freed by reference
-    counting (no cycles), while each collection would walk the live tuples of a 20,000-row batch again (a fifth of
+    counting (no cycles), while each collection would walk the live tuples of a batch again (a fifth of
     the source side's CPU, most of it in transposing a batch into columns)."""
     enabled = gc.isenabled()
     gc.disable()
