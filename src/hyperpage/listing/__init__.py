@@ -10,6 +10,7 @@ paging, and rows straight from the database driver to JSON bytes.
              bytes; read_page_json()/read_list_json(): the response bytes, with rows written as JSON by SQLite
              (sqljson.py); read_typed() the same page as the feature's dataclasses (web pages, compat routes)
 - sqljson.py each row as the JSON text SQLite writes with json_object, exactly as orjson would write it
+- pgsql.py   PostgreSQL: request values written into the SQL; UTC instants selected as text, finished in Python
 - common.py  what every synced list shares; synced_listing() declares one from its API row dataclass
 
 A feature keeps what is its own (its API row dataclass, filters, searched fields, computed fields) and

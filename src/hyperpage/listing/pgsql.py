@@ -1,4 +1,5 @@
-"""PostgreSQL: a list's request values written into its SQL, so the server plans each filter once per connection.
+"""PostgreSQL: a list's request values written into its SQL, so the server plans each filter once per connection;
+and UTC instants selected as text, which Python only finishes (instant_text, finish_instant).
 
 A prepared statement with parameters is planned anew at every execution (a custom plan) unless a plan for any
 values (a generic plan) is estimated as cheap; for a filtered page the generic plan guesses the filter's
@@ -22,6 +23,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, func, literal_column
 
 # a string constant (skipped: its text is no placeholder) or a `$n` placeholder
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\$(\d+)")
@@ -82,3 +85,37 @@ def literal(value: Any) -> str | None:
     if kind is int:  # exactly int: a bool (an int subclass) stays a parameter
         return str(value) if value >= 0 else f"({value})"  # `- -1`, never `--1` (a comment)
     return None
+
+
+class NotExact(Exception):
+    """A value the rendered read cannot write as the ordinary path does: its page is read the ordinary way."""
+
+
+def instant_text(expr: Any) -> ColumnElement[Any]:
+    """A timestamptz as the text of its UTC timestamp in ISO form with a `T`: `2026-11-01T12:00:00.5`.
+
+    asyncpg decodes a timestamptz into a datetime by Python arithmetic (a timedelta added to its epoch): ~0.55 us
+    per value, a third of the web process's CPU for a 50-row reviews page (5 instants per row), against ~0.1 us of
+    the server's for this text (measured on 10,000 pull requests: web 300 -> 220-228 us, server 200-243 ->
+    235-255 us per page). The text is the timestamp's output function's under DateStyle ISO, which the
+    connections set (db/session.py); finish_instant checks its form and refuses any other.
+    """
+    utc = func.timezone(literal_column("'UTC'"), expr)
+    return func.replace(cast(utc, Text), literal_column("' '"), literal_column("'T'"))
+
+
+def finish_instant(text: str | None) -> str | None:
+    """instant_text's text as orjson writes the instant (page.py): six digits of fraction, none when zero, `Z`.
+
+    PostgreSQL writes the fraction without its trailing zeros (`.5`), none when zero. Any other text (another
+    DateStyle, `infinity`, a year before 1 or after 9999) raises NotExact: the ordinary path decides about it.
+    """
+    if text is None:
+        return None
+    if text[4] == "-" and text[-1].isdigit():  # a 4-digit year, and no ` BC`
+        size = len(text)
+        if size == 19 or size == 26:  # `YYYY-MM-DDTHH:MM:SS` and `.ffffff`
+            return text + "Z"
+        if 21 <= size < 26:
+            return text.ljust(26, "0") + "Z"
+    raise NotExact(text)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     FromClause,
     Integer,
     String,
@@ -31,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import func
+from sqlalchemy.types import TypeDecorator
 
 from hyperpage.listing.cursor import AFTER_ID, AFTER_VALUE, Col, SortSpec
-from hyperpage.listing.pgsql import Inliner, inliner
+from hyperpage.listing.pgsql import Inliner, inliner, instant_text
 from hyperpage.listing.query import LIKE_ESCAPE, ListQuery, like_pattern, search_terms
 from hyperpage.listing.sqljson import RowJson, sqlite_row_json
 
@@ -172,8 +174,9 @@ class Listing:
     ) -> tuple[Plan, dict[str, Any]]:
         """The compiled plan for this request's shape, and the values of its parameters.
 
-        `rendered`: select each row as JSON (sqljson.RowJson's parts, then its `exact` flag, the sort value and
-        the id for the cursor) instead of the list's columns; SQLite only.
+        `rendered`: for a page read as JSON bytes only. SQLite: select each row as JSON (sqljson.RowJson's parts,
+        then its `exact` flag, the sort value and the id for the cursor) instead of the list's columns.
+        PostgreSQL: the list's columns, UTC instants as text (_output).
         """
         name = dialect.name
         values: dict[str, Any] = {LIMIT: query.limit + 1}  # one extra row tells whether a next page exists
@@ -226,11 +229,11 @@ class Listing:
         conds += [self.search.condition(index, is_number) for index, is_number in enumerate(numeric)]
         if after:
             conds.append(sort.after())
-        if rendered:
+        if rendered and dialect.name == "sqlite":
             row = self.row_json()
             output = [*row.parts, row.exact, sort.column, sort.id_column]
         else:
-            output = [_output(dialect.name, c) for c in self.columns]
+            output = [_output(dialect.name, c, rendered) for c in self.columns]
         stmt = (
             select(*output)
             .select_from(self.source)
@@ -247,11 +250,22 @@ class Listing:
         return Plan(compiled.string, names, processors, dict(compiled.params), inlined)
 
 
-def _output(dialect: str, column: Out) -> ColumnElement[Any]:
+def _output(dialect: str, column: Out, rendered: bool) -> ColumnElement[Any]:
     """A column as the page selects it. PostgreSQL: a JSON array as its text, which page.py parses with orjson
     itself; the driver's JSONB codec (SQLAlchemy's, a Python function per value, then page.py's None check, a
     second one) cost ~0.5 us per array, a tenth of the web process's read of a 50-row reviews page (py-spy).
-    The text is jsonb's own output, the one the codec parsed; SQL NULL comes as '[]' (the API's null list)."""
+    The text is jsonb's own output, the one the codec parsed; SQL NULL comes as '[]' (the API's null list).
+    Rendered (a page read for its JSON bytes only): a UTC instant as text (pgsql.instant_text)."""
     if dialect == "postgresql" and column.kind == "list":
         return func.coalesce(cast(column.expr, Text), literal_column("'[]'")).label(column.name)
+    if dialect == "postgresql" and rendered and pg_instant(column):
+        return instant_text(column.expr).label(column.name)
     return column.expr.label(column.name)
+
+
+def pg_instant(column: Out) -> bool:
+    """An instant PostgreSQL holds as timestamptz (TZDateTime's type there), which instant_text can render."""
+    kind = getattr(column.expr, "type", None)
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    return column.kind == "time" and isinstance(kind, DateTime) and bool(kind.timezone)
