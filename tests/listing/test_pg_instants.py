@@ -25,6 +25,7 @@ from hyperpage.reviews import service as reviews
 from hyperpage.reviews.schemas import ReviewQuery
 from tests import factories as f
 from tests.conftest import make_settings
+from tests.listing.test_sqljson import both_ways
 
 PG = pytest.mark.parametrize("db_engine_name", ["postgresql"])  # SQLite renders rows itself (test_sqljson.py)
 
@@ -52,27 +53,12 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def _pages(engine: AsyncEngine, limit: int, sort: str = "-updated_at") -> list[bytes]:
-    """Every page, following cursors: the rendered bytes, held equal to the ordinary path's."""
-    query = ReviewQuery(limit=limit, sort=sort)
-    listing, pages = reviews.LISTING, []
-    while True:
-        spec = listing.sorts[query.sort]
-        rendered = await read_page_json(engine, listing, query, spec)
-        ordinary = await read_page(engine, listing, query, spec)
-        assert rendered == ordinary.json()
-        pages.append(rendered)
-        if ordinary.next_cursor is None:
-            return pages
-        query = query.model_copy(update={"cursor": ordinary.next_cursor})
-
-
 @PG
 @pytest.mark.parametrize("sort", ["-updated_at", "created_at"])
 async def test_every_fraction_and_year_is_written_as_the_ordinary_path_writes_it(
     engine: AsyncEngine, sort: str
 ) -> None:
-    pages = await _pages(engine, limit=3, sort=sort)
+    pages = await both_ways(engine, reviews.LISTING, ReviewQuery(limit=3, sort=sort))
     assert len(pages) == 5  # 13 rows, 3 a page: the cursors made from text instants lead on exactly as before
     written = [item["updated_at"] for page in pages for item in orjson.loads(page)["items"]]
     assert "2026-11-01T12:00:00.500000Z" in written and "0099-03-04T05:06:07.000080Z" in written

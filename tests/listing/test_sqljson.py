@@ -73,7 +73,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def _both_ways(engine: AsyncEngine, listing: Listing, query: Any) -> list[bytes]:
+async def both_ways(engine: AsyncEngine, listing: Listing, query: Any) -> list[bytes]:
     """Every page of the list, following cursors, each read both ways and held equal."""
     pages = []
     while True:
@@ -91,7 +91,7 @@ async def _both_ways(engine: AsyncEngine, listing: Listing, query: Any) -> list[
 @pytest.mark.parametrize("sort", ["-updated_at", "created_at"])
 async def test_rendered_pages_are_the_ordinary_bytes(engine: AsyncEngine, name: str, sort: str) -> None:
     listing, model = LISTS[name]
-    pages = await _both_ways(engine, listing, model(limit=2, sort=sort))
+    pages = await both_ways(engine, listing, model(limit=2, sort=sort))
     assert len(pages) == 4  # seven rows, two a page: three cursors followed
 
 
@@ -122,8 +122,8 @@ async def test_a_row_sqlite_cannot_render_sends_its_page_the_ordinary_way(engine
         await conn.execute(text(update))
     flags = await _exact_flags(engine, reviews.LISTING, ReviewQuery)
     assert flags.count(0) == 1
-    await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
-    await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=3))
+    await both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
+    await both_ways(engine, reviews.LISTING, ReviewQuery(limit=3))
 
 
 async def test_a_list_stored_as_json_null_is_an_empty_list_on_every_path(engine: AsyncEngine) -> None:
@@ -131,6 +131,6 @@ async def test_a_list_stored_as_json_null_is_an_empty_list_on_every_path(engine:
     # None) reads as [] on PostgreSQL (page.py) and must on SQLite too, rendered or not
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE pull_requests SET requested_reviewers = 'null', labels = 'null' WHERE id = 2"))
-    pages = await _both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
+    pages = await both_ways(engine, reviews.LISTING, ReviewQuery(limit=50))
     (row,) = [item for item in orjson.loads(pages[0])["items"] if item["id"] == 2]
     assert (row["requested_reviewers"], row["labels"]) == ([], [])
