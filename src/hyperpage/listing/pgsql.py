@@ -95,10 +95,11 @@ def instant_text(expr: Any) -> ColumnElement[Any]:
     """A timestamptz as the text of its UTC timestamp in ISO form with a `T`: `2026-11-01T12:00:00.5`.
 
     asyncpg decodes a timestamptz into a datetime by Python arithmetic (a timedelta added to its epoch): ~0.55 us
-    per value, a third of the web process's CPU for a 50-row reviews page (5 instants per row), against ~0.1 us of
-    the server's for this text (measured on 10,000 pull requests: web 300 -> 220-228 us, server 200-243 ->
-    235-255 us per page). The text is the timestamp's output function's under DateStyle ISO, which the
-    connections set (db/session.py); finish_instant checks its form and refuses any other.
+    per value, about a fifth of the web process's CPU for an uncached 50-row reviews page (5 instants per row),
+    against ~0.1 us of the server's for this text (measured on 10,000 pull requests, read, converted and written:
+    web 300 -> 220-228 us, server 200-243 -> 235-255 us per page; under wrk -c32, 1,977-2,036 -> 2,093-2,253
+    req/s). The text is the timestamp's output function's under DateStyle ISO, which the connections set
+    (db/session.py); finish_instant checks its form and refuses any other.
     """
     utc = func.timezone(literal_column("'UTC'"), expr)
     return func.replace(cast(utc, Text), literal_column("' '"), literal_column("'T'"))
