@@ -83,10 +83,20 @@ async def test_connections_read_iso_whatever_the_database_default(engine: AsyncE
     await test_the_rendered_read_takes_text_and_needs_no_fallback(engine)
 
 
+# What the ordinary path answers for each (asyncpg's decoder): the infinities as datetime's naive extremes, which
+# orjson writes without a zone; years Python cannot hold as OverflowError. The rendered read must answer the same.
+SPECIAL = [
+    ("infinity", b'"merged_at":"9999-12-31T23:59:59.999999"'),
+    ("-infinity", b'"merged_at":"0001-01-01T00:00:00"'),
+    ("0044-03-15 12:00:00+00 BC", OverflowError),
+    ("10000-01-01 00:00:00+00", OverflowError),
+]
+
+
 @PG
-@pytest.mark.parametrize("special", ["infinity", "-infinity", "0044-03-15 12:00:00+00 BC", "10000-01-01 00:00:00+00"])
+@pytest.mark.parametrize(("special", "ordinary"), SPECIAL)
 async def test_an_instant_the_text_cannot_stand_for_sends_the_page_the_ordinary_way(
-    engine: AsyncEngine, special: str
+    engine: AsyncEngine, special: str, ordinary: bytes | type[Exception]
 ) -> None:
     async with engine.begin() as conn:
         update = "UPDATE pull_requests SET merged_at = CAST(:v AS text)::timestamptz WHERE id = 2"
@@ -95,14 +105,14 @@ async def test_an_instant_the_text_cannot_stand_for_sends_the_page_the_ordinary_
     sort = reviews.LISTING.sorts[query.sort]
     with pytest.raises(NotExact):
         await read_page(engine, reviews.LISTING, query, sort, rendered=True)
-    try:
-        expected: bytes | type[Exception] = (await read_page(engine, reviews.LISTING, query, sort)).json()
-    except Exception as exc:  # the ordinary path's own answer to a value datetime cannot hold
-        expected = type(exc)
-    if isinstance(expected, bytes):
+    if isinstance(ordinary, bytes):
+        expected = (await read_page(engine, reviews.LISTING, query, sort)).json()
+        assert ordinary in expected
         assert await read_page_json(engine, reviews.LISTING, query, sort) == expected
     else:
-        with pytest.raises(expected):
+        with pytest.raises(ordinary):
+            await read_page(engine, reviews.LISTING, query, sort)
+        with pytest.raises(ordinary):
             await read_page_json(engine, reviews.LISTING, query, sort)
 
 
